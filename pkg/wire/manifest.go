@@ -1,0 +1,158 @@
+package wire
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Manifest blob layout (PROTOCOL.md §5.1).
+const (
+	// ManifestMagic opens every manifest blob.
+	ManifestMagic = "LCMF"
+	// ManifestVersion is the manifest format version this package reads and writes.
+	ManifestVersion = 1
+	// ManifestHeaderLen is the length of the fixed manifest header: magic, version, flags,
+	// page height and a reserved byte.
+	ManifestHeaderLen = 8
+	// FlagCarousel is bit 0 of the manifest flags: the share is sent in carousel mode.
+	FlagCarousel = 1 << 0
+	// MaxTargetLen is the longest symlink target in bytes.
+	MaxTargetLen = 4095
+)
+
+// EntryType is the kind of a manifest entry.
+type EntryType uint8
+
+// Entry types (PROTOCOL.md §5.1).
+const (
+	// EntryFile is a regular file, described by its size, block size and top hash.
+	EntryFile EntryType = 1
+	// EntryDir is a directory.
+	EntryDir EntryType = 2
+	// EntrySymlink is a symbolic link, described by its target.
+	EntrySymlink EntryType = 3
+)
+
+// String returns the lower-case name of t, or "entrytype(N)" for an unknown type.
+func (t EntryType) String() string {
+	switch t {
+	case EntryFile:
+		return "file"
+	case EntryDir:
+		return "directory"
+	case EntrySymlink:
+		return "symlink"
+	}
+	return fmt.Sprintf("entrytype(%d)", uint8(t))
+}
+
+// Entry is one file, directory or symlink of a share.
+type Entry struct {
+	// Type says which of the fields below the mode apply.
+	Type EntryType
+	// Mode holds the permission bits (07777 at most: rwx for all, setuid, setgid, sticky).
+	Mode uint32
+	// MTime is the modification time in Unix nanoseconds.
+	MTime int64
+	// Name is the canonical name, the share name or below it.
+	Name string
+
+	// Size is a file's length in bytes; zero for other types.
+	Size int64
+	// BlockShift is log2 of a file's block size, MinBlockShift to MaxBlockShift; zero for
+	// other types.
+	BlockShift uint8
+	// Top is the hash of a file's top tree node, all zero for an empty file; zero for other
+	// types. The file's root hash follows from Size, BlockShift and Top (PROTOCOL.md §1.3).
+	Top [HashLen]byte
+
+	// Target is a symlink's target, 1 to MaxTargetLen bytes without NUL; empty for other
+	// types. It is not a name and is not checked as one.
+	Target string
+}
+
+// BlockSize returns a file entry's block size in bytes, or 0 for other entry types.
+func (e Entry) BlockSize() int {
+	if e.Type != EntryFile {
+		return 0
+	}
+	return 1 << e.BlockShift
+}
+
+// Manifest lists the entries of a share (PROTOCOL.md §5.1). Its entries are sorted by name in
+// byte order (strings.Compare), which puts "a/b" after "a.txt": see SortEntries.
+type Manifest struct {
+	// Carousel is set when the sender repeats the share on its stream channel instead of
+	// answering MLD joins (PROTOCOL.md §5.4).
+	Carousel bool
+	// PageHeight is how many levels a tree page reaches, at least 1 (PROTOCOL.md §5.2).
+	PageHeight uint8
+	// Share is the share name: one canonical component.
+	Share string
+	// Generation changes whenever the sender re-indexes the share.
+	Generation uint64
+	// Entries are the share's entries, sorted by name with no duplicates.
+	Entries []Entry
+}
+
+// SortEntries sorts m.Entries into the order MarshalBinary requires: by name, in byte order.
+func (m *Manifest) SortEntries() {
+	slices.SortFunc(m.Entries, func(a, b Entry) int { return strings.Compare(a.Name, b.Name) })
+}
+
+// Lookup returns the entry called name. It relies on m.Entries being sorted, as they are after
+// UnmarshalManifest or a successful Validate.
+func (m *Manifest) Lookup(name string) (Entry, bool) {
+	i, ok := slices.BinarySearchFunc(m.Entries, name, func(e Entry, t string) int {
+		return strings.Compare(e.Name, t)
+	})
+	if !ok {
+		return Entry{}, false
+	}
+	return m.Entries[i], true
+}
+
+// Under returns, in name order, the entry called prefix (if any) and every entry below it:
+// "a/b" selects "a/b" and "a/b/c" but not "a/bc" or "a/b.txt". It relies on m.Entries being
+// sorted and returns a new slice, nil when nothing matches.
+func (m *Manifest) Under(prefix string) []Entry {
+	var out []Entry
+	if e, ok := m.Lookup(prefix); ok {
+		out = append(out, e)
+	}
+	i, _ := slices.BinarySearchFunc(m.Entries, prefix, func(e Entry, p string) int {
+		return compareDescendant(e.Name, p)
+	})
+	for ; i < len(m.Entries) && isBelow(m.Entries[i].Name, prefix); i++ {
+		out = append(out, m.Entries[i])
+	}
+	return out
+}
+
+// isBelow reports whether name is strictly below dir: it starts with dir + "/".
+func isBelow(name, dir string) bool {
+	return len(name) > len(dir) && name[len(dir)] == '/' && name[:len(dir)] == dir
+}
+
+// compareDescendant compares name with dir + "/" in byte order without building that string.
+// Every name below dir compares >= 0, and the names below dir are the ones that follow the
+// lower bound found with it.
+func compareDescendant(name, dir string) int {
+	n := min(len(name), len(dir))
+	if c := strings.Compare(name[:n], dir[:n]); c != 0 {
+		return c
+	}
+	if len(name) <= len(dir) {
+		return -1 // name is a prefix of dir, or dir itself
+	}
+	switch c := name[len(dir)]; {
+	case c < '/':
+		return -1
+	case c > '/':
+		return 1
+	case len(name) == len(dir)+1:
+		return 0
+	}
+	return 1
+}

@@ -1,0 +1,184 @@
+package wire
+
+import (
+	"encoding/binary"
+	"math"
+	"strconv"
+)
+
+// maxPrealloc caps the entries allocated before any is decoded.
+const maxPrealloc = 1024
+
+// UnmarshalManifest decodes and validates a manifest blob (PROTOCOL.md §5.1). Every length is
+// checked against the bytes that remain, the entry count against the smallest entry that could
+// follow (so a tiny blob cannot make it allocate much), trailing bytes are refused, and the
+// result must pass Validate. Errors wrap ErrVersion for a newer manifest format and
+// ErrMalformed otherwise.
+//
+// The entries' names and targets share one copy of blob, which stays in memory as long as any
+// of them does.
+func UnmarshalManifest(blob []byte) (*Manifest, error) {
+	if len(blob) > MaxManifestLen {
+		return nil, malformed("manifest: blob of %d bytes exceeds %d", len(blob), MaxManifestLen)
+	}
+	d := decoder{b: blob, index: -1}
+	if len(blob) < ManifestHeaderLen {
+		return nil, malformed("manifest: %d bytes, need at least %d", len(blob), ManifestHeaderLen)
+	}
+	if string(blob[:4]) != ManifestMagic {
+		return nil, malformed("manifest: magic %q, want %q", blob[:4], ManifestMagic)
+	}
+	if blob[4] != ManifestVersion {
+		return nil, errorf(ErrVersion, "manifest: version %d, this implementation reads %d", blob[4], ManifestVersion)
+	}
+	flags, height, reserved := blob[5], blob[6], blob[7]
+	if flags&^FlagCarousel != 0 {
+		return nil, malformed("manifest: unknown flags %#02x", flags&^FlagCarousel)
+	}
+	if reserved != 0 {
+		return nil, malformed("manifest: reserved byte is %#02x, not zero", reserved)
+	}
+	d.off = ManifestHeaderLen
+	d.s = string(blob) // one copy that every name and target slices
+
+	m := &Manifest{Carousel: flags&FlagCarousel != 0, PageHeight: height}
+	m.Share = d.string16("share name")
+	m.Generation = d.u64("generation")
+	count := d.u32("entry count")
+	if d.err != nil {
+		return nil, d.err
+	}
+	if problem := shareProblem(m.Share); problem != "" {
+		return nil, malformed("manifest: share name %s: %s", quote(m.Share), problem)
+	}
+	// Every entry has its fixed fields and a name at least as long as the share name.
+	minEntry := entryFixedLen + len(m.Share)
+	if rest := len(blob) - d.off; uint64(count) > uint64(rest/minEntry) {
+		return nil, malformed("manifest: %d entries cannot fit in the %d bytes left (at least %d bytes each)", count, rest, minEntry)
+	}
+	// Grow as entries decode rather than trusting count up front: a hostile blob that claims
+	// millions of entries fails on the first bad one after a small allocation.
+	m.Entries = make([]Entry, 0, min(count, maxPrealloc))
+	for i := range int(count) {
+		var e Entry
+		if d.readEntry(&e, i); d.err != nil {
+			return nil, d.err
+		}
+		m.Entries = append(m.Entries, e)
+	}
+	if rest := len(blob) - d.off; rest != 0 {
+		return nil, malformed("manifest: %d trailing bytes after %d entries", rest, count)
+	}
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// UnmarshalBinary decodes blob into m, see UnmarshalManifest. On error m is unchanged.
+func (m *Manifest) UnmarshalBinary(blob []byte) error {
+	decoded, err := UnmarshalManifest(blob)
+	if err != nil {
+		return err
+	}
+	*m = *decoded
+	return nil
+}
+
+// decoder reads a manifest blob front to back. The first short read sets err; later reads
+// then return zero values, so callers check err once per entry.
+type decoder struct {
+	b     []byte
+	s     string // b as a string, for substrings without a copy each
+	off   int
+	index int // index of the entry being read, -1 before the entries
+	err   error
+}
+
+// need reports whether n more bytes remain, recording an error that names what if not.
+func (d *decoder) need(n int, what string) bool {
+	if d.err != nil {
+		return false
+	}
+	if rest := len(d.b) - d.off; n > rest {
+		where := "manifest"
+		if d.index >= 0 {
+			where = "manifest: entry " + strconv.Itoa(d.index)
+		}
+		d.err = malformed("%s: %s needs %d bytes at offset %d, %d left", where, what, n, d.off, rest)
+		return false
+	}
+	return true
+}
+
+func (d *decoder) u8(what string) uint8 {
+	if !d.need(1, what) {
+		return 0
+	}
+	d.off++
+	return d.b[d.off-1]
+}
+
+func (d *decoder) u16(what string) uint16 {
+	if !d.need(2, what) {
+		return 0
+	}
+	d.off += 2
+	return binary.BigEndian.Uint16(d.b[d.off-2:])
+}
+
+func (d *decoder) u32(what string) uint32 {
+	if !d.need(4, what) {
+		return 0
+	}
+	d.off += 4
+	return binary.BigEndian.Uint32(d.b[d.off-4:])
+}
+
+func (d *decoder) u64(what string) uint64 {
+	if !d.need(8, what) {
+		return 0
+	}
+	d.off += 8
+	return binary.BigEndian.Uint64(d.b[d.off-8:])
+}
+
+// string16 reads a u16 length and that many bytes.
+func (d *decoder) string16(what string) string {
+	n := int(d.u16(what + " length"))
+	if !d.need(n, what) {
+		return ""
+	}
+	d.off += n
+	return d.s[d.off-n : d.off]
+}
+
+// readEntry reads entry i into e. Only the layout is checked here; Validate checks the values.
+func (d *decoder) readEntry(e *Entry, i int) {
+	d.index = i
+	e.Type = EntryType(d.u8("type"))
+	e.Mode = d.u32("mode")
+	e.MTime = int64(d.u64("mtime"))
+	e.Name = d.string16("name")
+	if d.err != nil {
+		return
+	}
+	switch e.Type {
+	case EntryFile:
+		size := d.u64("file size")
+		e.BlockShift = d.u8("block shift")
+		if d.need(HashLen, "top hash") {
+			e.Top = [HashLen]byte(d.b[d.off:])
+			d.off += HashLen
+		}
+		if d.err == nil && size > math.MaxInt64 {
+			d.err = malformed("manifest: entry %d %s: file size %d too large", i, quote(e.Name), size)
+		}
+		e.Size = int64(size)
+	case EntryDir:
+	case EntrySymlink:
+		e.Target = d.string16("symlink target")
+	default:
+		d.err = malformed("manifest: entry %d %s: unknown entry type %d", i, quote(e.Name), uint8(e.Type))
+	}
+}
