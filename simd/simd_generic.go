@@ -27,13 +27,19 @@ func sweepGeneric(counters []uint8, timers []uint32, now uint32) int {
 	i := 0
 	for ; i+8 <= len(timers) && i+8 <= len(counters); i += 8 {
 		t := timers[i : i+8 : i+8]
-		var mask uint64
-		for j := range t {
-			m := liveMask(t[j], now)
-			t[j] &= m
-			mask |= uint64(m&0xff) << (8 * j)
-		}
-		live += bits.OnesCount64(mask) / 8
+		m0, m1, m2, m3 := liveMask(t[0], now), liveMask(t[1], now), liveMask(t[2], now), liveMask(t[3], now)
+		m4, m5, m6, m7 := liveMask(t[4], now), liveMask(t[5], now), liveMask(t[6], now), liveMask(t[7], now)
+		t[0] &= m0
+		t[1] &= m1
+		t[2] &= m2
+		t[3] &= m3
+		t[4] &= m4
+		t[5] &= m5
+		t[6] &= m6
+		t[7] &= m7
+		mask := uint64(m0&0xff) | uint64(m1&0xff00) | uint64(m2&0xff0000) | uint64(m3&0xff000000) |
+			uint64(m4&0xff)<<32 | uint64(m5&0xff00)<<32 | uint64(m6&0xff0000)<<32 | uint64(m7&0xff000000)<<32
+		live += bits.OnesCount64(mask) >> 3
 		c := counters[i : i+8 : i+8]
 		binary.LittleEndian.PutUint64(c, binary.LittleEndian.Uint64(c)&mask)
 	}
@@ -52,11 +58,20 @@ func sweepTail(counters []uint8, timers []uint32, now uint32) int {
 	return live
 }
 
-// rebaseGeneric is the branchless Rebase.
+// rebaseGeneric is the branchless Rebase (min compiles to CMOV), unrolled
+// four times.
 func rebaseGeneric(timers []uint32, base uint32) {
-	for i, t := range timers {
-		d := int64(t) - int64(base)
-		timers[i] = uint32(d) &^ uint32(d>>63)
+	i := 0
+	for ; i+4 <= len(timers); i += 4 {
+		t := timers[i : i+4 : i+4]
+		t0, t1, t2, t3 := t[0], t[1], t[2], t[3]
+		t[0] = t0 - min(t0, base)
+		t[1] = t1 - min(t1, base)
+		t[2] = t2 - min(t2, base)
+		t[3] = t3 - min(t3, base)
+	}
+	for ; i < len(timers); i++ {
+		timers[i] -= min(timers[i], base)
 	}
 }
 
