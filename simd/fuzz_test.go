@@ -26,7 +26,7 @@ func fuzzTimers(data []byte, now uint32) []uint32 {
 // timers.
 func FuzzSweep(f *testing.F) {
 	f.Add([]byte{}, uint32(0))
-	f.Add([]byte{1, 0x05, 0, 0, 0x80}, uint32(5))                      // one timer equal to now
+	f.Add([]byte{1, 0x05, 0, 0, 0x80}, uint32(5))                       // one timer equal to now
 	f.Add(slices.Repeat([]byte{0xff, 0x01, 0, 0, 0x80}, 70), uint32(0)) // 70 slots, just past one block
 	f.Add(slices.Repeat([]byte{0x7f, 0xff, 0xff, 0xff, 0xff}, 129), uint32(0xffffffff))
 	f.Fuzz(func(t *testing.T, data []byte, now uint32) {
