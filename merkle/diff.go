@@ -46,13 +46,12 @@ func (d *differ) walk(k, i int) {
 		d.need.Set(uint(i))
 		return
 	}
-	first, end := ws.Descendants(k, i, k-1)
-	if first >= hs.LevelLen(k-1) {
-		// Nothing of have lies below this node: every leaf is needed.
-		lo, hi := ws.Span(k, i)
+	if lo, hi := ws.Span(k, i); lo >= hs.n {
+		// have has no leaf under this node: every leaf is needed.
 		d.need.SetRange(uint(lo), uint(hi))
 		return
 	}
+	first, end := ws.Descendants(k, i, k-1)
 	for c := first; c < end; c++ {
 		d.walk(k-1, c)
 	}

@@ -120,7 +120,9 @@ func (s Shape) LevelLen(k int) int {
 	return (s.n-1)>>uint(k) + 1
 }
 
-// Nodes returns the total number of nodes in all levels (less than 2n).
+// Nodes returns the total number of nodes in all levels, sum of ceil(n/2^k)
+// over the levels: less than 2n + Levels() (not always below 2n: 3 blocks
+// give 6 nodes, 5 give 11).
 func (s Shape) Nodes() int {
 	total := 0
 	for k := 0; k < s.levels; k++ {
