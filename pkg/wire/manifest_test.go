@@ -242,7 +242,7 @@ func TestUnmarshalManifestBoundedAllocation(t *testing.T) {
 	const junk = 1 << 20
 	blob := (&Manifest{PageHeight: 1, Share: "s"}).appendValid(nil)
 	binary.BigEndian.PutUint32(blob[len(blob)-4:], junk/16) // the most that can fit
-	blob = append(blob, bytes.Repeat([]byte{9}, junk)...)    // entry type 9 at once
+	blob = append(blob, bytes.Repeat([]byte{9}, junk)...)   // entry type 9 at once
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	_, err := UnmarshalManifest(blob)
