@@ -1,0 +1,6 @@
+package mcast
+
+import "errors"
+
+// ErrNotSupported is returned by ListenReceiver and NewSender on systems other than Linux.
+var ErrNotSupported = errors.New("mcast: multicast sockets are only supported on Linux")

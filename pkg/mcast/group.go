@@ -1,0 +1,84 @@
+package mcast
+
+import (
+	"fmt"
+	"net/netip"
+
+	"golang.org/x/crypto/blake2s"
+)
+
+// DefaultPort is the UDP port of every lcsync channel unless configured otherwise.
+const DefaultPort = 4242
+
+// Kind is a channel kind (PROTOCOL.md §3): the byte hashed in front of the channel key.
+type Kind uint8
+
+// Channel kinds.
+const (
+	// KindManifest is the manifest channel of a share, keyed by the share name.
+	KindManifest Kind = 1
+	// KindTree is the tree channel of a node, keyed by the node hash.
+	KindTree Kind = 2
+	// KindData is the data channel of a node, keyed by the node hash.
+	KindData Kind = 3
+	// KindStream is the carousel channel of a share, keyed by the share name.
+	KindStream Kind = 4
+)
+
+// String returns the kind's name as PROTOCOL.md spells it.
+func (k Kind) String() string {
+	switch k {
+	case KindManifest:
+		return "manifest"
+	case KindTree:
+		return "tree"
+	case KindData:
+		return "data"
+	case KindStream:
+		return "stream"
+	}
+	return fmt.Sprintf("Kind(%d)", uint8(k))
+}
+
+// channelDomain is the domain-separation prefix of group derivation.
+const channelDomain = "lcsync/v1/channel"
+
+// Group derives a channel's multicast address (PROTOCOL.md §3):
+//
+//	g = BLAKE2s-256("lcsync/v1/channel" || kind || key)
+//	address = ff | (0x10 | scope) | g[0..13]
+//
+// The flags nibble is 1 (transient). Only the low 4 bits of scope are used; callers pass a
+// scope from [ParseScope] or one of the Scope constants. Group does not validate key: an empty
+// share name is not a valid key and callers validate names before deriving groups.
+func Group(scope Scope, kind Kind, key []byte) netip.Addr {
+	// Node keys (32 bytes) fit the stack buffer; longer share names spill to the heap.
+	var buf [64]byte
+	msg := append(append(append(buf[:0], channelDomain...), byte(kind)), key...)
+	sum := blake2s.Sum256(msg)
+	var a [16]byte
+	a[0] = 0xff
+	a[1] = 0x10 | byte(scope&0x0f)
+	copy(a[2:], sum[:14])
+	return netip.AddrFrom16(a)
+}
+
+// ManifestGroup is the manifest channel of the share named share (its UTF-8 bytes).
+func ManifestGroup(s Scope, share string) netip.Addr {
+	return Group(s, KindManifest, []byte(share))
+}
+
+// StreamGroup is the carousel stream channel of the share named share.
+func StreamGroup(s Scope, share string) netip.Addr {
+	return Group(s, KindStream, []byte(share))
+}
+
+// TreeGroup is the tree channel of the node whose hash is node.
+func TreeGroup(s Scope, node [32]byte) netip.Addr {
+	return Group(s, KindTree, node[:])
+}
+
+// DataGroup is the data channel of the node whose hash is node.
+func DataGroup(s Scope, node [32]byte) netip.Addr {
+	return Group(s, KindData, node[:])
+}

@@ -1,0 +1,273 @@
+package mcast
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/net/ipv6"
+)
+
+// DefaultRcvBuf is the receive buffer a Receiver asks for by default. Measurements on veth
+// (shared/design/socket-recipes.md §2) lost most datagrams of a send burst with the default
+// of about 208 KiB and none with 32 MiB.
+const DefaultRcvBuf = 32 << 20
+
+// ReceiverConfig configures [ListenReceiver].
+type ReceiverConfig struct {
+	// Port is the UDP port to bind; 0 means DefaultPort.
+	Port int
+	// Ifaces are the interfaces groups are joined on (see [Interfaces]); at least one.
+	Ifaces []net.Interface
+	// RcvBuf is the receive buffer size to ask for; 0 means DefaultRcvBuf. Without
+	// CAP_NET_ADMIN the kernel caps it at net.core.rmem_max.
+	RcvBuf int
+	// NoGRO keeps UDP generic receive offload off even where the kernel supports it.
+	NoGRO bool
+}
+
+// ReceiverStats are a Receiver's counters.
+type ReceiverStats struct {
+	// Datagrams is the number of datagrams handed out by Read, after GRO splitting.
+	Datagrams uint64
+	// Bytes is the total payload of those datagrams.
+	Bytes uint64
+	// Drops is the number of datagrams the kernel dropped on this socket because its receive
+	// buffer was full, as last reported by SO_RXQ_OVFL. The kernel attaches the counter to
+	// each datagram it queues, so drops become visible when a later datagram is read.
+	Drops uint64
+	// Truncated is the number of messages discarded because they did not fit a 64 KiB buffer.
+	Truncated uint64
+	// RcvBuf is the receive buffer the kernel granted, in the units of the request
+	// (getsockopt(SO_RCVBUF) halved, as Linux doubles the request for bookkeeping).
+	RcvBuf int
+	// RcvBufForced reports whether SO_RCVBUFFORCE was accepted (the process is privileged),
+	// so RcvBuf was not capped by net.core.rmem_max.
+	RcvBufForced bool
+	// GRO reports whether UDP generic receive offload is on.
+	GRO bool
+}
+
+// Receiver is a UDP socket that receives the multicast groups it joined, and only those.
+// Exactly one goroutine calls Read; Join, Leave, Stats and Close may be called concurrently
+// with it and with each other.
+type Receiver struct {
+	conn   *net.UDPConn
+	pc     *ipv6.PacketConn
+	ifaces []net.Interface
+	stats  ReceiverStats // the immutable fields: RcvBuf, RcvBufForced, GRO
+
+	mu     sync.Mutex
+	joined map[netip.Addr][]int // group -> indexes of the interfaces it is joined on
+	closed atomic.Bool
+
+	datagrams, bytes, drops, truncated atomic.Uint64
+}
+
+// ListenReceiver opens the receiving socket: bound to [::]:port with SO_REUSEADDR and
+// SO_REUSEPORT, IPV6_MULTICAST_ALL=0, the configured receive buffer, SO_RXQ_OVFL and, unless
+// disabled or unsupported, UDP_GRO. It joins no group.
+func ListenReceiver(cfg ReceiverConfig) (*Receiver, error) {
+	if cfg.Port == 0 {
+		cfg.Port = DefaultPort
+	}
+	if cfg.Port < 1 || cfg.Port > 65535 {
+		return nil, fmt.Errorf("mcast: port %d out of range 1-65535", cfg.Port)
+	}
+	if len(cfg.Ifaces) == 0 {
+		return nil, errors.New("mcast: receiver needs at least one interface")
+	}
+	if cfg.RcvBuf == 0 {
+		cfg.RcvBuf = DefaultRcvBuf
+	}
+	if cfg.RcvBuf < 0 {
+		return nil, fmt.Errorf("mcast: receive buffer %d is negative", cfg.RcvBuf)
+	}
+	var got rxOpts
+	lc := net.ListenConfig{Control: receiverControl(&cfg, &got)}
+	c, err := lc.ListenPacket(context.Background(), "udp6", net.JoinHostPort("::", strconv.Itoa(cfg.Port)))
+	if err != nil {
+		return nil, fmt.Errorf("mcast: listening on udp port %d: %w", cfg.Port, err)
+	}
+	conn := c.(*net.UDPConn)
+	rc, err := conn.SyscallConn()
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("mcast: %w", err)
+	}
+	size, err := recvBufSize(rc)
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("mcast: reading receive buffer size: %w", err)
+	}
+	return &Receiver{
+		conn:   conn,
+		pc:     ipv6.NewPacketConn(conn),
+		ifaces: slices.Clone(cfg.Ifaces),
+		stats:  ReceiverStats{RcvBuf: size, RcvBufForced: got.forced, GRO: got.gro},
+		joined: make(map[netip.Addr][]int),
+	}, nil
+}
+
+// LocalAddr returns the address the socket is bound to.
+func (r *Receiver) LocalAddr() net.Addr { return r.conn.LocalAddr() }
+
+// checkGroup refuses anything but an IPv6 multicast address.
+func checkGroup(g netip.Addr) error {
+	if !g.Is6() || g.Is4In6() || !g.IsMulticast() {
+		return fmt.Errorf("mcast: %v is not an IPv6 multicast group", g)
+	}
+	return nil
+}
+
+// Join joins group g on every configured interface it is not yet joined on. It fails only if
+// g ends up joined on no interface; joining a group twice is not an error.
+func (r *Receiver) Join(g netip.Addr) error {
+	if err := checkGroup(g); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed.Load() {
+		return fmt.Errorf("mcast: join %v: %w", g, net.ErrClosed)
+	}
+	have := r.joined[g]
+	var errs []error
+	grp := &net.UDPAddr{IP: g.AsSlice()}
+	for i := range r.ifaces {
+		ifi := &r.ifaces[i]
+		if slices.Contains(have, ifi.Index) {
+			continue
+		}
+		if err := r.pc.JoinGroup(ifi, grp); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", ifi.Name, err))
+			continue
+		}
+		have = append(have, ifi.Index)
+	}
+	if len(have) == 0 {
+		return fmt.Errorf("mcast: join %v failed on every interface: %w", g, errors.Join(errs...))
+	}
+	r.joined[g] = have
+	return nil
+}
+
+// Leave leaves group g on every interface it was joined on. Leaving a group that is not
+// joined is an error.
+func (r *Receiver) Leave(g netip.Addr) error {
+	if err := checkGroup(g); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed.Load() {
+		return fmt.Errorf("mcast: leave %v: %w", g, net.ErrClosed)
+	}
+	have, ok := r.joined[g]
+	if !ok {
+		return fmt.Errorf("mcast: leave %v: not joined", g)
+	}
+	delete(r.joined, g)
+	var errs []error
+	grp := &net.UDPAddr{IP: g.AsSlice()}
+	for _, idx := range have {
+		ifi := r.iface(idx)
+		if err := r.pc.LeaveGroup(ifi, grp); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", ifi.Name, err))
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("mcast: leave %v: %w", g, errors.Join(errs...))
+	}
+	return nil
+}
+
+// Joined returns the groups currently joined, in no particular order.
+func (r *Receiver) Joined() []netip.Addr {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]netip.Addr, 0, len(r.joined))
+	for g := range r.joined {
+		out = append(out, g)
+	}
+	return out
+}
+
+func (r *Receiver) iface(index int) *net.Interface {
+	for i := range r.ifaces {
+		if r.ifaces[i].Index == index {
+			return &r.ifaces[i]
+		}
+	}
+	return nil // unreachable: joined only holds configured indexes
+}
+
+// Read blocks until at least one datagram has arrived and fills b with every datagram one
+// recvmmsg call returned, splitting GRO-coalesced trains into the original datagrams.
+// Messages that did not fit a buffer are counted in Stats().Truncated and skipped. After Close
+// it returns net.ErrClosed.
+func (r *Receiver) Read(b *Batch) error {
+	for {
+		b.reset()
+		n, err := r.pc.ReadBatch(b.msgs, 0)
+		if err != nil {
+			if r.closed.Load() || errors.Is(err, net.ErrClosed) {
+				return net.ErrClosed
+			}
+			return fmt.Errorf("mcast: receiving: %w", err)
+		}
+		var dgrams, bytes uint64
+		for i := range n {
+			m := &b.msgs[i]
+			rc, err := parseControl(m.OOB[:m.NN])
+			if err != nil {
+				// The kernel wrote this buffer; a parse failure is a bug, not hostile input.
+				return err
+			}
+			if rc.hasDrops {
+				r.drops.Store(uint64(rc.drops))
+			}
+			if isMsgTrunc(m.Flags) {
+				r.truncated.Add(1)
+				continue
+			}
+			dgrams += uint64(b.appendSegments(m.Buffers[0][:m.N], rc.segSize))
+			bytes += uint64(m.N)
+		}
+		r.datagrams.Add(dgrams)
+		r.bytes.Add(bytes)
+		if b.Len() > 0 {
+			return nil
+		}
+	}
+}
+
+// Stats returns the receiver's counters.
+func (r *Receiver) Stats() ReceiverStats {
+	s := r.stats
+	s.Datagrams = r.datagrams.Load()
+	s.Bytes = r.bytes.Load()
+	s.Drops = r.drops.Load()
+	s.Truncated = r.truncated.Load()
+	return s
+}
+
+// Close closes the socket, which leaves every group; a blocked Read returns net.ErrClosed.
+func (r *Receiver) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed.Swap(true) {
+		return nil
+	}
+	clear(r.joined)
+	if err := r.conn.Close(); err != nil {
+		return fmt.Errorf("mcast: closing receiver: %w", err)
+	}
+	return nil
+}
