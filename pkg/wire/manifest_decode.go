@@ -42,7 +42,7 @@ func UnmarshalManifest(blob []byte) (*Manifest, error) {
 	d.s = string(blob) // one copy that every name and target slices
 
 	m := &Manifest{Carousel: flags&FlagCarousel != 0, PageHeight: height}
-	m.Share = d.string16("share name")
+	m.Share = d.string16("share name length", "share name")
 	m.Generation = d.u64("generation")
 	count := d.u32("entry count")
 	if d.err != nil {
@@ -143,9 +143,9 @@ func (d *decoder) u64(what string) uint64 {
 	return binary.BigEndian.Uint64(d.b[d.off-8:])
 }
 
-// string16 reads a u16 length and that many bytes.
-func (d *decoder) string16(what string) string {
-	n := int(d.u16(what + " length"))
+// string16 reads a u16 length and that many bytes; lenWhat and what name the two for errors.
+func (d *decoder) string16(lenWhat, what string) string {
+	n := int(d.u16(lenWhat))
 	if !d.need(n, what) {
 		return ""
 	}
@@ -159,7 +159,7 @@ func (d *decoder) readEntry(e *Entry, i int) {
 	e.Type = EntryType(d.u8("type"))
 	e.Mode = d.u32("mode")
 	e.MTime = int64(d.u64("mtime"))
-	e.Name = d.string16("name")
+	e.Name = d.string16("name length", "name")
 	if d.err != nil {
 		return
 	}
@@ -177,7 +177,7 @@ func (d *decoder) readEntry(e *Entry, i int) {
 		e.Size = int64(size)
 	case EntryDir:
 	case EntrySymlink:
-		e.Target = d.string16("symlink target")
+		e.Target = d.string16("symlink target length", "symlink target")
 	default:
 		d.err = malformed("manifest: entry %d %s: unknown entry type %d", i, quote(e.Name), uint8(e.Type))
 	}
