@@ -1,0 +1,262 @@
+package sender
+
+import (
+	"context"
+	"net/netip"
+	"time"
+
+	"github.com/lcsync/lcsync/pkg/index"
+	"github.com/lcsync/lcsync/pkg/mcast"
+)
+
+// actKey names a channel on one interface.
+type actKey struct {
+	ifindex int
+	group   netip.Addr
+}
+
+// seen records when a host last reported a group.
+type seen struct {
+	addr netip.Addr
+	at   time.Time
+}
+
+// active is a channel being sent on one interface.
+type active struct {
+	key       actKey
+	cyc       *cycle
+	pos       int64 // next datagram of the cycle
+	budget    int64 // datagrams left to send; negative = forever
+	sources   []seen
+	nextCheck time.Time // next Trigger.Wanted check
+	pause     time.Time // carousel manifest pacing
+	removed   bool
+
+	buf    []byte // current block
+	loaded bool
+	bfile  int
+	bblock int
+}
+
+func (a *active) file() *index.File {
+	if len(a.cyc.parts) == 1 {
+		return a.cyc.parts[0].file
+	}
+	return nil
+}
+
+// saw records src and reports whether it was already seen inside the window.
+func saw(list []seen, src netip.Addr, now time.Time, window time.Duration) ([]seen, bool) {
+	dup := false
+	kept := list[:0]
+	for _, e := range list {
+		if now.Sub(e.at) >= window {
+			continue
+		}
+		if e.addr == src {
+			dup = true
+			continue
+		}
+		kept = append(kept, e)
+	}
+	if len(kept) >= 16 {
+		kept = kept[1:]
+	}
+	return append(kept, seen{src, now}), dup
+}
+
+// activate starts (or extends) a channel after a join from src.
+func (s *Sender) activate(key actKey, src netip.Addr, now time.Time, forever bool) {
+	if a, ok := s.byKey[key]; ok {
+		var dup bool
+		a.sources, dup = saw(a.sources, src, now, s.cfg.DedupWindow)
+		if dup {
+			s.count(func(st *Stats) { st.DupJoins++ })
+			return
+		}
+		a.budget = max(a.budget, a.cyc.total) // one more complete cycle from here
+		return
+	}
+	c := s.cycle(key.group)
+	if c.total == 0 {
+		return
+	}
+	// A host repeating its report right after its cycle finished wants nothing new.
+	if prev, ok := s.recent[key]; ok {
+		var dup bool
+		if prev, dup = saw(prev, src, now, s.cfg.DedupWindow); dup && !forever {
+			s.recent[key] = prev
+			s.count(func(st *Stats) { st.DupJoins++ })
+			return
+		}
+		delete(s.recent, key)
+	}
+	a := &active{key: key, cyc: c, budget: c.total}
+	if forever {
+		a.budget = -1
+	}
+	a.sources, _ = saw(nil, src, now, s.cfg.DedupWindow)
+	s.byKey[key] = a
+	s.act = append(s.act, a)
+	s.count(func(st *Stats) { st.Activations++; st.Active = len(s.act) })
+}
+
+// deactivate marks a channel finished; round removes it.
+func (s *Sender) deactivate(a *active, now time.Time) {
+	if a.removed {
+		return
+	}
+	a.removed = true
+	delete(s.byKey, a.key)
+	if len(s.recent) > 4096 {
+		for k, l := range s.recent {
+			if len(l) == 0 || now.Sub(l[len(l)-1].at) >= s.cfg.DedupWindow {
+				delete(s.recent, k)
+			}
+		}
+	}
+	s.recent[a.key] = a.sources
+}
+
+// maxPending bounds the datagrams queued by one round, so memory stays small however many
+// channels are active.
+const maxPending = 4 * batchSize
+
+// round gives active channels one burst each, in round-robin order, until enough datagrams are
+// queued. It returns how long the caller may wait before the next round: 0 for at once, a
+// positive duration while every channel is paused, or -1 when nothing is active.
+func (s *Sender) round(ctx context.Context) time.Duration {
+	now := time.Now()
+	wait := time.Duration(-1)
+	for visited := 0; visited < len(s.act) && s.out.count() < maxPending; visited++ {
+		if s.rr >= len(s.act) {
+			s.rr = 0
+		}
+		a := s.act[s.rr]
+		s.rr++
+		if a.removed {
+			continue
+		}
+		if s.cfg.Trigger != nil && !now.Before(a.nextCheck) {
+			a.nextCheck = now.Add(wantedEvery)
+			if !s.cfg.Trigger.Wanted(a.key.ifindex, a.key.group) {
+				s.deactivate(a, now)
+				continue
+			}
+		}
+		if now.Before(a.pause) {
+			if d := a.pause.Sub(now); wait < 0 || d < wait {
+				wait = d
+			}
+			continue
+		}
+		s.burst(ctx, a, now)
+		if a.budget == 0 {
+			s.deactivate(a, now)
+		}
+	}
+	if s.rr >= len(s.act) {
+		s.compact()
+		s.rr = 0
+	}
+	if s.out.count() > 0 {
+		return 0
+	}
+	for _, a := range s.act {
+		if !a.removed && !now.Before(a.pause) {
+			return 0
+		}
+	}
+	return wait
+}
+
+// compact drops removed channels from the round-robin list.
+func (s *Sender) compact() {
+	kept := s.act[:0]
+	for _, a := range s.act {
+		if !a.removed {
+			kept = append(kept, a)
+		}
+	}
+	clear(s.act[len(kept):])
+	s.act = kept
+	s.mu.Lock()
+	s.stats.Active = len(kept)
+	s.mu.Unlock()
+}
+
+// burst queues up to Burst datagrams of channel a.
+func (s *Sender) burst(ctx context.Context, a *active, now time.Time) {
+	for n := 0; n < s.cfg.Burst && a.budget != 0; n++ {
+		if !s.emit(ctx, a, now) {
+			a.budget = 0
+			return
+		}
+		a.pos++
+		if a.budget > 0 {
+			a.budget--
+		}
+		if a.pos == a.cyc.total {
+			a.pos = 0
+			s.count(func(st *Stats) { st.Cycles++ })
+			if a.cyc.kind == mcast.KindManifest && a.budget < 0 {
+				a.pause = now.Add(s.cfg.ManifestInterval)
+				return
+			}
+		}
+	}
+}
+
+// emit queues the datagram at a.pos. It returns false if the channel cannot continue (its
+// file changed or cannot be read).
+func (s *Sender) emit(ctx context.Context, a *active, now time.Time) bool {
+	c := a.cyc
+	if c.kind == mcast.KindManifest {
+		buf := s.out.add(a.key.ifindex, a.key.group)
+		s.out.set(append(buf, c.chunks[a.pos]...))
+		s.count(func(st *Stats) { st.ManifestPackets++ })
+		return true
+	}
+	p, q := c.locate(a.pos)
+	block, piece, isBlock := p.blockAt(q)
+	if !isBlock {
+		s.out.set(p.appendTree(s.out.add(a.key.ifindex, a.key.group), s.geo, q, s.out.scratch[:0]))
+		s.count(func(st *Stats) { st.TreePackets++ })
+		return true
+	}
+	if !a.loaded || a.bfile != p.fileIdx || a.bblock != block {
+		if !s.load(ctx, a, p, block, now) {
+			return false
+		}
+	}
+	s.out.set(p.appendPiece(s.out.add(a.key.ifindex, a.key.group), s.geo, block, piece, a.buf))
+	s.count(func(st *Stats) { st.BlockPackets++ })
+	return true
+}
+
+// load reads one block into the channel's buffer, after checking the file has not changed.
+func (s *Sender) load(ctx context.Context, a *active, p *part, block int, now time.Time) bool {
+	f := p.file
+	if s.stale[f] {
+		return false
+	}
+	if s.files.stale(f, now) {
+		s.rehash(ctx, f)
+		return false
+	}
+	sh := f.Tree.Shape()
+	n := sh.BlockLen(block)
+	if cap(a.buf) < sh.BlockSize() {
+		a.buf = make([]byte, sh.BlockSize())
+	}
+	a.buf = a.buf[:n]
+	if err := s.files.read(f, a.buf, sh.BlockOffset(block)); err != nil {
+		if s.cfg.Logger != nil {
+			s.cfg.Logger.Warn("cannot read block; hashing the file again", "path", f.Path, "err", err)
+		}
+		s.rehash(ctx, f)
+		return false
+	}
+	a.loaded, a.bfile, a.bblock = true, p.fileIdx, block
+	return true
+}

@@ -1,0 +1,121 @@
+package sender
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/lcsync/lcsync/pkg/index"
+	"github.com/lcsync/lcsync/pkg/mcast"
+	"github.com/lcsync/lcsync/pkg/wire"
+)
+
+// Join is a report that a listener on an interface joined (or still wants) a group.
+type Join struct {
+	// Ifindex is the interface the report arrived on.
+	Ifindex int
+	// Group is the multicast group.
+	Group netip.Addr
+	// Source is the reporting host's address; repeated reports from one host inside the
+	// dedup window do not extend a cycle.
+	Source netip.Addr
+}
+
+// Trigger tells the sender what listeners want. It is consulted from the sender's goroutine.
+type Trigger interface {
+	// Wanted reports whether some listener on interface ifindex still wants group g.
+	Wanted(ifindex int, g netip.Addr) bool
+	// Notify returns a channel that receives a value when joins are waiting.
+	Notify() <-chan struct{}
+	// TakeJoins appends the waiting joins to dst and returns it.
+	TakeJoins(dst []Join) []Join
+}
+
+// Transport sends datagrams on multicast groups; *mcast.Sender satisfies it.
+type Transport interface {
+	// Send sends the datagrams on interface ifindex and returns how many were sent.
+	Send(ifindex int, ds []mcast.Datagram) (int, error)
+	// Ifaces lists the interfaces the transport can send on.
+	Ifaces() []net.Interface
+}
+
+// Config configures a Sender.
+type Config struct {
+	// Index is the share to serve. The sender owns it from now on (it re-hashes files that
+	// change).
+	Index *index.Index
+	// Transport sends the datagrams.
+	Transport Transport
+	// Trigger reports joins in MLD mode; it must be nil in carousel mode.
+	Trigger Trigger
+	// Carousel sends everything continuously instead of on demand.
+	Carousel bool
+	// Scope of the derived group addresses.
+	Scope mcast.Scope
+	// MTU is the path MTU (default 1500); datagrams never exceed MTU-48 bytes.
+	MTU int
+	// Rate is the total send rate in bits per second; 0 means unlimited.
+	Rate float64
+	// Delay pauses after each datagram, as the original lcsync's --delay.
+	Delay time.Duration
+	// PageHeight is how many levels a tree page reaches (default 4).
+	PageHeight int
+	// Burst is how many datagrams one channel sends before the next channel's turn (default 32).
+	Burst int
+	// CheckInterval is how often a file is checked for changes while served (default 1s).
+	CheckInterval time.Duration
+	// DedupWindow is how long repeated reports from one host are ignored (default 1.5s).
+	DedupWindow time.Duration
+	// ManifestInterval paces the manifest in carousel mode (default 250ms between cycles).
+	ManifestInterval time.Duration
+	// Workers bounds re-hashing concurrency (0: GOMAXPROCS).
+	Workers int
+	// Logger receives notices (nil: silent).
+	Logger *slog.Logger
+}
+
+// DefaultPageHeight is the tree page height used unless configured.
+const DefaultPageHeight = 4
+
+func (c *Config) setDefaults() error {
+	if c.Index == nil || c.Transport == nil {
+		return errors.New("sender: Config needs an Index and a Transport")
+	}
+	if c.Carousel != (c.Trigger == nil) {
+		return errors.New("sender: a Trigger is required in MLD mode and forbidden in carousel mode")
+	}
+	if c.MTU == 0 {
+		c.MTU = wire.DefaultMTU
+	}
+	if _, err := wire.MaxDatagram(c.MTU); err != nil {
+		return fmt.Errorf("sender: %w", err)
+	}
+	if c.Rate < 0 {
+		return errors.New("sender: negative rate")
+	}
+	if c.PageHeight == 0 {
+		c.PageHeight = DefaultPageHeight
+	}
+	if c.PageHeight < 1 || c.PageHeight > 16 {
+		return fmt.Errorf("sender: page height %d out of range 1..16", c.PageHeight)
+	}
+	if c.Burst <= 0 {
+		c.Burst = 32
+	}
+	if c.CheckInterval <= 0 {
+		c.CheckInterval = time.Second
+	}
+	if c.DedupWindow <= 0 {
+		c.DedupWindow = 1500 * time.Millisecond
+	}
+	if c.ManifestInterval <= 0 {
+		c.ManifestInterval = 250 * time.Millisecond
+	}
+	if c.Scope == 0 {
+		c.Scope = mcast.ScopeSite
+	}
+	return nil
+}

@@ -1,0 +1,151 @@
+package sender
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+
+	"github.com/lcsync/lcsync/pkg/index"
+	"github.com/lcsync/lcsync/pkg/mcast"
+	"github.com/lcsync/lcsync/pkg/wire"
+)
+
+// geometry holds the per-datagram capacities for the configured MTU.
+type geometry struct {
+	maxDatagram int // bytes per datagram
+	perTree     int // hashes per tree packet
+	piece       int // block bytes per block packet
+}
+
+func newGeometry(mtu int) (geometry, error) {
+	md, err := wire.MaxDatagram(mtu)
+	if err != nil {
+		return geometry{}, fmt.Errorf("sender: %w", err)
+	}
+	return geometry{maxDatagram: md, perTree: wire.TreeHashes(md), piece: wire.BlockPayload(md)}, nil
+}
+
+// part is the contribution of one node of one file to a cycle: a run of hashes sent as tree
+// packets, then (for data channels) the node's blocks cut into pieces.
+type part struct {
+	fileIdx    int
+	file       *index.File
+	label      wire.Label
+	treeLevel  int
+	treeFirst  int // absolute index of the first hash at treeLevel
+	treeEnd    int
+	nTree      int64
+	blockFirst int // absolute index of the node's first leaf
+	blockEnd   int
+	piecesFull int   // pieces of a full block
+	pieces     int64 // pieces of all blocks
+}
+
+func (p *part) len() int64 { return p.nTree + p.pieces }
+
+// cycle is the ordered content of one channel.
+type cycle struct {
+	kind    mcast.Kind
+	group   netip.Addr
+	chunks  [][]byte // manifest datagrams
+	parts   []part   // tree, data and stream channels
+	offsets []int64  // offsets[i] = position of parts[i]; last element = total
+	total   int64
+}
+
+func (c *cycle) finish() {
+	c.offsets = make([]int64, len(c.parts)+1)
+	for i := range c.parts {
+		c.offsets[i+1] = c.offsets[i] + c.parts[i].len()
+	}
+	c.total = c.offsets[len(c.parts)] + int64(len(c.chunks))
+}
+
+// dataPart is a data channel's content for node (k, i) of file f.
+func dataPart(g geometry, fi int, f *index.File, k, i int) part {
+	s := f.Tree.Shape()
+	p := part{fileIdx: fi, file: f, label: wire.LabelOf(f.Tree.Node(k, i))}
+	if k > 0 {
+		p.treeFirst, p.treeEnd = s.Descendants(k, i, 0)
+		p.nTree = ceilDiv(int64(p.treeEnd-p.treeFirst), int64(g.perTree))
+	}
+	p.blockFirst, p.blockEnd = s.Span(k, i)
+	p.piecesFull = int(ceilDiv(int64(s.BlockSize()), int64(g.piece)))
+	last := p.blockEnd - 1
+	p.pieces = int64(last-p.blockFirst)*int64(p.piecesFull) + ceilDiv(int64(s.BlockLen(last)), int64(g.piece))
+	return p
+}
+
+// treePart is a tree channel's content for node (k, i): its page (PROTOCOL.md §5.2).
+func treePart(g geometry, fi int, f *index.File, k, i, height int) part {
+	s := f.Tree.Shape()
+	p := part{fileIdx: fi, file: f, label: wire.LabelOf(f.Tree.Node(k, i))}
+	p.treeLevel = max(0, k-height)
+	p.treeFirst, p.treeEnd = s.Descendants(k, i, p.treeLevel)
+	p.nTree = ceilDiv(int64(p.treeEnd-p.treeFirst), int64(g.perTree))
+	return p
+}
+
+// newCycle builds the cycle of a group from the table entry r.
+func newCycle(g geometry, ix *index.Index, group netip.Addr, r ref, manifest [][]byte, height int) *cycle {
+	c := &cycle{kind: r.kind, group: group}
+	switch r.kind {
+	case mcast.KindManifest:
+		c.chunks = manifest
+	case mcast.KindStream:
+		for fi, f := range ix.Files {
+			if f.Tree != nil && f.Tree.Shape().Blocks() > 0 {
+				c.parts = append(c.parts, dataPart(g, fi, f, f.Tree.Shape().TopLevel(), 0))
+			}
+		}
+	case mcast.KindData:
+		c.parts = []part{dataPart(g, int(r.file), ix.Files[r.file], int(r.level), int(r.index))}
+	case mcast.KindTree:
+		c.parts = []part{treePart(g, int(r.file), ix.Files[r.file], int(r.level), int(r.index), height)}
+	}
+	c.finish()
+	return c
+}
+
+// locate returns the part and the position within it for a cycle position of a tree, data or
+// stream cycle.
+func (c *cycle) locate(pos int64) (*part, int64) {
+	i := sort.Search(len(c.parts), func(i int) bool { return c.offsets[i+1] > pos })
+	return &c.parts[i], pos - c.offsets[i]
+}
+
+// blockAt returns which block (absolute index) and which piece a position within a part
+// names, or ok=false for a tree packet position.
+func (p *part) blockAt(q int64) (block, piece int, ok bool) {
+	if q < p.nTree {
+		return 0, 0, false
+	}
+	r := q - p.nTree
+	return p.blockFirst + int(r/int64(p.piecesFull)), int(r % int64(p.piecesFull)), true
+}
+
+// appendTree appends tree packet q of part p.
+func (p *part) appendTree(dst []byte, g geometry, q int64, scratch []byte) []byte {
+	first := p.treeFirst + int(q)*g.perTree
+	end := min(first+g.perTree, p.treeEnd)
+	run := p.file.Tree.Level(p.treeLevel)[first:end]
+	scratch = scratch[:0]
+	for _, h := range run {
+		scratch = append(scratch, h[:]...)
+	}
+	return wire.AppendTree(dst, wire.TreePacket{
+		Label: p.label, Level: uint8(p.treeLevel), Index: uint32(first - p.treeFirst), Hashes: scratch,
+	})
+}
+
+// appendPiece appends the block packet for piece `piece` of block `block`, whose bytes are data.
+func (p *part) appendPiece(dst []byte, g geometry, block, piece int, data []byte) []byte {
+	off := piece * g.piece
+	end := min(off+g.piece, len(data))
+	return wire.AppendBlock(dst, wire.BlockPacket{
+		Label: p.label, Block: uint32(block - p.blockFirst), Offset: uint32(off), Data: data[off:end],
+	})
+}
+
+func ceilDiv(a, b int64) int64 { return (a + b - 1) / b }
+

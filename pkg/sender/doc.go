@@ -1,0 +1,26 @@
+// Package sender serves an indexed share on IPv6 multicast channels (PROTOCOL.md §3-§5).
+//
+// Every channel has a cycle: the manifest's chunks, a tree page, or a data channel's leaf
+// hashes followed by its blocks cut into pieces. The sender keeps a set of active channels and
+// sends them round-robin, a burst at a time, in batches through one token bucket shared by all
+// channels (--bwlimit), optionally pausing after each datagram (--delay).
+//
+// Which channels are active depends on the mode:
+//
+//   - MLD mode (the default): a channel becomes active when a Trigger reports a join for its
+//     group and is granted one complete cycle from there; the sender then stops even if the
+//     group stays joined, until the next report. It stops at once when the Trigger says nobody
+//     wants the group any more. With nobody joined, nothing is sent at all. Reports repeated by
+//     the same host within a short window (the kernel sends each state change twice) do not
+//     extend a cycle; a report from another host does.
+//   - Carousel mode: the manifest and the share's stream channel are sent forever, on every
+//     interface, without listening to MLD.
+//
+// Blocks are read with ReadAt into per-channel buffers from a small cache of open files.
+// Before a file's blocks are read the sender checks, at most once a second, whether the
+// file's size or modification time changed since it was indexed; a changed file stops being
+// served until it has been hashed again, and then the manifest gets a new generation.
+//
+// The sender owns its Trigger interface; *mld.Listener satisfies it (through a small adapter in
+// the command), and tests use a fake.
+package sender

@@ -1,0 +1,22 @@
+package sender
+
+// Stats are the sender's counters.
+type Stats struct {
+	// Groups is how many groups the share answers; ManifestBytes the manifest's size;
+	// Generation the manifest generation.
+	Groups        int
+	ManifestBytes int
+	Generation    uint64
+	// Active is how many channels are being sent now.
+	Active int
+	// Joins counts reports for our groups; DupJoins those ignored as repeats; Activations
+	// the channels started.
+	Joins, DupJoins, Activations uint64
+	// Cycles counts complete cycles sent.
+	Cycles uint64
+	// Datagrams and Bytes sent (Bytes includes IPv6 and UDP headers), by kind of packet.
+	Datagrams, Bytes                           uint64
+	ManifestPackets, TreePackets, BlockPackets uint64
+	// SendErrors counts failed batches; Rehashes files hashed again after a change.
+	SendErrors, Rehashes uint64
+}

@@ -1,0 +1,65 @@
+package sender
+
+import (
+	"net/netip"
+
+	"github.com/lcsync/lcsync/merkle"
+	"github.com/lcsync/lcsync/pkg/index"
+	"github.com/lcsync/lcsync/pkg/mcast"
+)
+
+// ref names what a group carries: a kind and, for tree and data channels, a node of a file.
+type ref struct {
+	kind  mcast.Kind
+	file  int32 // index into Index.Files; -1 for manifest and stream
+	level uint8
+	index uint32
+}
+
+// table maps every group the share can be asked for to what it carries. Content-addressed
+// groups shared by identical subtrees map to the first file that has them.
+type table struct {
+	groups   map[netip.Addr]ref
+	manifest netip.Addr
+	stream   netip.Addr
+}
+
+func buildTable(ix *index.Index, scope mcast.Scope, pageHeight int) *table {
+	t := &table{
+		groups:   make(map[netip.Addr]ref),
+		manifest: mcast.ManifestGroup(scope, ix.Share),
+		stream:   mcast.StreamGroup(scope, ix.Share),
+	}
+	t.groups[t.manifest] = ref{kind: mcast.KindManifest, file: -1}
+	t.groups[t.stream] = ref{kind: mcast.KindStream, file: -1}
+	for fi, f := range ix.Files {
+		if f.Tree == nil {
+			continue
+		}
+		s := f.Tree.Shape()
+		top := s.TopLevel()
+		for k := top; k >= 0; k-- {
+			page := k > 0 && (top-k)%pageHeight == 0
+			for i := range s.LevelLen(k) {
+				h := [32]byte(f.Tree.Node(k, i))
+				r := ref{file: int32(fi), level: uint8(k), index: uint32(i)}
+				t.add(mcast.DataGroup(scope, h), r, mcast.KindData)
+				if page {
+					t.add(mcast.TreeGroup(scope, h), r, mcast.KindTree)
+				}
+			}
+		}
+	}
+	return t
+}
+
+func (t *table) add(g netip.Addr, r ref, kind mcast.Kind) {
+	if _, dup := t.groups[g]; dup {
+		return
+	}
+	r.kind = kind
+	t.groups[g] = r
+}
+
+// node returns the hash of the node a tree or data ref points at.
+func node(f *index.File, r ref) merkle.Hash { return f.Tree.Node(int(r.level), int(r.index)) }
