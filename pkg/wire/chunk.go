@@ -65,10 +65,10 @@ func ParseManifestChunk(b []byte) (ManifestChunk, error) {
 		Data:   b[ManifestChunkHeaderLen:],
 	}
 	if c.Total == 0 || c.Total > MaxManifestLen {
-		return ManifestChunk{}, malformed("manifest chunk: total length %d out of range [1, %d]", c.Total, MaxManifestLen)
+		return ManifestChunk{}, malformed("manifest packet: total length %d out of range [1, %d]", c.Total, MaxManifestLen)
 	}
 	if end := uint64(c.Offset) + uint64(len(c.Data)); end > uint64(c.Total) {
-		return ManifestChunk{}, malformed("manifest chunk: piece [%d, %d) ends past the total length %d", c.Offset, end, c.Total)
+		return ManifestChunk{}, malformed("manifest packet: piece [%d, %d) ends past the total length %d", c.Offset, end, c.Total)
 	}
 	return c, nil
 }
