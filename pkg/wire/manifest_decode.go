@@ -12,7 +12,7 @@ const maxPrealloc = 1024
 // UnmarshalManifest decodes and validates a manifest blob (PROTOCOL.md §5.1). Every length is
 // checked against the bytes that remain, the entry count against the smallest entry that could
 // follow (so a tiny blob cannot make it allocate much), trailing bytes are refused, and the
-// result must pass Validate. Errors wrap ErrVersion for a newer manifest format and
+// result must pass Validate. Errors wrap ErrVersion for a manifest version other than 1 and
 // ErrMalformed otherwise.
 //
 // The entries' names and targets share one copy of blob, which stays in memory as long as any
