@@ -1,0 +1,27 @@
+//go:build unix
+
+package localsync
+
+import (
+	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// setMtime sets the modification time of entry name of directory dir,
+// without following a symbolic link, and leaves the access time alone.
+func setMtime(dir *os.File, name string, mtime time.Time) error {
+	ts := []unix.Timespec{{Nsec: unix.UTIME_OMIT}, unix.NsecToTimespec(mtime.UnixNano())}
+	rc, err := dir.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var inner error
+	if err := rc.Control(func(fd uintptr) {
+		inner = unix.UtimesNanoAt(int(fd), name, ts, unix.AT_SYMLINK_NOFOLLOW)
+	}); err != nil {
+		return err
+	}
+	return inner
+}

@@ -1,0 +1,84 @@
+// Package localsync copies a local file or directory tree onto another local
+// path, rewriting only the blocks that differ. It is what `lcsync SRC DST`
+// runs when both arguments are local paths.
+//
+// Every regular file is compared through the merkle trees of PROTOCOL.md §1
+// (package merkle, BLAKE2s-256 per RFC 7693): the source and the existing
+// destination are hashed, [merkle.Diff] lists the blocks that differ at the
+// same index, and only those are read from the source.
+//
+// # Which path receives the copy
+//
+// The rsync trailing-slash rule applies:
+//
+//   - SRC/ (a directory with a trailing slash) syncs the contents of SRC into
+//     DST, creating DST if it does not exist (its parent must).
+//   - SRC (a directory, no trailing slash) syncs the directory itself: into
+//     DST/basename(SRC) when DST is an existing directory, otherwise DST
+//     becomes the copy.
+//   - A file SRC is copied to DST/basename(SRC) when DST is an existing
+//     directory (or names a directory with a trailing slash, which is then
+//     created), otherwise to DST itself.
+//
+// Directories are always synced recursively. A symbolic link given as SRC
+// with a trailing slash is followed (its target's contents are synced); every
+// other symbolic link is copied as a link.
+//
+// # What is copied
+//
+// Regular files, directories (nested and empty) and symbolic links. Links
+// are copied as links with their target unchanged, even when it points
+// outside the tree; they are never followed. Devices, FIFOs and sockets are
+// skipped and counted in [Stats.Skipped]. A destination entry of another type
+// than its source is replaced: a file or link by anything, a directory only
+// when it is empty or [Options.Delete] is set (otherwise that entry fails).
+//
+// Every write to the destination goes through an [os.Root] opened on the
+// destination directory, so nothing outside it is touched even when the
+// destination holds symbolic links; a link found where a directory is needed
+// is replaced by a real directory, never written through.
+//
+// # How a file is written
+//
+// By default a changed file is assembled in a temporary file beside it,
+// named .NAME.lcsync-XXXXXXXX: unchanged block runs are copied from the old
+// destination with copy_file_range(2) (a kernel copy, or a reflink where the
+// file system shares extents; plain reads and writes when it is not
+// supported), changed blocks are read from the source and checked against the
+// source tree, then the file is fsynced, given its mode and mtime, renamed
+// over the destination and the directory is fsynced. The destination is
+// never torn, and on any error or cancellation the temporary file is removed.
+// A file with no destination yet is copied whole without being hashed
+// first. With [Options.Inplace] only the changed blocks are written into the
+// existing file, which is then truncated or extended to the new size and
+// fsynced (a destination that is not a regular file is still replaced
+// through a temporary file). An identical file is not written at all.
+//
+// # Attributes
+//
+// With [Options.Perms] files and directories get the source's permission
+// bits (including setuid, setgid and sticky); without it an updated file
+// keeps its destination permissions and a new one gets the source's, masked
+// by the umask (new directories also get owner rwx, so they can be filled).
+// With [Options.Times] files, directories and symbolic links get the
+// source's modification time; without it they keep the time of writing.
+// Ownership is not copied.
+//
+// # Deleting, dry runs and errors
+//
+// [Options.Delete] removes, in every synced directory, the entries the
+// source directory does not have (a removed directory counts once).
+// [Options.DryRun] computes and reports everything (hashing both sides) but
+// touches nothing: no directory, temporary file, write or attribute change.
+//
+// A failure tied to one entry is reported as an [*Error] carrying the path;
+// Sync goes on with the other entries and returns all failures joined
+// (the first few in full, then a count). Errors wrap the underlying
+// system error, so errors.Is(err, fs.ErrNotExist) or fs.ErrPermission
+// work. Arguments that cannot be used wrap [ErrUsage]. Cancelling the context
+// stops the sync promptly (between blocks), removes any temporary file and
+// returns ctx.Err().
+//
+// The package never prints or logs: it reports through [Stats] and the
+// optional [Options.OnFile] callback.
+package localsync

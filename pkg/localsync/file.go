@@ -1,0 +1,384 @@
+package localsync
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"path"
+	"syscall"
+
+	"github.com/bits-and-blooms/bitset"
+	"github.com/lcsync/lcsync/merkle"
+)
+
+// copyBufSize is the size of the buffer blocks are copied through. It is a
+// multiple of every block size.
+const copyBufSize = merkle.MaxBlockSize
+
+// fileJob is one regular file being synced.
+type fileJob struct {
+	parent  *dstDir
+	rel     string
+	name    string
+	srcPath string
+	src     *os.File
+	si      fs.FileInfo // of the open source
+	shape   merkle.Shape
+	tree    *merkle.Tree // source tree; nil when the file is new (not hashed)
+	need    *bitset.BitSet
+	old     *os.File    // existing regular destination, or nil
+	oldInfo fs.FileInfo // of old
+	di      fs.FileInfo // existing destination entry of any type, or nil
+}
+
+// openSource opens a source file without following a link and without
+// blocking should it have been replaced by a FIFO.
+func openSource(p string) (*os.File, error) {
+	return os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+}
+
+// syncFile syncs the regular source file srcPath to rel.
+func (s *syncer) syncFile(parent *dstDir, srcPath, rel, name string) error {
+	s.stats.Files++
+	src, err := openSource(srcPath)
+	if err != nil {
+		return newError("open source", srcPath, err)
+	}
+	defer src.Close()
+	si, err := src.Stat()
+	if err != nil {
+		return newError("stat source", srcPath, err)
+	}
+	if !si.Mode().IsRegular() {
+		return newError("open source", srcPath, errors.New("no longer a regular file"))
+	}
+	shape, err := merkle.NewShape(si.Size(), s.blockSize())
+	if err != nil {
+		return newError("open source", srcPath, err)
+	}
+	j := &fileJob{parent: parent, rel: rel, name: name, srcPath: srcPath, src: src, si: si, shape: shape}
+	if j.di, err = s.lstat(parent, rel); err != nil {
+		return err
+	}
+	if j.di != nil && j.di.Mode().IsRegular() {
+		if j.old, err = s.root.OpenFile(rel, os.O_RDONLY|syscall.O_NOFOLLOW, 0); err != nil {
+			return newError("open", s.dstPath(rel), err)
+		}
+		defer j.old.Close()
+		if j.oldInfo, err = j.old.Stat(); err != nil {
+			return newError("stat", s.dstPath(rel), err)
+		}
+	}
+
+	res := FileResult{Path: rel, Blocks: shape.Blocks(), Action: ActionCreate}
+	if j.old == nil {
+		j.need = bitset.New(uint(shape.Blocks())).SetAll()
+	} else {
+		res.Action = ActionUpdate
+		same, err := s.compare(j)
+		if err != nil {
+			return err
+		}
+		if same {
+			s.stats.Unchanged++
+			s.stats.Blocks += int64(shape.Blocks())
+			res.Action = ActionUnchanged
+			s.report(res)
+			return s.sameFileAttrs(j)
+		}
+	}
+	res.ChangedBlocks = int(j.need.Count())
+	_ = forRuns(j.need, shape.Blocks(), func(first, end int, changed bool) error {
+		if changed {
+			res.BytesCopied += runBytes(shape, first, end)
+		}
+		return nil
+	})
+	if !s.opt.DryRun {
+		if s.opt.Inplace && j.old != nil {
+			err = s.writeInplace(j)
+		} else {
+			err = s.writeTemp(j)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	s.stats.Blocks += int64(shape.Blocks())
+	s.stats.ChangedBlocks += int64(res.ChangedBlocks)
+	if res.Action == ActionCreate {
+		s.stats.Created++
+	} else {
+		s.stats.Updated++
+	}
+	s.report(res)
+	return nil
+}
+
+// compare hashes both sides of j and reports whether they are identical;
+// otherwise it sets j.need to the blocks that differ.
+func (s *syncer) compare(j *fileJob) (same bool, err error) {
+	bs := s.blockSize()
+	j.tree, err = merkle.Build(s.ctx, j.src, j.si.Size(), bs, s.opt.Workers)
+	if err != nil {
+		return false, newError("hash source", j.srcPath, err)
+	}
+	s.stats.HashedBytes += j.si.Size()
+	oldTree, err := merkle.Build(s.ctx, j.old, j.oldInfo.Size(), bs, s.opt.Workers)
+	if err != nil {
+		return false, newError("hash", s.dstPath(j.rel), err)
+	}
+	s.stats.HashedBytes += j.oldInfo.Size()
+	if oldTree.Root() == j.tree.Root() {
+		return true, nil
+	}
+	j.need = merkle.Diff(oldTree, j.tree)
+	return false, nil
+}
+
+// sameFileAttrs applies mode and mtime to a destination file whose content
+// is already identical.
+func (s *syncer) sameFileAttrs(j *fileJob) error {
+	if s.opt.DryRun {
+		return nil
+	}
+	if s.opt.Perms && modeBits(j.oldInfo) != modeBits(j.si) {
+		if err := j.old.Chmod(modeBits(j.si)); err != nil {
+			return newError("chmod", s.dstPath(j.rel), err)
+		}
+	}
+	if s.opt.Times && !j.oldInfo.ModTime().Equal(j.si.ModTime()) {
+		if err := setMtime(j.parent.f, j.name, j.si.ModTime()); err != nil {
+			return newError("set times", s.dstPath(j.rel), err)
+		}
+	}
+	return nil
+}
+
+// writeTemp assembles the new file in a temporary file beside the
+// destination, then renames it over the destination.
+func (s *syncer) writeTemp(j *fileJob) (err error) {
+	var tf *os.File
+	tmp, err := s.tempName(j.parent.rel, j.name, func(tmp string) error {
+		var err error
+		tf, err = s.root.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, j.si.Mode().Perm())
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	done := false
+	defer func() {
+		if !done {
+			tf.Close()
+			s.root.Remove(tmp)
+		}
+	}()
+	tmpPath := s.dstPath(tmp)
+	err = forRuns(j.need, j.shape.Blocks(), func(first, end int, changed bool) error {
+		if changed {
+			return s.copySource(j, tf, tmpPath, first, end)
+		}
+		off := j.shape.BlockOffset(first)
+		return s.copyRange(tf, j.old, off, runBytes(j.shape, first, end), tmpPath)
+	})
+	if err != nil {
+		return err
+	}
+	if err := tf.Sync(); err != nil {
+		return newError("sync", tmpPath, err)
+	}
+	switch {
+	case s.opt.Perms:
+		err = tf.Chmod(modeBits(j.si))
+	case j.oldInfo != nil:
+		err = tf.Chmod(modeBits(j.oldInfo)) // keep the destination's mode
+	}
+	if err != nil {
+		return newError("chmod", tmpPath, err)
+	}
+	if s.opt.Times {
+		if err := setMtime(j.parent.f, path.Base(tmp), j.si.ModTime()); err != nil {
+			return newError("set times", tmpPath, err)
+		}
+	}
+	if err := tf.Close(); err != nil {
+		return newError("close", tmpPath, err)
+	}
+	if j.di != nil && j.di.IsDir() {
+		if err := s.clear(j.rel, j.di); err != nil {
+			return err
+		}
+	}
+	if err := s.root.Rename(tmp, j.rel); err != nil {
+		return newError("rename", s.dstPath(j.rel), err)
+	}
+	done = true
+	if err := j.parent.f.Sync(); err != nil {
+		return newError("sync directory", s.dstPath(j.parent.rel), err)
+	}
+	return nil
+}
+
+// writeInplace writes the changed blocks straight into the existing file.
+func (s *syncer) writeInplace(j *fileJob) error {
+	dstPath := s.dstPath(j.rel)
+	f, err := s.root.OpenFile(j.rel, os.O_WRONLY|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return newError("open", dstPath, err)
+	}
+	defer f.Close()
+	err = forRuns(j.need, j.shape.Blocks(), func(first, end int, changed bool) error {
+		if !changed {
+			return nil
+		}
+		return s.copySource(j, f, dstPath, first, end)
+	})
+	if err != nil {
+		return err
+	}
+	if j.oldInfo.Size() != j.si.Size() {
+		if err := f.Truncate(j.si.Size()); err != nil {
+			return newError("truncate", dstPath, err)
+		}
+	}
+	if err := f.Sync(); err != nil {
+		return newError("sync", dstPath, err)
+	}
+	if s.opt.Perms {
+		if err := f.Chmod(modeBits(j.si)); err != nil {
+			return newError("chmod", dstPath, err)
+		}
+	}
+	if s.opt.Times {
+		if err := setMtime(j.parent.f, j.name, j.si.ModTime()); err != nil {
+			return newError("set times", dstPath, err)
+		}
+	}
+	if err := f.Close(); err != nil {
+		return newError("close", dstPath, err)
+	}
+	return nil
+}
+
+// copySource copies blocks [first, end) from the source into dst at the same
+// offsets, checking each block against the source tree when there is one.
+func (s *syncer) copySource(j *fileJob, dst *os.File, dstPath string, first, end int) error {
+	if s.buf == nil {
+		s.buf = make([]byte, copyBufSize)
+	}
+	per := len(s.buf) / j.shape.BlockSize()
+	for b := first; b < end; b += per {
+		if err := s.ctx.Err(); err != nil {
+			return err
+		}
+		last := min(b+per, end)
+		off := j.shape.BlockOffset(b)
+		p := s.buf[:runBytes(j.shape, b, last)]
+		n, err := j.src.ReadAt(p, off)
+		if n < len(p) {
+			if err == nil || errors.Is(err, io.EOF) {
+				err = fmt.Errorf("source shrank during the sync: %w", io.ErrUnexpectedEOF)
+			}
+			return newError("read", j.srcPath, err)
+		}
+		if j.tree != nil {
+			q := p
+			for i := b; i < last; i++ {
+				bl := j.shape.BlockLen(i)
+				if err := j.tree.VerifyBlock(i, q[:bl]); err != nil {
+					return newError("read", j.srcPath, fmt.Errorf("source changed during the sync: %w", err))
+				}
+				q = q[bl:]
+			}
+		}
+		s.stats.BytesRead += int64(len(p))
+		if _, err := dst.WriteAt(p, off); err != nil {
+			return newError("write", dstPath, err)
+		}
+		s.stats.BytesWritten += int64(len(p))
+	}
+	return nil
+}
+
+// copyThrough copies n bytes at off from src to dst through the buffer.
+func (s *syncer) copyThrough(dst, src *os.File, off, n int64, dstPath string) error {
+	if s.buf == nil {
+		s.buf = make([]byte, copyBufSize)
+	}
+	for n > 0 {
+		if err := s.ctx.Err(); err != nil {
+			return err
+		}
+		p := s.buf[:min(n, int64(len(s.buf)))]
+		if r, err := src.ReadAt(p, off); r < len(p) {
+			if err == nil || errors.Is(err, io.EOF) {
+				err = fmt.Errorf("destination shrank during the sync: %w", io.ErrUnexpectedEOF)
+			}
+			return newError("read", src.Name(), err)
+		}
+		if _, err := dst.WriteAt(p, off); err != nil {
+			return newError("write", dstPath, err)
+		}
+		s.stats.BytesWritten += int64(len(p))
+		off += int64(len(p))
+		n -= int64(len(p))
+	}
+	return nil
+}
+
+// tempName creates a temporary entry beside name in directory dirRel with
+// create, retrying on a name clash, and returns its path relative to the root.
+func (s *syncer) tempName(dirRel, name string, create func(tmp string) error) (string, error) {
+	const suffix = ".lcsync-12345678"
+	base := name
+	if limit := 255 - 1 - len(suffix); len(base) > limit {
+		base = base[:limit]
+	}
+	var err error
+	for range 16 {
+		tmp := path.Join(dirRel, fmt.Sprintf(".%s.lcsync-%08x", base, rand.Uint32()))
+		if err = create(tmp); err == nil {
+			return tmp, nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			break
+		}
+	}
+	return "", newError("create temporary file in", s.dstPath(dirRel), err)
+}
+
+// runBytes is the number of bytes in blocks [first, end).
+func runBytes(s merkle.Shape, first, end int) int64 {
+	if first >= end {
+		return 0
+	}
+	return min(s.BlockOffset(end), s.Size()) - s.BlockOffset(first)
+}
+
+// forRuns calls f for each maximal run [first, end) of blocks below n whose
+// bits in need are equal, in order, stopping at the first error.
+func forRuns(need *bitset.BitSet, n int, f func(first, end int, changed bool) error) error {
+	for i := 0; i < n; {
+		changed := need.Test(uint(i))
+		var next uint
+		var found bool
+		if changed {
+			next, found = need.NextClear(uint(i))
+		} else {
+			next, found = need.NextSet(uint(i))
+		}
+		end := n
+		if found && int(next) < n {
+			end = int(next)
+		}
+		if err := f(i, end, changed); err != nil {
+			return err
+		}
+		i = end
+	}
+	return nil
+}

@@ -1,0 +1,80 @@
+package localsync
+
+// Options control a [Sync].
+type Options struct {
+	// BlockSize is the merkle block size; 0 means merkle.DefaultBlockSize.
+	BlockSize int
+	// Perms applies the source permission bits (-p).
+	Perms bool
+	// Times applies the source modification times to files, directories
+	// and symbolic links (-t).
+	Times bool
+	// Delete removes destination entries absent from the source directory
+	// (--delete).
+	Delete bool
+	// Inplace writes changed blocks straight into the existing destination
+	// file instead of assembling a temporary file (--inplace).
+	Inplace bool
+	// DryRun computes and reports what would be done and touches nothing
+	// (-n).
+	DryRun bool
+	// Workers is the number of hashing goroutines; 0 means GOMAXPROCS.
+	Workers int
+	// OnFile, if set, is called once per entry processed, from the
+	// goroutine that called Sync.
+	OnFile func(FileResult)
+}
+
+// Actions reported in [FileResult.Action].
+const (
+	ActionCreate    = "create"    // a file that did not exist was written
+	ActionUpdate    = "update"    // changed blocks of an existing file were written
+	ActionUnchanged = "unchanged" // file or link already identical (attributes may have been applied)
+	ActionMkdir     = "mkdir"     // a directory was created
+	ActionDir       = "dir"       // an existing directory was synced
+	ActionSymlink   = "symlink"   // a symbolic link was created or changed
+	ActionDelete    = "delete"    // an entry absent from the source was removed
+	ActionSkip      = "skip"      // a device, FIFO or socket was skipped
+	ActionError     = "error"     // the entry failed; see FileResult.Err
+)
+
+// FileResult reports one processed entry.
+type FileResult struct {
+	// Path is the entry's path relative to the destination directory
+	// that receives the copy, "/"-separated ("." for that directory).
+	Path string
+	// Action says what was (or, in a dry run, would be) done: one of the
+	// Action constants.
+	Action string
+	// Blocks is the number of blocks of a regular file; ChangedBlocks how
+	// many of them differ from the destination and are copied.
+	Blocks, ChangedBlocks int
+	// BytesCopied is the number of bytes copied from the source, the sum
+	// of the changed blocks' lengths.
+	BytesCopied int64
+	// Err is the failure when Action is ActionError.
+	Err error
+}
+
+// Stats sums up a [Sync]. In a dry run the byte counters other than
+// HashedBytes stay zero.
+type Stats struct {
+	Files    int // regular files processed
+	Dirs     int // directories processed
+	Symlinks int // symbolic links processed
+	Skipped  int // devices, FIFOs and sockets skipped
+	Deleted  int // destination entries removed by Delete
+	Errors   int // entries that failed
+
+	Created   int // files created
+	Updated   int // files updated
+	Unchanged int // files already identical
+
+	Blocks        int64 // blocks of all regular files
+	ChangedBlocks int64 // blocks copied from the source
+
+	HashedBytes  int64 // bytes read to hash sources and destinations
+	BytesRead    int64 // bytes read from sources to copy changed blocks
+	BytesWritten int64 // bytes written into the destination with write calls
+	BytesCloned  int64 // bytes copied inside the destination by copy_file_range
+}
