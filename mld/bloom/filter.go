@@ -87,8 +87,14 @@ func (f *Filter) Remove(g netip.Addr) {
 // never reports false for a group inserted, not removed and not expired; it
 // reports true for an absent group with the configured false-positive rate.
 func (f *Filter) Contains(g netip.Addr, now uint32) bool {
-	idx := f.indices(g)
-	return simd.MinAt(f.counters, idx) > 0 && simd.MinAt32(f.timers, idx) > now
+	for _, i := range f.indices(g) {
+		// Stop at the first empty or expired slot: an absent group
+		// usually costs one or two reads instead of 2k.
+		if f.counters[i] == 0 || f.timers[i] <= now {
+			return false
+		}
+	}
+	return true
 }
 
 // Reset empties the filter.
