@@ -39,6 +39,7 @@ func (s *syncer) copyRange(dst, src *os.File, off, n int64, dstPath string) erro
 			return newError("copy", dstPath, fmt.Errorf("destination shrank during the sync: %w", io.ErrUnexpectedEOF))
 		default:
 			s.stats.BytesCloned += int64(c)
+			s.wrote()
 			off += int64(c)
 			n -= int64(c)
 		}

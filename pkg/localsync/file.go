@@ -300,8 +300,16 @@ func (s *syncer) copySource(j *fileJob, dst *os.File, dstPath string, first, end
 			return newError("write", dstPath, err)
 		}
 		s.stats.BytesWritten += int64(len(p))
+		s.wrote()
 	}
 	return nil
+}
+
+// wrote calls the test hook after a chunk was written.
+func (s *syncer) wrote() {
+	if s.opt.afterWrite != nil {
+		s.opt.afterWrite()
+	}
 }
 
 // copyThrough copies n bytes at off from src to dst through the buffer.
@@ -324,6 +332,7 @@ func (s *syncer) copyThrough(dst, src *os.File, off, n int64, dstPath string) er
 			return newError("write", dstPath, err)
 		}
 		s.stats.BytesWritten += int64(len(p))
+		s.wrote()
 		off += int64(len(p))
 		n -= int64(len(p))
 	}

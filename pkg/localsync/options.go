@@ -23,6 +23,10 @@ type Options struct {
 	// OnFile, if set, is called once per entry processed, from the
 	// goroutine that called Sync.
 	OnFile func(FileResult)
+
+	// afterWrite, if set, is called after each chunk written to a
+	// destination file (tests use it to cancel mid-copy).
+	afterWrite func()
 }
 
 // Actions reported in [FileResult.Action].

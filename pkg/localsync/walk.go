@@ -130,6 +130,11 @@ func (s *syncer) fill(dir *dstDir, srcPath string) error {
 			s.fail(path.Join(dir.rel, e.Name()), newError("stat source", filepath.Join(srcPath, e.Name()), err))
 			continue
 		}
+		if si.IsDir() && s.isCopy(si) {
+			// The source contains the destination (lcsync a a/b): never
+			// copy the copy into itself.
+			continue
+		}
 		if err := s.entry(dir, filepath.Join(srcPath, e.Name()), e.Name(), si); err != nil {
 			return err
 		}
@@ -200,13 +205,15 @@ func (s *syncer) clear(rel string, fi fs.FileInfo) error {
 	return nil
 }
 
+// isCopy reports whether source directory si is the destination root or a
+// directory this sync created.
+func (s *syncer) isCopy(si fs.FileInfo) bool {
+	id := idOf(si)
+	return id != devIno{} && (s.ours[id] || id == s.rootID)
+}
+
 // syncDir syncs a source directory into the destination directory rel.
 func (s *syncer) syncDir(parent *dstDir, srcPath, rel, name string, si fs.FileInfo) error {
-	if id := idOf(si); s.ours[id] || (s.rootID != devIno{} && id == s.rootID) {
-		// The source contains the destination (lcsync a a/b): never copy
-		// the copy into itself.
-		return nil
-	}
 	di, err := s.lstat(parent, rel)
 	if err != nil {
 		return err
