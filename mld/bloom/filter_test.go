@@ -291,3 +291,19 @@ func TestIndicesInRange(t *testing.T) {
 		}
 	}
 }
+
+func TestSeedPerFilter(t *testing.T) {
+	f1, f2 := mustNew(t, Config{}), mustNew(t, Config{})
+	same := 0
+	for i := range uint64(100) {
+		if slices.Equal(slotsOf(f1, group(i)), slotsOf(f2, group(i))) {
+			same++
+		}
+		if !slices.Equal(slotsOf(f1, group(i)), slotsOf(f1, group(i))) {
+			t.Fatal("one filter maps the same group to different slots")
+		}
+	}
+	if same > 1 {
+		t.Errorf("%d of 100 groups have the same slots in two filters: the hash seed is not per filter", same)
+	}
+}
