@@ -1,0 +1,218 @@
+package mld
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+var errEmpty = errors.New("mld: empty message")
+
+// HandleMessage applies one received ICMPv6 message (without the IPv6 header) that arrived on
+// link ifindex from src with the given hop limit. Messages from unknown links, and messages
+// whose hop limit is not 1 (RFC 3810 §5 requires 1), are counted and ignored. The error is
+// the parse error of a malformed message, already counted in Stats; the State is unchanged
+// by a malformed message.
+func (s *State) HandleMessage(ifindex int, src netip.Addr, hopLimit int, b []byte) error {
+	l := s.links[ifindex]
+	if l == nil {
+		s.stats.ForeignLink++
+		return nil
+	}
+	if len(b) == 0 {
+		s.stats.ParseErrors++
+		return errEmpty
+	}
+	if hopLimit != 1 {
+		s.stats.BadHopLimit++
+		return nil
+	}
+	var err error
+	switch b[0] {
+	case TypeV2Report:
+		var r Report
+		if r, err = ParseReport(b); err == nil {
+			s.HandleReport(ifindex, r)
+		}
+	case TypeV1Report, TypeV1Done:
+		var m V1Message
+		if m, err = ParseV1(b); err == nil {
+			s.HandleV1(ifindex, m)
+		}
+	case TypeQuery:
+		var q Query
+		if q, err = ParseQuery(b); err == nil {
+			s.HandleQuery(ifindex, src, q)
+		}
+	default:
+		s.stats.OtherTypes++
+	}
+	if err != nil {
+		s.stats.ParseErrors++
+		return fmt.Errorf("%w (from %v on %s)", err, src, l.Name)
+	}
+	return nil
+}
+
+// HandleReport applies every record of an MLDv2 report received on link ifindex (RFC 3810
+// §7.4, at group granularity):
+//
+//   - MODE_IS_EXCLUDE and CHANGE_TO_EXCLUDE (any-source interest), and MODE_IS_INCLUDE,
+//     ALLOW and CHANGE_TO_INCLUDE with sources (source-specific interest) join the group:
+//     it is added to the filter or refreshed for the Multicast Address Listening Interval,
+//     any pending leave or verification of it is cancelled, and a Join is queued.
+//   - CHANGE_TO_INCLUDE with no sources is a leave: the group stays in the filter until the
+//     Last Listener Query Time passes without a report (we send the queries if we are the
+//     querier).
+//   - BLOCK is treated as a leave when we are the querier, since it may have emptied a
+//     source-specific listener's source list (RFC 3810 §7.4.2 queries after BLOCK too); our
+//     Multicast-Address-Specific Query makes every remaining listener of the group answer.
+//     When another router is the querier its source-specific queries would not, so BLOCK is
+//     ignored then and the group expires normally.
+//
+// Records about unspecified, interface-local and solicited-node groups are ignored.
+func (s *State) HandleReport(ifindex int, r Report) {
+	l := s.links[ifindex]
+	if l == nil {
+		return
+	}
+	s.stats.Reports++
+	now := s.clock.Now()
+	for rec := range r.Records() {
+		s.stats.Records++
+		if !trackable(rec.Group) {
+			s.stats.IgnoredRecords++
+			continue
+		}
+		switch t := rec.Type; {
+		case t == ModeIsExclude || t == ChangeToExclude,
+			(t == ModeIsInclude || t == AllowNewSources || t == ChangeToInclude) && rec.NumSources > 0:
+			s.join(l, rec.Group, now)
+		case t == ChangeToInclude:
+			s.leave(l, rec.Group, now)
+		case t == BlockOldSources && l.querier:
+			s.leave(l, rec.Group, now)
+		default:
+			s.stats.IgnoredRecords++
+		}
+	}
+}
+
+// HandleV1 applies an MLDv1 Report (a join) or Done (a leave) received on link ifindex.
+func (s *State) HandleV1(ifindex int, m V1Message) {
+	l := s.links[ifindex]
+	if l == nil {
+		return
+	}
+	s.stats.V1Reports++
+	s.stats.Records++
+	if !trackable(m.Group) {
+		s.stats.IgnoredRecords++
+		return
+	}
+	now := s.clock.Now()
+	if m.Type == TypeV1Done {
+		s.leave(l, m.Group, now)
+		return
+	}
+	s.join(l, m.Group, now)
+}
+
+// join records interest in g on l: the filter holds g for another listening interval (a
+// group it already holds is refreshed, not counted again, so repeated reports are
+// idempotent), a pending leave or verification is cancelled, and a Join is queued.
+func (s *State) join(l *link, g netip.Addr, now time.Time) {
+	s.stats.Joins++
+	tk := s.tick(now)
+	if l.filter.Contains(g, tk) {
+		l.filter.Refresh(g, s.expiry(tk))
+	} else {
+		l.filter.Insert(g, s.expiry(tk))
+	}
+	delete(l.pending, g)
+	delete(l.gone, g)
+	s.queueJoin(Join{Ifindex: l.Index, Group: g})
+}
+
+// leave starts the last-listener check of g on l, unless one runs already. The filter is not
+// touched until it fails. A group the filter does not hold has nothing to drop.
+func (s *State) leave(l *link, g netip.Addr, now time.Time) {
+	s.stats.Leaves++
+	if _, ok := l.pending[g]; ok || !l.filter.Contains(g, s.tick(now)) {
+		return
+	}
+	if len(l.pending) >= maxPending {
+		s.stats.DroppedPending++
+		return
+	}
+	s.log.Debug("mld: leave", "iface", l.Name, "group", g)
+	s.startPending(l, g, now, true, l.querier)
+}
+
+// HandleQuery applies a query received on link ifindex from src: querier election (RFC 3810
+// §7.6.2: a query from a lower link-local address than ours silences us for the Other
+// Querier Present Interval) and, for a Multicast-Address-Specific Query without the S flag,
+// the last-listener check of that group that the querier has started (RFC 3810 §7.6.1).
+func (s *State) HandleQuery(ifindex int, src netip.Addr, q Query) {
+	l := s.links[ifindex]
+	if l == nil {
+		return
+	}
+	s.stats.QueriesHeard++
+	now := s.clock.Now()
+	if q.Version == 1 {
+		s.stats.V1QueriesHeard++
+		l.v1Until = now.Add(s.t.oqpi)
+	}
+	src = src.WithZone("")
+	if src == l.Addr || !src.Is6() || !src.IsLinkLocalUnicast() {
+		return
+	}
+	if !l.Addr.IsValid() || src.Less(l.Addr) {
+		if l.querier || l.otherQuerier != src {
+			s.log.Debug("mld: other querier present", "iface", l.Name, "querier", src)
+		}
+		l.querier = false
+		l.otherQuerier = src
+		l.otherUntil = now.Add(s.t.oqpi)
+	}
+	if q.General() || q.SuppressRouterSide || q.NumSources > 0 || !trackable(q.Group) {
+		return
+	}
+	s.lowerToLastListener(l, q, now)
+}
+
+// lowerToLastListener gives g a last-listener deadline after another router's
+// Multicast-Address-Specific Query for it, long enough for that router's own query rounds.
+func (s *State) lowerToLastListener(l *link, q Query, now time.Time) {
+	r := time.Duration(orDefault(q.Robustness, s.t.robustness))
+	deadline := now.Add(max(s.t.llqt, q.MaxResponseDelay*r))
+	if p, ok := l.pending[q.Group]; ok {
+		if deadline.After(p.deadline) {
+			p.deadline = deadline
+		}
+		return
+	}
+	if !l.filter.Contains(q.Group, s.tick(now)) || len(l.pending) >= maxPending {
+		return
+	}
+	s.startPending(l, q.Group, now, true, false)
+	l.pending[q.Group].deadline = deadline
+}
+
+// trackable reports whether g is a multicast group worth tracking: an IPv6 multicast address
+// of link scope or wider that is not a solicited-node address (RFC 4291 §2.7.1), which every
+// host joins and reports for its own addresses.
+func trackable(g netip.Addr) bool {
+	if !g.Is6() || g.Is4In6() || !g.IsMulticast() || g.Zone() != "" {
+		return false
+	}
+	a := g.As16()
+	if scope := a[1] & 0x0f; scope <= 1 {
+		return false
+	}
+	solicited := a[1] == 0x02 && a[11] == 0x01 && a[12] == 0xff &&
+		a[2]|a[3]|a[4]|a[5]|a[6]|a[7]|a[8]|a[9]|a[10] == 0
+	return !solicited
+}

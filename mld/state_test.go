@@ -1,0 +1,286 @@
+package mld
+
+import (
+	"slices"
+	"testing"
+	"time"
+)
+
+func TestStateJoinQueuesOneEvent(t *testing.T) {
+	h := newHarness(t, testConfig())
+	h.expectWanted("ff15::1", true, "never reported: verification answers true") // starts a verification
+	h.advance(testLLQT)
+	h.expectWanted("ff15::1", false, "verification unanswered")
+
+	h.join("ff15::1")
+	h.join("ff15::1") // the kernel's robustness retransmission
+	h.report(rec{typ: ModeIsExclude, group: "ff15::1"}, rec{typ: ChangeToExclude, group: "ff15::2"})
+	h.expectWanted("ff15::1", true, "after join")
+	got := h.s.TakeJoins(nil)
+	want := []Join{{1, addr("ff15::1")}, {1, addr("ff15::2")}}
+	if !slices.Equal(got, want) {
+		t.Errorf("TakeJoins = %v, want %v", got, want)
+	}
+	if got := h.s.TakeJoins(nil); len(got) != 0 {
+		t.Errorf("second TakeJoins = %v, want none", got)
+	}
+	h.join("ff15::1")
+	if got := h.s.TakeJoins(nil); !slices.Equal(got, want[:1]) {
+		t.Errorf("a refresh after draining queues a Join again: got %v", got)
+	}
+	if st := h.s.Stats(); st.Joins != 5 || st.Reports != 4 || st.Records != 5 {
+		t.Errorf("stats joins %d reports %d records %d, want 5 4 5", st.Joins, st.Reports, st.Records)
+	}
+}
+
+func TestStateRecordSemantics(t *testing.T) {
+	src := []string{"fd00::a"}
+	cases := []struct {
+		name       string
+		rec        rec
+		querier    bool
+		wantJoin   bool
+		wantLeave  bool // a last-listener query goes out
+		wantIgnore bool
+	}{
+		{"MODE_IS_EXCLUDE joins", rec{typ: ModeIsExclude, group: "ff15::7"}, true, true, false, false},
+		{"CHANGE_TO_EXCLUDE joins", rec{typ: ChangeToExclude, group: "ff15::7"}, true, true, false, false},
+		{"CHANGE_TO_EXCLUDE with sources joins", rec{typ: ChangeToExclude, group: "ff15::7", sources: src}, true, true, false, false},
+		{"MODE_IS_INCLUDE with sources joins", rec{typ: ModeIsInclude, group: "ff35::7", sources: src}, true, true, false, false},
+		{"ALLOW with sources joins", rec{typ: AllowNewSources, group: "ff35::7", sources: src}, true, true, false, false},
+		{"CHANGE_TO_INCLUDE with sources joins", rec{typ: ChangeToInclude, group: "ff35::7", sources: src}, true, true, false, false},
+		{"CHANGE_TO_INCLUDE without sources leaves", rec{typ: ChangeToInclude, group: "ff15::7"}, true, false, true, false},
+		{"BLOCK while querier checks for listeners", rec{typ: BlockOldSources, group: "ff15::7", sources: src}, true, false, true, false},
+		{"BLOCK while not querier is ignored", rec{typ: BlockOldSources, group: "ff15::7", sources: src}, false, false, false, true},
+		{"MODE_IS_INCLUDE without sources is ignored", rec{typ: ModeIsInclude, group: "ff15::7"}, true, false, false, true},
+		{"ALLOW without sources is ignored", rec{typ: AllowNewSources, group: "ff15::7"}, true, false, false, true},
+		{"unknown type is ignored", rec{typ: 42, group: "ff15::7"}, true, false, false, true},
+		{"solicited-node group is ignored", rec{typ: ChangeToExclude, group: "ff02::1:ff00:101"}, true, false, false, true},
+		{"interface-local group is ignored", rec{typ: ChangeToExclude, group: "ff01::7"}, true, false, false, true},
+		{"unicast group is ignored", rec{typ: ChangeToExclude, group: "fd00::7"}, true, false, false, true},
+		{"link-scope group is tracked", rec{typ: ChangeToExclude, group: "ff02::6a"}, true, true, false, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig()
+			cfg.Querier = tc.querier
+			h := newHarness(t, cfg)
+			// A group already held, so that leaves have something to check.
+			h.join("ff15::7")
+			h.join("ff35::7")
+			h.s.TakeJoins(nil)
+			before := h.s.Stats()
+			h.report(tc.rec)
+			st := h.s.Stats()
+			if joined := len(h.s.TakeJoins(nil)) == 1; joined != tc.wantJoin {
+				t.Errorf("Join queued = %v, want %v", joined, tc.wantJoin)
+			}
+			if left := len(h.masqs(tc.rec.group)) > 0; left != tc.wantLeave {
+				t.Errorf("last-listener query sent = %v, want %v", left, tc.wantLeave)
+			}
+			if ignored := st.IgnoredRecords > before.IgnoredRecords; ignored != tc.wantIgnore {
+				t.Errorf("ignored = %v, want %v", ignored, tc.wantIgnore)
+			}
+		})
+	}
+}
+
+func TestStateRefreshOutlivesFirstInterval(t *testing.T) {
+	h := newHarness(t, testConfig())
+	h.join("ff15::1")
+	h.advance(15 * time.Second)
+	h.report(rec{typ: ModeIsExclude, group: "ff15::1"}) // answer to a general query
+	h.advance(testMALI - 15*time.Second + time.Second)  // past the first report's expiry
+	if !h.contains("ff15::1") {
+		t.Fatalf("refreshed group expired %v after its first report", h.elapsed())
+	}
+	h.advance(15*time.Second + testMALI - h.elapsed() + 150*time.Millisecond) // past the refresh's expiry and a sweep
+	if h.contains("ff15::1") {
+		t.Fatalf("group still held %v after its last report", h.elapsed()-15*time.Second)
+	}
+}
+
+func TestStateLeaveQueriesThenDrops(t *testing.T) {
+	h := newHarness(t, testConfig())
+	h.join("ff15::1")
+	h.advance(time.Second)
+	h.leave("ff15::1")
+	h.leave("ff15::1") // retransmission: must not restart the check
+	h.expectWanted("ff15::1", true, "right after the leave")
+	if q := h.masqs("ff15::1"); len(q) != 1 || q[0].at != time.Second || q[0].q.MaxResponseDelay != testLLQI {
+		t.Fatalf("queries after leave: %+v, want one immediately with max response %v", q, testLLQI)
+	}
+	h.advance(testLLQI)
+	h.expectWanted("ff15::1", true, "between the two queries")
+	h.advance(testLLQT - testLLQI - time.Millisecond)
+	h.expectWanted("ff15::1", true, "just before LLQT")
+	h.advance(time.Millisecond)
+	h.expectWanted("ff15::1", false, "at LLQT")
+	if h.contains("ff15::1") {
+		t.Error("filter still holds the group after a confirmed leave")
+	}
+	q := h.masqs("ff15::1")
+	if len(q) != 2 || q[1].at != time.Second+testLLQI {
+		t.Errorf("queries: %+v, want 2, the second %v after the first", q, testLLQI)
+	}
+	if st := h.s.Stats(); st.Leaves != 2 || st.LeavesConfirmed != 1 || st.Verifications != 0 {
+		t.Errorf("stats leaves %d confirmed %d verifications %d, want 2 1 0", st.Leaves, st.LeavesConfirmed, st.Verifications)
+	}
+	h.advance(time.Second)
+	if q := h.masqs("ff15::1"); len(q) != 2 {
+		t.Errorf("%d queries after the check ended, want 2", len(q))
+	}
+}
+
+func TestStateLeaveAnsweredKeepsGroup(t *testing.T) {
+	h := newHarness(t, testConfig())
+	h.join("ff15::1")
+	h.leave("ff15::1")
+	h.advance(50 * time.Millisecond)
+	h.report(rec{typ: ModeIsExclude, group: "ff15::1"}) // another listener answers the query
+	h.advance(time.Second)
+	h.expectWanted("ff15::1", true, "after an answered leave")
+	if q := h.masqs("ff15::1"); len(q) != 1 {
+		t.Errorf("%d queries, want 1: the answer cancels the retransmission", len(q))
+	}
+}
+
+func TestStateTwoListenersOneLeaves(t *testing.T) {
+	h := newHarness(t, testConfig())
+	h.join("ff15::1") // listener A
+	h.join("ff15::1") // listener B: same group, same link
+	h.advance(time.Second)
+	h.leave("ff15::1") // A leaves; B answers the query
+	h.advance(testLLQI / 2)
+	h.report(rec{typ: ModeIsExclude, group: "ff15::1"})
+	h.advance(testMALI - 2*time.Second)
+	h.expectWanted("ff15::1", true, "B still listens")
+	if !h.contains("ff15::1") {
+		t.Error("filter lost the group B still listens to")
+	}
+}
+
+func TestStateExpiresAfterListeningInterval(t *testing.T) {
+	h := newHarness(t, testConfig())
+	h.join("ff15::1")
+	h.advance(testMALI - 100*time.Millisecond)
+	if !h.contains("ff15::1") {
+		t.Fatal("expired before MALI")
+	}
+	h.advance(200 * time.Millisecond) // MALI and a sweep
+	if h.contains("ff15::1") {
+		t.Fatal("still held after MALI")
+	}
+	h.expectWanted("ff15::1", true, "expired: verification starts")
+	if q := h.masqs("ff15::1"); len(q) != 1 {
+		t.Errorf("verification sent %d queries, want 1 so far", len(q))
+	}
+	h.advance(testLLQT)
+	h.expectWanted("ff15::1", false, "verification unanswered")
+	if st := h.s.Stats(); st.Verifications != 1 || st.VerificationsFailed != 1 {
+		t.Errorf("verifications %d failed %d, want 1 1", st.Verifications, st.VerificationsFailed)
+	}
+}
+
+func TestStateMLDv1(t *testing.T) {
+	h := newHarness(t, testConfig())
+	if err := h.s.HandleMessage(1, host, 1, buildV1(TypeV1Report, "ff15::9")); err != nil {
+		t.Fatal(err)
+	}
+	h.expectWanted("ff15::9", true, "after v1 report")
+	if j := h.s.TakeJoins(nil); len(j) != 1 || j[0].Group != addr("ff15::9") {
+		t.Errorf("joins %v", j)
+	}
+	if err := h.s.HandleMessage(1, host, 1, buildV1(TypeV1Done, "ff15::9")); err != nil {
+		t.Fatal(err)
+	}
+	if len(h.masqs("ff15::9")) != 1 {
+		t.Error("no query after v1 done")
+	}
+	h.advance(testLLQT)
+	h.expectWanted("ff15::9", false, "after unanswered v1 done")
+	if st := h.s.Stats(); st.V1Reports != 2 {
+		t.Errorf("V1Reports = %d", st.V1Reports)
+	}
+}
+
+func TestStateIgnoresBadMessages(t *testing.T) {
+	cases := []struct {
+		name    string
+		ifindex int
+		hop     int
+		msg     []byte
+		wantErr bool
+		counter func(Stats) uint64
+	}{
+		{"hop limit 2", 1, 2, buildReport(rec{typ: ChangeToExclude, group: "ff15::1"}), false, func(s Stats) uint64 { return s.BadHopLimit }},
+		{"hop limit 255", 1, 255, buildV1(TypeV1Report, "ff15::1"), false, func(s Stats) uint64 { return s.BadHopLimit }},
+		{"unknown link", 9, 1, buildReport(rec{typ: ChangeToExclude, group: "ff15::1"}), false, func(s Stats) uint64 { return s.ForeignLink }},
+		{"truncated report", 1, 1, buildReport(rec{typ: ChangeToExclude, group: "ff15::1"})[:20], true, func(s Stats) uint64 { return s.ParseErrors }},
+		{"empty", 1, 1, nil, true, func(s Stats) uint64 { return s.ParseErrors }},
+		{"echo request", 1, 1, []byte{128, 0, 0, 0}, false, func(s Stats) uint64 { return s.OtherTypes }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, testConfig())
+			err := h.s.HandleMessage(tc.ifindex, host, tc.hop, tc.msg)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("err = %v, want error %v", err, tc.wantErr)
+			}
+			if got := tc.counter(h.s.Stats()); got != 1 {
+				t.Errorf("counter = %d, want 1", got)
+			}
+			if h.contains("ff15::1") || h.s.PendingJoins() != 0 {
+				t.Error("state changed")
+			}
+		})
+	}
+}
+
+func TestStateSourceUnspecifiedAccepted(t *testing.T) {
+	h := newHarness(t, testConfig())
+	if err := h.s.HandleMessage(1, addr("::"), 1, buildReport(rec{typ: ChangeToExclude, group: "ff15::1"})); err != nil {
+		t.Fatal(err)
+	}
+	if !h.contains("ff15::1") {
+		t.Error("report from :: not applied")
+	}
+}
+
+func TestStateJoinQueueBounded(t *testing.T) {
+	h := newHarness(t, testConfig()) // capacity 1000, so the queue holds minJoins = 1024
+	for i := 0; i < minJoins+10; i++ {
+		h.report(rec{typ: ChangeToExclude, group: groupN(i).String()})
+	}
+	if n := h.s.PendingJoins(); n != minJoins {
+		t.Errorf("queue holds %d, want %d", n, minJoins)
+	}
+	if st := h.s.Stats(); st.DroppedJoins != 10 {
+		t.Errorf("DroppedJoins = %d, want 10", st.DroppedJoins)
+	}
+}
+
+func TestStateStats(t *testing.T) {
+	h := newHarness(t, testConfig(), Link{Index: 1, Name: "eth0", Addr: ourAddr}, Link{Index: 2, Name: "lo"})
+	for i := 0; i < 50; i++ {
+		h.report(rec{typ: ChangeToExclude, group: groupN(i).String()})
+	}
+	h.leave(groupN(0).String())
+	st := h.s.Stats()
+	if len(st.Ifaces) != 2 {
+		t.Fatalf("%d ifaces", len(st.Ifaces))
+	}
+	eth, lo := st.Ifaces[0], st.Ifaces[1]
+	if eth.Name != "eth0" || !eth.Querier || eth.Pending != 1 || eth.FilterBytes == 0 {
+		t.Errorf("eth0 stats %+v", eth)
+	}
+	if eth.EstimatedGroups < 40 || eth.EstimatedGroups > 60 {
+		t.Errorf("estimated %v groups, want about 50", eth.EstimatedGroups)
+	}
+	if lo.Querier || lo.EstimatedGroups != 0 {
+		t.Errorf("lo (no link-local address) stats %+v", lo)
+	}
+	if g := h.generals(2); len(g) != 0 {
+		t.Errorf("queries sent on a link without an address: %v", g)
+	}
+}
