@@ -12,7 +12,8 @@ import "github.com/bits-and-blooms/bitset"
 // Diff walks want from the top and skips a whole subtree as soon as the node
 // of the same (level, index) in have covers the same leaves and has the same
 // hash, so two large trees with few differences are compared in time
-// proportional to the differences times the tree height.
+// proportional to the differences times the tree height. want must not be
+// nil.
 func Diff(have, want *Tree) *bitset.BitSet {
 	n := want.shape.n
 	need := bitset.New(uint(n))

@@ -21,7 +21,9 @@ type Options struct {
 	// Workers is the number of hashing goroutines; 0 means GOMAXPROCS.
 	Workers int
 	// OnFile, if set, is called once per entry processed, from the
-	// goroutine that called Sync.
+	// goroutine that called Sync. A directory is reported before its
+	// contents; should applying its attributes afterwards fail, it is
+	// reported a second time, with ActionError.
 	OnFile func(FileResult)
 
 	// afterWrite, if set, is called after each chunk written to a

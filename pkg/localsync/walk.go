@@ -313,8 +313,8 @@ func (s *syncer) syncLink(parent *dstDir, srcPath, rel, name string, si fs.FileI
 			return s.linkTimes(parent, rel, name, si, di)
 		}
 	}
-	s.report(FileResult{Path: rel, Action: ActionSymlink})
 	if s.opt.DryRun {
+		s.report(FileResult{Path: rel, Action: ActionSymlink})
 		return nil
 	}
 	if di != nil && di.IsDir() {
@@ -339,6 +339,7 @@ func (s *syncer) syncLink(parent *dstDir, srcPath, rel, name string, si fs.FileI
 			return newError("rename", s.dstPath(rel), err)
 		}
 	}
+	s.report(FileResult{Path: rel, Action: ActionSymlink})
 	return s.linkTimes(parent, rel, name, si, nil)
 }
 
