@@ -42,6 +42,8 @@ type ReceiverStats struct {
 	// buffer was full, as last reported by SO_RXQ_OVFL. The kernel attaches the counter to
 	// each datagram it queues, so drops become visible when a later datagram is read.
 	Drops uint64
+	// Trains is the number of GRO-coalesced messages that Read split into datagrams.
+	Trains uint64
 	// Truncated is the number of messages discarded because they did not fit a 64 KiB buffer.
 	Truncated uint64
 	// RcvBuf is the receive buffer the kernel granted, in the units of the request
@@ -67,7 +69,7 @@ type Receiver struct {
 	joined map[netip.Addr][]int // group -> indexes of the interfaces it is joined on
 	closed atomic.Bool
 
-	datagrams, bytes, drops, truncated atomic.Uint64
+	datagrams, bytes, drops, trains, truncated atomic.Uint64
 }
 
 // ListenReceiver opens the receiving socket: bound to [::]:port with SO_REUSEADDR and
@@ -222,7 +224,7 @@ func (r *Receiver) Read(b *Batch) error {
 			}
 			return fmt.Errorf("mcast: receiving: %w", err)
 		}
-		var dgrams, bytes uint64
+		var dgrams, bytes, trains uint64
 		for i := range n {
 			m := &b.msgs[i]
 			rc, err := parseControl(m.OOB[:m.NN])
@@ -237,11 +239,16 @@ func (r *Receiver) Read(b *Batch) error {
 				r.truncated.Add(1)
 				continue
 			}
-			dgrams += uint64(b.appendSegments(m.Buffers[0][:m.N], rc.segSize))
+			k := b.appendSegments(m.Buffers[0][:m.N], rc.segSize)
+			if k > 1 {
+				trains++
+			}
+			dgrams += uint64(k)
 			bytes += uint64(m.N)
 		}
 		r.datagrams.Add(dgrams)
 		r.bytes.Add(bytes)
+		r.trains.Add(trains)
 		if b.Len() > 0 {
 			return nil
 		}
@@ -254,6 +261,7 @@ func (r *Receiver) Stats() ReceiverStats {
 	s.Datagrams = r.datagrams.Load()
 	s.Bytes = r.bytes.Load()
 	s.Drops = r.drops.Load()
+	s.Trains = r.trains.Load()
 	s.Truncated = r.truncated.Load()
 	return s
 }
