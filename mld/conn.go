@@ -1,0 +1,77 @@
+package mld
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+)
+
+// packetConn is the raw ICMPv6 socket a Listener reads MLD messages from and sends queries
+// on. It has one reader (the Listener's read loop); sends are serialised by the Listener.
+type packetConn interface {
+	// ReadMessage reads one ICMPv6 message into b and reports the arrival interface, the
+	// source address and the hop limit. After Close it returns an error wrapping
+	// net.ErrClosed.
+	ReadMessage(b []byte) (n, ifindex int, src netip.Addr, hopLimit int, err error)
+	// SendQuery sends the ICMPv6 message b from src to dst on interface ifindex, with hop
+	// limit 1 and the Router Alert option.
+	SendQuery(ifindex int, src, dst netip.Addr, b []byte) error
+	// Close closes the socket, unblocking ReadMessage.
+	Close() error
+}
+
+// allNodes is the link-scope all-nodes address, the destination of General Queries.
+var allNodes = netip.MustParseAddr("ff02::1")
+
+// Groups the socket joins on every link: MLDv2 reports go to ff02::16 (all MLDv2-capable
+// routers, RFC 3810 §5.2.14) and MLDv1 dones to ff02::2 (all routers, RFC 2710 §3).
+var (
+	allMLDv2Routers = netip.MustParseAddr("ff02::16")
+	allRouters      = netip.MustParseAddr("ff02::2")
+)
+
+// resolveLinks turns interfaces into Links with their link-local addresses. With no
+// interfaces it takes every interface that is up and multicast-capable.
+func resolveLinks(ifaces []net.Interface) ([]Link, error) {
+	if len(ifaces) == 0 {
+		all, err := net.Interfaces()
+		if err != nil {
+			return nil, fmt.Errorf("mld: listing interfaces: %w", err)
+		}
+		for _, ifi := range all {
+			if ifi.Flags&net.FlagUp != 0 && ifi.Flags&net.FlagMulticast != 0 {
+				ifaces = append(ifaces, ifi)
+			}
+		}
+		if len(ifaces) == 0 {
+			return nil, fmt.Errorf("mld: no interface is up and multicast-capable")
+		}
+	}
+	links := make([]Link, 0, len(ifaces))
+	for _, ifi := range ifaces {
+		ll, err := linkLocal(ifi)
+		if err != nil {
+			return nil, err
+		}
+		links = append(links, Link{Index: ifi.Index, Name: ifi.Name, Addr: ll})
+	}
+	return links, nil
+}
+
+// linkLocal returns the first IPv6 link-local address of ifi, or the zero Addr if it has none.
+func linkLocal(ifi net.Interface) (netip.Addr, error) {
+	addrs, err := ifi.Addrs()
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("mld: addresses of %s: %w", ifi.Name, err)
+	}
+	for _, a := range addrs {
+		ipn, ok := a.(*net.IPNet)
+		if !ok {
+			continue
+		}
+		if ip, ok := netip.AddrFromSlice(ipn.IP); ok && ip.Is6() && !ip.Is4In6() && ip.IsLinkLocalUnicast() {
+			return ip, nil
+		}
+	}
+	return netip.Addr{}, nil
+}

@@ -1,0 +1,13 @@
+//go:build !linux
+
+package mld
+
+import (
+	"fmt"
+	"runtime"
+)
+
+// openConn fails: raw MLD listening is implemented for Linux only.
+func openConn([]Link) (packetConn, error) {
+	return nil, fmt.Errorf("%w (%s)", ErrNotSupported, runtime.GOOS)
+}
