@@ -45,24 +45,24 @@ func (a *active) file() *index.File {
 	return nil
 }
 
-// saw records src and reports whether it was already seen inside the window.
+// saw reports whether src already started or extended the channel inside the window; if not,
+// it records src now. Ignored reports are not recorded, so a host repeating its report does
+// not keep pushing its own window forward.
 func saw(list []seen, src netip.Addr, now time.Time, window time.Duration) ([]seen, bool) {
-	dup := false
 	kept := list[:0]
 	for _, e := range list {
 		if now.Sub(e.at) >= window {
 			continue
 		}
 		if e.addr == src {
-			dup = true
-			continue
+			return list, true
 		}
 		kept = append(kept, e)
 	}
 	if len(kept) >= 16 {
 		kept = kept[1:]
 	}
-	return append(kept, seen{src, now}), dup
+	return append(kept, seen{src, now}), false
 }
 
 // activate starts (or extends) a channel after a join from src.

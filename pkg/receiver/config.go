@@ -1,0 +1,126 @@
+package receiver
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/lcsync/lcsync/pkg/mcast"
+	"github.com/lcsync/lcsync/pkg/wire"
+)
+
+// Transport is a multicast receiving socket; NewTransport adapts *mcast.Receiver.
+type Transport interface {
+	// Join and Leave change the groups whose datagrams are delivered.
+	Join(g netip.Addr) error
+	Leave(g netip.Addr) error
+	// Receive blocks until datagrams arrive and calls fn for each; the slice is only valid
+	// during the call. After Close it returns net.ErrClosed.
+	Receive(fn func([]byte)) error
+	// Drops returns how many datagrams the kernel dropped for lack of buffer space.
+	Drops() uint64
+	// Close ends Receive.
+	Close() error
+}
+
+// Config describes one fetch.
+type Config struct {
+	// Name is the remote name: "share", "share/dir", "share/dir/" or "share/file". A trailing
+	// slash on a directory means "its contents", as with rsync.
+	Name string
+	// Dest is the local destination path.
+	Dest string
+	// Transport receives the datagrams.
+	Transport Transport
+	// Scope of the derived group addresses.
+	Scope mcast.Scope
+	// Channels bounds how many data and tree channels are joined at once (default 16).
+	Channels int
+	// Perms applies the manifest's permission bits; Times its modification times.
+	Perms, Times bool
+	// Delete removes destination entries absent from the fetched directory.
+	Delete bool
+	// DryRun fetches only the manifest and the trees and reports what would change.
+	DryRun bool
+	// Timeout bounds the whole fetch (0: none); IdleTimeout ends it when nothing useful
+	// arrives for that long (default 30s).
+	Timeout, IdleTimeout time.Duration
+	// Retrigger is how long a channel may stay silent, with data still missing, before it is
+	// left and joined again (default 400ms). Rejoin waits at least RejoinAfter since the
+	// previous join of that channel (default 1.6s, longer than the sender's dedup window).
+	Retrigger, RejoinAfter time.Duration
+	// Workers verify and write blocks (default 2).
+	Workers int
+	// Logger receives progress notes (nil: silent).
+	Logger *slog.Logger
+	// OnProgress, if set, is called about five times a second from Fetch's goroutine.
+	OnProgress func(Progress)
+	// OnFile, if set, is called once per entry when its outcome is known (for -v and dry runs).
+	OnFile func(FileResult)
+}
+
+// Progress is a snapshot for progress displays.
+type Progress struct {
+	// Phase is "manifest", "trees" or "data".
+	Phase string
+	// Files and FilesDone count the files being fetched.
+	Files, FilesDone int
+	// Bytes and BytesDone count the bytes that have to arrive over the network.
+	Bytes, BytesDone int64
+	// Received counts datagram payload bytes, useful or not.
+	Received int64
+	// Elapsed since the fetch started.
+	Elapsed time.Duration
+}
+
+// FileResult describes what happened (or, in a dry run, would happen) to one entry.
+type FileResult struct {
+	// Name is the remote name; Path the local path.
+	Name, Path string
+	// Action is one of "create", "update", "unchanged", "mkdir", "symlink", "delete".
+	Action string
+	// Blocks is the file's block count; Fetch the blocks fetched (or to fetch); Bytes their size.
+	Blocks, Fetch int
+	Bytes         int64
+}
+
+// Defaults.
+const (
+	DefaultChannels    = 16
+	DefaultIdleTimeout = 30 * time.Second
+)
+
+func (c *Config) setDefaults() error {
+	if c.Transport == nil {
+		return errors.New("receiver: Config needs a Transport")
+	}
+	name := strings.TrimSuffix(c.Name, "/")
+	if err := wire.CheckName(name); err != nil {
+		return fmt.Errorf("receiver: remote name %q: %w", c.Name, err)
+	}
+	if c.Dest == "" {
+		return errors.New("receiver: empty destination")
+	}
+	if c.Channels <= 0 {
+		c.Channels = DefaultChannels
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.Retrigger <= 0 {
+		c.Retrigger = 400 * time.Millisecond
+	}
+	if c.RejoinAfter <= 0 {
+		c.RejoinAfter = 1600 * time.Millisecond
+	}
+	if c.Workers <= 0 {
+		c.Workers = 2
+	}
+	if c.Scope == 0 {
+		c.Scope = mcast.ScopeSite
+	}
+	return nil
+}

@@ -1,0 +1,13 @@
+package receiver
+
+import "errors"
+
+// Errors callers can branch on (errors.Is).
+var (
+	// ErrTimeout is wrapped when nothing useful arrived for IdleTimeout, or Timeout passed.
+	ErrTimeout = errors.New("receiver: timed out")
+	// ErrNotFound is wrapped when the requested name is not in the share's manifest.
+	ErrNotFound = errors.New("receiver: not found")
+	// ErrVerify is wrapped when assembled data fails its final verification.
+	ErrVerify = errors.New("receiver: verification failed")
+)

@@ -1,0 +1,275 @@
+package receiver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/lcsync/lcsync/merkle"
+	"github.com/lcsync/lcsync/pkg/wire"
+)
+
+// Fetch runs one fetch to completion.
+func Fetch(ctx context.Context, cfg Config) (Stats, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return Stats{}, err
+	}
+	if cfg.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, cfg.Timeout, fmt.Errorf("%w: --timeout %v passed", ErrTimeout, cfg.Timeout))
+		defer cancel()
+	}
+	s := newSession(cfg)
+	jobs := make(chan writeJob, 64)
+	var wg sync.WaitGroup
+	for range cfg.Workers {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.worker(jobs) }()
+	}
+	readerDone := make(chan error, 1)
+	go func() { readerDone <- s.read(jobs) }()
+
+	err := s.run(ctx)
+
+	cfg.Transport.Close()
+	rerr := <-readerDone
+	close(jobs)
+	wg.Wait()
+	s.cleanup()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stats.KernelDrops = cfg.Transport.Drops()
+	s.stats.Duration = time.Since(s.started)
+	if err == nil && rerr != nil && !errors.Is(rerr, net.ErrClosed) {
+		err = fmt.Errorf("receiver: reading: %w", rerr)
+	}
+	return s.stats, err
+}
+
+// read is the socket's only reader: it handles datagrams and hands completed blocks to the
+// workers.
+func (s *session) read(jobs chan<- writeJob) error {
+	var pending []writeJob
+	for {
+		err := s.cfg.Transport.Receive(func(d []byte) {
+			now := time.Now()
+			s.mu.Lock()
+			s.handle(d, now)
+			if len(s.jobs) > 0 {
+				pending = append(pending, s.jobs...)
+				s.jobs = s.jobs[:0]
+			}
+			s.mu.Unlock()
+		})
+		for _, j := range pending {
+			jobs <- j
+		}
+		clear(pending)
+		pending = pending[:0]
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// run drives the fetch: manifest, plan, channels, files, directories.
+func (s *session) run(ctx context.Context) error {
+	if err := s.fetchManifest(ctx); err != nil {
+		return err
+	}
+	l, err := s.layout()
+	if err != nil {
+		return err
+	}
+	p, err := s.prepare(ctx, l)
+	if err != nil {
+		return err
+	}
+	defer p.close()
+	if err := s.transfer(ctx, p); err != nil {
+		return err
+	}
+	return p.finishTree(s)
+}
+
+// fetchManifest joins the manifest channel until a valid manifest is assembled.
+func (s *session) fetchManifest(ctx context.Context) error {
+	s.mu.Lock()
+	s.enqueue(s.manifestGroup(), subManifest, nil)
+	s.mu.Unlock()
+	return s.drive(ctx, "manifest", func() bool { return s.manifest != nil }, nil)
+}
+
+// transfer starts files (a bounded number at a time), runs their tree walks and data
+// channels, and finishes each file as soon as it is complete.
+func (s *session) transfer(ctx context.Context, p *plan) error {
+	return s.drive(ctx, "data", func() bool { return p.next == len(p.files) && p.inflight == 0 },
+		func() error {
+			if err := p.finishReady(s); err != nil {
+				return err
+			}
+			return p.activate(ctx, s)
+		})
+}
+
+// drive joins queued channels (at most Channels at once), leaves finished ones, rejoins silent
+// ones, calls step (if any) outside the lock on every round, and returns when done() holds
+// (checked under mu), on timeout or when ctx ends.
+func (s *session) drive(ctx context.Context, phase string, done func() bool, step func() error) error {
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	var joined []*sub
+	defer func() {
+		for _, sb := range joined {
+			_ = s.cfg.Transport.Leave(sb.group)
+		}
+	}()
+	lastProgress := time.Time{}
+	for {
+		if step != nil {
+			if err := step(); err != nil {
+				return err
+			}
+		}
+		now := time.Now()
+		s.mu.Lock()
+		// Leave what is finished.
+		kept := joined[:0]
+		for _, sb := range joined {
+			if s.subFinished(sb) {
+				sb.done = true
+				s.drop(sb)
+				_ = s.cfg.Transport.Leave(sb.group)
+				continue
+			}
+			kept = append(kept, sb)
+		}
+		joined = kept
+		if done() {
+			s.mu.Unlock()
+			return s.fileError()
+		}
+		if err := s.fileErrorLocked(); err != nil {
+			s.mu.Unlock()
+			return err
+		}
+		// Join queued channels up to the limit.
+		for len(joined) < s.cfg.Channels && len(s.queue) > 0 {
+			sb := s.queue[0]
+			s.queue = s.queue[1:]
+			if sb.done || s.subFinished(sb) {
+				s.drop(sb)
+				continue
+			}
+			if err := s.cfg.Transport.Join(sb.group); err != nil {
+				s.mu.Unlock()
+				return fmt.Errorf("receiver: joining %s: %w", sb.group, err)
+			}
+			sb.joined, sb.joinedAt = true, now
+			s.stats.Joins++
+			joined = append(joined, sb)
+		}
+		// Rejoin silent channels: the sender granted a cycle and it ended with data missing.
+		for _, sb := range joined {
+			if s.silent(sb, now) {
+				_ = s.cfg.Transport.Leave(sb.group)
+				if err := s.cfg.Transport.Join(sb.group); err != nil {
+					s.mu.Unlock()
+					return fmt.Errorf("receiver: rejoining %s: %w", sb.group, err)
+				}
+				sb.joinedAt = now
+				s.stats.Rejoins++
+			}
+		}
+		idle := now.Sub(s.lastUseful)
+		s.mu.Unlock()
+		if idle >= s.cfg.IdleTimeout {
+			return s.idleError(phase)
+		}
+		if s.cfg.OnProgress != nil && now.Sub(lastProgress) >= 200*time.Millisecond {
+			lastProgress = now
+			s.cfg.OnProgress(s.progress(phase))
+		}
+		select {
+		case <-ctx.Done():
+			if cause := context.Cause(ctx); errors.Is(cause, ErrTimeout) {
+				return cause
+			}
+			return ctx.Err()
+		case <-s.wake:
+		case <-tick.C:
+		}
+	}
+}
+
+func (s *session) idleError(phase string) error {
+	if phase == "manifest" {
+		return fmt.Errorf("%w: no manifest for share %q heard in %v: is a server running on this link, and are --iface, --scope and --port the same on both sides?",
+			ErrTimeout, s.share(), s.cfg.IdleTimeout)
+	}
+	return fmt.Errorf("%w: nothing useful arrived for %v while fetching data", ErrTimeout, s.cfg.IdleTimeout)
+}
+
+func (s *session) fileError() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.fileErrorLocked()
+}
+
+func (s *session) fileErrorLocked() error {
+	for _, f := range s.files {
+		if f.err != nil {
+			return f.err
+		}
+	}
+	return nil
+}
+
+// progress snapshots the counters for a progress display.
+func (s *session) progress(phase string) Progress {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := Progress{Phase: phase, Received: s.stats.BytesReceived, Elapsed: time.Since(s.started)}
+	for _, f := range s.files {
+		p.Files++
+		if f.finished || (f.planned && f.remaining == 0 && f.walking == 0) {
+			p.FilesDone++
+		}
+		p.Bytes += blockBytes(f, f.need)
+		p.BytesDone += blockBytes(f, f.done)
+	}
+	if phase == "data" && p.Bytes == 0 && p.Files > p.FilesDone {
+		p.Phase = "trees"
+	}
+	return p
+}
+
+// cleanup removes temporary files left by a failed or cancelled fetch.
+func (s *session) cleanup() {
+	for _, f := range s.files {
+		if f.tmp != nil {
+			f.tmp.Close()
+			f.tmp = nil
+		}
+	}
+}
+
+// shapeOf returns an entry's tree shape.
+func shapeOf(e wire.Entry) (merkle.Shape, error) {
+	return merkle.NewShape(e.Size, e.BlockSize())
+}
+
+// blockBytes returns the size of the blocks set in b.
+func blockBytes(f *fileState, b interface {
+	Count() uint
+	Test(uint) bool
+}) int64 {
+	n := int64(b.Count()) * int64(f.shape.BlockSize())
+	if last := f.shape.Blocks() - 1; last >= 0 && b.Test(uint(last)) {
+		n -= int64(f.shape.BlockSize() - f.shape.BlockLen(last))
+	}
+	return n
+}

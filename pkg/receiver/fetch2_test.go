@@ -1,0 +1,211 @@
+package receiver_test
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lcsync/lcsync/pkg/receiver"
+)
+
+// TestFetchDelta: a local copy with a few scattered blocks changed gets exactly those blocks.
+func TestFetchDelta(t *testing.T) {
+	n := newFakeNet()
+	src := filepath.Join(t.TempDir(), "share")
+	data := randBytes(t, 300*1024+17)
+	writeFile(t, filepath.Join(src, "big"), data)
+	serve(t, n, src, false)
+	dst := filepath.Join(t.TempDir(), "big")
+	local := append([]byte(nil), data...)
+	changed := []int{3, 77, 150, 299}
+	for _, b := range changed {
+		local[b*1024+5] ^= 0xff
+	}
+	writeFile(t, dst, local)
+	st := fetch(t, n.receiver(0), "share/big", dst, nil)
+	sameFile(t, filepath.Join(src, "big"), dst)
+	if st.Needed != int64(len(changed)) || st.Reused != int64(301-len(changed)) {
+		t.Errorf("needed %d reused %d, want %d and %d (stats %+v)", st.Needed, st.Reused, len(changed), 301-len(changed), st)
+	}
+	// Only the changed blocks' pieces should have arrived (plus tree pages).
+	if st.WastedBytes != 0 {
+		t.Errorf("wasted %d bytes on a sparse delta", st.WastedBytes)
+	}
+	// Same again: nothing to do.
+	st = fetch(t, n.receiver(0), "share/big", dst, nil)
+	if st.Unchanged != 1 || st.Needed != 0 {
+		t.Errorf("second fetch: %+v", st)
+	}
+}
+
+// TestFetchShorterLonger: local copies shorter or longer than the source.
+func TestFetchShorterLonger(t *testing.T) {
+	n := newFakeNet()
+	src := filepath.Join(t.TempDir(), "share")
+	data := randBytes(t, 64*1024+100)
+	writeFile(t, filepath.Join(src, "f"), data)
+	serve(t, n, src, false)
+	for _, local := range [][]byte{data[:10*1024], data[:30*1024+5], append(append([]byte(nil), data...), randBytes(t, 5000)...)} {
+		dst := filepath.Join(t.TempDir(), "f")
+		writeFile(t, dst, local)
+		fetch(t, n.receiver(0), "share/f", dst, nil)
+		sameFile(t, filepath.Join(src, "f"), dst)
+	}
+}
+
+func makeTree(t *testing.T, root string) {
+	writeFile(t, filepath.Join(root, "a.txt"), []byte("hello\n"))
+	writeFile(t, filepath.Join(root, "sub", "b.bin"), randBytes(t, 5000))
+	writeFile(t, filepath.Join(root, "sub", "deeper", "c.bin"), randBytes(t, 40000))
+	writeFile(t, filepath.Join(root, "sub", "same1"), []byte(strings.Repeat("x", 3000)))
+	writeFile(t, filepath.Join(root, "sub", "same2"), []byte(strings.Repeat("x", 3000)))
+	writeFile(t, filepath.Join(root, "empty"), nil)
+	if err := os.MkdirAll(filepath.Join(root, "emptydir", "nested"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("sub/b.bin", filepath.Join(root, "link")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/etc/passwd", filepath.Join(root, "outside")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Join(root, "sub", "b.bin"), 0o751); err != nil {
+		t.Fatal(err)
+	}
+	mt := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
+	if err := os.Chtimes(filepath.Join(root, "a.txt"), mt, mt); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// listing describes a tree: type, mode (when perms), size, content and link targets.
+func listing(t *testing.T, root string) []string {
+	var out []string
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		fi, _ := d.Info()
+		line := rel + " " + fi.Mode().String()
+		switch {
+		case fi.Mode().IsRegular():
+			b, _ := os.ReadFile(p)
+			line += " " + string(rune(len(b))) + " " + fmtInt(len(b)) + " " + fmtInt(int(crc(b)))
+			if rel == "a.txt" {
+				line += " " + fi.ModTime().UTC().String()
+			}
+		case fi.Mode()&fs.ModeSymlink != 0:
+			target, _ := os.Readlink(p)
+			line += " -> " + target
+		}
+		out = append(out, line)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func crc(b []byte) uint32 {
+	var h uint32 = 2166136261
+	for _, c := range b {
+		h = (h ^ uint32(c)) * 16777619
+	}
+	return h
+}
+
+func TestFetchDirectory(t *testing.T) {
+	for _, carousel := range []bool{false, true} {
+		n := newFakeNet()
+		src := filepath.Join(t.TempDir(), "share")
+		makeTree(t, src)
+		serve(t, n, src, carousel)
+		dst := t.TempDir()
+		// Contents of share/ into dst, with -p -t.
+		fetch(t, n.receiver(0), "share/", dst, func(c *receiver.Config) { c.Perms, c.Times = true, true })
+		want, got := listing(t, src), listing(t, dst)
+		if strings.Join(want, "\n") != strings.Join(got, "\n") {
+			t.Fatalf("carousel=%v trees differ:\nwant\n%s\ngot\n%s", carousel, strings.Join(want, "\n"), strings.Join(got, "\n"))
+		}
+		// share/sub (no slash) into an existing dir: dst2/sub.
+		dst2 := t.TempDir()
+		fetch(t, n.receiver(0), "share/sub", dst2, nil)
+		sameFile(t, filepath.Join(src, "sub", "deeper", "c.bin"), filepath.Join(dst2, "sub", "deeper", "c.bin"))
+		// --delete removes extraneous entries.
+		writeFile(t, filepath.Join(dst, "extra"), []byte("x"))
+		writeFile(t, filepath.Join(dst, "sub", "extra2"), []byte("x"))
+		st := fetch(t, n.receiver(0), "share/", dst, func(c *receiver.Config) { c.Perms, c.Times, c.Delete = true, true, true })
+		if st.Deleted != 2 {
+			t.Errorf("deleted %d, want 2", st.Deleted)
+		}
+		if got := listing(t, dst); strings.Join(want, "\n") != strings.Join(got, "\n") {
+			t.Fatalf("after --delete trees differ:\n%s", strings.Join(got, "\n"))
+		}
+	}
+}
+
+func TestFetchManyReceiversWithLoss(t *testing.T) {
+	n := newFakeNet()
+	src := filepath.Join(t.TempDir(), "share")
+	writeFile(t, filepath.Join(src, "f"), randBytes(t, 500*1024+3))
+	serve(t, n, src, false)
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			time.Sleep(time.Duration(i) * 30 * time.Millisecond) // late joiners
+			dst := filepath.Join(t.TempDir(), "f")
+			st := fetch(t, n.receiver(0.05), "share/f", dst, nil)
+			sameFile(t, filepath.Join(src, "f"), dst)
+			t.Logf("receiver %d: %+v", i, st)
+		}()
+	}
+	wg.Wait()
+}
+
+func TestFetchDryRun(t *testing.T) {
+	n := newFakeNet()
+	src := filepath.Join(t.TempDir(), "share")
+	makeTree(t, src)
+	serve(t, n, src, false)
+	dst := filepath.Join(t.TempDir(), "out")
+	var results []receiver.FileResult
+	fetch(t, n.receiver(0), "share/", dst, func(c *receiver.Config) {
+		c.DryRun = true
+		c.OnFile = func(r receiver.FileResult) { results = append(results, r) }
+	})
+	if _, err := os.Lstat(dst); !os.IsNotExist(err) {
+		t.Fatalf("dry run created %s: %v", dst, err)
+	}
+	if len(results) == 0 {
+		t.Fatal("dry run reported nothing")
+	}
+}
+
+func TestFetchNotFound(t *testing.T) {
+	n := newFakeNet()
+	src := filepath.Join(t.TempDir(), "share")
+	makeTree(t, src)
+	serve(t, n, src, false)
+	_, err := receiver.Fetch(t.Context(), receiver.Config{Name: "share/nope", Dest: t.TempDir(), Transport: n.receiver(0), IdleTimeout: 5 * time.Second})
+	if err == nil || !strings.Contains(err.Error(), "not found") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestFetchNoServer(t *testing.T) {
+	n := newFakeNet()
+	_, err := receiver.Fetch(t.Context(), receiver.Config{Name: "share/x", Dest: t.TempDir(), Transport: n.receiver(0), IdleTimeout: 300 * time.Millisecond})
+	if err == nil || !strings.Contains(err.Error(), "no manifest") {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -1,0 +1,331 @@
+package receiver
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/lcsync/lcsync/merkle"
+	"github.com/lcsync/lcsync/pkg/wire"
+)
+
+// finishReady finishes every started file that is complete.
+func (p *plan) finishReady(s *session) error {
+	for i := 0; i < p.next; i++ {
+		f := p.files[i]
+		s.mu.Lock()
+		ready := !f.finished && f.err == nil && f.complete() && (s.cfg.DryRun || f.tmp != nil)
+		s.mu.Unlock()
+		if !ready {
+			continue
+		}
+		if err := p.finishFile(s, f); err != nil {
+			return err
+		}
+		s.mu.Lock()
+		f.finished = true
+		s.stats.Files++
+		s.stats.Blocks += int64(f.shape.Blocks())
+		s.stats.Reused += int64(f.reuse.Count())
+		s.mu.Unlock()
+		p.inflight--
+	}
+	return nil
+}
+
+// finishFile copies the reused blocks, verifies them, syncs, applies metadata and renames the
+// temporary file over the destination.
+func (p *plan) finishFile(s *session, f *fileState) error {
+	action := "create"
+	if f.local != nil {
+		action = "update"
+	} else if p.root != nil {
+		if _, err := p.root.Lstat(f.rel); err == nil {
+			action = "update"
+		}
+	}
+	res := FileResult{Name: f.name, Path: filepath.Join(p.l.rootDir, f.rel), Action: action,
+		Blocks: f.shape.Blocks(), Fetch: int(f.need.Count()), Bytes: blockBytes(f, f.need)}
+	if s.cfg.DryRun {
+		s.report(res)
+		return nil
+	}
+	if err := p.copyReused(f); err != nil {
+		return err
+	}
+	mode := p.mode(s, f)
+	if err := f.tmp.Chmod(mode); err != nil {
+		return fmt.Errorf("receiver: %s: %w", f.rel, err)
+	}
+	if err := f.tmp.Sync(); err != nil {
+		return fmt.Errorf("receiver: syncing %s: %w", f.rel, err)
+	}
+	if err := f.tmp.Close(); err != nil {
+		return fmt.Errorf("receiver: closing %s: %w", f.rel, err)
+	}
+	f.tmp = nil
+	if s.cfg.Times {
+		mt := time.Unix(0, f.entry.MTime)
+		if err := p.root.Chtimes(f.tmpRel, mt, mt); err != nil {
+			return fmt.Errorf("receiver: %s: %w", f.rel, err)
+		}
+	}
+	if fi, err := p.root.Lstat(f.rel); err == nil && fi.IsDir() {
+		return fmt.Errorf("receiver: cannot replace directory %s with a file", filepath.Join(p.l.rootDir, f.rel))
+	}
+	if err := p.root.Rename(f.tmpRel, f.rel); err != nil {
+		return fmt.Errorf("receiver: %w", err)
+	}
+	f.tmpRel = ""
+	p.syncDir(filepath.Dir(f.rel))
+	s.report(res)
+	return nil
+}
+
+// mode is the permission of a fetched file: the manifest's with Perms; otherwise the existing
+// file's, or for a new file the manifest's permission bits masked by the umask (as rsync).
+func (p *plan) mode(s *session, f *fileState) fs.FileMode {
+	if s.cfg.Perms {
+		return fileMode(f.entry.Mode)
+	}
+	if fi, err := p.root.Stat(f.rel); err == nil && fi.Mode().IsRegular() {
+		return fi.Mode().Perm()
+	}
+	return fs.FileMode(f.entry.Mode & 0o777 &^ p.umask)
+}
+
+// copyReused copies the blocks taken from the local copy into the temporary file and checks
+// each against the local tree, in case the local file changed since it was hashed.
+func (p *plan) copyReused(f *fileState) error {
+	if f.reuse.None() {
+		return nil
+	}
+	src, err := p.root.Open(f.rel)
+	if err != nil {
+		return fmt.Errorf("receiver: reopening %s: %w", f.rel, err)
+	}
+	defer src.Close()
+	for b, ok := f.reuse.NextSet(0); ok; {
+		end := b
+		for end+1 < uint(f.shape.Blocks()) && f.reuse.Test(end+1) {
+			end++
+		}
+		off := f.shape.BlockOffset(int(b))
+		n := f.shape.BlockOffset(int(end)) + int64(f.shape.BlockLen(int(end))) - off
+		if err := copyRange(f.tmp, src, off, n); err != nil {
+			return fmt.Errorf("receiver: copying unchanged blocks of %s: %w", f.rel, err)
+		}
+		b, ok = f.reuse.NextSet(end + 1)
+	}
+	buf := make([]byte, f.shape.BlockSize())
+	for b, ok := f.reuse.NextSet(0); ok; b, ok = f.reuse.NextSet(b + 1) {
+		blk := buf[:f.shape.BlockLen(int(b))]
+		if _, err := f.tmp.ReadAt(blk, f.shape.BlockOffset(int(b))); err != nil {
+			return fmt.Errorf("receiver: re-reading %s: %w", f.rel, err)
+		}
+		if merkle.LeafHash(blk) != f.local.Leaf(int(b)) {
+			return fmt.Errorf("%w: %s changed while it was being updated (block %d)", ErrVerify, f.rel, b)
+		}
+	}
+	return nil
+}
+
+// unchanged applies metadata to a file whose local copy already matches.
+func (p *plan) unchanged(s *session, f *fileState) error {
+	s.mu.Lock()
+	f.finished = true
+	s.stats.Unchanged++
+	s.stats.Blocks += int64(f.shape.Blocks())
+	s.stats.Reused += int64(f.shape.Blocks())
+	s.mu.Unlock()
+	s.report(FileResult{Name: f.name, Path: filepath.Join(p.l.rootDir, f.rel), Action: "unchanged", Blocks: f.shape.Blocks()})
+	if s.cfg.DryRun {
+		return nil
+	}
+	return p.meta(s, f.rel, f.entry)
+}
+
+// meta applies Perms and Times to an existing entry.
+func (p *plan) meta(s *session, rel string, e wire.Entry) error {
+	if s.cfg.Perms {
+		if err := p.root.Chmod(rel, fileMode(e.Mode)); err != nil {
+			return fmt.Errorf("receiver: %w", err)
+		}
+	}
+	if s.cfg.Times {
+		mt := time.Unix(0, e.MTime)
+		if err := p.root.Chtimes(rel, mt, mt); err != nil {
+			return fmt.Errorf("receiver: %w", err)
+		}
+	}
+	return nil
+}
+
+// finishTree makes the symlinks, applies directory metadata (deepest first, after their
+// contents) and deletes extraneous entries.
+func (p *plan) finishTree(s *session) error {
+	for _, it := range p.links {
+		if err := p.symlink(s, it); err != nil {
+			return err
+		}
+	}
+	if s.cfg.Delete && p.l.isDir {
+		if err := p.deleteExtraneous(s); err != nil {
+			return err
+		}
+	}
+	if s.cfg.DryRun {
+		return nil
+	}
+	for i := len(p.dirs) - 1; i >= 0; i-- {
+		if err := p.meta(s, p.dirs[i].rel, p.dirs[i].e); err != nil {
+			return err
+		}
+	}
+	s.mu.Lock()
+	s.stats.Other += len(p.dirs) + len(p.links)
+	s.mu.Unlock()
+	return nil
+}
+
+// symlink creates or replaces a symlink atomically (a new link renamed over the old one).
+func (p *plan) symlink(s *session, it placed) error {
+	if p.root != nil {
+		if fi, err := p.root.Lstat(it.rel); err == nil {
+			if fi.Mode()&fs.ModeSymlink != 0 {
+				if t, err := p.root.Readlink(it.rel); err == nil && t == it.e.Target {
+					return nil
+				}
+			} else if fi.IsDir() {
+				return fmt.Errorf("receiver: cannot replace directory %s with a symlink", filepath.Join(p.l.rootDir, it.rel))
+			}
+		}
+	}
+	s.report(FileResult{Name: it.e.Name, Path: filepath.Join(p.l.rootDir, it.rel), Action: "symlink"})
+	if s.cfg.DryRun {
+		return nil
+	}
+	tmp := tempName(it.rel)
+	if err := p.root.Symlink(it.e.Target, tmp); err != nil {
+		return fmt.Errorf("receiver: %w", err)
+	}
+	if err := p.root.Rename(tmp, it.rel); err != nil {
+		_ = p.root.Remove(tmp)
+		return fmt.Errorf("receiver: %w", err)
+	}
+	if s.cfg.Times {
+		mt := time.Unix(0, it.e.MTime)
+		_ = lchtimes(filepath.Join(p.l.rootDir, it.rel), mt) // best effort, as rsync
+	}
+	return nil
+}
+
+// deleteExtraneous removes destination entries below the fetched directory that the
+// manifest does not list.
+func (p *plan) deleteExtraneous(s *session) error {
+	if p.root == nil {
+		return nil
+	}
+	keep := map[string]bool{}
+	base := "."
+	for _, it := range p.l.items {
+		keep[it.rel] = true
+	}
+	if len(p.l.items) > 0 {
+		base = p.l.items[0].rel
+	}
+	var gone []string
+	err := fs.WalkDir(p.root.FS(), base, func(rel string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if rel == base || keep[rel] {
+			return nil
+		}
+		if strings.Contains(filepath.Base(rel), ".lcsync-") && strings.HasPrefix(filepath.Base(rel), ".") {
+			return nil // somebody's temporary file; not ours to judge
+		}
+		gone = append(gone, rel)
+		if d.IsDir() {
+			return fs.SkipDir
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("receiver: listing %s for --delete: %w", p.l.rootDir, err)
+	}
+	sort.Sort(sort.Reverse(sort.StringSlice(gone)))
+	for _, rel := range gone {
+		s.report(FileResult{Path: filepath.Join(p.l.rootDir, rel), Action: "delete"})
+		if s.cfg.DryRun {
+			continue
+		}
+		if err := p.root.RemoveAll(rel); err != nil {
+			return fmt.Errorf("receiver: --delete: %w", err)
+		}
+		s.mu.Lock()
+		s.stats.Deleted++
+		s.mu.Unlock()
+	}
+	return nil
+}
+
+func (p *plan) syncDir(rel string) {
+	if d, err := p.root.Open(rel); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+}
+
+// close removes leftover temporary files and closes the root.
+func (p *plan) close() {
+	for _, f := range p.files {
+		if f.tmp != nil {
+			f.tmp.Close()
+			f.tmp = nil
+		}
+		if f.tmpRel != "" && p.root != nil {
+			_ = p.root.Remove(f.tmpRel)
+		}
+	}
+	if p.root != nil {
+		p.root.Close()
+	}
+}
+
+// fileMode converts 07777 permission bits to an fs.FileMode.
+func fileMode(m uint32) fs.FileMode {
+	fm := fs.FileMode(m & 0o777)
+	if m&0o4000 != 0 {
+		fm |= fs.ModeSetuid
+	}
+	if m&0o2000 != 0 {
+		fm |= fs.ModeSetgid
+	}
+	if m&0o1000 != 0 {
+		fm |= fs.ModeSticky
+	}
+	return fm
+}
+
+// copyRangeFallback copies n bytes at off from src to dst with ReadAt/WriteAt.
+func copyRangeFallback(dst, src *os.File, off, n int64) error {
+	buf := make([]byte, min(n, 1<<20))
+	for n > 0 {
+		k := min(n, int64(len(buf)))
+		if _, err := src.ReadAt(buf[:k], off); err != nil && !errors.Is(err, io.EOF) {
+			return err
+		}
+		if _, err := dst.WriteAt(buf[:k], off); err != nil {
+			return err
+		}
+		off, n = off+k, n-k
+	}
+	return nil
+}

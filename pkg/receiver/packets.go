@@ -1,0 +1,348 @@
+package receiver
+
+import (
+	"errors"
+	"time"
+
+	"github.com/lcsync/lcsync/merkle"
+	"github.com/lcsync/lcsync/pkg/wire"
+)
+
+// handle processes one datagram. The caller holds s.mu.
+func (s *session) handle(d []byte, now time.Time) {
+	s.stats.Datagrams++
+	s.stats.BytesReceived += int64(len(d))
+	t, err := wire.PeekType(d)
+	if err != nil {
+		if errors.Is(err, wire.ErrNotOurs) {
+			s.stats.Foreign++
+		} else {
+			s.stats.Malformed++
+		}
+		return
+	}
+	switch t {
+	case wire.TypeManifest:
+		c, err := wire.ParseManifestChunk(d)
+		if err != nil {
+			s.stats.Malformed++
+			return
+		}
+		s.onManifestChunk(c, now)
+	case wire.TypeTree:
+		p, err := wire.ParseTree(d)
+		if err != nil {
+			s.stats.Malformed++
+			return
+		}
+		s.onTree(p, now)
+	case wire.TypeBlock:
+		p, err := wire.ParseBlock(d)
+		if err != nil {
+			s.stats.Malformed++
+			return
+		}
+		s.onBlock(p, now)
+	default:
+		s.stats.Malformed++
+	}
+}
+
+// assembly collects the chunks of one manifest blob.
+type assembly struct {
+	buf     []byte
+	cov     coverage
+	touched time.Time
+}
+
+// maxAssemblies bounds the manifests assembled at once (a hostile host could send many ids).
+const maxAssemblies = 4
+
+func (s *session) onManifestChunk(c wire.ManifestChunk, now time.Time) {
+	sb := s.subs[s.manifestGroup()]
+	if s.manifest != nil || sb == nil {
+		s.stats.Foreign++
+		return
+	}
+	sb.lastPacket = now
+	a := s.manifestAsm[c.ID]
+	if a == nil {
+		if len(s.manifestAsm) >= maxAssemblies {
+			s.evictAssembly()
+		}
+		a = &assembly{buf: make([]byte, c.Total)}
+		s.manifestAsm[c.ID] = a
+	}
+	if int(c.Total) != len(a.buf) {
+		s.stats.Malformed++
+		return
+	}
+	a.touched = now
+	lo, hi := int(c.Offset), int(c.Offset)+len(c.Data)
+	s.scratch = a.cov.gaps(s.scratch[:0], lo, hi)
+	if len(s.scratch) == 0 {
+		s.stats.Duplicates++
+		return
+	}
+	for _, g := range s.scratch {
+		copy(a.buf[g.lo:g.hi], c.Data[g.lo-lo:g.hi-lo])
+	}
+	a.cov.add(lo, hi)
+	s.useful(sb, now)
+	if !a.cov.full(len(a.buf)) {
+		return
+	}
+	delete(s.manifestAsm, c.ID)
+	if wire.ManifestID(a.buf) != c.ID {
+		s.stats.Corrupt++
+		return
+	}
+	m, err := wire.UnmarshalManifest(a.buf)
+	if err != nil || m.Share != s.share() {
+		s.stats.Corrupt++
+		if s.cfg.Logger != nil {
+			s.cfg.Logger.Warn("ignoring a manifest that does not decode or names another share", "err", err)
+		}
+		return
+	}
+	s.manifest = m
+	sb.done = true
+	s.poke()
+}
+
+func (s *session) evictAssembly() {
+	var oldest [32]byte
+	var at time.Time
+	for id, a := range s.manifestAsm {
+		if at.IsZero() || a.touched.Before(at) {
+			oldest, at = id, a.touched
+		}
+	}
+	delete(s.manifestAsm, oldest)
+}
+
+// onTree stores hashes of a tree page or of a data channel's leaf run.
+func (s *session) onTree(p wire.TreePacket, now time.Time) {
+	targets := s.byLabel[p.Label]
+	if len(targets) == 0 {
+		s.stats.Foreign++
+		return
+	}
+	for _, t := range targets {
+		t.sub.lastPacket = now
+		if t.verified || int(p.Level) != t.level || t.run == nil {
+			continue
+		}
+		lo := t.first + int(p.Index)
+		hi := lo + p.Count()
+		if lo < t.first || hi > t.end || hi < lo {
+			s.stats.Malformed++
+			continue
+		}
+		fresh := false
+		for j := lo; j < hi; j++ {
+			if t.have.Test(uint(j - t.first)) {
+				continue
+			}
+			t.run[j-t.first] = merkle.Hash(p.Hash(j - lo))
+			t.have.Set(uint(j - t.first))
+			fresh = true
+		}
+		if !fresh {
+			continue
+		}
+		s.stats.TreeBytes += int64(p.Count() * merkle.HashSize)
+		s.useful(t.sub, now)
+		if t.have.Count() == uint(t.end-t.first) {
+			s.runComplete(t)
+		}
+	}
+}
+
+// runComplete checks a completed run against the target's node.
+func (s *session) runComplete(t *target) {
+	if merkle.Fold(t.run) != t.hash {
+		s.stats.Corrupt++
+		t.have.ClearAll()
+		s.markKnown(t) // keep what was already verified
+		return
+	}
+	t.verified = true
+	if t.level == 0 {
+		s.leavesVerified(t.f, t.first, t.run)
+	}
+	if t.wnode != nil {
+		s.expand(t.f, t.wnode, t.level, t.first, t.run)
+	}
+	s.targetDone(t)
+}
+
+// markKnown pre-fills a leaf run with the leaves already verified, so they need not arrive.
+func (s *session) markKnown(t *target) {
+	if t.level != 0 || t.run == nil {
+		return
+	}
+	for j := t.first; j < t.end; j++ {
+		if t.f.leafOK.Test(uint(j)) {
+			t.run[j-t.first] = t.f.leaves[j]
+			t.have.Set(uint(j - t.first))
+		}
+	}
+}
+
+// targetDone marks a target finished and its sub done when all its targets are.
+func (s *session) targetDone(t *target) {
+	sb := t.sub
+	for _, o := range sb.targets {
+		if !s.targetFinished(o) {
+			return
+		}
+	}
+	sb.done = true
+	s.poke()
+}
+
+// targetFinished reports whether a target needs nothing more from its channel.
+func (s *session) targetFinished(t *target) bool {
+	switch t.sub.kind {
+	case subTree:
+		return t.verified
+	case subData, subStream:
+		if t.f.finished || t.f.err != nil {
+			return true
+		}
+		return t.remaining == 0 && (t.run == nil || t.verified)
+	}
+	return true
+}
+
+// onBlock stores a piece of a block.
+func (s *session) onBlock(p wire.BlockPacket, now time.Time) {
+	targets := s.byLabel[p.Label]
+	if len(targets) == 0 {
+		s.stats.Foreign++
+		return
+	}
+	for _, t := range targets {
+		t.sub.lastPacket = now
+		if t.sub.kind != subData && t.sub.kind != subStream {
+			continue
+		}
+		b := t.blockFirst + int(p.Block)
+		if b < t.blockFirst || b >= t.blockEnd {
+			s.stats.Malformed++
+			continue
+		}
+		s.onPiece(t, b, p, now)
+	}
+}
+
+func (s *session) onPiece(t *target, b int, p wire.BlockPacket, now time.Time) {
+	f := t.f
+	n := f.shape.BlockLen(b)
+	lo, hi := int(p.Offset), int(p.Offset)+len(p.Data)
+	if hi > n || lo >= hi {
+		s.stats.Malformed++
+		return
+	}
+	if !f.need.Test(uint(b)) || f.done.Test(uint(b)) || f.finished {
+		s.stats.Duplicates++
+		s.stats.WastedBytes += int64(len(p.Data))
+		return
+	}
+	bs := f.blocks[b]
+	if bs == nil {
+		bs = &blockState{}
+		f.blocks[b] = bs
+	}
+	s.scratch = bs.cov.gaps(s.scratch[:0], lo, hi)
+	if len(s.scratch) == 0 {
+		s.stats.Duplicates++
+		s.stats.WastedBytes += int64(len(p.Data))
+		return
+	}
+	if bs.buf == nil && !bs.spilled {
+		bs.buf = s.getBuf(f.shape.BlockSize())[:n]
+		s.partial = append(s.partial, partialRef{f, b})
+		s.inMem++
+		if s.inMem > maxInMem {
+			s.spillOldest()
+		}
+	}
+	for _, g := range s.scratch {
+		if bs.buf != nil {
+			copy(bs.buf[g.lo:g.hi], p.Data[g.lo-lo:g.hi-lo])
+		} else if _, err := f.tmp.WriteAt(p.Data[g.lo-lo:g.hi-lo], f.shape.BlockOffset(b)+int64(g.lo)); err != nil {
+			s.fail(f, err)
+			return
+		}
+	}
+	bs.cov.add(lo, hi)
+	s.useful(t.sub, now)
+	if !bs.cov.full(n) {
+		return
+	}
+	delete(f.blocks, b)
+	if bs.buf != nil {
+		s.inMem--
+	}
+	s.jobs = append(s.jobs, writeJob{f: f, b: b, buf: bs.buf})
+	if len(s.partial) > 4*maxInMem {
+		s.compactPartial()
+	}
+}
+
+// compactPartial drops finished or spilled blocks from the partial list.
+func (s *session) compactPartial() {
+	kept := s.partial[:0]
+	for _, r := range s.partial {
+		if bs := r.f.blocks[r.b]; bs != nil && bs.buf != nil {
+			kept = append(kept, r)
+		}
+	}
+	s.partial = kept
+}
+
+// spillOldest writes the oldest in-memory partial block to the temporary file and frees its
+// buffer; later pieces of it are written straight to the file.
+func (s *session) spillOldest() {
+	for len(s.partial) > 0 {
+		r := s.partial[0]
+		s.partial = s.partial[1:]
+		bs := r.f.blocks[r.b]
+		if bs == nil || bs.buf == nil {
+			continue // completed or already spilled
+		}
+		off := r.f.shape.BlockOffset(r.b)
+		for _, sp := range bs.cov.spans {
+			if _, err := r.f.tmp.WriteAt(bs.buf[sp.lo:sp.hi], off+int64(sp.lo)); err != nil {
+				s.fail(r.f, err)
+				break
+			}
+		}
+		s.putBuf(bs.buf)
+		bs.buf, bs.spilled = nil, true
+		s.inMem--
+		return
+	}
+}
+
+func (s *session) getBuf(size int) []byte {
+	if b, ok := s.bufPool.Get().(*[]byte); ok && cap(*b) >= size {
+		return (*b)[:size]
+	}
+	return make([]byte, size)
+}
+
+func (s *session) putBuf(b []byte) {
+	b = b[:cap(b)]
+	s.bufPool.Put(&b)
+}
+
+// fail records a file's error; the controller reports it.
+func (s *session) fail(f *fileState, err error) {
+	if f.err == nil {
+		f.err = err
+	}
+	s.poke()
+}

@@ -1,0 +1,238 @@
+package receiver
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/lcsync/lcsync/merkle"
+	"github.com/lcsync/lcsync/pkg/wire"
+)
+
+// placed is a selected manifest entry and where it goes, relative to the destination root.
+type placed struct {
+	e   wire.Entry
+	rel string // "." for the root itself
+}
+
+// layout maps the requested name onto the destination, with rsync's trailing-slash rule:
+// "dir/" puts the directory's contents into DST, "dir" puts the directory itself into DST
+// when DST is an existing directory (else DST becomes it); a file goes into DST when DST is a
+// directory or ends in "/", else it becomes DST.
+type layout struct {
+	rootDir string   // local directory all writes are confined to
+	items   []placed // in manifest order (parents before children)
+	isDir   bool     // the requested name is a directory
+}
+
+func (s *session) layout() (*layout, error) {
+	name := strings.TrimSuffix(s.cfg.Name, "/")
+	contents := strings.HasSuffix(s.cfg.Name, "/")
+	sel := s.manifest.Under(name)
+	if len(sel) == 0 {
+		return nil, fmt.Errorf("%w: %s is not in share %s (%d entries)", ErrNotFound, name, s.manifest.Share, len(s.manifest.Entries))
+	}
+	top, ok := s.manifest.Lookup(name)
+	if !ok {
+		return nil, fmt.Errorf("%w: %s has no entry of its own in share %s", ErrNotFound, name, s.manifest.Share)
+	}
+	dest := s.cfg.Dest
+	st, err := os.Stat(dest)
+	destDir := err == nil && st.IsDir()
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("receiver: %w", err)
+	}
+	l := &layout{isDir: top.Type == wire.EntryDir}
+	var base string // what `name` itself becomes, relative to rootDir
+	switch {
+	case top.Type == wire.EntryDir && (contents || !destDir):
+		l.rootDir, base = dest, "."
+	case top.Type == wire.EntryDir:
+		l.rootDir, base = dest, path.Base(name)
+	case contents:
+		return nil, fmt.Errorf("receiver: %s/ names a directory, but %s is a %s", name, name, top.Type)
+	case destDir || strings.HasSuffix(dest, "/"):
+		l.rootDir, base = dest, path.Base(name)
+	default:
+		l.rootDir, base = filepath.Dir(dest), filepath.Base(dest)
+	}
+	for _, e := range sel {
+		rel := base
+		if e.Name != name {
+			rel = path.Join(base, strings.TrimPrefix(e.Name, name+"/"))
+		}
+		l.items = append(l.items, placed{e: e, rel: rel})
+	}
+	return l, nil
+}
+
+// localTree hashes the existing local file at rel (through root) if it is a regular file with
+// data, for comparison. Any problem just means "no usable local copy".
+func localTree(ctx context.Context, root *os.Root, rel string, bs int) (*merkle.Tree, error) {
+	if root == nil {
+		return nil, nil
+	}
+	fi, err := root.Lstat(rel)
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() == 0 {
+		return nil, nil
+	}
+	fh, err := root.Open(rel)
+	if err != nil {
+		return nil, nil
+	}
+	defer fh.Close()
+	t, err := merkle.Build(ctx, fh, fi.Size(), bs, 0)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, nil
+	}
+	return t, nil
+}
+
+// tempName returns a hidden name beside rel for assembling it.
+func tempName(rel string) string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	dir, file := path.Split(rel)
+	return dir + "." + file + ".lcsync-" + hex.EncodeToString(b[:])
+}
+
+// plan is the destination side of a fetch: the root all writes go through, the files in
+// manifest order, and the directories and symlinks to make.
+type plan struct {
+	l        *layout
+	root     *os.Root // nil in a dry run whose destination does not exist
+	files    []*fileState
+	next     int // next file to start
+	inflight int // started, not finished
+	dirs     []placed
+	links    []placed
+	umask    uint32
+}
+
+// maxInflight bounds the files being fetched at once (open temporary files, queued channels).
+const maxInflight = 64
+
+// prepare opens (creating, unless dry) the destination root, makes the directories and lists
+// the files, directories and symlinks.
+func (s *session) prepare(ctx context.Context, l *layout) (*plan, error) {
+	p := &plan{l: l, umask: umask()}
+	if !s.cfg.DryRun {
+		if err := os.MkdirAll(l.rootDir, 0o755); err != nil {
+			return nil, fmt.Errorf("receiver: creating %s: %w", l.rootDir, err)
+		}
+	}
+	root, err := os.OpenRoot(l.rootDir)
+	switch {
+	case err == nil:
+		p.root = root
+	case s.cfg.DryRun && errors.Is(err, fs.ErrNotExist):
+	default:
+		return nil, fmt.Errorf("receiver: %w", err)
+	}
+	for _, it := range l.items {
+		switch it.e.Type {
+		case wire.EntryDir:
+			p.dirs = append(p.dirs, it)
+			if err := p.mkdir(s, it); err != nil {
+				return nil, err
+			}
+		case wire.EntrySymlink:
+			p.links = append(p.links, it)
+		case wire.EntryFile:
+			shape, err := shapeOf(it.e)
+			if err != nil {
+				return nil, fmt.Errorf("receiver: %s: %w", it.e.Name, err)
+			}
+			f := newFileState(it.e, shape, it.rel)
+			f.dry = s.cfg.DryRun
+			p.files = append(p.files, f)
+		}
+	}
+	return p, nil
+}
+
+// mkdir creates a directory of the fetch (not in a dry run).
+func (p *plan) mkdir(s *session, it placed) error {
+	if p.root != nil {
+		if fi, err := p.root.Lstat(it.rel); err == nil {
+			if !fi.IsDir() {
+				return fmt.Errorf("receiver: %s exists and is not a directory", filepath.Join(p.l.rootDir, it.rel))
+			}
+			return nil
+		}
+	}
+	s.report(FileResult{Name: it.e.Name, Path: filepath.Join(p.l.rootDir, it.rel), Action: "mkdir"})
+	if s.cfg.DryRun {
+		return nil
+	}
+	if err := p.root.MkdirAll(it.rel, 0o755); err != nil {
+		return fmt.Errorf("receiver: %w", err)
+	}
+	return nil
+}
+
+// activate starts files until maxInflight are in flight: it hashes the local copy, skips
+// unchanged files, creates the temporary file, and starts the walk or plans the data.
+func (p *plan) activate(ctx context.Context, s *session) error {
+	for p.inflight < maxInflight && p.next < len(p.files) {
+		f := p.files[p.next]
+		p.next++
+		local, err := localTree(ctx, p.root, f.rel, f.shape.BlockSize())
+		if err != nil {
+			return err
+		}
+		if local != nil && local.Shape() == f.shape && local.Top() == merkle.Hash(f.entry.Top) || f.shape.Blocks() == 0 && p.emptyFile(f.rel) {
+			if err := p.unchanged(s, f); err != nil {
+				return err
+			}
+			continue
+		}
+		f.local = local
+		if !s.cfg.DryRun {
+			f.tmpRel = tempName(f.rel)
+			f.tmp, err = p.root.OpenFile(f.tmpRel, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+			if err != nil {
+				return fmt.Errorf("receiver: creating a temporary file for %s: %w", f.rel, err)
+			}
+		}
+		p.inflight++
+		s.mu.Lock()
+		s.files = append(s.files, f)
+		switch {
+		case f.shape.Blocks() == 0:
+			f.planned = true
+		case local != nil && !s.manifest.Carousel:
+			s.startWalk(f)
+		default:
+			f.needAll()
+			s.planData(f)
+		}
+		s.mu.Unlock()
+	}
+	return nil
+}
+
+// emptyFile reports whether rel is an existing empty regular file.
+func (p *plan) emptyFile(rel string) bool {
+	if p.root == nil {
+		return false
+	}
+	fi, err := p.root.Lstat(rel)
+	return err == nil && fi.Mode().IsRegular() && fi.Size() == 0
+}
+
+func (s *session) report(r FileResult) {
+	if s.cfg.OnFile != nil {
+		s.cfg.OnFile(r)
+	}
+}

@@ -1,0 +1,176 @@
+package receiver
+
+import (
+	"net/netip"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/bits-and-blooms/bitset"
+	"github.com/lcsync/lcsync/merkle"
+	"github.com/lcsync/lcsync/pkg/wire"
+)
+
+// subKind says what a channel subscription is for.
+type subKind uint8
+
+const (
+	subManifest subKind = iota
+	subTree             // a tree page (walk)
+	subData             // a node's leaf hashes and blocks
+	subStream           // carousel: every file's top data
+)
+
+// sub is one joined (or queued) channel.
+type sub struct {
+	group      netip.Addr
+	kind       subKind
+	targets    []*target
+	joined     bool
+	done       bool
+	joinedAt   time.Time
+	lastPacket time.Time // any datagram for this channel
+	lastUseful time.Time // a datagram that brought something new
+}
+
+// target is one node of one file that a subscription serves (identical content in several
+// files shares one channel, so one sub may have several targets).
+type target struct {
+	sub   *sub
+	f     *fileState
+	k, i  int
+	hash  merkle.Hash
+	label wire.Label
+	// run is the level (0 for data channels), first..end the absolute indices of the hashes
+	// this target expects as tree packets; have marks those received (or already verified).
+	level      int
+	first, end int
+	run        []merkle.Hash
+	have       *bitset.BitSet
+	verified   bool
+	wnode      *wnode // tree targets: the walk node being expanded
+	blockFirst int
+	blockEnd   int
+	remaining  int // needed blocks of [blockFirst, blockEnd) not yet done
+}
+
+// blockState is a block being received.
+type blockState struct {
+	cov     coverage
+	buf     []byte // nil once spilled to the temporary file
+	spilled bool
+}
+
+// fileState is one file being fetched.
+type fileState struct {
+	entry wire.Entry
+	shape merkle.Shape
+	rel   string // destination path relative to the root
+	name  string // remote name
+
+	local     *merkle.Tree // tree of the existing local file, same block size; nil if none
+	localPath string
+	walked    bool // the walk established need and reuse (no reconciliation with leaves)
+	walk      *wnode
+	walking   int // tree subscriptions outstanding
+
+	leaves     []merkle.Hash
+	leafOK     *bitset.BitSet // leaves known to chain up to the manifest's top
+	need       *bitset.BitSet // blocks that must come over the network
+	done       *bitset.BitSet // needed blocks verified and written
+	unverified *bitset.BitSet // blocks written before their leaf was verified
+	reuse      *bitset.BitSet // blocks copied from the local file
+	remaining  int            // needed blocks not yet done
+	blocks     map[int]*blockState
+	targets    []*target // data targets over this file, for block accounting
+
+	tmp      *os.File
+	tmpRel   string
+	finished bool
+	planned  bool // data subscriptions queued
+	dry      bool // dry run: no data is fetched
+	err      error
+}
+
+func newFileState(e wire.Entry, shape merkle.Shape, rel string) *fileState {
+	n := uint(shape.Blocks())
+	return &fileState{
+		entry: e, shape: shape, rel: rel, name: e.Name,
+		leaves: make([]merkle.Hash, n), leafOK: bitset.New(n), need: bitset.New(n),
+		done: bitset.New(n), unverified: bitset.New(n), reuse: bitset.New(n),
+		blocks: map[int]*blockState{},
+	}
+}
+
+// needAll marks every block needed (no usable local copy).
+func (f *fileState) needAll() {
+	n := uint(f.shape.Blocks())
+	f.need.FlipRange(0, n)
+	f.remaining = int(n)
+}
+
+// complete reports whether every needed block is in (in a dry run: whether the walk is done).
+func (f *fileState) complete() bool {
+	return f.planned && f.walking == 0 && (f.dry || f.remaining == 0)
+}
+
+// session is the state shared by the reader, the workers and the controller.
+type session struct {
+	cfg Config
+	mu  sync.Mutex
+
+	stats      Stats
+	started    time.Time
+	lastUseful time.Time
+	wake       chan struct{}
+
+	manifestAsm map[[32]byte]*assembly
+	manifest    *wire.Manifest
+
+	files   []*fileState
+	byLabel map[wire.Label][]*target
+	subs    map[netip.Addr]*sub
+	queue   []*sub // waiting to be joined, in order
+
+	partial []partialRef // blocks with an in-memory buffer, oldest first
+	inMem   int
+	jobs    []writeJob // completed blocks collected under mu, sent to workers after unlocking
+	scratch []span
+	bufPool sync.Pool
+}
+
+type partialRef struct {
+	f *fileState
+	b int
+}
+
+// maxInMem bounds the blocks buffered in memory; more are spilled to the temporary files.
+const maxInMem = 512
+
+func newSession(cfg Config) *session {
+	return &session{
+		cfg:         cfg,
+		started:     time.Now(),
+		lastUseful:  time.Now(),
+		wake:        make(chan struct{}, 1),
+		manifestAsm: map[[32]byte]*assembly{},
+		byLabel:     map[wire.Label][]*target{},
+		subs:        map[netip.Addr]*sub{},
+	}
+}
+
+// poke wakes the controller.
+func (s *session) poke() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// useful records that something new arrived for sub.
+func (s *session) useful(sb *sub, now time.Time) {
+	s.lastUseful = now
+	if sb != nil {
+		sb.lastUseful = now
+	}
+}

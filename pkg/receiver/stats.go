@@ -1,0 +1,41 @@
+package receiver
+
+import "time"
+
+// Stats describe a finished (or failed) fetch.
+type Stats struct {
+	// Files fetched or updated, unchanged, and other entries (directories, symlinks) made.
+	Files, Unchanged, Other int
+	// Deleted counts entries removed by Delete.
+	Deleted int
+	// Blocks is the number of blocks of the files considered; Needed those that had to come
+	// over the network; Reused those taken from the local copy.
+	Blocks, Needed, Reused int64
+	// NeededBytes is the size of the needed blocks.
+	NeededBytes int64
+	// Datagrams and BytesReceived count every datagram read (payload bytes).
+	Datagrams, BytesReceived int64
+	// Duplicates counts block pieces that carried nothing new; WastedBytes the block bytes
+	// that were not needed (duplicates, unneeded blocks, discarded corrupt blocks).
+	Duplicates  int64
+	WastedBytes int64
+	// Corrupt counts blocks or hash runs that failed verification and were received again;
+	// Malformed datagrams that did not parse; Foreign datagrams for nothing we wanted.
+	Corrupt, Malformed, Foreign int64
+	// KernelDrops counts datagrams the kernel dropped for lack of receive buffer.
+	KernelDrops uint64
+	// Joins counts channel joins, Rejoins those made again after a silence.
+	Joins, Rejoins int
+	// TreeBytes counts the tree hashes received (pages and leaf runs).
+	TreeBytes int64
+	// Duration of the fetch.
+	Duration time.Duration
+}
+
+// Rate returns the useful throughput in bytes per second.
+func (s Stats) Rate() float64 {
+	if s.Duration <= 0 {
+		return 0
+	}
+	return float64(s.NeededBytes) / s.Duration.Seconds()
+}

@@ -1,0 +1,28 @@
+package receiver
+
+import (
+	"github.com/lcsync/lcsync/pkg/mcast"
+)
+
+// mcastTransport adapts *mcast.Receiver to Transport.
+type mcastTransport struct {
+	*mcast.Receiver
+	batch *mcast.Batch
+}
+
+// NewTransport wraps a multicast receiving socket. Receive must be called from one goroutine.
+func NewTransport(r *mcast.Receiver) Transport {
+	return &mcastTransport{Receiver: r, batch: mcast.NewBatch(64)}
+}
+
+func (t *mcastTransport) Receive(fn func([]byte)) error {
+	if err := t.Read(t.batch); err != nil {
+		return err
+	}
+	for i := range t.batch.Len() {
+		fn(t.batch.Datagram(i))
+	}
+	return nil
+}
+
+func (t *mcastTransport) Drops() uint64 { return t.Stats().Drops }

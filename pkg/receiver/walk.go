@@ -1,0 +1,136 @@
+package receiver
+
+import (
+	"github.com/lcsync/lcsync/merkle"
+	"github.com/lcsync/lcsync/pkg/mcast"
+	"github.com/lcsync/lcsync/pkg/wire"
+	"github.com/bits-and-blooms/bitset"
+)
+
+// wnode is a node visited by the tree walk: one whose hash differs from the local copy.
+type wnode struct {
+	k, i     int
+	hash     merkle.Hash
+	span     int // leaves under the node
+	need     int // needed leaves under the node, once the walk below it is done
+	children []*wnode
+}
+
+// localEqual reports whether the local tree has node (k, i) covering the same leaves with the
+// same hash, so its blocks can be reused.
+func (f *fileState) localEqual(k, i int, h merkle.Hash) bool {
+	if f.local == nil || !f.local.Shape().HasNode(k, i) {
+		return false
+	}
+	a0, a1 := f.shape.Span(k, i)
+	b0, b1 := f.local.Shape().Span(k, i)
+	return a0 == b0 && a1 == b1 && f.local.Node(k, i) == h
+}
+
+// startWalk begins comparing a file with its local copy from the top node (caller holds mu).
+func (s *session) startWalk(f *fileState) {
+	top := f.shape.TopLevel()
+	h := merkle.Hash(f.entry.Top)
+	f.walked = true
+	root := &wnode{k: top, i: 0, hash: h, span: f.shape.Blocks()}
+	f.walk = root
+	if top == 0 {
+		s.expand(f, nil, 0, 0, []merkle.Hash{h})
+		return
+	}
+	s.walkNode(f, root)
+}
+
+// walkNode queues the tree page of n.
+func (s *session) walkNode(f *fileState, n *wnode) {
+	level := max(0, n.k-s.pageHeight())
+	first, end := f.shape.Descendants(n.k, n.i, level)
+	t := &target{f: f, k: n.k, i: n.i, hash: n.hash, label: wire.LabelOf(n.hash), level: level,
+		first: first, end: end, run: make([]merkle.Hash, end-first), have: bitset.New(uint(end - first)), wnode: n}
+	f.walking++
+	s.enqueue(mcast.TreeGroup(s.cfg.Scope, n.hash), subTree, t)
+}
+
+// expand records a verified page of parent's descendants: equal nodes are reused, differing
+// ones walked further, differing leaves needed. parent is nil for a single-leaf file.
+func (s *session) expand(f *fileState, parent *wnode, level, first int, run []merkle.Hash) {
+	for j, h := range run {
+		i := first + j
+		if level == 0 {
+			f.leaves[i], _ = h, f.leafOK.Set(uint(i))
+			if f.localEqual(0, i, h) {
+				f.reuse.Set(uint(i))
+				continue
+			}
+			f.need.Set(uint(i))
+			f.remaining++
+			if parent != nil {
+				parent.children = append(parent.children, &wnode{k: 0, i: i, hash: h, span: 1, need: 1})
+			}
+			continue
+		}
+		if f.localEqual(level, i, h) {
+			a, b := f.shape.Span(level, i)
+			f.reuse.SetRange(uint(a), uint(b))
+			continue
+		}
+		a, b := f.shape.Span(level, i)
+		child := &wnode{k: level, i: i, hash: h, span: b - a}
+		parent.children = append(parent.children, child)
+		s.walkNode(f, child)
+	}
+	if parent != nil {
+		f.walking--
+	}
+	if f.walking == 0 {
+		s.planData(f)
+	}
+}
+
+// cover returns the nodes whose data channels fetch the needed blocks of n's subtree: n itself
+// when at least half of its leaves are needed (or it is a leaf), else its children's covers.
+func cover(n *wnode, dst []*wnode) []*wnode {
+	need := n.need
+	if n.k > 0 && len(n.children) > 0 {
+		need = 0
+		for _, c := range n.children {
+			countNeed(c)
+			need += c.need
+		}
+		n.need = need
+	}
+	// Take the whole node when at least half its leaves are needed and they are spread over
+	// several children: one join instead of many, for a bounded waste. A single needed
+	// child is always descended into, so sparse changes cost no unneeded blocks.
+	switch {
+	case need == 0:
+		return dst
+	case n.k == 0 || 2*need >= n.span && neededChildren(n) > 1:
+		return append(dst, n)
+	}
+	for _, c := range n.children {
+		dst = cover(c, dst)
+	}
+	return dst
+}
+
+func countNeed(n *wnode) {
+	if n.k == 0 {
+		return
+	}
+	n.need = 0
+	for _, c := range n.children {
+		countNeed(c)
+		n.need += c.need
+	}
+}
+
+func neededChildren(n *wnode) int {
+	c := 0
+	for _, ch := range n.children {
+		if ch.need > 0 {
+			c++
+		}
+	}
+	return c
+}
