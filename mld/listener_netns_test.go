@@ -1,0 +1,158 @@
+//go:build linux
+
+package mld
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/lcsync/lcsync/pkg/netnstest"
+)
+
+// Each test builds its own bridge rig (netnstest) without the bridge querier, so that our
+// listener is the querier, and removes it at cleanup. Under LCSYNC_REQUIRE_NETNS=1 missing
+// privileges fail the tests instead of skipping them.
+
+func TestNetnsJoinAndLeave(t *testing.T) {
+	netnstest.Require(t, "bridge")
+	rig := netnstest.NewRig(t, netnstest.RigConfig{Receivers: 1, NoQuerier: true})
+	l := startListener(t, rig, netnsConfig())
+	m := newMember(t, rig.Receivers[0])
+	g := testGroup(1, 1)
+
+	start := time.Now()
+	m.join(t, g)
+	if missing := waitJoins(l, []netip.Addr{g}, 5*time.Second); len(missing) > 0 {
+		t.Fatalf("no Join event for %v within 5 s; stats %+v", g, l.Stats())
+	}
+	t.Logf("join -> Join event: %v", time.Since(start))
+	if !l.Wanted(l.ifindex, g) {
+		t.Fatal("joined group not wanted")
+	}
+
+	start = time.Now()
+	m.leave(t, g)
+	took := waitWanted(t, l, g, false, netnsLLQT+2*time.Second)
+	t.Logf("leave -> not wanted: %v (LLQT %v)", time.Since(start), netnsLLQT)
+	if took < netnsLLQT/2 {
+		t.Errorf("dropped after %v, before the last-listener queries could be answered", took)
+	}
+	st := l.Stats()
+	if st.LeavesConfirmed != 1 || st.QueriesSent < 3 {
+		t.Errorf("stats: leaves confirmed %d, queries sent %d; want 1 and >= 3 (general + 2 specific)", st.LeavesConfirmed, st.QueriesSent)
+	}
+}
+
+func TestNetnsTwoReceiversOneLeaves(t *testing.T) {
+	netnstest.Require(t, "bridge")
+	rig := netnstest.NewRig(t, netnstest.RigConfig{Receivers: 2, NoQuerier: true})
+	l := startListener(t, rig, netnsConfig())
+	m1, m2 := newMember(t, rig.Receivers[0]), newMember(t, rig.Receivers[1])
+	g := testGroup(2, 1)
+	m1.join(t, g)
+	m2.join(t, g)
+	if missing := waitJoins(l, []netip.Addr{g}, 5*time.Second); len(missing) > 0 {
+		t.Fatal("no Join event")
+	}
+	m1.leave(t, g)
+	// Wait until the leave has been heard and its check has run to its end.
+	deadline := time.Now().Add(5 * time.Second)
+	for l.Stats().Leaves == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("leave never heard; stats %+v", l.Stats())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(2 * netnsLLQT)
+	if !l.Wanted(l.ifindex, g) {
+		t.Fatalf("group dropped while receiver 2 still listens; stats %+v\nmdb:\n%s", l.Stats(), rig.MDB())
+	}
+	if st := l.Stats(); st.LeavesConfirmed != 0 {
+		t.Errorf("%d leaves confirmed, want 0", st.LeavesConfirmed)
+	}
+	m2.leave(t, g)
+	waitWanted(t, l, g, false, netnsLLQT+2*time.Second)
+}
+
+func TestNetnsVanishedReceiverExpires(t *testing.T) {
+	netnstest.Require(t, "bridge")
+	rig := netnstest.NewRig(t, netnstest.RigConfig{Receivers: 1, NoQuerier: true})
+	l := startListener(t, rig, netnsConfig())
+	m := newMember(t, rig.Receivers[0])
+	g := testGroup(3, 1)
+	m.join(t, g)
+	if missing := waitJoins(l, []netip.Addr{g}, 5*time.Second); len(missing) > 0 {
+		t.Fatal("no Join event")
+	}
+	// Pull the cable: deleting the bridge port deletes the veth pair, and no leave is sent.
+	gone := time.Now()
+	rig.Bridge.MustRun("ip", "link", "del", "r1")
+	time.Sleep(netnsMALI / 2)
+	if !l.Wanted(l.ifindex, g) {
+		t.Fatalf("group dropped %v after the receiver vanished, before MALI %v", time.Since(gone), netnsMALI)
+	}
+	waitWanted(t, l, g, false, 2*netnsMALI)
+	t.Logf("vanished receiver's group dropped after %v (MALI %v)", time.Since(gone), netnsMALI)
+	if st := l.Stats(); st.LeavesConfirmed != 0 {
+		t.Errorf("%d leaves confirmed: none was sent", st.LeavesConfirmed)
+	}
+}
+
+func TestNetnsThousandGroups(t *testing.T) {
+	netnstest.Require(t, "bridge")
+	rig := netnstest.NewRig(t, netnstest.RigConfig{Receivers: 1, NoQuerier: true})
+	l := startListener(t, rig, netnsConfig())
+	const n, perSocket = 1000, 250
+	groups := make([]netip.Addr, n)
+	var m *member
+	start := time.Now()
+	for i := range groups {
+		if i%perSocket == 0 {
+			m = newMember(t, rig.Receivers[0])
+		}
+		groups[i] = testGroup(4, i)
+		m.join(t, groups[i])
+	}
+	if missing := waitJoins(l, groups, 10*time.Second); len(missing) > 0 {
+		t.Fatalf("%d of %d groups never reported; stats %+v", len(missing), n, l.Stats())
+	}
+	t.Logf("%d joins -> all Join events: %v", n, time.Since(start))
+	for _, g := range groups {
+		if !l.Wanted(l.ifindex, g) {
+			t.Fatalf("%v not wanted", g)
+		}
+	}
+	if st := l.Stats(); st.Verifications != 0 {
+		t.Errorf("%d groups needed verification", st.Verifications)
+	}
+}
+
+func TestNetnsRelearnAfterRestart(t *testing.T) {
+	netnstest.Require(t, "bridge")
+	rig := netnstest.NewRig(t, netnstest.RigConfig{Receivers: 1, NoQuerier: true})
+	first := startListener(t, rig, netnsConfig())
+	m := newMember(t, rig.Receivers[0])
+	groups := make([]netip.Addr, 20)
+	for i := range groups {
+		groups[i] = testGroup(5, i)
+		m.join(t, groups[i])
+	}
+	if missing := waitJoins(first, groups, 5*time.Second); len(missing) > 0 {
+		t.Fatalf("first listener missed %d groups", len(missing))
+	}
+	first.stop()
+
+	// A fresh listener knows nothing; its startup General Query makes the receiver report
+	// every group it is in within the Query Response Interval (1 s).
+	start := time.Now()
+	second := startListener(t, rig, netnsConfig())
+	if missing := waitJoins(second, groups, 5*time.Second); len(missing) > 0 {
+		t.Fatalf("restarted listener re-learned only %d of %d groups; stats %+v", len(groups)-len(missing), len(groups), second.Stats())
+	}
+	t.Logf("restart -> all %d groups re-learned from answers to our General Query: %v", len(groups), time.Since(start))
+	st := second.Stats()
+	if st.QueriesSent == 0 || st.Verifications != 0 {
+		t.Errorf("queries sent %d, verifications %d", st.QueriesSent, st.Verifications)
+	}
+}
