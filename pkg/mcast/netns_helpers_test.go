@@ -156,6 +156,25 @@ func (c *collector) until(tb testing.TB, what string, done func([][]byte) bool) 
 	return got
 }
 
+// within gathers whatever arrives during d (a bounded wait, used only to give up on a datagram
+// that may have been dropped).
+func (c *collector) within(d time.Duration) [][]byte {
+	var got [][]byte
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	for {
+		select {
+		case b, ok := <-c.ch:
+			if !ok {
+				return got
+			}
+			got = append(got, b)
+		case <-timer.C:
+			return got
+		}
+	}
+}
+
 // untilMarker gathers datagrams until one equal to marker arrives.
 func (c *collector) untilMarker(tb testing.TB, marker []byte) [][]byte {
 	tb.Helper()
@@ -164,7 +183,17 @@ func (c *collector) untilMarker(tb testing.TB, marker []byte) [][]byte {
 	})
 }
 
-// sendIn sends ds from s on interface ifi and fails the test on error.
+// mustJoin joins every group or fails the test.
+func mustJoin(tb testing.TB, r *Receiver, gs ...netip.Addr) {
+	tb.Helper()
+	for _, g := range gs {
+		if err := r.Join(g); err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
+
+// mustSend sends ds from s on interface ifi and fails the test on error.
 func mustSend(tb testing.TB, s *Sender, ifi net.Interface, ds []Datagram) {
 	tb.Helper()
 	n, err := s.Send(ifi.Index, ds)
