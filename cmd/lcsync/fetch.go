@@ -1,0 +1,65 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/lcsync/lcsync/pkg/mcast"
+	"github.com/lcsync/lcsync/pkg/receiver"
+)
+
+// fetch receives the served NAME into local DST.
+func fetch(ctx context.Context, e *env, name, dst string) error {
+	o := e.o
+	scope, err := mcast.ParseScope(o.scope)
+	if err != nil {
+		return usagef(err.Error())
+	}
+	ifaces, err := mcast.Interfaces(splitList(o.ifaces))
+	if err != nil {
+		return withCode(exitNetwork, err)
+	}
+	rx, err := mcast.ListenReceiver(mcast.ReceiverConfig{Port: o.port, Ifaces: ifaces})
+	if err != nil {
+		return withCode(exitNetwork, err)
+	}
+	bar := newProgressBar(e)
+	st, err := receiver.Fetch(ctx, receiver.Config{
+		Name: name, Dest: dst, Transport: receiver.NewTransport(rx), Scope: scope, Channels: o.channels,
+		Perms: o.perms, Times: o.times, Delete: o.delete, DryRun: o.dryRun,
+		Timeout: o.timeout, IdleTimeout: o.idleTimeout, Logger: e.log,
+		OnProgress: bar.update,
+		OnFile: func(r receiver.FileResult) {
+			if o.dryRun || o.verbose {
+				bar.clear()
+				printAction(e, r.Action, r.Path, r.Blocks, r.Fetch, r.Bytes)
+			}
+		},
+	})
+	bar.done()
+	if o.stats || o.dryRun {
+		printFetchStats(e, st)
+	}
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, receiver.ErrTimeout):
+		return withCode(exitNetwork, err)
+	case errors.Is(err, receiver.ErrVerify):
+		return withCode(exitVerify, err)
+	default:
+		return err
+	}
+}
+
+func printFetchStats(e *env, st receiver.Stats) {
+	fmt.Fprintf(e.stdout, "files %d fetched, %d unchanged, %d other entries, %d deleted\n", st.Files, st.Unchanged, st.Other, st.Deleted)
+	fmt.Fprintf(e.stdout, "blocks %d: %d received (%s), %d reused from the local copy\n",
+		st.Blocks, st.Needed, humanBytes(float64(st.NeededBytes)), st.Reused)
+	fmt.Fprintf(e.stdout, "datagrams %d (%s), duplicates %d, wasted %s, tree %s, corrupt %d, malformed %d, foreign %d, kernel drops %d\n",
+		st.Datagrams, humanBytes(float64(st.BytesReceived)), st.Duplicates, humanBytes(float64(st.WastedBytes)),
+		humanBytes(float64(st.TreeBytes)), st.Corrupt, st.Malformed, st.Foreign, st.KernelDrops)
+	fmt.Fprintf(e.stdout, "channels joined %d, rejoined %d; %.2fs, %s/s\n", st.Joins, st.Rejoins,
+		st.Duration.Seconds(), humanBytes(st.Rate()))
+}

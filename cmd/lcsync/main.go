@@ -1,0 +1,17 @@
+// Command lcsync distributes files over IPv6 multicast with merkle trees, syncs local copies,
+// and dumps trees. See lcsync(1) and README.md.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}

@@ -1,0 +1,274 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// options holds every command-line setting. Each option is documented in lcsync.1 and in
+// the --help text; a test keeps the two in step.
+type options struct {
+	blockSize   int
+	channels    int
+	delay       time.Duration
+	dryRun      bool
+	hex         bool
+	logLevel    string
+	mld         bool
+	carousel    bool
+	quiet       bool
+	verbose     bool
+	archive     bool
+	perms       bool
+	times       bool
+	recursive   bool
+	delete      bool
+	inplace     bool
+	help        bool
+	version     bool
+	scope       string
+	ifaces      string
+	port        int
+	mtu         int
+	bwlimit     string
+	timeout     time.Duration
+	idleTimeout time.Duration
+	progress    bool
+	stats       bool
+	hops        int
+
+	args []string // positional arguments
+}
+
+// Defaults.
+const (
+	defaultChannels    = 16
+	defaultPort        = 4242
+	defaultMTU         = 1500
+	defaultIdleTimeout = 30 * time.Second
+)
+
+// optionDoc is one entry of the --help text.
+type optionDoc struct {
+	names string // as shown: "-c, --channels N"
+	text  string
+}
+
+// optionDocs lists the options in --help order. lcsync.1 must mention every one of them.
+var optionDocs = []optionDoc{
+	{"-a, --archive", "archive mode: same as -r -p -t (symlinks are always copied as links)"},
+	{"-r, --recursive", "recurse into directories (implied when the source is a directory)"},
+	{"-p, --perms", "apply the source's permission bits to the destination"},
+	{"-t, --times", "apply the source's modification times to the destination"},
+	{"--delete", "delete destination entries that are absent from the source"},
+	{"--inplace", "update destination files in place (only changed blocks are written; a crash can leave a mix of old and new blocks)"},
+	{"-n, --dry-run", "show what would change (files, blocks, bytes) and change nothing"},
+	{"--hex", "dump the merkle tree of a local FILE"},
+	{"--blocksz N", "merkle block size in bytes: a power of two from 1024 to 1048576 (default 16384)"},
+	{"-c, --channels N", "fetch: join at most N block channels at once (default 16)"},
+	{"--mld", "serve: send a channel only while MLD shows a listener (the default)"},
+	{"--carousel", "serve: repeat everything continuously, without MLD (no raw-socket privilege needed)"},
+	{"--bwlimit RATE", "serve: total send rate in bits per second, with k, M or G suffix (default 1G)"},
+	{"--delay USEC", "serve: pause USEC microseconds after each datagram (as the original lcsync)"},
+	{"--iface LIST", "comma-separated interfaces to use (default: every up, multicast, IPv6 interface)"},
+	{"--scope SCOPE", "multicast scope: link, site, org or global (default site)"},
+	{"--port N", "UDP port of every channel (default 4242)"},
+	{"--mtu N", "path MTU; datagrams are sized to fit without fragmentation (default 1500)"},
+	{"--hops N", "serve: multicast hop limit (default 1: the local link)"},
+	{"--timeout DURATION", "fetch: give up after DURATION in total (default: none)"},
+	{"--idle-timeout DURATION", "fetch: give up when nothing useful arrives for DURATION (default 30s)"},
+	{"--progress", "fetch: show a progress bar even when stderr is not a terminal"},
+	{"--stats", "print transfer statistics at the end"},
+	{"-q, --quiet", "print errors only"},
+	{"-v, --verbose", "print more detail (repeatable with --loglevel debug)"},
+	{"--loglevel LEVEL", "error, warn, info or debug (or the original's numeric mask)"},
+	{"-h, --help", "show this help and exit"},
+	{"--version", "show the version and exit"},
+}
+
+// shortBools are the single-letter boolean flags that may be bundled (-avn).
+const shortBools = "arptnqvh"
+
+func newFlagSet(o *options) *flag.FlagSet {
+	fs := flag.NewFlagSet("lcsync", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	both := func(p *bool, short, long string) {
+		fs.BoolVar(p, short, false, "")
+		fs.BoolVar(p, long, false, "")
+	}
+	both(&o.archive, "a", "archive")
+	both(&o.recursive, "r", "recursive")
+	both(&o.perms, "p", "perms")
+	both(&o.times, "t", "times")
+	both(&o.dryRun, "n", "dry-run")
+	both(&o.quiet, "q", "quiet")
+	both(&o.verbose, "v", "verbose")
+	both(&o.help, "h", "help")
+	fs.BoolVar(&o.delete, "delete", false, "")
+	fs.BoolVar(&o.inplace, "inplace", false, "")
+	fs.BoolVar(&o.hex, "hex", false, "")
+	fs.BoolVar(&o.mld, "mld", false, "")
+	fs.BoolVar(&o.carousel, "carousel", false, "")
+	fs.BoolVar(&o.progress, "progress", false, "")
+	fs.BoolVar(&o.stats, "stats", false, "")
+	fs.BoolVar(&o.version, "version", false, "")
+	fs.IntVar(&o.blockSize, "blocksz", 16384, "")
+	fs.IntVar(&o.channels, "c", defaultChannels, "")
+	fs.IntVar(&o.channels, "channels", defaultChannels, "")
+	fs.Var(usecValue{&o.delay}, "delay", "")
+	fs.StringVar(&o.logLevel, "loglevel", "", "")
+	fs.StringVar(&o.scope, "scope", "site", "")
+	fs.StringVar(&o.ifaces, "iface", "", "")
+	fs.IntVar(&o.port, "port", defaultPort, "")
+	fs.IntVar(&o.mtu, "mtu", defaultMTU, "")
+	fs.IntVar(&o.hops, "hops", 1, "")
+	fs.StringVar(&o.bwlimit, "bwlimit", "1G", "")
+	fs.DurationVar(&o.timeout, "timeout", 0, "")
+	fs.DurationVar(&o.idleTimeout, "idle-timeout", defaultIdleTimeout, "")
+	return fs
+}
+
+// parseOptions parses args. Options may come before or after positional arguments, `--` ends
+// options, `--opt=value` and `--opt value` both work, and short boolean flags bundle (-av).
+func parseOptions(args []string) (*options, error) {
+	o := &options{}
+	fs := newFlagSet(o)
+	rest := expandBundles(args)
+	for len(rest) > 0 {
+		if err := fs.Parse(rest); err != nil {
+			return nil, flagError(err)
+		}
+		left := fs.Args()
+		if consumed := len(rest) - len(left); consumed > 0 && rest[consumed-1] == "--" {
+			o.args = append(o.args, left...)
+			break
+		}
+		if len(left) == 0 {
+			break
+		}
+		o.args = append(o.args, left[0])
+		rest = left[1:]
+	}
+	if o.archive {
+		o.recursive, o.perms, o.times = true, true, true
+	}
+	return o, o.check()
+}
+
+// flagError rewords the flag package's messages for people.
+func flagError(err error) error {
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
+		return usagef("unknown option " + name)
+	}
+	if name, ok := strings.CutPrefix(msg, "flag needs an argument: "); ok {
+		return usagef("option " + name + " needs a value")
+	}
+	return usagef(strings.Replace(msg, "invalid value", "bad value", 1))
+}
+
+// expandBundles turns -avn into -a -v -n; anything else is left alone.
+func expandBundles(args []string) []string {
+	out := make([]string, 0, len(args))
+	for i, a := range args {
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		if len(a) > 2 && a[0] == '-' && a[1] != '-' && !strings.Contains(a, "=") && allIn(a[1:], shortBools) {
+			for _, c := range a[1:] {
+				out = append(out, "-"+string(c))
+			}
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+func allIn(s, set string) bool {
+	for _, c := range s {
+		if !strings.ContainsRune(set, c) {
+			return false
+		}
+	}
+	return true
+}
+
+func (o *options) check() error {
+	switch {
+	case o.help || o.version:
+		return nil
+	case o.blockSize < 1024 || o.blockSize > 1<<20 || o.blockSize&(o.blockSize-1) != 0:
+		return usagef(fmt.Sprintf("--blocksz %d: must be a power of two from 1024 to 1048576", o.blockSize))
+	case o.mld && o.carousel:
+		return usagef("--mld and --carousel exclude each other")
+	case o.channels < 1 || o.channels > 4096:
+		return usagef(fmt.Sprintf("--channels %d: must be between 1 and 4096", o.channels))
+	case o.port < 1 || o.port > 65535:
+		return usagef(fmt.Sprintf("--port %d: must be between 1 and 65535", o.port))
+	case o.mtu < 1280 || o.mtu > 65535:
+		return usagef(fmt.Sprintf("--mtu %d: must be between 1280 (the IPv6 minimum) and 65535", o.mtu))
+	case o.hops < 1 || o.hops > 255:
+		return usagef(fmt.Sprintf("--hops %d: must be between 1 and 255", o.hops))
+	case o.timeout < 0 || o.idleTimeout < 0:
+		return usagef("--timeout and --idle-timeout must not be negative")
+	}
+	if _, err := parseRate(o.bwlimit); err != nil {
+		return usagef(err.Error())
+	}
+	if _, err := o.level(); err != nil {
+		return err
+	}
+	return nil
+}
+
+// usecValue parses --delay as microseconds (the original's unit), also accepting Go durations.
+type usecValue struct{ d *time.Duration }
+
+func (u usecValue) String() string {
+	if u.d == nil {
+		return "0"
+	}
+	return strconv.FormatInt(u.d.Microseconds(), 10)
+}
+
+func (u usecValue) Set(s string) error {
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		if n < 0 {
+			return fmt.Errorf("--delay %s: must not be negative", s)
+		}
+		*u.d = time.Duration(n) * time.Microsecond
+		return nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return fmt.Errorf("--delay %q: want microseconds or a duration such as 50us", s)
+	}
+	*u.d = d
+	return nil
+}
+
+// parseRate parses a bit rate such as 800M, 1.5G, 100k or 0 (unlimited).
+func parseRate(s string) (float64, error) {
+	orig := s
+	mult := 1.0
+	if n := len(s); n > 0 {
+		switch s[n-1] {
+		case 'k', 'K':
+			mult, s = 1e3, s[:n-1]
+		case 'm', 'M':
+			mult, s = 1e6, s[:n-1]
+		case 'g', 'G':
+			mult, s = 1e9, s[:n-1]
+		}
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || v < 0 || v*mult > 1e12 {
+		return 0, fmt.Errorf("--bwlimit %q: want bits per second such as 800M, 1G or 0 for unlimited", orig)
+	}
+	return v * mult, nil
+}

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+
+	"github.com/lcsync/lcsync/mld"
+	"github.com/lcsync/lcsync/pkg/index"
+	"github.com/lcsync/lcsync/pkg/mcast"
+	"github.com/lcsync/lcsync/pkg/sender"
+)
+
+// serve indexes SRC and serves it until interrupted.
+func serve(ctx context.Context, e *env, src string) error {
+	o := e.o
+	scope, err := mcast.ParseScope(o.scope)
+	if err != nil {
+		return usagef(err.Error())
+	}
+	rate, _ := parseRate(o.bwlimit)
+	ifaces, err := mcast.Interfaces(splitList(o.ifaces))
+	if err != nil {
+		return withCode(exitNetwork, err)
+	}
+	e.log.Info("indexing", "path", src, "blocksize", o.blockSize)
+	ix, err := index.Build(ctx, src, index.Options{BlockSize: o.blockSize, Logger: e.log})
+	if err != nil {
+		return err
+	}
+	tx, err := mcast.NewSender(mcast.SenderConfig{Ifaces: ifaces, Port: o.port, HopLimit: o.hops})
+	if err != nil {
+		return withCode(exitNetwork, err)
+	}
+	defer tx.Close()
+	cfg := sender.Config{Index: ix, Transport: tx, Carousel: o.carousel, Scope: scope, MTU: o.mtu,
+		Rate: rate, Delay: o.delay, Logger: e.log}
+	var listener *mld.Listener
+	if !o.carousel {
+		mc := mld.DefaultConfig()
+		mc.Ifaces, mc.Logger = ifaces, e.log
+		listener, err = mld.Listen(mc)
+		if err != nil {
+			if errors.Is(err, mld.ErrPrivilege) {
+				return withCode(exitPrivilege, fmt.Errorf("%w; run as root, or `setcap cap_net_raw+ep` on the binary, or serve with --carousel", err))
+			}
+			return withCode(exitNetwork, err)
+		}
+		defer listener.Close()
+		cfg.Trigger = trigger{listener}
+	}
+	s, err := sender.New(cfg)
+	if err != nil {
+		return err
+	}
+	groups, manifest := s.Groups()
+	mode := "mld"
+	if o.carousel {
+		mode = "carousel"
+	}
+	e.log.Info("serving", "share", ix.Share, "files", len(ix.Files), "bytes", ix.Bytes, "skipped", ix.Skipped,
+		"groups", groups, "manifest", manifest, "port", o.port, "mode", mode, "ifaces", ifaceNames(ifaces))
+	err = runAll(ctx, s.Run, listenerRun(listener))
+	if o.stats {
+		st := s.Stats()
+		fmt.Fprintf(e.stdout, "sent %d datagrams, %s; %d joins (%d repeats ignored), %d channel activations, %d cycles, %d re-hashes, %d send errors\n",
+			st.Datagrams, humanBytes(float64(st.Bytes)), st.Joins, st.DupJoins, st.Activations, st.Cycles, st.Rehashes, st.SendErrors)
+	}
+	if err != nil {
+		return withCode(exitNetwork, err)
+	}
+	return ctx.Err()
+}
+
+func listenerRun(l *mld.Listener) func(context.Context) error {
+	if l == nil {
+		return nil
+	}
+	return l.Run
+}
+
+// runAll runs the functions until ctx ends or one fails; it returns the first error.
+func runAll(ctx context.Context, fns ...func(context.Context) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make(chan error, len(fns))
+	for _, fn := range fns {
+		if fn == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := fn(ctx); err != nil {
+				errs <- err
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
+
+// trigger adapts *mld.Listener to sender.Trigger.
+type trigger struct{ l *mld.Listener }
+
+func (t trigger) Wanted(ifindex int, g netip.Addr) bool { return t.l.Wanted(ifindex, g) }
+func (t trigger) Notify() <-chan struct{}               { return t.l.Notify() }
+func (t trigger) TakeJoins(dst []sender.Join) []sender.Join {
+	for _, j := range t.l.TakeJoins(nil) {
+		dst = append(dst, sender.Join{Ifindex: j.Ifindex, Group: j.Group})
+	}
+	return dst
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func ifaceNames(ifs []net.Interface) string {
+	names := make([]string, len(ifs))
+	for i, ifi := range ifs {
+		names[i] = ifi.Name
+	}
+	return strings.Join(names, ",")
+}
