@@ -1,3 +1,5 @@
+//go:build linux
+
 package mcast
 
 import (
@@ -121,6 +123,47 @@ func TestSameHostNoCrossDelivery(t *testing.T) {
 		if len(got) != n+1 {
 			t.Errorf("%s got %d datagrams (%v), want %d and the marker", tc.name, len(got), tags, n)
 		}
+	}
+}
+
+// TestSameHostSegments: a GSO train looped back to receivers on the sending host arrives
+// exactly, at a socket with GRO and at one without, both joined to the group on one port.
+func TestSameHostSegments(t *testing.T) {
+	netnstest.Require(t)
+	ns := netnstest.New(t, "lcmg")
+	ns.MustRun("ip", "link", "add", "x0", "type", "veth", "peer", "name", "x1")
+	ns.MustRun("ip", "link", "set", "x0", "up")
+	ns.MustRun("ip", "link", "set", "x1", "up")
+	waitLinkReady(t, ns, "x0")
+	ifi := ifaceIn(t, ns, "x0")
+	g := DataGroup(ScopeSite, [32]byte{0x5a})
+	var want [][]byte
+	for i := range 100 {
+		want = append(want, payload1452(i))
+	}
+	want = append(want, payload1452(100)[:33])
+	s := senderIn(t, ns, SenderConfig{Port: testPort, Ifaces: []net.Interface{ifi}})
+	var cs []*collector
+	for _, noGRO := range []bool{false, true} {
+		r := listenIn(t, ns, ReceiverConfig{Port: testPort, Ifaces: []net.Interface{ifi}, NoGRO: noGRO})
+		mustJoin(t, r, g)
+		cs = append(cs, collect(t, r, 2*len(want)))
+	}
+	if err := s.SendSegments(ifi.Index, g, bytes.Join(want, nil), 1452); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cs {
+		got := c.until(t, "every segment", func(got [][]byte) bool { return len(got) == len(want) })
+		seen := make(map[int]bool)
+		for _, d := range got {
+			i := int(binary.BigEndian.Uint32(d))
+			if i >= len(want) || seen[i] || !bytes.Equal(d, want[i]) {
+				t.Fatalf("datagram with index %d (%d bytes) is duplicated or not one that was sent", i, len(d))
+			}
+			seen[i] = true
+		}
+		st := c.r.Stats()
+		t.Logf("GSO %v, GRO %v: %d datagrams in %d coalesced trains", s.GSO(), st.GRO, st.Datagrams, st.Trains)
 	}
 }
 
