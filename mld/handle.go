@@ -63,13 +63,16 @@ func (s *State) HandleMessage(ifindex int, src netip.Addr, hopLimit int, b []byt
 //     it is added to the filter or refreshed for the Multicast Address Listening Interval,
 //     any pending leave or verification of it is cancelled, and a Join is queued.
 //   - CHANGE_TO_INCLUDE with no sources is a leave: the group stays in the filter until the
-//     Last Listener Query Time passes without a report (we send the queries if we are the
-//     querier).
-//   - BLOCK is treated as a leave when we are the querier, since it may have emptied a
+//     Last Listener Query Time passes without a report. Unless Config.Querier is off we send
+//     the Multicast-Address-Specific Queries ourselves, even when another router is the
+//     querier (RFC 3810 leaves that to the querier): its query is addressed to the group,
+//     which this socket has not joined, so we can neither see it nor know its timing, and
+//     dropping the group at our own deadline could silence listeners that had not yet been
+//     asked. Our query makes every remaining listener answer within our deadline.
+//   - BLOCK is treated as a leave when we send queries, since it may have emptied a
 //     source-specific listener's source list (RFC 3810 §7.4.2 queries after BLOCK too); our
 //     Multicast-Address-Specific Query makes every remaining listener of the group answer.
-//     When another router is the querier its source-specific queries would not, so BLOCK is
-//     ignored then and the group expires normally.
+//     With Config.Querier off BLOCK is ignored and the group expires normally.
 //
 // Records about unspecified, interface-local and solicited-node groups are ignored.
 func (s *State) HandleReport(ifindex int, r Report) {
@@ -91,7 +94,7 @@ func (s *State) HandleReport(ifindex int, r Report) {
 			s.join(l, rec.Group, now)
 		case t == ChangeToInclude:
 			s.leave(l, rec.Group, now)
-		case t == BlockOldSources && l.querier:
+		case t == BlockOldSources && s.canQuery(l.Link):
 			s.leave(l, rec.Group, now)
 		default:
 			s.stats.IgnoredRecords++
@@ -147,7 +150,7 @@ func (s *State) leave(l *link, g netip.Addr, now time.Time) {
 		return
 	}
 	s.log.Debug("mld: leave", "iface", l.Name, "group", g)
-	s.startPending(l, g, now, true, l.querier)
+	s.startPending(l, g, now, true, s.canQuery(l.Link))
 }
 
 // HandleQuery applies a query received on link ifindex from src: querier election (RFC 3810

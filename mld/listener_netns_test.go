@@ -156,3 +156,35 @@ func TestNetnsRelearnAfterRestart(t *testing.T) {
 		t.Errorf("queries sent %d, verifications %d", st.QueriesSent, st.Verifications)
 	}
 }
+
+// TestNetnsWithBridgeQuerier runs on the standard rig, whose snooping bridge is an MLDv2
+// querier too. Whichever of us wins the election (the log says which), a receiver leaving
+// must not silence a group another receiver still listens to.
+func TestNetnsWithBridgeQuerier(t *testing.T) {
+	netnstest.Require(t, "bridge")
+	rig := netnstest.NewRig(t, netnstest.RigConfig{Receivers: 2})
+	l := startListener(t, rig, netnsConfig())
+	m1, m2 := newMember(t, rig.Receivers[0]), newMember(t, rig.Receivers[1])
+	g := testGroup(6, 1)
+	m1.join(t, g)
+	m2.join(t, g)
+	if missing := waitJoins(l, []netip.Addr{g}, 5*time.Second); len(missing) > 0 {
+		t.Fatalf("no Join event; stats %+v", l.Stats())
+	}
+	m1.leave(t, g)
+	deadline := time.Now().Add(5 * time.Second)
+	for l.Stats().Leaves == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("leave never heard; stats %+v", l.Stats())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(2 * netnsLLQT)
+	st := l.Stats()
+	t.Logf("querier: us=%v, other=%v", st.Ifaces[0].Querier, st.Ifaces[0].OtherQuerier)
+	if !l.Wanted(l.ifindex, g) || st.LeavesConfirmed != 0 {
+		t.Fatalf("group dropped while receiver 2 still listens; stats %+v\nmdb:\n%s", st, rig.MDB())
+	}
+	m2.leave(t, g)
+	waitWanted(t, l, g, false, netnsLLQT+2*time.Second)
+}

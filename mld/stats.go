@@ -12,7 +12,7 @@ type Stats struct {
 	Records uint64
 	// Joins is the number of records that joined or refreshed a group.
 	Joins uint64
-	// Leaves is the number of records that left a group (including BLOCK while querier).
+	// Leaves is the number of records that left a group (including BLOCK when we query).
 	Leaves uint64
 	// LeavesConfirmed is the number of leaves that went unanswered, dropping the group.
 	LeavesConfirmed uint64
@@ -37,7 +37,7 @@ type Stats struct {
 	// OtherTypes is the number of ICMPv6 messages of other types.
 	OtherTypes uint64
 	// IgnoredRecords is the number of records that changed nothing (unknown types, sources
-	// blocked while not querier, unspecified, interface-local or solicited-node groups).
+	// blocked with querying off, unspecified, interface-local or solicited-node groups).
 	IgnoredRecords uint64
 	// DroppedJoins is the number of Join events dropped because the queue was full.
 	DroppedJoins uint64
