@@ -28,7 +28,8 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// File is one regular file of the share.
+// File is one regular file of the share. Files are immutable once their Index is built, so a
+// refreshed Index may share them with the previous one.
 type File struct {
 	// Entry is the file's manifest entry.
 	Entry wire.Entry
@@ -41,7 +42,7 @@ type File struct {
 	ModTime time.Time
 }
 
-// Index is a hashed share.
+// Index is a hashed share. It is immutable once built: Refresh returns a new Index.
 type Index struct {
 	// Share is the share name, the first component of every name.
 	Share string
@@ -55,6 +56,8 @@ type Index struct {
 	Skipped int
 	// Bytes is the total size of the files.
 	Bytes int64
+	// BlockSize is the block size files were hashed with.
+	BlockSize int
 }
 
 // large is the file size from which a file gets every hashing worker to itself.
@@ -79,12 +82,12 @@ func Build(ctx context.Context, src string, opt Options) (*Index, error) {
 	if err := wire.CheckShareName(share); err != nil || abs == string(filepath.Separator) {
 		return nil, fmt.Errorf("index: cannot serve %s: its base name %q is not a valid share name", src, share)
 	}
-	ix := &Index{Share: share, Source: src}
+	ix := &Index{Share: share, Source: src, BlockSize: opt.BlockSize}
 	w := walker{ix: ix, opt: opt}
 	if err := w.walk(abs); err != nil {
 		return nil, err
 	}
-	if err := hashAll(ctx, ix, opt); err != nil {
+	if err := hashAll(ctx, ix, opt, nil); err != nil {
 		return nil, err
 	}
 	for _, f := range ix.Files {
@@ -127,46 +130,19 @@ func (f *File) Changed() (bool, error) {
 	return st.Size() != f.Size || !st.ModTime().Equal(f.ModTime), nil
 }
 
-// Update is the result of hashing a file again; Apply installs it.
-type Update struct {
-	file    *File
-	tree    *merkle.Tree
-	size    int64
-	modTime time.Time
-	mode    uint32
-}
-
-// Hash hashes f again from disk without modifying anything, so it may run concurrently with
-// readers of the index; the caller installs the result with Index.Apply.
-func (f *File) Hash(ctx context.Context, workers int) (Update, error) {
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	g := *f
-	if err := hashFile(ctx, &g, workers); err != nil {
-		return Update{}, err
-	}
-	return Update{file: f, tree: g.Tree, size: g.Size, modTime: g.ModTime, mode: g.Entry.Mode}, nil
-}
-
-// Apply installs an Update produced by File.Hash: the file's tree, size, time and entry, and
-// the index's entry list and byte count.
-func (ix *Index) Apply(u Update) {
-	f := u.file
-	f.Tree, f.Size, f.ModTime = u.tree, u.size, u.modTime
-	f.Entry.Size, f.Entry.MTime, f.Entry.Mode, f.Entry.Top = u.size, u.modTime.UnixNano(), u.mode, u.tree.Top()
-	ix.Bytes = 0
-	for _, g := range ix.Files {
-		ix.Bytes += g.Size
-	}
-	ix.sync()
-}
-
 // hashAll hashes every file: large ones sequentially with all workers, small ones
 // concurrently with one worker each. A file that cannot be read is dropped from the index with
 // a warning (the rest of the share is still served); cancellation stops everything.
-func hashAll(ctx context.Context, ix *Index, opt Options) error {
+func hashAll(ctx context.Context, ix *Index, opt Options, reuse map[string]*File) error {
 	failed := make([]error, len(ix.Files))
+	for i, f := range ix.Files {
+		if old := reuse[f.Path]; old != nil && old.Size == f.Size && old.ModTime.Equal(f.ModTime) &&
+			old.Entry.BlockShift == f.Entry.BlockShift && old.Entry.Name == f.Entry.Name {
+			g := *old
+			g.Entry.Mode = f.Entry.Mode
+			ix.Files[i] = &g
+		}
+	}
 	jobs := make(chan int)
 	var wg sync.WaitGroup
 	for range opt.Workers {
@@ -179,6 +155,9 @@ func hashAll(ctx context.Context, ix *Index, opt Options) error {
 		}()
 	}
 	for i, f := range ix.Files {
+		if f.Tree != nil {
+			continue // reused
+		}
 		if f.Size >= large {
 			failed[i] = hashFile(ctx, f, opt.Workers)
 			continue
@@ -223,6 +202,51 @@ func (ix *Index) drop(failed []error, log *slog.Logger) {
 		}
 	}
 	ix.Entries = entries
+}
+
+// Refresh walks the share of old again and returns a new Index, hashing only files that are
+// new or whose size or modification time changed. changed reports whether the new index
+// differs from old in any entry.
+func Refresh(ctx context.Context, old *Index, opt Options) (ix *Index, changed bool, err error) {
+	if opt.BlockSize == 0 {
+		opt.BlockSize = old.BlockSize
+	}
+	if opt.Workers <= 0 {
+		opt.Workers = runtime.GOMAXPROCS(0)
+	}
+	abs, err := filepath.Abs(old.Source)
+	if err != nil {
+		return nil, false, fmt.Errorf("index: %w", err)
+	}
+	ix = &Index{Share: old.Share, Source: old.Source, BlockSize: opt.BlockSize}
+	w := walker{ix: ix, opt: opt}
+	if err := w.walk(abs); err != nil {
+		return nil, false, err
+	}
+	reuse := make(map[string]*File, len(old.Files))
+	for _, f := range old.Files {
+		reuse[f.Path] = f
+	}
+	if err := hashAll(ctx, ix, opt, reuse); err != nil {
+		return nil, false, err
+	}
+	for _, f := range ix.Files {
+		ix.Bytes += f.Size
+	}
+	ix.sync()
+	return ix, !sameEntries(old.Entries, ix.Entries), nil
+}
+
+func sameEntries(a, b []wire.Entry) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // hashFile (re)hashes one file, recording the size and time seen before reading so that a

@@ -237,11 +237,8 @@ func (s *Sender) emit(ctx context.Context, a *active, now time.Time) bool {
 // load reads one block into the channel's buffer, after checking the file has not changed.
 func (s *Sender) load(ctx context.Context, a *active, p *part, block int, now time.Time) bool {
 	f := p.file
-	if s.stale[f] {
-		return false
-	}
 	if s.files.stale(f, now) {
-		s.rehash(ctx, f)
+		s.refresh(ctx)
 		return false
 	}
 	sh := f.Tree.Shape()
@@ -252,9 +249,9 @@ func (s *Sender) load(ctx context.Context, a *active, p *part, block int, now ti
 	a.buf = a.buf[:n]
 	if err := s.files.read(f, a.buf, sh.BlockOffset(block)); err != nil {
 		if s.cfg.Logger != nil {
-			s.cfg.Logger.Warn("cannot read block; hashing the file again", "path", f.Path, "err", err)
+			s.cfg.Logger.Warn("cannot read block; re-indexing", "path", f.Path, "err", err)
 		}
-		s.rehash(ctx, f)
+		s.refresh(ctx)
 		return false
 	}
 	a.loaded, a.bfile, a.bblock = true, p.fileIdx, block

@@ -71,6 +71,9 @@ type Config struct {
 	DedupWindow time.Duration
 	// ManifestInterval paces the manifest in carousel mode (default 250ms between cycles).
 	ManifestInterval time.Duration
+	// RefreshMin is the least time between two re-walks of the share triggered by manifest
+	// requests (default 1s); RefreshInterval how often carousel mode re-walks it (default 10s).
+	RefreshMin, RefreshInterval time.Duration
 	// Workers bounds re-hashing concurrency (0: GOMAXPROCS).
 	Workers int
 	// Logger receives notices (nil: silent).
@@ -113,6 +116,12 @@ func (c *Config) setDefaults() error {
 	}
 	if c.ManifestInterval <= 0 {
 		c.ManifestInterval = 250 * time.Millisecond
+	}
+	if c.RefreshMin <= 0 {
+		c.RefreshMin = time.Second
+	}
+	if c.RefreshInterval <= 0 {
+		c.RefreshInterval = 10 * time.Second
 	}
 	if c.Scope == 0 {
 		c.Scope = mcast.ScopeSite

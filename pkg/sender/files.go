@@ -79,6 +79,12 @@ func (c *fileCache) forget(f *index.File) {
 	}
 }
 
+// reset forgets everything (after the index was replaced).
+func (c *fileCache) reset() {
+	c.close()
+	c.checked = map[*index.File]time.Time{}
+}
+
 func (c *fileCache) close() {
 	for f := range c.open {
 		c.forget(f)

@@ -35,24 +35,32 @@ type Sender struct {
 	byKey  map[actKey]*active
 	recent map[actKey][]seen // reporters of channels that finished recently
 	files *fileCache
-	stale map[*index.File]bool // being re-hashed
 	joins []Join
 	out   outbox
 
 	bucket       *bucket
 	sendFailures int
 
-	rehashed chan rehashResult
-	workers  sync.WaitGroup
+	refreshed   chan refreshResult
+	refreshing  bool
+	lastRefresh time.Time
+	held        []heldJoin // manifest requests waiting for a refresh
+	workers     sync.WaitGroup
 
 	mu    sync.Mutex
 	stats Stats
 }
 
-type rehashResult struct {
-	f   *index.File
-	u   index.Update
-	err error
+type refreshResult struct {
+	ix      *index.Index
+	changed bool
+	err     error
+}
+
+type heldJoin struct {
+	key     actKey
+	src     netip.Addr
+	forever bool
 }
 
 // New prepares a Sender: it builds the group table and the manifest.
@@ -72,8 +80,8 @@ func New(cfg Config) (*Sender, error) {
 		byKey:    map[actKey]*active{},
 		recent:   map[actKey][]seen{},
 		files:    newFileCache(64, cfg.CheckInterval),
-		stale:    map[*index.File]bool{},
-		rehashed: make(chan rehashResult),
+		refreshed:   make(chan refreshResult),
+		lastRefresh: time.Now(),
 	}
 	s.out.init(geo.maxDatagram)
 	s.bucket = newBucket(cfg.Rate, batchSize*geo.maxDatagram)
@@ -123,11 +131,14 @@ func (s *Sender) Run(ctx context.Context) error {
 		if err := ctx.Err(); err != nil {
 			return nil
 		}
-		s.takeJoins()
+		s.takeJoins(ctx)
 		select {
-		case r := <-s.rehashed:
-			s.applyRehash(r)
+		case r := <-s.refreshed:
+			s.applyRefresh(r)
 		default:
+		}
+		if s.cfg.Carousel && time.Since(s.lastRefresh) >= s.cfg.RefreshInterval {
+			s.refresh(ctx)
 		}
 		wait := s.round(ctx)
 		if err := s.flush(ctx); err != nil {
@@ -155,8 +166,8 @@ func (s *Sender) idle(ctx context.Context, wait time.Duration, notify <-chan str
 	select {
 	case <-ctx.Done():
 	case <-notify:
-	case r := <-s.rehashed:
-		s.applyRehash(r)
+	case r := <-s.refreshed:
+		s.applyRefresh(r)
 	case <-timer:
 	}
 }
@@ -171,7 +182,7 @@ func (s *Sender) startCarousel() {
 }
 
 // takeJoins applies the joins the Trigger has queued.
-func (s *Sender) takeJoins() {
+func (s *Sender) takeJoins(ctx context.Context) {
 	if s.cfg.Trigger == nil {
 		return
 	}
@@ -182,7 +193,14 @@ func (s *Sender) takeJoins() {
 			continue
 		}
 		s.count(func(st *Stats) { st.Joins++ })
-		s.activate(actKey{j.Ifindex, j.Group}, j.Source, now, false)
+		key := actKey{j.Ifindex, j.Group}
+		if j.Group == s.tab.manifest && s.byKey[key] == nil && (s.refreshing || now.Sub(s.lastRefresh) >= s.cfg.RefreshMin) {
+			// Someone wants the manifest: make sure it is current first.
+			s.held = append(s.held, heldJoin{key: key, src: j.Source})
+			s.refresh(ctx)
+			continue
+		}
+		s.activate(key, j.Source, now, false)
 	}
 }
 
@@ -201,56 +219,63 @@ func (s *Sender) count(f func(*Stats)) {
 	s.mu.Unlock()
 }
 
-// rehash starts hashing f again in the background and stops serving it meanwhile.
-func (s *Sender) rehash(ctx context.Context, f *index.File) {
-	if s.stale[f] {
+// refresh re-walks the share in the background (re-hashing only changed files) unless a
+// refresh is already running. While it runs, manifest requests are held so that nobody gets a
+// stale manifest.
+func (s *Sender) refresh(ctx context.Context) {
+	if s.refreshing {
 		return
 	}
-	s.stale[f] = true
-	s.files.forget(f)
-	for _, a := range s.act {
-		if a.file() == f {
-			a.budget = 0
-		}
-	}
-	if s.cfg.Logger != nil {
-		s.cfg.Logger.Info("file changed, hashing it again", "path", f.Path)
-	}
+	s.refreshing = true
+	old := s.ix
 	s.workers.Add(1)
 	go func() {
 		defer s.workers.Done()
-		u, err := f.Hash(ctx, s.cfg.Workers)
+		ix, changed, err := index.Refresh(ctx, old, index.Options{Workers: s.cfg.Workers, Logger: s.cfg.Logger})
 		select {
-		case s.rehashed <- rehashResult{f, u, err}:
+		case s.refreshed <- refreshResult{ix, changed, err}:
 		case <-ctx.Done():
 		}
 	}()
 }
 
-func (s *Sender) applyRehash(r rehashResult) {
-	delete(s.stale, r.f)
-	if r.err != nil {
+// applyRefresh installs a refreshed index, rebuilding the table and the manifest if anything
+// changed, and releases the held manifest requests.
+func (s *Sender) applyRefresh(r refreshResult) {
+	s.refreshing = false
+	s.lastRefresh = time.Now()
+	switch {
+	case r.err != nil:
 		if s.cfg.Logger != nil {
-			s.cfg.Logger.Warn("hashing a changed file failed; it stays unavailable until it hashes again", "path", r.f.Path, "err", r.err)
+			s.cfg.Logger.Warn("re-indexing the share failed; serving the previous index", "err", r.err)
 		}
-		return
-	}
-	s.ix.Apply(r.u)
-	s.gen++
-	// Channels of the old content keep their cycles only if the new table still maps them.
-	if err := s.rebuild(); err != nil && s.cfg.Logger != nil {
-		s.cfg.Logger.Error("rebuilding the manifest failed", "err", err)
-	}
-	for _, a := range s.act {
-		if _, ok := s.tab.groups[a.key.group]; !ok {
-			a.budget = 0
-		} else {
+	case r.changed:
+		s.ix = r.ix
+		s.gen++
+		if err := s.rebuild(); err != nil && s.cfg.Logger != nil {
+			s.cfg.Logger.Error("rebuilding the manifest failed", "err", err)
+		}
+		s.files.reset()
+		for _, a := range s.act {
+			if _, ok := s.tab.groups[a.key.group]; !ok {
+				a.budget = 0
+				continue
+			}
 			a.cyc = s.cycle(a.key.group)
 			a.pos %= max(1, a.cyc.total)
 			a.loaded = false
 		}
+		s.count(func(st *Stats) { st.Refreshes++ })
+		if s.cfg.Logger != nil {
+			s.cfg.Logger.Info("share changed; serving a new manifest", "files", len(s.ix.Files), "bytes", s.ix.Bytes, "generation", s.gen)
+		}
 	}
-	s.count(func(st *Stats) { st.Rehashes++ })
+	held := s.held
+	s.held = nil
+	now := time.Now()
+	for _, h := range held {
+		s.activate(h.key, h.src, now, h.forever)
+	}
 }
 
 // cycle returns the (cached) cycle of a group in the table.

@@ -17,6 +17,7 @@ type Stats struct {
 	// Datagrams and Bytes sent (Bytes includes IPv6 and UDP headers), by kind of packet.
 	Datagrams, Bytes                           uint64
 	ManifestPackets, TreePackets, BlockPackets uint64
-	// SendErrors counts failed batches; Rehashes files hashed again after a change.
-	SendErrors, Rehashes uint64
+	// SendErrors counts failed batches; Refreshes the times the share changed and was served
+	// with a new manifest.
+	SendErrors, Refreshes uint64
 }
