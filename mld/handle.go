@@ -74,7 +74,8 @@ func (s *State) HandleMessage(ifindex int, src netip.Addr, hopLimit int, b []byt
 //     Multicast-Address-Specific Query makes every remaining listener of the group answer.
 //     With Config.Querier off BLOCK is ignored and the group expires normally.
 //
-// Records about unspecified, interface-local and solicited-node groups are ignored.
+// Records about non-multicast, interface-local and permanent link-local groups (such as the
+// solicited-node groups) are ignored.
 func (s *State) HandleReport(ifindex int, r Report) {
 	l := s.links[ifindex]
 	if l == nil {
@@ -205,17 +206,15 @@ func (s *State) lowerToLastListener(l *link, q Query, now time.Time) {
 }
 
 // trackable reports whether g is a multicast group worth tracking: an IPv6 multicast address
-// of link scope or wider that is not a solicited-node address (RFC 4291 §2.7.1), which every
-// host joins and reports for its own addresses.
+// of link scope or wider, except the permanent link-local groups (ff02::/16: all routers,
+// all MLDv2 routers, mDNS, the solicited-node groups every host joins for its own addresses,
+// and so on). Those are link protocols, never lcsync channels (which are transient, RFC 4291
+// §2.7 flag T), and tracking them would keep the filters from ever being idle.
 func trackable(g netip.Addr) bool {
 	if !g.Is6() || g.Is4In6() || !g.IsMulticast() || g.Zone() != "" {
 		return false
 	}
 	a := g.As16()
-	if scope := a[1] & 0x0f; scope <= 1 {
-		return false
-	}
-	solicited := a[1] == 0x02 && a[11] == 0x01 && a[12] == 0xff &&
-		a[2]|a[3]|a[4]|a[5]|a[6]|a[7]|a[8]|a[9]|a[10] == 0
-	return !solicited
+	scope, permanent := a[1]&0x0f, a[1]&0x10 == 0
+	return scope > 1 && !(scope == 2 && permanent)
 }

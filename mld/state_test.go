@@ -58,7 +58,9 @@ func TestStateRecordSemantics(t *testing.T) {
 		{"solicited-node group is ignored", rec{typ: ChangeToExclude, group: "ff02::1:ff00:101"}, true, false, false, true},
 		{"interface-local group is ignored", rec{typ: ChangeToExclude, group: "ff01::7"}, true, false, false, true},
 		{"unicast group is ignored", rec{typ: ChangeToExclude, group: "fd00::7"}, true, false, false, true},
-		{"link-scope group is tracked", rec{typ: ChangeToExclude, group: "ff02::6a"}, true, true, false, false},
+		{"permanent link-local group is ignored", rec{typ: ChangeToExclude, group: "ff02::16"}, true, false, false, true},
+		{"transient link-local group is tracked", rec{typ: ChangeToExclude, group: "ff12::7"}, true, true, false, false},
+		{"permanent site-local group is tracked", rec{typ: ChangeToExclude, group: "ff05::7"}, true, true, false, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

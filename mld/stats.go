@@ -37,7 +37,7 @@ type Stats struct {
 	// OtherTypes is the number of ICMPv6 messages of other types.
 	OtherTypes uint64
 	// IgnoredRecords is the number of records that changed nothing (unknown types, sources
-	// blocked with querying off, unspecified, interface-local or solicited-node groups).
+	// blocked with querying off, non-multicast, interface-local or permanent link-local groups).
 	IgnoredRecords uint64
 	// DroppedJoins is the number of Join events dropped because the queue was full.
 	DroppedJoins uint64
