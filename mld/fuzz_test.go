@@ -3,6 +3,7 @@ package mld
 import (
 	"reflect"
 	"testing"
+	"time"
 )
 
 // seedCaptured adds every captured message as a fuzz seed.
@@ -87,5 +88,38 @@ func FuzzParseV1(f *testing.F) {
 		if err == nil && m.Type != b[0] {
 			t.Fatalf("type %d, want %d", m.Type, b[0])
 		}
+	})
+}
+
+// FuzzStateHandleMessage feeds arbitrary messages, hop limits and link indices to a State
+// with a tiny filter, interleaved with clock steps, Ticks and Wanted questions: nothing may
+// panic, and every queued Join must name a known link and a multicast group.
+func FuzzStateHandleMessage(f *testing.F) {
+	for _, b := range captured(f) {
+		f.Add(b, uint8(1), uint8(1), uint16(50))
+	}
+	f.Add(buildReport(rec{typ: ChangeToInclude, group: "ff15::1"}), uint8(1), uint8(1), uint16(300))
+	f.Add([]byte{TypeQuery}, uint8(2), uint8(1), uint16(0))
+	f.Fuzz(func(t *testing.T, b []byte, ifindex, hop uint8, stepMs uint16) {
+		clk := newFakeClock()
+		cfg := tinyConfig()
+		cfg.Clock = clk
+		s, err := NewState(cfg, []Link{{Index: 1, Name: "eth0", Addr: ourAddr}, {Index: 2, Name: "eth1"}},
+			func(int, Query) error { return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 3; i++ {
+			_ = s.HandleMessage(int(ifindex%3), host, int(hop%3), b)
+			clk.Advance(time.Duration(stepMs) * time.Millisecond)
+			s.Tick()
+			_ = s.Wanted(1, addr("ff15::1"))
+		}
+		for _, j := range s.TakeJoins(nil) {
+			if s.links[j.Ifindex] == nil || !j.Group.IsMulticast() {
+				t.Fatalf("bad join %+v", j)
+			}
+		}
+		_ = s.Stats()
 	})
 }
