@@ -25,7 +25,7 @@ type rawConn struct {
 // openConn opens the raw ICMPv6 socket, accepting only MLD messages, asking for the arrival
 // interface, addresses and hop limit of each, joined to ff02::16 and ff02::2 on every link,
 // and set up to send queries: hop limit 1, Router Alert, no multicast loopback.
-func openConn(links []Link) (packetConn, error) {
+func openConn(links []Link, v1 bool) (packetConn, error) {
 	c, err := net.ListenPacket("ip6:ipv6-icmp", "::")
 	if err != nil {
 		if errors.Is(err, os.ErrPermission) {
@@ -37,6 +37,12 @@ func openConn(links []Link) (packetConn, error) {
 	if err := rc.setup(links); err != nil {
 		c.Close()
 		return nil, err
+	}
+	if v1 {
+		if err := rc.setMRoute(); err != nil {
+			c.Close()
+			return nil, err
+		}
 	}
 	return rc, nil
 }
@@ -94,6 +100,31 @@ func (rc *rawConn) setHopOpts() error {
 	}
 	if serr != nil {
 		return fmt.Errorf("mld: setting the router alert option (IPV6_HOPOPTS): %w", serr)
+	}
+	return nil
+}
+
+// mrt6Init is MRT6_INIT from linux/mroute6.h (not in x/sys/unix).
+const mrt6Init = 200
+
+// setMRoute makes the socket the multicast routing socket, so that the kernel delivers MLD
+// messages sent to groups of site scope or wider (MLDv1 reports) to it.
+func (rc *rawConn) setMRoute() error {
+	sc, err := rc.c.(*net.IPConn).SyscallConn()
+	if err != nil {
+		return fmt.Errorf("mld: raw socket: %w", err)
+	}
+	var serr error
+	if err := sc.Control(func(fd uintptr) {
+		serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IPV6, mrt6Init, 1)
+	}); err != nil {
+		return fmt.Errorf("mld: raw socket: %w", err)
+	}
+	switch {
+	case errors.Is(serr, unix.EADDRINUSE):
+		return fmt.Errorf("mld: receiving mldv1 reports (MRT6_INIT): another multicast routing socket is open in this network namespace: %w", serr)
+	case serr != nil:
+		return fmt.Errorf("mld: receiving mldv1 reports (MRT6_INIT): %w", serr)
 	}
 	return nil
 }

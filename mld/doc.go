@@ -42,7 +42,8 @@
 // # MLDv1
 //
 // MLDv1 queriers are noted (Stats.V1QueriesHeard, IfaceStats.V1QuerierPresent): they push
-// hosts into MLDv1 mode, where reports are sent to the group address itself. The socket only
-// receives those for groups this host has joined, while MLDv1 dones (sent to ff02::2) always
-// arrive. Keep queriers on MLDv2 (a Linux bridge needs mcast_mld_version 2).
+// hosts into MLDv1 mode, where reports are sent to the group address itself. The socket
+// receives those only with Config.MLDv1Reports (and only for groups of site scope or wider),
+// while MLDv1 dones (sent to ff02::2) always arrive. Keep queriers on MLDv2 (a Linux bridge
+// needs mcast_mld_version 2).
 package mld

@@ -50,7 +50,7 @@ func Listen(cfg Config) (*Listener, error) {
 	if err != nil {
 		return nil, err
 	}
-	conn, err := openConn(links)
+	conn, err := openConn(links, cfg.MLDv1Reports)
 	if err != nil {
 		return nil, err
 	}

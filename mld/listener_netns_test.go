@@ -4,6 +4,7 @@ package mld
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -187,4 +188,79 @@ func TestNetnsWithBridgeQuerier(t *testing.T) {
 	}
 	m2.leave(t, g)
 	waitWanted(t, l, g, false, netnsLLQT+2*time.Second)
+}
+
+// TestNetnsMLDv1Hosts forces the receivers into MLDv1 (as an MLDv1 querier on the link
+// would): their reports go to the group address, received only with Config.MLDv1Reports.
+func TestNetnsMLDv1Hosts(t *testing.T) {
+	netnstest.Require(t, "bridge")
+	rig := netnstest.NewRig(t, netnstest.RigConfig{Receivers: 2, NoQuerier: true})
+	for _, r := range rig.Receivers {
+		r.MustRun("sysctl", "-qw", "net.ipv6.conf."+netnstest.Iface+".force_mld_version=1")
+	}
+	cfg := netnsConfig()
+	cfg.MLDv1Reports = true
+	l := startListener(t, rig, cfg)
+	m1, m2 := newMember(t, rig.Receivers[0]), newMember(t, rig.Receivers[1])
+	g := testGroup(8, 1)
+	// Until the bridge has seen our queries for one response interval (1 s on the rig) it
+	// floods reports, and an MLDv1 host that hears another's report for its group suppresses
+	// its own done when it leaves (RFC 2710 §4). Wait, so that receiver 1's done is sent.
+	time.Sleep(1500 * time.Millisecond)
+	m1.join(t, g)
+	if missing := waitJoins(l, []netip.Addr{g}, 5*time.Second); len(missing) > 0 {
+		t.Fatalf("no Join event from an MLDv1 report; stats %+v", l.Stats())
+	}
+	m2.join(t, g)
+	m1.leave(t, g)
+	deadline := time.Now().Add(5 * time.Second)
+	for l.Stats().Leaves == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("MLDv1 done never heard; stats %+v", l.Stats())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	v1 := l.Stats().V1Reports
+	time.Sleep(2 * netnsLLQT)
+	if !l.Wanted(l.ifindex, g) {
+		t.Fatalf("group dropped while MLDv1 receiver 2 still listens; stats %+v", l.Stats())
+	}
+	if st := l.Stats(); st.V1Reports == v1 {
+		t.Errorf("MLDv1 receiver 2 did not answer our (MLDv2) query; stats %+v", st)
+	}
+	m2.leave(t, g)
+	waitWanted(t, l, g, false, netnsLLQT+2*time.Second)
+	if st := l.Stats(); st.V1Reports < 3 {
+		t.Errorf("%d MLDv1 messages, want at least 2 reports and a done", st.V1Reports)
+	}
+}
+
+// TestNetnsMLDv1ReportsExclusive checks the error when another socket already holds MRT6_INIT
+// in the namespace.
+func TestNetnsMLDv1ReportsExclusive(t *testing.T) {
+	netnstest.Require(t, "bridge")
+	rig := netnstest.NewRig(t, netnstest.RigConfig{Receivers: 1, NoQuerier: true})
+	cfg := netnsConfig()
+	cfg.MLDv1Reports = true
+	startListener(t, rig, cfg)
+	err := rig.Sender.Do(func() error {
+		l, err := Listen(cfg)
+		if err == nil {
+			l.Close()
+		}
+		return err
+	})
+	if err == nil || !strings.Contains(err.Error(), "another multicast routing socket") {
+		t.Fatalf("second MLDv1 listener: err = %v", err)
+	}
+	cfg.MLDv1Reports = false
+	if err := rig.Sender.Do(func() error {
+		l, err := Listen(cfg)
+		if err == nil {
+			l.Close()
+		}
+		return err
+	}); err != nil {
+		t.Errorf("a second listener without MLDv1Reports: %v", err)
+	}
 }
