@@ -109,7 +109,7 @@ func TestSaturatedCounterIsSticky(t *testing.T) {
 	h.join(a.String())
 	b := collider(t, h)
 	f := h.s.links[1].filter
-	exp := h.s.expiry(h.s.tick(h.clk.Now()))
+	exp := h.s.expiry(h.s.links[1], h.s.tick(h.clk.Now()))
 	for i := 0; i < 300; i++ {
 		f.Insert(a, exp) // as if 300 colliding groups had been counted on A's slot
 	}

@@ -145,3 +145,29 @@ func TestQuerierDisabledSendsNothing(t *testing.T) {
 		t.Errorf("sent %d queries with Querier off", len(h.sent))
 	}
 }
+
+func TestNonQuerierAdoptsLongerQuerierTimers(t *testing.T) {
+	cases := []struct {
+		name     string
+		qqi      time.Duration
+		wantLive time.Duration // how long a report keeps the group
+	}{
+		{"longer query interval adopted", 30 * time.Second, 2*30*time.Second + 2*time.Second},
+		{"shorter query interval ignored", 5 * time.Second, testMALI},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, testConfig())
+			h.query(lowerAddr, Query{Group: addr("::"), MaxResponseDelay: 2 * time.Second, Robustness: 2, QueryInterval: tc.qqi})
+			h.join("ff15::1")
+			h.advance(tc.wantLive - 200*time.Millisecond)
+			if !h.contains("ff15::1") {
+				t.Fatalf("group expired before %v", tc.wantLive)
+			}
+			h.advance(400 * time.Millisecond)
+			if h.contains("ff15::1") {
+				t.Fatalf("group outlived %v", tc.wantLive)
+			}
+		})
+	}
+}

@@ -130,9 +130,9 @@ func (s *State) join(l *link, g netip.Addr, now time.Time) {
 	s.stats.Joins++
 	tk := s.tick(now)
 	if l.filter.Contains(g, tk) {
-		l.filter.Refresh(g, s.expiry(tk))
+		l.filter.Refresh(g, s.expiry(l, tk))
 	} else {
-		l.filter.Insert(g, s.expiry(tk))
+		l.filter.Insert(g, s.expiry(l, tk))
 	}
 	delete(l.pending, g)
 	delete(l.gone, g)
@@ -179,7 +179,15 @@ func (s *State) HandleQuery(ifindex int, src netip.Addr, q Query) {
 		}
 		l.querier = false
 		l.otherQuerier = src
-		l.otherUntil = now.Add(s.t.oqpi)
+		oqpi := s.t.oqpi
+		if q.General() && q.Version == 2 {
+			// Adopt the querier's timers where they are longer (RFC 3810 §9.2, §9.4).
+			r := time.Duration(orDefault(q.Robustness, s.t.robustness))
+			qi := r * orDefault(q.QueryInterval, s.t.qi)
+			l.otherMALI = min(qi+q.MaxResponseDelay, maxListeningInterval)
+			oqpi = max(oqpi, min(qi+q.MaxResponseDelay/2, maxListeningInterval))
+		}
+		l.otherUntil = now.Add(oqpi)
 	}
 	if q.General() || q.SuppressRouterSide || q.NumSources > 0 || !trackable(q.Group) {
 		return

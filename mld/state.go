@@ -83,6 +83,9 @@ type link struct {
 	startupLeft  int        // startup General Queries still to send
 	nextGQ       time.Time  // next General Query while querier
 	v1Until      time.Time  // an MLDv1 querier was heard; remembered until then
+
+	mali      time.Duration // our Multicast Address Listening Interval
+	otherMALI time.Duration // the one derived from the other querier's General Queries
 }
 
 // NewState returns the state for links, timed and sized by cfg (cfg.Ifaces is ignored).
@@ -120,7 +123,7 @@ func NewState(cfg Config, links []Link, send QuerySender) (*State, error) {
 		}
 		ls := &link{
 			Link: l, filter: f, pending: map[netip.Addr]*pending{}, gone: map[netip.Addr]time.Time{},
-			querier: s.canQuery(l), startupLeft: t.robustness, nextGQ: now,
+			querier: s.canQuery(l), startupLeft: t.robustness, nextGQ: now, mali: t.mali,
 		}
 		s.links[l.Index] = ls
 		s.order = append(s.order, ls)
@@ -144,9 +147,20 @@ func (s *State) tick(now time.Time) uint32 {
 	return uint32(max(ms, 0))
 }
 
-// expiry returns the filter tick at which a report received at tick tk expires.
-func (s *State) expiry(tk uint32) uint32 {
-	return tk + uint32(s.t.mali.Milliseconds())
+// expiry returns the filter tick at which a report received on l at tick tk expires.
+func (s *State) expiry(l *link, tk uint32) uint32 {
+	return tk + uint32(l.listening().Milliseconds())
+}
+
+// listening returns l's Multicast Address Listening Interval: ours, or the longer one the
+// querier we yielded to announces (RFC 3810 §9.2 and §9.4: non-queriers adopt the querier's
+// Robustness Variable and Query Interval), so that its slower refreshes never let a group
+// expire early.
+func (l *link) listening() time.Duration {
+	if !l.querier && l.otherQuerier.IsValid() {
+		return max(l.mali, l.otherMALI)
+	}
+	return l.mali
 }
 
 // Wanted reports whether some listener on link ifindex wants g. It is true while the filter
