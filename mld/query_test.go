@@ -3,6 +3,7 @@ package mld
 import (
 	"net/netip"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -201,5 +202,32 @@ func TestQQIC(t *testing.T) {
 		if back := encodeQQIC(s); back != uint8(c) {
 			t.Fatalf("code %#x decodes to %d s, which encodes to %#x", c, s, back)
 		}
+	}
+}
+
+// TestAppendQueryMatchesWire compares AppendQuery's output with our queries captured on the
+// wire; only the checksum, which the kernel fills in, differs.
+func TestAppendQueryMatchesWire(t *testing.T) {
+	msgs := captured(t)
+	cases := []struct {
+		name string
+		q    Query
+	}{
+		{"own-general-query", Query{MaxResponseDelay: DefaultQueryResponseInterval, Robustness: DefaultRobustness, QueryInterval: DefaultQueryInterval}},
+		{"own-address-specific-query", Query{Group: addr("ff15::6c63:1:1"), MaxResponseDelay: DefaultLastListenerQueryInterval,
+			Robustness: DefaultRobustness, QueryInterval: DefaultQueryInterval}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := AppendQuery(nil, tc.q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wire := slices.Clone(msgs[tc.name])
+			wire[2], wire[3] = 0, 0
+			if !slices.Equal(got, wire) {
+				t.Errorf("built % x\n wire % x", got, wire)
+			}
+		})
 	}
 }
