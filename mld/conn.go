@@ -20,15 +20,12 @@ type packetConn interface {
 	Close() error
 }
 
-// allNodes is the link-scope all-nodes address, the destination of General Queries.
-var allNodes = netip.MustParseAddr("ff02::1")
-
-// Groups the socket joins on every link: MLDv2 reports go to ff02::16 (all MLDv2-capable
-// routers, RFC 3810 §5.2.14) and MLDv1 dones to ff02::2 (all routers, RFC 2710 §3).
-var (
-	allMLDv2Routers = netip.MustParseAddr("ff02::16")
-	allRouters      = netip.MustParseAddr("ff02::2")
-)
+// Well-known link-scope groups: General Queries go to all nodes (ff02::1); MLDv2 reports go
+// to all MLDv2-capable routers (ff02::16, RFC 3810 §5.2.14) and MLDv1 dones to all routers
+// (ff02::2, RFC 2710 §3), which the socket joins on every link.
+func allNodes() netip.Addr        { return netip.AddrFrom16([16]byte{0: 0xff, 1: 0x02, 15: 0x01}) }
+func allMLDv2Routers() netip.Addr { return netip.AddrFrom16([16]byte{0: 0xff, 1: 0x02, 15: 0x16}) }
+func allRouters() netip.Addr      { return netip.AddrFrom16([16]byte{0: 0xff, 1: 0x02, 15: 0x02}) }
 
 // resolveLinks turns interfaces into Links with their link-local addresses. With no
 // interfaces it takes every interface that is up and multicast-capable.

@@ -14,7 +14,7 @@ import (
 // routerAlertHopOpts is the IPv6 hop-by-hop options header carried by our queries: a Router
 // Alert option with value 0 (MLD, RFC 2711) and a PadN to 8 bytes. Linux hosts ignore MLD
 // queries without it. The kernel fills in the next-header byte.
-var routerAlertHopOpts = []byte{0, 0, 5, 2, 0, 0, 1, 0}
+const routerAlertHopOpts = "\x00\x00\x05\x02\x00\x00\x01\x00"
 
 // rawConn is the Linux raw ICMPv6 socket.
 type rawConn struct {
@@ -77,7 +77,7 @@ func (rc *rawConn) setup(links []Link) error {
 	}
 	for _, l := range links {
 		ifi := &net.Interface{Index: l.Index, Name: l.Name}
-		for _, g := range []netip.Addr{allMLDv2Routers, allRouters} {
+		for _, g := range []netip.Addr{allMLDv2Routers(), allRouters()} {
 			if err := rc.p.JoinGroup(ifi, &net.IPAddr{IP: g.AsSlice()}); err != nil {
 				return fmt.Errorf("mld: joining %v on %s: %w", g, l.Name, err)
 			}
@@ -94,7 +94,7 @@ func (rc *rawConn) setHopOpts() error {
 	}
 	var serr error
 	if err := sc.Control(func(fd uintptr) {
-		serr = unix.SetsockoptString(int(fd), unix.IPPROTO_IPV6, unix.IPV6_HOPOPTS, string(routerAlertHopOpts))
+		serr = unix.SetsockoptString(int(fd), unix.IPPROTO_IPV6, unix.IPV6_HOPOPTS, routerAlertHopOpts)
 	}); err != nil {
 		return fmt.Errorf("mld: raw socket: %w", err)
 	}

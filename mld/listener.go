@@ -166,7 +166,7 @@ func (l *Listener) sendQuery(ifindex int, q Query) error {
 	if l.buf, err = AppendQuery(l.buf[:0], q); err != nil {
 		return err
 	}
-	dst := allNodes
+	dst := allNodes()
 	if !q.General() {
 		dst = q.Group
 	}

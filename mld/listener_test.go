@@ -134,8 +134,8 @@ func eventually(t *testing.T, what string, cond func() bool) {
 func TestListenerJoinLeave(t *testing.T) {
 	l, conn, clk, _ := runListener(t, testConfig())
 	g := addr("ff15::6c63:1")
-	eventually(t, "startup general query", func() bool { return len(conn.sentTo(allNodes)) == 1 })
-	if s := conn.sentTo(allNodes)[0]; s.src != ourAddr || s.ifindex != 1 || !s.q.General() {
+	eventually(t, "startup general query", func() bool { return len(conn.sentTo(allNodes())) == 1 })
+	if s := conn.sentTo(allNodes())[0]; s.src != ourAddr || s.ifindex != 1 || !s.q.General() {
 		t.Errorf("general query %+v", s)
 	}
 
@@ -192,7 +192,7 @@ func TestListenerReadErrorEndsRun(t *testing.T) {
 func TestListenerWantedWakesRun(t *testing.T) {
 	l, conn, clk, _ := runListener(t, testConfig())
 	g := addr("ff15::99")
-	eventually(t, "startup general query", func() bool { return len(conn.sentTo(allNodes)) == 1 })
+	eventually(t, "startup general query", func() bool { return len(conn.sentTo(allNodes())) == 1 })
 	if !l.Wanted(1, g) { // a verification: query now, deadline LLQT
 		t.Fatal("unverified group not wanted")
 	}

@@ -54,7 +54,7 @@ type Stats struct {
 
 // IfaceStats describes one link.
 type IfaceStats struct {
-	// Index and Name identify the interface.
+	// Index is the interface index.
 	Index int
 	// Name is the interface name.
 	Name string
