@@ -168,10 +168,10 @@ func (l *link) listening() time.Duration {
 // absent when a leave or verification of it has just gone unanswered: otherwise Wanted starts
 // a verification (Multicast-Address-Specific Queries and a Last Listener Query Time deadline)
 // and answers true until it fails, so a bloom-filter false negative never silences a group
-// that still has listeners.
+// that still has listeners. Groups that are never tracked (see HandleReport) are not wanted.
 func (s *State) Wanted(ifindex int, g netip.Addr) bool {
 	l := s.links[ifindex]
-	if l == nil {
+	if l == nil || !trackable(g) {
 		return false
 	}
 	now := s.clock.Now()

@@ -286,3 +286,29 @@ func TestStateStats(t *testing.T) {
 		t.Errorf("queries sent on a link without an address: %v", g)
 	}
 }
+
+func TestStateWantedUntracked(t *testing.T) {
+	cases := []struct {
+		name    string
+		ifindex int
+		group   string
+	}{
+		{"unknown link", 7, "ff15::1"},
+		{"unicast address", 1, "fd00::1"},
+		{"all MLDv2 routers", 1, "ff02::16"},
+		{"interface-local", 1, "ff11::1"},
+		{"ipv4", 1, "239.1.1.1"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, testConfig())
+			sent := len(h.sent)
+			if h.s.Wanted(tc.ifindex, addr(tc.group)) {
+				t.Error("wanted")
+			}
+			if st := h.s.Stats(); st.Verifications != 0 || len(h.sent) != sent {
+				t.Errorf("verifications %d, queries %d", st.Verifications, len(h.sent)-sent)
+			}
+		})
+	}
+}
