@@ -204,3 +204,66 @@ func TestListenerWantedWakesRun(t *testing.T) {
 	clk.Advance(testLLQT)
 	eventually(t, "verification failed", func() bool { return !l.Wanted(1, g) })
 }
+
+// TestListenerConcurrentUse feeds reports while other goroutines ask Wanted, drain joins and
+// read Stats, as the sender and a stats printer do; run with -race.
+func TestListenerConcurrentUse(t *testing.T) {
+	l, conn, clk, stop := runListener(t, testConfig())
+	const n = 500
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	seen := make(map[netip.Addr]bool)
+	wg.Add(3)
+	go func() { // the sender: wake-ups and joins
+		defer wg.Done()
+		var buf []Join
+		for {
+			select {
+			case <-l.Notify():
+				buf = l.TakeJoins(buf[:0])
+				for _, j := range buf {
+					seen[j.Group] = true
+				}
+			case <-done:
+				return
+			}
+		}
+	}()
+	go func() { // the sender: per-group checks
+		defer wg.Done()
+		for i := 0; ; i++ {
+			select {
+			case <-done:
+				return
+			default:
+				l.Wanted(1, groupN(i%n))
+			}
+		}
+	}()
+	go func() { // a stats printer and the clock
+		defer wg.Done()
+		for {
+			select {
+			case <-done:
+				return
+			default:
+				_ = l.Stats()
+				clk.Advance(time.Millisecond)
+				time.Sleep(time.Millisecond)
+			}
+		}
+	}()
+	for i := 0; i < n; i++ {
+		conn.in <- fakeMsg{b: buildReport(rec{typ: ChangeToExclude, group: groupN(i).String()}), ifindex: 1, src: host, hop: 1}
+	}
+	eventually(t, "all reports applied", func() bool { return l.Stats().Reports == n })
+	stop()
+	close(done)
+	wg.Wait()
+	for _, j := range l.TakeJoins(nil) {
+		seen[j.Group] = true
+	}
+	if len(seen) != n {
+		t.Errorf("%d distinct groups joined, want %d", len(seen), n)
+	}
+}

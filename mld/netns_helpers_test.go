@@ -15,13 +15,13 @@ import (
 	"github.com/lcsync/lcsync/pkg/netnstest"
 )
 
-// Shortened timers for the namespace tests: MALI = 2*2 s + 1 s = 5 s, LLQT = 2*200 ms.
+// Shortened timers for the namespace tests: MALI = 2*2 s + 1 s = 5 s, LLQT = 2*300 ms.
 func netnsConfig() Config {
 	return Config{
 		Robustness:                2,
 		QueryInterval:             2 * time.Second,
 		QueryResponseInterval:     time.Second,
-		LastListenerQueryInterval: 200 * time.Millisecond,
+		LastListenerQueryInterval: 300 * time.Millisecond,
 		SweepInterval:             100 * time.Millisecond,
 		Capacity:                  10000,
 		Querier:                   true,
@@ -30,7 +30,7 @@ func netnsConfig() Config {
 
 const (
 	netnsMALI = 5 * time.Second
-	netnsLLQT = 400 * time.Millisecond
+	netnsLLQT = 600 * time.Millisecond
 )
 
 // rigListener is a Listener running in a rig's sender namespace.
