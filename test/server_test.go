@@ -1,0 +1,108 @@
+package test
+
+import (
+	"bytes"
+	"context"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/lcsync/lcsync/pkg/netnstest"
+)
+
+// Bounds on a server's life: how long it may take to index and start, and how long it may run
+// at most (a backstop; tests stop their servers long before).
+const (
+	serverStartTimeout = 60 * time.Second
+	serverMaxLifetime  = 10 * time.Minute
+	serverStopTimeout  = 10 * time.Second
+)
+
+// syncBuffer is a bytes.Buffer that a running command and the test may use concurrently.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// server is an `lcsync SRC` process serving inside a namespace.
+type server struct {
+	cmd    *exec.Cmd
+	out    *syncBuffer
+	cancel context.CancelFunc
+	done   chan struct{} // closed when the process has exited and been waited for
+	err    error         // Wait's result, valid after done
+}
+
+// startServer runs `lcsync ARGS...` in ns and waits until it logs that it is serving. The
+// server is stopped with SIGTERM (and waited for) when the test ends; its output is logged if
+// the test failed.
+func startServer(t *testing.T, ns *netnstest.NS, args ...string) *server {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), serverMaxLifetime)
+	s := &server{out: &syncBuffer{}, cancel: cancel, done: make(chan struct{})}
+	s.cmd = ns.Command(ctx, lcsyncBin, args...)
+	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
+	s.cmd.Cancel = func() error { return s.cmd.Process.Signal(syscall.SIGTERM) }
+	s.cmd.WaitDelay = serverStopTimeout // then SIGKILL
+	if err := s.cmd.Start(); err != nil {
+		cancel()
+		t.Fatalf("starting server %v: %v", args, err)
+	}
+	go func() {
+		s.err = s.cmd.Wait()
+		close(s.done)
+	}()
+	t.Cleanup(func() {
+		s.stop()
+		if t.Failed() {
+			t.Logf("server `lcsync %s` in %s exited (%v); output:\n%s", strings.Join(args, " "), ns.Name, s.err, s.out)
+		}
+	})
+	deadline := time.NewTimer(serverStartTimeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for !strings.Contains(s.out.String(), "serving") {
+		select {
+		case <-s.done:
+			t.Fatalf("server `lcsync %s` exited before serving (%v):\n%s", strings.Join(args, " "), s.err, s.out)
+		case <-deadline.C:
+			t.Fatalf("server `lcsync %s` did not start serving within %v:\n%s", strings.Join(args, " "), serverStartTimeout, s.out)
+		case <-tick.C:
+		}
+	}
+	return s
+}
+
+// stop sends SIGTERM (through the context) and waits for the process; it returns the exit code.
+func (s *server) stop() int {
+	s.cancel()
+	<-s.done
+	return exitCodeOf(s.err)
+}
+
+// exitCodeOf returns a command's exit status: 0 for success, -1 when it did not exit normally.
+func exitCodeOf(err error) int {
+	if err == nil {
+		return 0
+	}
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode()
+	}
+	return -1
+}
