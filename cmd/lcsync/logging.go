@@ -48,7 +48,7 @@ func (o *options) level() (slog.Level, error) {
 	}
 }
 
-// newLogger writes "lcsync: message key=value" lines to w, without timestamps (this is a
+// newLogger writes "level=INFO msg=... key=value" lines to w, without timestamps (this is a
 // command, not a daemon log; systemd adds its own).
 func newLogger(w io.Writer, level slog.Level) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{

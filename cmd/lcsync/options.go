@@ -40,6 +40,7 @@ type options struct {
 	progress    bool
 	stats       bool
 	hops        int
+	cpuProfile  string
 
 	args []string // positional arguments
 }
@@ -65,11 +66,11 @@ var optionDocs = []optionDoc{
 	{"-p, --perms", "apply the source's permission bits to the destination"},
 	{"-t, --times", "apply the source's modification times to the destination"},
 	{"--delete", "delete destination entries that are absent from the source"},
-	{"--inplace", "update destination files in place (only changed blocks are written; a crash can leave a mix of old and new blocks)"},
+	{"--inplace", "local sync: write changed blocks into the existing file (no temp file)"},
 	{"-n, --dry-run", "show what would change (files, blocks, bytes) and change nothing"},
 	{"--hex", "dump the merkle tree of a local FILE"},
-	{"--blocksz N", "merkle block size in bytes: a power of two from 1024 to 1048576 (default 16384)"},
-	{"-c, --channels N", "fetch: join at most N block channels at once (default 16)"},
+	{"--blocksz N", "serve, local sync, --hex: block size, a power of two 1024..1048576 (default 16384)"},
+	{"-c, --channels N", "fetch: join at most N tree and data channels at once (default 16)"},
 	{"--mld", "serve: send a channel only while MLD shows a listener (the default)"},
 	{"--carousel", "serve: repeat everything continuously, without MLD (no raw-socket privilege needed)"},
 	{"--bwlimit RATE", "serve: total send rate in bits per second, with k, M or G suffix (default 1G)"},
@@ -77,15 +78,16 @@ var optionDocs = []optionDoc{
 	{"--iface LIST", "comma-separated interfaces to use (default: every up, multicast, IPv6 interface)"},
 	{"--scope SCOPE", "multicast scope: link, site, org or global (default site)"},
 	{"--port N", "UDP port of every channel (default 4242)"},
-	{"--mtu N", "path MTU; datagrams are sized to fit without fragmentation (default 1500)"},
+	{"--mtu N", "serve: path MTU; datagrams fit it without fragmentation (default 1500)"},
 	{"--hops N", "serve: multicast hop limit (default 1: the local link)"},
 	{"--timeout DURATION", "fetch: give up after DURATION in total (default: none)"},
 	{"--idle-timeout DURATION", "fetch: give up when nothing useful arrives for DURATION (default 30s)"},
 	{"--progress", "fetch: show a progress bar even when stderr is not a terminal"},
 	{"--stats", "print transfer statistics at the end"},
 	{"-q, --quiet", "print errors only"},
-	{"-v, --verbose", "print more detail (repeatable with --loglevel debug)"},
+	{"-v, --verbose", "print every entry and debug detail (same as --loglevel debug)"},
 	{"--loglevel LEVEL", "error, warn, info or debug (or the original's numeric mask)"},
+	{"--cpuprofile FILE", "write a Go CPU profile (pprof) to FILE, for performance work"},
 	{"-h, --help", "show this help and exit"},
 	{"--version", "show the version and exit"},
 }
@@ -121,6 +123,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.IntVar(&o.channels, "channels", defaultChannels, "")
 	fs.Var(usecValue{&o.delay}, "delay", "")
 	fs.StringVar(&o.logLevel, "loglevel", "", "")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "")
 	fs.StringVar(&o.scope, "scope", "site", "")
 	fs.StringVar(&o.ifaces, "iface", "", "")
 	fs.IntVar(&o.port, "port", defaultPort, "")

@@ -2,10 +2,11 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"runtime/pprof"
 	"strings"
 )
 
@@ -38,7 +39,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	level, _ := o.level() // validated by parseOptions
 	e := &env{o: o, stdout: stdout, stderr: stderr, log: newLogger(stderr, level)}
-	err = dispatch(ctx, e)
+	stopProfile, err := startProfile(o.cpuProfile)
+	if err == nil {
+		err = dispatch(ctx, e)
+		stopProfile()
+	}
 	code := exitCode(ctx, err)
 	switch {
 	case code == exitInterrupted:
@@ -109,4 +114,18 @@ Exit status: 0 success, 1 error, 2 usage, 3 local I/O, 4 verification, 5 network
 `)
 }
 
-var errNotImplemented = errors.New("not implemented yet")
+// startProfile starts a CPU profile if path is set; the returned func stops it.
+func startProfile(path string) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, withCode(exitIO, err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}

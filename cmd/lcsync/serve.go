@@ -46,7 +46,7 @@ func serve(ctx context.Context, e *env, src string) error {
 		listener, err = mld.Listen(mc)
 		if err != nil {
 			if errors.Is(err, mld.ErrPrivilege) {
-				return withCode(exitPrivilege, fmt.Errorf("%w; run as root, or `setcap cap_net_raw+ep` on the binary, or serve with --carousel", err))
+				return withCode(exitPrivilege, err) // the error says how to fix it
 			}
 			return withCode(exitNetwork, err)
 		}

@@ -23,6 +23,17 @@ func (s *session) worker(jobs <-chan writeJob) {
 
 func (s *session) process(j writeJob) {
 	f, b := j.f, j.b
+	defer func() {
+		s.mu.Lock()
+		f.queued.Clear(uint(b))
+		s.mu.Unlock()
+	}()
+	s.mu.Lock()
+	gone := f.finished || f.err != nil || f.tmp == nil
+	s.mu.Unlock()
+	if gone {
+		return
+	}
 	n := f.shape.BlockLen(b)
 	off := f.shape.BlockOffset(b)
 	buf, written := j.buf, false
@@ -105,12 +116,13 @@ func (s *session) leavesVerified(f *fileState, first int, run []merkle.Hash) {
 		}
 		f.leaves[b] = h
 		f.leafOK.Set(uint(b))
-		if !f.walked && f.need.Test(uint(b)) && !f.done.Test(uint(b)) && f.localEqual(0, b, h) {
+		if !f.walked && f.need.Test(uint(b)) && !f.done.Test(uint(b)) && !f.queued.Test(uint(b)) && f.localEqual(0, b, h) {
 			s.reuseLate(f, b)
 			continue
 		}
 		if f.unverified.Test(uint(b)) {
 			f.unverified.Clear(uint(b))
+			f.queued.Set(uint(b))
 			s.jobs = append(s.jobs, writeJob{f: f, b: b})
 		}
 	}

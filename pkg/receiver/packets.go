@@ -245,7 +245,7 @@ func (s *session) onPiece(t *target, b int, p wire.BlockPacket, now time.Time) {
 		s.stats.Malformed++
 		return
 	}
-	if !f.need.Test(uint(b)) || f.done.Test(uint(b)) || f.finished {
+	if !f.need.Test(uint(b)) || f.done.Test(uint(b)) || f.queued.Test(uint(b)) || f.finished {
 		s.stats.Duplicates++
 		s.stats.WastedBytes += int64(len(p.Data))
 		return
@@ -286,6 +286,7 @@ func (s *session) onPiece(t *target, b int, p wire.BlockPacket, now time.Time) {
 	if bs.buf != nil {
 		s.inMem--
 	}
+	f.queued.Set(uint(b))
 	s.jobs = append(s.jobs, writeJob{f: f, b: b, buf: bs.buf})
 	if len(s.partial) > 4*maxInMem {
 		s.compactPartial()

@@ -80,6 +80,7 @@ type fileState struct {
 	done       *bitset.BitSet // needed blocks verified and written
 	unverified *bitset.BitSet // blocks written before their leaf was verified
 	reuse      *bitset.BitSet // blocks copied from the local file
+	queued     *bitset.BitSet // complete blocks handed to a worker, not yet done or discarded
 	remaining  int            // needed blocks not yet done
 	blocks     map[int]*blockState
 	targets    []*target // data targets over this file, for block accounting
@@ -97,7 +98,7 @@ func newFileState(e wire.Entry, shape merkle.Shape, rel string) *fileState {
 	return &fileState{
 		entry: e, shape: shape, rel: rel, name: e.Name,
 		leaves: make([]merkle.Hash, n), leafOK: bitset.New(n), need: bitset.New(n),
-		done: bitset.New(n), unverified: bitset.New(n), reuse: bitset.New(n),
+		done: bitset.New(n), unverified: bitset.New(n), reuse: bitset.New(n), queued: bitset.New(n),
 		blocks: map[int]*blockState{},
 	}
 }

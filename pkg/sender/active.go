@@ -187,14 +187,16 @@ func (s *Sender) compact() {
 
 // burst queues up to Burst datagrams of channel a.
 func (s *Sender) burst(ctx context.Context, a *active, now time.Time) {
-	for n := 0; n < s.cfg.Burst && a.budget != 0; n++ {
-		if !s.emit(ctx, a, now) {
+	for n := 0; n < s.cfg.Burst && a.budget != 0; {
+		k := s.emit(ctx, a, now)
+		if k == 0 {
 			a.budget = 0
 			return
 		}
-		a.pos++
+		n += k
+		a.pos += int64(k)
 		if a.budget > 0 {
-			a.budget--
+			a.budget = max(0, a.budget-int64(k))
 		}
 		if a.pos == a.cyc.total {
 			a.pos = 0
@@ -207,31 +209,47 @@ func (s *Sender) burst(ctx context.Context, a *active, now time.Time) {
 	}
 }
 
-// emit queues the datagram at a.pos. It returns false if the channel cannot continue (its
-// file changed or cannot be read).
-func (s *Sender) emit(ctx context.Context, a *active, now time.Time) bool {
+// emit queues the datagram(s) at a.pos: one datagram, or with GSO the rest of the current
+// block as one train. It returns how many datagrams it queued, 0 if the channel cannot
+// continue (its file changed or cannot be read).
+func (s *Sender) emit(ctx context.Context, a *active, now time.Time) int {
 	c := a.cyc
 	if c.kind == mcast.KindManifest {
 		buf := s.out.add(a.key.ifindex, a.key.group)
 		s.out.set(append(buf, c.chunks[a.pos]...))
 		s.count(func(st *Stats) { st.ManifestPackets++ })
-		return true
+		return 1
 	}
 	p, q := c.locate(a.pos)
 	block, piece, isBlock := p.blockAt(q)
 	if !isBlock {
 		s.out.set(p.appendTree(s.out.add(a.key.ifindex, a.key.group), s.geo, q, s.out.scratch[:0]))
 		s.count(func(st *Stats) { st.TreePackets++ })
-		return true
+		return 1
 	}
 	if !a.loaded || a.bfile != p.fileIdx || a.bblock != block {
 		if !s.load(ctx, a, p, block, now) {
-			return false
+			return 0
 		}
 	}
-	s.out.set(p.appendPiece(s.out.add(a.key.ifindex, a.key.group), s.geo, block, piece, a.buf))
-	s.count(func(st *Stats) { st.BlockPackets++ })
-	return true
+	pieces := int(ceilDiv(int64(len(a.buf)), int64(s.geo.piece)))
+	if s.seg == nil || pieces-piece < 2 {
+		s.out.set(p.appendPiece(s.out.add(a.key.ifindex, a.key.group), s.geo, block, piece, a.buf))
+		s.count(func(st *Stats) { st.BlockPackets++ })
+		return 1
+	}
+	// The rest of the block as one train: every segment but the last is a full datagram.
+	n := min(pieces-piece, maxTrain/s.geo.maxDatagram)
+	if a.budget > 0 {
+		n = int(min(int64(n), a.budget))
+	}
+	buf := s.out.addTrain(a.key.ifindex, a.key.group)
+	for j := range n {
+		buf = p.appendPiece(buf, s.geo, block, piece+j, a.buf)
+	}
+	s.out.setTrain(buf, s.geo.maxDatagram, n)
+	s.count(func(st *Stats) { st.BlockPackets += uint64(n) })
+	return n
 }
 
 // load reads one block into the channel's buffer, after checking the file has not changed.

@@ -42,6 +42,15 @@ type Transport interface {
 	Ifaces() []net.Interface
 }
 
+// SegmentSender is implemented by transports that can send a train of equal-sized datagrams
+// in one call (UDP GSO); *mcast.Sender does. The sender uses it for the pieces of a block.
+type SegmentSender interface {
+	// SendSegments sends buf cut into datagrams of segSize bytes (the last may be shorter).
+	SendSegments(ifindex int, g netip.Addr, buf []byte, segSize int) error
+	// GSO reports whether trains really go out as one call (else batching is as good).
+	GSO() bool
+}
+
 // Config configures a Sender.
 type Config struct {
 	// Index is the share to serve. The sender owns it from now on (it re-hashes files that
@@ -63,6 +72,8 @@ type Config struct {
 	Delay time.Duration
 	// PageHeight is how many levels a tree page reaches (default 4).
 	PageHeight int
+	// NoGSO sends block pieces as separate datagrams even if the transport can send trains.
+	NoGSO bool
 	// Burst is how many datagrams one channel sends before the next channel's turn (default 32).
 	Burst int
 	// CheckInterval is how often a file is checked for changes while served (default 1s).

@@ -22,7 +22,12 @@ type outbox struct {
 type queued struct {
 	ifindex int
 	d       mcast.Datagram
+	seg     int // > 0: d.Payload is a train of datagrams of seg bytes (the last may be shorter)
+	n       int // datagrams in the entry
 }
+
+// maxTrain is the largest train: the kernel's UDP GSO limit is 64 segments in 64 KiB.
+const maxTrain = 65507
 
 func (o *outbox) init(maxDatagram int) {
 	o.maxDatagram = maxDatagram
@@ -38,8 +43,26 @@ func (o *outbox) add(ifindex int, group netip.Addr) []byte {
 	if i == len(o.pool) {
 		o.pool = append(o.pool, make([]byte, 0, o.maxDatagram))
 	}
-	o.queue = append(o.queue, queued{ifindex: ifindex, d: mcast.Datagram{Group: group}})
+	o.queue = append(o.queue, queued{ifindex: ifindex, d: mcast.Datagram{Group: group}, n: 1})
 	return o.pool[i][:0]
+}
+
+// addTrain queues a train for group on ifindex and returns an empty buffer for it; the caller
+// appends n datagrams of seg bytes (the last may be shorter) and hands the result to setTrain.
+func (o *outbox) addTrain(ifindex int, group netip.Addr) []byte {
+	b := o.add(ifindex, group)
+	if cap(b) < maxTrain {
+		b = make([]byte, 0, maxTrain)
+		o.pool[len(o.queue)-1] = b
+	}
+	return b
+}
+
+// setTrain stores the train added last.
+func (o *outbox) setTrain(b []byte, seg, n int) {
+	o.set(b)
+	q := &o.queue[len(o.queue)-1]
+	q.seg, q.n = seg, n
 }
 
 // set stores the bytes of the datagram added last.
@@ -48,15 +71,23 @@ func (o *outbox) set(b []byte) {
 	o.pool[len(o.queue)-1] = b[:0]
 }
 
-// flush sends everything queued.
+// flush sends everything queued: runs of single datagrams in batches (sendmmsg), trains in
+// one call each (UDP GSO), all through the token bucket.
 func (s *Sender) flush(ctx context.Context) error {
 	o := &s.out
 	defer func() { o.queue = o.queue[:0] }()
 	for i := 0; i < len(o.queue); {
 		ifindex := o.queue[i].ifindex
+		if q := o.queue[i]; q.seg > 0 {
+			i++
+			if err := s.sendTrain(ctx, q); err != nil {
+				return err
+			}
+			continue
+		}
 		o.batch = o.batch[:0]
 		bytes := 0
-		for ; i < len(o.queue) && len(o.batch) < batchSize && o.queue[i].ifindex == ifindex; i++ {
+		for ; i < len(o.queue) && len(o.batch) < batchSize && o.queue[i].ifindex == ifindex && o.queue[i].seg == 0; i++ {
 			o.batch = append(o.batch, o.queue[i].d)
 			bytes += len(o.queue[i].d.Payload) + ipv6UDPHeaders
 		}
@@ -64,31 +95,51 @@ func (s *Sender) flush(ctx context.Context) error {
 			return err
 		}
 		n, err := s.cfg.Transport.Send(ifindex, o.batch)
-		s.count(func(st *Stats) {
-			st.Datagrams += uint64(n)
-			st.Bytes += uint64(bytes)
-			if err != nil {
-				st.SendErrors++
-			}
-		})
+		if err := s.sent(ctx, ifindex, n, bytes, err); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sendTrain sends one train with UDP GSO.
+func (s *Sender) sendTrain(ctx context.Context, q queued) error {
+	bytes := len(q.d.Payload) + q.n*ipv6UDPHeaders
+	if err := s.bucket.take(ctx, bytes); err != nil {
+		return err
+	}
+	err := s.seg.SendSegments(q.ifindex, q.d.Group, q.d.Payload, q.seg)
+	n := q.n
+	if err != nil {
+		n = 0
+	}
+	return s.sent(ctx, q.ifindex, n, bytes, err)
+}
+
+// sent accounts for a send, applies --delay, and turns persistent failures into an error.
+func (s *Sender) sent(ctx context.Context, ifindex, n, bytes int, err error) error {
+	s.count(func(st *Stats) {
+		st.Datagrams += uint64(n)
+		st.Bytes += uint64(bytes)
 		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			if s.cfg.Logger != nil {
-				s.cfg.Logger.Warn("send failed", "ifindex", ifindex, "err", err)
-			}
-			if s.sendFailures++; s.sendFailures > maxSendFailures {
-				return fmt.Errorf("sender: giving up after %d failed sends: %w", s.sendFailures, err)
-			}
-			continue
+			st.SendErrors++
 		}
-		s.sendFailures = 0
-		if s.cfg.Delay > 0 {
-			if err := sleep(ctx, time.Duration(len(o.batch))*s.cfg.Delay); err != nil {
-				return err
-			}
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
 		}
+		if s.cfg.Logger != nil {
+			s.cfg.Logger.Warn("send failed", "ifindex", ifindex, "err", err)
+		}
+		if s.sendFailures++; s.sendFailures > maxSendFailures {
+			return fmt.Errorf("sender: giving up after %d failed sends: %w", s.sendFailures, err)
+		}
+		return nil
+	}
+	s.sendFailures = 0
+	if s.cfg.Delay > 0 {
+		return sleep(ctx, time.Duration(n)*s.cfg.Delay)
 	}
 	return nil
 }

@@ -40,6 +40,7 @@ type Sender struct {
 
 	bucket       *bucket
 	sendFailures int
+	seg          SegmentSender // nil unless GSO is used
 
 	refreshed   chan refreshResult
 	refreshing  bool
@@ -84,6 +85,9 @@ func New(cfg Config) (*Sender, error) {
 		lastRefresh: time.Now(),
 	}
 	s.out.init(geo.maxDatagram)
+	if ss, ok := cfg.Transport.(SegmentSender); ok && ss.GSO() && !cfg.NoGSO {
+		s.seg = ss
+	}
 	s.bucket = newBucket(cfg.Rate, batchSize*geo.maxDatagram)
 	if err := s.rebuild(); err != nil {
 		return nil, err
