@@ -22,4 +22,7 @@ func TestE2E(t *testing.T) {
 	t.Run("LateJoiner", func(t *testing.T) { testLateJoiner(t, rig) })
 	t.Run("PartialDest", func(t *testing.T) { testPartialDest(t, rig) })
 	t.Run("Carousel", func(t *testing.T) { testCarousel(t, rig) })
+	t.Run("HostileDatagrams", func(t *testing.T) { testHostileDatagrams(t, rig) })
+	t.Run("HostileManifests", func(t *testing.T) { testHostileManifests(t, rig) })
+	t.Run("ExitCodes", func(t *testing.T) { testExitCodes(t, rig) })
 }

@@ -46,6 +46,7 @@ type server struct {
 	cancel context.CancelFunc
 	done   chan struct{} // closed when the process has exited and been waited for
 	err    error         // Wait's result, valid after done
+	code   int           // the exit status (-1: killed by a signal), valid after done
 }
 
 // startServer runs `lcsync ARGS...` in ns and waits until it logs that it is serving. The
@@ -65,12 +66,17 @@ func startServer(t *testing.T, ns *netnstest.NS, args ...string) *server {
 	}
 	go func() {
 		s.err = s.cmd.Wait()
+		// After a cancellation Wait reports the context's error; the status is in ProcessState.
+		s.code = -1
+		if s.cmd.ProcessState != nil {
+			s.code = s.cmd.ProcessState.ExitCode()
+		}
 		close(s.done)
 	}()
 	t.Cleanup(func() {
 		s.stop()
 		if t.Failed() {
-			t.Logf("server `lcsync %s` in %s exited (%v); output:\n%s", strings.Join(args, " "), ns.Name, s.err, s.out)
+			t.Logf("server `lcsync %s` in %s exited with status %d (%v); output:\n%s", strings.Join(args, " "), ns.Name, s.code, s.err, s.out)
 		}
 	})
 	deadline := time.NewTimer(serverStartTimeout)
@@ -93,7 +99,7 @@ func startServer(t *testing.T, ns *netnstest.NS, args ...string) *server {
 func (s *server) stop() int {
 	s.cancel()
 	<-s.done
-	return exitCodeOf(s.err)
+	return s.code
 }
 
 // exitCodeOf returns a command's exit status: 0 for success, -1 when it did not exit normally.
