@@ -1,6 +1,7 @@
 package mld
 
 import (
+	"net/netip"
 	"testing"
 )
 
@@ -30,9 +31,9 @@ func benchState(b *testing.B, n int) (*State, *fakeClock) {
 	}
 	l := s.links[1]
 	for i := 0; i < n; i++ {
-		s.join(l, groupN(i), clk.Now())
+		s.join(l, groupN(i), netip.Addr{}, false, clk.Now())
 	}
-	s.TakeJoins(nil)
+	s.TakeEvents(nil)
 	return s, clk
 }
 
@@ -68,7 +69,7 @@ func BenchmarkWanted(b *testing.B) {
 			b.Fatal(err)
 		}
 		g := groupN(1)
-		l.state.join(l.state.links[1], g, cfg.Clock.Now())
+		l.state.join(l.state.links[1], g, netip.Addr{}, false, cfg.Clock.Now())
 		b.ReportAllocs()
 		for b.Loop() {
 			if !l.Wanted(1, g) {
@@ -82,13 +83,13 @@ func BenchmarkWanted(b *testing.B) {
 func BenchmarkHandleReport(b *testing.B) {
 	s, _ := benchState(b, 0)
 	msg := captured(b)["v2-answer-six-records"]
-	var joins []Join
+	var joins []Event
 	b.ReportAllocs()
 	for b.Loop() {
 		if err := s.HandleMessage(1, host, 1, msg); err != nil {
 			b.Fatal(err)
 		}
-		joins = s.TakeJoins(joins[:0])
+		joins = s.TakeEvents(joins[:0])
 	}
 }
 

@@ -19,7 +19,7 @@
 //     Opening it needs CAP_NET_RAW; without it Listen fails with an error wrapping
 //     ErrPrivilege.
 //   - Listener, which owns the socket, its one reader goroutine and the State behind one
-//     mutex, and offers the sender Wanted, Notify and TakeJoins.
+//     mutex, and offers the sender Wanted, Notify and TakeEvents.
 //
 // # Deviations from RFC 3810
 //

@@ -115,7 +115,7 @@ func FuzzStateHandleMessage(f *testing.F) {
 			s.Tick()
 			_ = s.Wanted(1, addr("ff15::1"))
 		}
-		for _, j := range s.TakeJoins(nil) {
+		for _, j := range s.TakeEvents(nil) {
 			if s.links[j.Ifindex] == nil || !j.Group.IsMulticast() {
 				t.Fatalf("bad join %+v", j)
 			}

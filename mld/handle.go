@@ -33,12 +33,12 @@ func (s *State) HandleMessage(ifindex int, src netip.Addr, hopLimit int, b []byt
 	case TypeV2Report:
 		var r Report
 		if r, err = ParseReport(b); err == nil {
-			s.HandleReport(ifindex, r)
+			s.HandleReport(ifindex, src, r)
 		}
 	case TypeV1Report, TypeV1Done:
 		var m V1Message
 		if m, err = ParseV1(b); err == nil {
-			s.HandleV1(ifindex, m)
+			s.HandleV1(ifindex, src, m)
 		}
 	case TypeQuery:
 		var q Query
@@ -61,7 +61,7 @@ func (s *State) HandleMessage(ifindex int, src netip.Addr, hopLimit int, b []byt
 //   - MODE_IS_EXCLUDE and CHANGE_TO_EXCLUDE (any-source interest), and MODE_IS_INCLUDE,
 //     ALLOW and CHANGE_TO_INCLUDE with sources (source-specific interest) join the group:
 //     it is added to the filter or refreshed for the Multicast Address Listening Interval,
-//     any pending leave or verification of it is cancelled, and a Join is queued.
+//     any pending leave or verification of it is cancelled, and an Event is queued.
 //   - CHANGE_TO_INCLUDE with no sources is a leave: the group stays in the filter until the
 //     Last Listener Query Time passes without a report. Unless Config.Querier is off we send
 //     the Multicast-Address-Specific Queries ourselves, even when another router is the
@@ -76,7 +76,7 @@ func (s *State) HandleMessage(ifindex int, src netip.Addr, hopLimit int, b []byt
 //
 // Records about non-multicast, interface-local and permanent link-local groups (such as the
 // solicited-node groups) are ignored.
-func (s *State) HandleReport(ifindex int, r Report) {
+func (s *State) HandleReport(ifindex int, src netip.Addr, r Report) {
 	l := s.links[ifindex]
 	if l == nil {
 		return
@@ -92,19 +92,20 @@ func (s *State) HandleReport(ifindex int, r Report) {
 		switch t := rec.Type; {
 		case t == ModeIsExclude || t == ChangeToExclude,
 			(t == ModeIsInclude || t == AllowNewSources || t == ChangeToInclude) && rec.NumSources > 0:
-			s.join(l, rec.Group, now)
+			s.join(l, rec.Group, src, t == ModeIsExclude || t == ModeIsInclude, now)
 		case t == ChangeToInclude:
-			s.leave(l, rec.Group, now)
+			s.leave(l, rec.Group, src, now)
 		case t == BlockOldSources && s.canQuery(l.Link):
-			s.leave(l, rec.Group, now)
+			s.leave(l, rec.Group, src, now)
 		default:
 			s.stats.IgnoredRecords++
 		}
 	}
 }
 
-// HandleV1 applies an MLDv1 Report (a join) or Done (a leave) received on link ifindex.
-func (s *State) HandleV1(ifindex int, m V1Message) {
+// HandleV1 applies an MLDv1 Report (a join) or Done (a leave) received on link ifindex from
+// src.
+func (s *State) HandleV1(ifindex int, src netip.Addr, m V1Message) {
 	l := s.links[ifindex]
 	if l == nil {
 		return
@@ -117,16 +118,16 @@ func (s *State) HandleV1(ifindex int, m V1Message) {
 	}
 	now := s.clock.Now()
 	if m.Type == TypeV1Done {
-		s.leave(l, m.Group, now)
+		s.leave(l, m.Group, src, now)
 		return
 	}
-	s.join(l, m.Group, now)
+	s.join(l, m.Group, src, false, now)
 }
 
 // join records interest in g on l: the filter holds g for another listening interval (a
 // group it already holds is refreshed, not counted again, so repeated reports are
-// idempotent), a pending leave or verification is cancelled, and a Join is queued.
-func (s *State) join(l *link, g netip.Addr, now time.Time) {
+// idempotent), a pending leave or verification is cancelled, and an Event is queued.
+func (s *State) join(l *link, g netip.Addr, src netip.Addr, refresh bool, now time.Time) {
 	s.stats.Joins++
 	tk := s.tick(now)
 	if l.filter.Contains(g, tk) {
@@ -136,13 +137,15 @@ func (s *State) join(l *link, g netip.Addr, now time.Time) {
 	}
 	delete(l.pending, g)
 	delete(l.gone, g)
-	s.queueJoin(Join{Ifindex: l.Index, Group: g})
+	s.queueEvent(Event{Ifindex: l.Index, Group: g, Source: src, Refresh: refresh})
 }
 
-// leave starts the last-listener check of g on l, unless one runs already. The filter is not
-// touched until it fails. A group the filter does not hold has nothing to drop.
-func (s *State) leave(l *link, g netip.Addr, now time.Time) {
+// leave queues a leave Event and starts the last-listener check of g on l, unless one runs
+// already. The filter is not touched until the check fails. A group the filter does not hold
+// has nothing to drop.
+func (s *State) leave(l *link, g netip.Addr, src netip.Addr, now time.Time) {
 	s.stats.Leaves++
+	s.queueEvent(Event{Ifindex: l.Index, Group: g, Source: src, Leave: true})
 	if _, ok := l.pending[g]; ok || !l.filter.Contains(g, s.tick(now)) {
 		return
 	}

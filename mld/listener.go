@@ -19,7 +19,7 @@ const readBufSize = 1 << 16
 // have listeners on each link, and acts as an MLD querier there when elected. It owns the
 // socket, one reader goroutine (started by Run) and a State guarded by one mutex.
 //
-// Wanted, Notify, TakeJoins and Stats are safe for concurrent use, including before Run.
+// Wanted, Notify, TakeEvents and Stats are safe for concurrent use, including before Run.
 type Listener struct {
 	conn  packetConn
 	links []Link
@@ -134,7 +134,7 @@ func (l *Listener) readLoop() error {
 		}
 		l.mu.Lock()
 		err = l.state.HandleMessage(ifindex, src, hop, buf[:n])
-		joins := l.state.PendingJoins() > 0
+		joins := l.state.PendingEvents() > 0
 		l.rearmLocked()
 		l.mu.Unlock()
 		if err != nil {
@@ -184,16 +184,17 @@ func (l *Listener) Wanted(ifindex int, g netip.Addr) bool {
 	return w
 }
 
-// Notify returns a channel that receives a value (capacity 1, never closed) when Join
-// events are queued; call TakeJoins to collect them.
+// Notify returns a channel that receives a value (capacity 1, never closed) when events are
+// queued; call TakeEvents to collect them.
 func (l *Listener) Notify() <-chan struct{} { return l.notify }
 
-// TakeJoins appends the queued Join events to dst, oldest first, and empties the queue.
-// Repeated reports of a group on a link between two calls yield one Join.
-func (l *Listener) TakeJoins(dst []Join) []Join {
+// TakeEvents appends the queued join and leave events to dst, oldest first, and empties the
+// queue. Repeated identical reports (same link, group, host and kind) between two calls
+// yield one Event.
+func (l *Listener) TakeEvents(dst []Event) []Event {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.state.TakeJoins(dst)
+	return l.state.TakeEvents(dst)
 }
 
 // Stats returns the Listener's counters and a snapshot of every link.

@@ -145,7 +145,7 @@ func TestListenerJoinLeave(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("no notification after a join")
 	}
-	if j := l.TakeJoins(nil); len(j) != 1 || j[0] != (Join{1, g}) {
+	if j := l.TakeEvents(nil); len(j) != 1 || j[0] != (Event{Ifindex: 1, Group: g, Source: host}) {
 		t.Fatalf("joins %v", j)
 	}
 	if !l.Wanted(1, g) {
@@ -216,11 +216,11 @@ func TestListenerConcurrentUse(t *testing.T) {
 	wg.Add(3)
 	go func() { // the sender: wake-ups and joins
 		defer wg.Done()
-		var buf []Join
+		var buf []Event
 		for {
 			select {
 			case <-l.Notify():
-				buf = l.TakeJoins(buf[:0])
+				buf = l.TakeEvents(buf[:0])
 				for _, j := range buf {
 					seen[j.Group] = true
 				}
@@ -260,7 +260,7 @@ func TestListenerConcurrentUse(t *testing.T) {
 	stop()
 	close(done)
 	wg.Wait()
-	for _, j := range l.TakeJoins(nil) {
+	for _, j := range l.TakeEvents(nil) {
 		seen[j.Group] = true
 	}
 	if len(seen) != n {

@@ -133,14 +133,14 @@ func waitJoins(l *rigListener, want []netip.Addr, timeout time.Duration) map[net
 	}
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
-	var buf []Join
+	var buf []Event
 	for len(missing) > 0 {
 		select {
 		case <-l.Notify():
 		case <-deadline.C:
 			return missing
 		}
-		buf = l.TakeJoins(buf[:0])
+		buf = l.TakeEvents(buf[:0])
 		for _, j := range buf {
 			if j.Ifindex == l.ifindex {
 				delete(missing, j.Group)

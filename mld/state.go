@@ -25,12 +25,25 @@ type Link struct {
 // State's caller holding whatever lock guards the State, so it must not call back into it.
 type QuerySender func(ifindex int, q Query) error
 
-// A Join says that some listener on link Ifindex reported interest in Group.
-type Join struct {
+// An Event says that a listener on link Ifindex reported interest in Group (a join, or a
+// refresh of one), or with Leave set that it left Group. Source is the reporting host's
+// address (:: for reports sent before the host had a link-local address), which lets a user
+// tell repeated reports of one host from reports of several hosts: MLDv2 has no report
+// suppression, so every listener reports for itself.
+type Event struct {
 	// Ifindex is the interface index the report arrived on.
 	Ifindex int
 	// Group is the multicast address reported.
 	Group netip.Addr
+	// Source is the address of the host that sent the report.
+	Source netip.Addr
+	// Leave is set when the report was a leave (CHANGE_TO_INCLUDE with no sources, a BLOCK
+	// that may have emptied a source list, or an MLDv1 Done). The group stays wanted until
+	// MLD's last-listener check fails.
+	Leave bool
+	// Refresh is set for a current-state record (MODE_IS_EXCLUDE, MODE_IS_INCLUDE): a host
+	// answering a query that it is still a member, as opposed to a state change (a new join).
+	Refresh bool
 }
 
 // Bounds on the exact side tables, so that hostile or buggy reports cannot make them grow
@@ -61,8 +74,8 @@ type State struct {
 	epoch    time.Time // filter tick 0
 	links    map[int]*link
 	order    []*link // links in configuration order, for Stats
-	joins    []Join
-	joinSet  map[Join]struct{}
+	joins    []Event
+	joinSet  map[Event]struct{}
 	maxJoins int
 
 	nextSweep  time.Time
@@ -109,7 +122,7 @@ func NewState(cfg Config, links []Link, send QuerySender) (*State, error) {
 	now := clock.Now()
 	s := &State{
 		t: t, querier: cfg.Querier, clock: clock, send: send, log: log, epoch: now,
-		links: map[int]*link{}, joinSet: map[Join]struct{}{},
+		links: map[int]*link{}, joinSet: map[Event]struct{}{},
 		maxJoins:  max(orDefault(cfg.Capacity, bloom.DefaultCapacity), minJoins),
 		nextSweep: now.Add(t.sweep),
 	}
@@ -197,20 +210,20 @@ func (s *State) Wanted(ifindex int, g netip.Addr) bool {
 	return true
 }
 
-// TakeJoins appends the queued Join events to dst, oldest first, and empties the queue.
-// Repeated reports of a group on a link between two calls yield one Join.
-func (s *State) TakeJoins(dst []Join) []Join {
+// TakeEvents appends the queued events to dst, oldest first, and empties the queue.
+// Repeated identical reports between two calls yield one Event.
+func (s *State) TakeEvents(dst []Event) []Event {
 	dst = append(dst, s.joins...)
 	s.joins = s.joins[:0]
 	clear(s.joinSet)
 	return dst
 }
 
-// PendingJoins returns the number of queued Join events.
-func (s *State) PendingJoins() int { return len(s.joins) }
+// PendingEvents returns the number of queued Join events.
+func (s *State) PendingEvents() int { return len(s.joins) }
 
-// queueJoin queues j unless it is already queued or the queue is full.
-func (s *State) queueJoin(j Join) {
+// queueEvent queues j unless it is already queued or the queue is full.
+func (s *State) queueEvent(j Event) {
 	if _, dup := s.joinSet[j]; dup {
 		return
 	}

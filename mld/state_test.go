@@ -16,16 +16,16 @@ func TestStateJoinQueuesOneEvent(t *testing.T) {
 	h.join("ff15::1") // the kernel's robustness retransmission
 	h.report(rec{typ: ModeIsExclude, group: "ff15::1"}, rec{typ: ChangeToExclude, group: "ff15::2"})
 	h.expectWanted("ff15::1", true, "after join")
-	got := h.s.TakeJoins(nil)
-	want := []Join{{1, addr("ff15::1")}, {1, addr("ff15::2")}}
+	got := h.s.TakeEvents(nil)
+	want := []Event{{Ifindex: 1, Group: addr("ff15::1"), Source: host}, {Ifindex: 1, Group: addr("ff15::1"), Source: host, Refresh: true}, {Ifindex: 1, Group: addr("ff15::2"), Source: host}}
 	if !slices.Equal(got, want) {
-		t.Errorf("TakeJoins = %v, want %v", got, want)
+		t.Errorf("TakeEvents = %v, want %v", got, want)
 	}
-	if got := h.s.TakeJoins(nil); len(got) != 0 {
-		t.Errorf("second TakeJoins = %v, want none", got)
+	if got := h.s.TakeEvents(nil); len(got) != 0 {
+		t.Errorf("second TakeEvents = %v, want none", got)
 	}
 	h.join("ff15::1")
-	if got := h.s.TakeJoins(nil); !slices.Equal(got, want[:1]) {
+	if got := h.s.TakeEvents(nil); !slices.Equal(got, want[:1]) { // a state change again
 		t.Errorf("a refresh after draining queues a Join again: got %v", got)
 	}
 	if st := h.s.Stats(); st.Joins != 5 || st.Reports != 4 || st.Records != 5 {
@@ -70,12 +70,16 @@ func TestStateRecordSemantics(t *testing.T) {
 			// A group already held, so that leaves have something to check.
 			h.join("ff15::7")
 			h.join("ff35::7")
-			h.s.TakeJoins(nil)
+			h.s.TakeEvents(nil)
 			before := h.s.Stats()
 			h.report(tc.rec)
 			st := h.s.Stats()
-			if joined := len(h.s.TakeJoins(nil)) == 1; joined != tc.wantJoin {
-				t.Errorf("Join queued = %v, want %v", joined, tc.wantJoin)
+			evs := h.s.TakeEvents(nil)
+			if joined := len(evs) == 1 && !evs[0].Leave; joined != tc.wantJoin {
+				t.Errorf("join event queued = %v, want %v (%v)", joined, tc.wantJoin, evs)
+			}
+			if leaveEv := len(evs) == 1 && evs[0].Leave; leaveEv != tc.wantLeave {
+				t.Errorf("leave event queued = %v, want %v (%v)", leaveEv, tc.wantLeave, evs)
 			}
 			if left := len(h.masqs(tc.rec.group)) > 0; left != tc.wantLeave {
 				t.Errorf("last-listener query sent = %v, want %v", left, tc.wantLeave)
@@ -190,7 +194,7 @@ func TestStateMLDv1(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.expectWanted("ff15::9", true, "after v1 report")
-	if j := h.s.TakeJoins(nil); len(j) != 1 || j[0].Group != addr("ff15::9") {
+	if j := h.s.TakeEvents(nil); len(j) != 1 || j[0].Group != addr("ff15::9") {
 		t.Errorf("joins %v", j)
 	}
 	if err := h.s.HandleMessage(1, host, 1, buildV1(TypeV1Done, "ff15::9")); err != nil {
@@ -232,7 +236,7 @@ func TestStateIgnoresBadMessages(t *testing.T) {
 			if got := tc.counter(h.s.Stats()); got != 1 {
 				t.Errorf("counter = %d, want 1", got)
 			}
-			if h.contains("ff15::1") || h.s.PendingJoins() != 0 {
+			if h.contains("ff15::1") || h.s.PendingEvents() != 0 {
 				t.Error("state changed")
 			}
 		})
@@ -254,7 +258,7 @@ func TestStateJoinQueueBounded(t *testing.T) {
 	for i := 0; i < minJoins+10; i++ {
 		h.report(rec{typ: ChangeToExclude, group: groupN(i).String()})
 	}
-	if n := h.s.PendingJoins(); n != minJoins {
+	if n := h.s.PendingEvents(); n != minJoins {
 		t.Errorf("queue holds %d, want %d", n, minJoins)
 	}
 	if st := h.s.Stats(); st.DroppedJoins != 10 {
@@ -311,4 +315,27 @@ func TestStateWantedUntracked(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestStateEventsCarrySourceAndLeaves: every event names the reporting host, and a leave is
+// queued as an event (the group itself stays wanted until the last-listener check fails).
+func TestStateEventsCarrySourceAndLeaves(t *testing.T) {
+	h := newHarness(t, testConfig())
+	other := addr("fe80::99")
+	g := addr("ff15::7")
+	h.join("ff15::7")
+	if err := h.s.HandleMessage(1, other, 1, buildReport(rec{typ: ChangeToExclude, group: "ff15::7"})); err != nil {
+		t.Fatal(err)
+	}
+	h.leave("ff15::7")
+	got := h.s.TakeEvents(nil)
+	want := []Event{
+		{Ifindex: 1, Group: g, Source: host},
+		{Ifindex: 1, Group: g, Source: other},
+		{Ifindex: 1, Group: g, Source: host, Leave: true},
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("events %v, want %v", got, want)
+	}
+	h.expectWanted("ff15::7", true, "a leave alone does not drop the group")
 }

@@ -66,7 +66,7 @@ run_lcsync() {
 		[ "$(sha256sum <"$work/r$i/file.bin" 2>/dev/null | cut -d' ' -f1)" = "$want" ] && ok=$((ok + 1))
 	done
 	report lcsync "$n" "$t0" "$t1" "$cpu" $((tx1 - tx0)) "$ok"
-	grep -h "kernel drops" "$work"/r*.log | sed 's/^/    /' | head -"$n"
+	grep -h "kernel drops\|channels" "$work"/r*.log | sed "s/^/    /"
 }
 
 report() { # tool n t0 t1 cpu txbytes ok

@@ -51,7 +51,7 @@ func serve(ctx context.Context, e *env, src string) error {
 			return withCode(exitNetwork, err)
 		}
 		defer listener.Close()
-		cfg.Trigger = trigger{listener}
+		cfg.Trigger = &trigger{l: listener}
 	}
 	s, err := sender.New(cfg)
 	if err != nil {
@@ -109,13 +109,17 @@ func runAll(ctx context.Context, fns ...func(context.Context) error) error {
 }
 
 // trigger adapts *mld.Listener to sender.Trigger.
-type trigger struct{ l *mld.Listener }
+type trigger struct {
+	l   *mld.Listener
+	buf []mld.Event
+}
 
-func (t trigger) Wanted(ifindex int, g netip.Addr) bool { return t.l.Wanted(ifindex, g) }
-func (t trigger) Notify() <-chan struct{}               { return t.l.Notify() }
-func (t trigger) TakeJoins(dst []sender.Join) []sender.Join {
-	for _, j := range t.l.TakeJoins(nil) {
-		dst = append(dst, sender.Join{Ifindex: j.Ifindex, Group: j.Group})
+func (t *trigger) Wanted(ifindex int, g netip.Addr) bool { return t.l.Wanted(ifindex, g) }
+func (t *trigger) Notify() <-chan struct{}               { return t.l.Notify() }
+func (t *trigger) TakeEvents(dst []sender.Event) []sender.Event {
+	t.buf = t.l.TakeEvents(t.buf[:0])
+	for _, e := range t.buf {
+		dst = append(dst, sender.Event{Ifindex: e.Ifindex, Group: e.Group, Source: e.Source, Leave: e.Leave, Refresh: e.Refresh})
 	}
 	return dst
 }

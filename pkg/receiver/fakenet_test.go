@@ -17,7 +17,7 @@ import (
 type fakeNet struct {
 	mu      sync.Mutex
 	members map[netip.Addr]map[*fakeRecv]bool
-	joins   []sender.Join
+	events  []sender.Event
 	notify  chan struct{}
 	rng     *rand.Rand
 	sent    int
@@ -66,11 +66,11 @@ func (n *fakeNet) Wanted(ifindex int, g netip.Addr) bool {
 
 func (n *fakeNet) Notify() <-chan struct{} { return n.notify }
 
-func (n *fakeNet) TakeJoins(dst []sender.Join) []sender.Join {
+func (n *fakeNet) TakeEvents(dst []sender.Event) []sender.Event {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	dst = append(dst, n.joins...)
-	n.joins = n.joins[:0]
+	dst = append(dst, n.events...)
+	n.events = n.events[:0]
 	return dst
 }
 
@@ -107,7 +107,7 @@ func (r *fakeRecv) Join(g netip.Addr) error {
 		n.members[g] = map[*fakeRecv]bool{}
 	}
 	n.members[g][r] = true
-	n.joins = append(n.joins, sender.Join{Ifindex: 1, Group: g, Source: r.src})
+	n.events = append(n.events, sender.Event{Ifindex: 1, Group: g, Source: r.src})
 	n.mu.Unlock()
 	select {
 	case n.notify <- struct{}{}:
@@ -117,9 +117,15 @@ func (r *fakeRecv) Join(g netip.Addr) error {
 }
 
 func (r *fakeRecv) Leave(g netip.Addr) error {
-	r.n.mu.Lock()
-	delete(r.n.members[g], r)
-	r.n.mu.Unlock()
+	n := r.n
+	n.mu.Lock()
+	delete(n.members[g], r)
+	n.events = append(n.events, sender.Event{Ifindex: 1, Group: g, Source: r.src, Leave: true})
+	n.mu.Unlock()
+	select {
+	case n.notify <- struct{}{}:
+	default:
+	}
 	return nil
 }
 

@@ -54,9 +54,12 @@ func Fetch(ctx context.Context, cfg Config) (Stats, error) {
 func (s *session) read(jobs chan<- writeJob) error {
 	var pending []writeJob
 	for {
+		n := 0
 		err := s.cfg.Transport.Receive(func(d []byte) {
 			now := time.Now()
 			s.mu.Lock()
+			s.waiting = false
+			n++
 			s.handle(d, now)
 			if len(s.jobs) > 0 {
 				pending = append(pending, s.jobs...)
@@ -72,7 +75,22 @@ func (s *session) read(jobs chan<- writeJob) error {
 		if err != nil {
 			return err
 		}
+		if n < ReceiveBatch { // the socket was drained: what is not there was not sent
+			s.mu.Lock()
+			s.drained, s.waiting = time.Now(), true
+			s.mu.Unlock()
+		}
 	}
+}
+
+// quietFor returns how long a subscription has been quiet, counting only time in which the
+// reader had drained the socket: a backlog in the socket buffer is not silence.
+func (s *session) quietFor(sb *sub, now time.Time) time.Duration {
+	drained := s.drained
+	if s.waiting {
+		drained = now
+	}
+	return drained.Sub(sb.lastActivity())
 }
 
 // run drives the fetch: manifest, plan, channels, files, directories.
@@ -172,9 +190,22 @@ func (s *session) drive(ctx context.Context, phase string, done func() bool, ste
 			s.stats.Joins++
 			joined = append(joined, sb)
 		}
-		// Rejoin silent channels: the sender granted a cycle and it ended with data missing.
+		// Silent channels: the sender's cycle ended with data still missing. Fetch just the
+		// missing blocks on narrower channels, or join the same channel again.
+		kept = joined[:0]
 		for _, sb := range joined {
-			if s.silent(sb, now) {
+			if s.quietFor(sb, now) < s.cfg.Retrigger {
+				kept = append(kept, sb)
+				continue
+			}
+			if s.repair(sb) {
+				sb.done = true
+				s.drop(sb)
+				_ = s.cfg.Transport.Leave(sb.group)
+				continue
+			}
+			kept = append(kept, sb)
+			if now.Sub(sb.joinedAt) >= s.cfg.RejoinAfter {
 				_ = s.cfg.Transport.Leave(sb.group)
 				if err := s.cfg.Transport.Join(sb.group); err != nil {
 					s.mu.Unlock()
@@ -184,6 +215,7 @@ func (s *session) drive(ctx context.Context, phase string, done func() bool, ste
 				s.stats.Rejoins++
 			}
 		}
+		joined = kept
 		idle := now.Sub(s.lastUseful)
 		s.mu.Unlock()
 		if idle >= s.cfg.IdleTimeout {

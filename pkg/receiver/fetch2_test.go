@@ -209,3 +209,33 @@ func TestFetchNoServer(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestSenderSendsAboutOneCycle: with receivers that join together and leave when done, the
+// sender puts each block on the link about once, whatever the number of receivers.
+func TestSenderSendsAboutOneCycle(t *testing.T) {
+	for _, receivers := range []int{1, 4} {
+		n := newFakeNet()
+		src := filepath.Join(t.TempDir(), "share")
+		const blocks = 600
+		writeFile(t, filepath.Join(src, "f"), randBytes(t, blocks*1024))
+		snd := serveRate(t, n, src, false, 20e6) // ~0.25 s per cycle, so the receivers overlap
+		var wg sync.WaitGroup
+		for range receivers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				dst := filepath.Join(t.TempDir(), "f")
+				fetch(t, n.receiver(0), "share/f", dst, nil)
+				sameFile(t, filepath.Join(src, "f"), dst)
+			}()
+		}
+		wg.Wait()
+		time.Sleep(100 * time.Millisecond) // let the sender notice the leaves
+		st := snd.Stats()
+		// One cycle: the leaf hashes (600/44 packets), 600 block packets, a few manifest chunks.
+		if st.BlockPackets > 2*blocks {
+			t.Errorf("%d receivers: sent %d block packets for %d blocks (stats %+v)", receivers, st.BlockPackets, blocks, st)
+		}
+		t.Logf("%d receivers: %d block packets, %d fast leaves, %d dup joins", receivers, st.BlockPackets, st.FastLeaves, st.DupJoins)
+	}
+}

@@ -17,11 +17,17 @@ import (
 // serve indexes dir and runs a sender on the fake link until the test ends.
 func serve(t *testing.T, n *fakeNet, dir string, carousel bool) *sender.Sender {
 	t.Helper()
+	return serveRate(t, n, dir, carousel, 0)
+}
+
+// serveRate is serve with a send rate in bits per second (0: unlimited).
+func serveRate(t *testing.T, n *fakeNet, dir string, carousel bool, rate float64) *sender.Sender {
+	t.Helper()
 	ix, err := index.Build(context.Background(), dir, index.Options{BlockSize: 1024})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := sender.Config{Index: ix, Transport: n, Carousel: carousel, Rate: 0}
+	cfg := sender.Config{Index: ix, Transport: n, Carousel: carousel, Rate: rate}
 	if !carousel {
 		cfg.Trigger = n
 	}

@@ -122,6 +122,8 @@ type session struct {
 
 	stats      Stats
 	started    time.Time
+	drained    time.Time // when the reader last emptied the socket
+	waiting    bool      // the reader is waiting on an empty socket
 	lastUseful time.Time
 	wake       chan struct{}
 

@@ -24,8 +24,9 @@ type Stats struct {
 	Corrupt, Malformed, Foreign int64
 	// KernelDrops counts datagrams the kernel dropped for lack of receive buffer.
 	KernelDrops uint64
-	// Joins counts channel joins, Rejoins those made again after a silence.
-	Joins, Rejoins int
+	// Joins counts channel joins, Rejoins those made again after a silence, Repairs the
+	// narrower channels joined to fetch blocks a cycle left missing.
+	Joins, Rejoins, Repairs int
 	// TreeBytes counts the tree hashes received (pages and leaf runs).
 	TreeBytes int64
 	// Duration of the fetch.

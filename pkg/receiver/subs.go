@@ -154,12 +154,10 @@ func (s *session) subFinished(sb *sub) bool {
 	return len(sb.targets) > 0
 }
 
-// silent reports whether a joined subscription should be left and joined again: nothing
-// arrived on it for Retrigger, and its last join is older than RejoinAfter.
-func (s *session) silent(sb *sub, now time.Time) bool {
-	last := sb.lastPacket
-	if last.Before(sb.joinedAt) {
-		last = sb.joinedAt
+// lastActivity is when the subscription was last joined or last received a datagram.
+func (sb *sub) lastActivity() time.Time {
+	if sb.lastPacket.After(sb.joinedAt) {
+		return sb.lastPacket
 	}
-	return now.Sub(last) >= s.cfg.Retrigger && now.Sub(sb.joinedAt) >= s.cfg.RejoinAfter
+	return sb.joinedAt
 }

@@ -27,8 +27,9 @@ type active struct {
 	cyc       *cycle
 	pos       int64 // next datagram of the cycle
 	budget    int64 // datagrams left to send; negative = forever
-	sources   []seen
-	nextCheck time.Time // next Trigger.Wanted check
+	sources   []seen       // hosts whose joins started or extended the channel recently
+	members   []netip.Addr // hosts known to have joined and not left
+	nextCheck time.Time    // next Trigger.Wanted check
 	pause     time.Time // carousel manifest pacing
 	removed   bool
 
@@ -68,6 +69,7 @@ func saw(list []seen, src netip.Addr, now time.Time, window time.Duration) ([]se
 // activate starts (or extends) a channel after a join from src.
 func (s *Sender) activate(key actKey, src netip.Addr, now time.Time, forever bool) {
 	if a, ok := s.byKey[key]; ok {
+		a.addMember(src)
 		var dup bool
 		a.sources, dup = saw(a.sources, src, now, s.cfg.DedupWindow)
 		if dup {
@@ -75,6 +77,7 @@ func (s *Sender) activate(key actKey, src netip.Addr, now time.Time, forever boo
 			return
 		}
 		a.budget = max(a.budget, a.cyc.total) // one more complete cycle from here
+		s.debug("channel extended", a, src)
 		return
 	}
 	c := s.cycle(key.group)
@@ -96,9 +99,50 @@ func (s *Sender) activate(key actKey, src netip.Addr, now time.Time, forever boo
 		a.budget = -1
 	}
 	a.sources, _ = saw(nil, src, now, s.cfg.DedupWindow)
+	a.addMember(src)
 	s.byKey[key] = a
 	s.act = append(s.act, a)
+	s.debug("channel started", a, src)
 	s.count(func(st *Stats) { st.Activations++; st.Active = len(s.act) })
+}
+
+func (a *active) addMember(src netip.Addr) {
+	for _, m := range a.members {
+		if m == src {
+			return
+		}
+	}
+	if len(a.members) < 256 {
+		a.members = append(a.members, src)
+	}
+}
+
+// left handles a leave from src: once every host known to have joined a channel has left, the
+// channel stops at once, without waiting for MLD's last-listener query. A host whose join was
+// never seen is not lost by this: its channel falls silent and it joins again.
+func (s *Sender) left(key actKey, src netip.Addr, now time.Time) {
+	a := s.byKey[key]
+	if a == nil || a.budget < 0 {
+		return
+	}
+	for i, m := range a.members {
+		if m == src {
+			a.members = append(a.members[:i], a.members[i+1:]...)
+			if len(a.members) == 0 {
+				s.deactivate(a, now)
+				s.count(func(st *Stats) { st.FastLeaves++ })
+			}
+			return
+		}
+	}
+}
+
+// debug logs a channel event.
+func (s *Sender) debug(msg string, a *active, src netip.Addr) {
+	if s.cfg.Logger != nil {
+		s.cfg.Logger.Debug(msg, "group", a.key.group, "kind", a.cyc.kind, "ifindex", a.key.ifindex, "from", src,
+			"pos", a.pos, "cycle", a.cyc.total, "budget", a.budget)
+	}
 }
 
 // deactivate marks a channel finished; round removes it.
@@ -106,6 +150,7 @@ func (s *Sender) deactivate(a *active, now time.Time) {
 	if a.removed {
 		return
 	}
+	s.debug("channel stopped", a, netip.Addr{})
 	a.removed = true
 	delete(s.byKey, a.key)
 	if len(s.recent) > 4096 {

@@ -13,25 +13,32 @@ import (
 	"github.com/lcsync/lcsync/pkg/wire"
 )
 
-// Join is a report that a listener on an interface joined (or still wants) a group.
-type Join struct {
+// Event is what a listener on an interface reported about a group: a join (or a refresh of
+// it) or a leave.
+type Event struct {
 	// Ifindex is the interface the report arrived on.
 	Ifindex int
 	// Group is the multicast group.
 	Group netip.Addr
-	// Source is the reporting host's address; repeated reports from one host inside the
-	// dedup window do not extend a cycle.
+	// Source is the reporting host's address. Repeated joins from one host inside the dedup
+	// window do not extend a cycle; a channel whose every known member left stops at once.
 	Source netip.Addr
+	// Leave is set for a leave report.
+	Leave bool
+	// Refresh is set for a host's answer to a query that it is still a member. It keeps the
+	// host counted as a member but does not start or extend a cycle: only a join (a state
+	// change) does, so hosts that still miss data join again or join narrower channels.
+	Refresh bool
 }
 
 // Trigger tells the sender what listeners want. It is consulted from the sender's goroutine.
 type Trigger interface {
 	// Wanted reports whether some listener on interface ifindex still wants group g.
 	Wanted(ifindex int, g netip.Addr) bool
-	// Notify returns a channel that receives a value when joins are waiting.
+	// Notify returns a channel that receives a value when events are waiting.
 	Notify() <-chan struct{}
-	// TakeJoins appends the waiting joins to dst and returns it.
-	TakeJoins(dst []Join) []Join
+	// TakeEvents appends the waiting events to dst, oldest first, and returns it.
+	TakeEvents(dst []Event) []Event
 }
 
 // Transport sends datagrams on multicast groups; *mcast.Sender satisfies it.

@@ -35,7 +35,7 @@ type Sender struct {
 	byKey  map[actKey]*active
 	recent map[actKey][]seen // reporters of channels that finished recently
 	files *fileCache
-	joins []Join
+	events []Event
 	out   outbox
 
 	bucket       *bucket
@@ -135,7 +135,7 @@ func (s *Sender) Run(ctx context.Context) error {
 		if err := ctx.Err(); err != nil {
 			return nil
 		}
-		s.takeJoins(ctx)
+		s.takeEvents(ctx)
 		select {
 		case r := <-s.refreshed:
 			s.applyRefresh(r)
@@ -185,26 +185,36 @@ func (s *Sender) startCarousel() {
 	}
 }
 
-// takeJoins applies the joins the Trigger has queued.
-func (s *Sender) takeJoins(ctx context.Context) {
+// takeEvents applies the joins and leaves the Trigger has queued.
+func (s *Sender) takeEvents(ctx context.Context) {
 	if s.cfg.Trigger == nil {
 		return
 	}
-	s.joins = s.cfg.Trigger.TakeJoins(s.joins[:0])
+	s.events = s.cfg.Trigger.TakeEvents(s.events[:0])
 	now := time.Now()
-	for _, j := range s.joins {
-		if _, ours := s.tab.groups[j.Group]; !ours {
+	for _, ev := range s.events {
+		if _, ours := s.tab.groups[ev.Group]; !ours {
+			continue
+		}
+		key := actKey{ev.Ifindex, ev.Group}
+		if ev.Leave {
+			s.left(key, ev.Source, now)
+			continue
+		}
+		if ev.Refresh {
+			if a := s.byKey[key]; a != nil {
+				a.addMember(ev.Source)
+			}
 			continue
 		}
 		s.count(func(st *Stats) { st.Joins++ })
-		key := actKey{j.Ifindex, j.Group}
-		if j.Group == s.tab.manifest && s.byKey[key] == nil && (s.refreshing || now.Sub(s.lastRefresh) >= s.cfg.RefreshMin) {
+		if ev.Group == s.tab.manifest && s.byKey[key] == nil && (s.refreshing || now.Sub(s.lastRefresh) >= s.cfg.RefreshMin) {
 			// Someone wants the manifest: make sure it is current first.
-			s.held = append(s.held, heldJoin{key: key, src: j.Source})
+			s.held = append(s.held, heldJoin{key: key, src: ev.Source})
 			s.refresh(ctx)
 			continue
 		}
-		s.activate(key, j.Source, now, false)
+		s.activate(key, ev.Source, now, false)
 	}
 }
 

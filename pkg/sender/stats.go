@@ -12,6 +12,8 @@ type Stats struct {
 	// Joins counts reports for our groups; DupJoins those ignored as repeats; Activations
 	// the channels started.
 	Joins, DupJoins, Activations uint64
+	// FastLeaves counts channels stopped because their last known member left.
+	FastLeaves uint64
 	// Cycles counts complete cycles sent.
 	Cycles uint64
 	// Datagrams and Bytes sent (Bytes includes IPv6 and UDP headers), by kind of packet.
