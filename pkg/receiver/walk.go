@@ -1,10 +1,10 @@
 package receiver
 
 import (
+	"github.com/bits-and-blooms/bitset"
 	"github.com/lcsync/lcsync/merkle"
 	"github.com/lcsync/lcsync/pkg/mcast"
 	"github.com/lcsync/lcsync/pkg/wire"
-	"github.com/bits-and-blooms/bitset"
 )
 
 // wnode is a node visited by the tree walk: one whose hash differs from the local copy.

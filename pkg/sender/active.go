@@ -25,12 +25,12 @@ type seen struct {
 type active struct {
 	key       actKey
 	cyc       *cycle
-	pos       int64 // next datagram of the cycle
-	budget    int64 // datagrams left to send; negative = forever
+	pos       int64        // next datagram of the cycle
+	budget    int64        // datagrams left to send; negative = forever
 	sources   []seen       // hosts whose joins started or extended the channel recently
 	members   []netip.Addr // hosts known to have joined and not left
 	nextCheck time.Time    // next Trigger.Wanted check
-	pause     time.Time // carousel manifest pacing
+	pause     time.Time    // carousel manifest pacing
 	removed   bool
 
 	buf    []byte // current block

@@ -148,4 +148,3 @@ func (p *part) appendPiece(dst []byte, g geometry, block, piece int, data []byte
 }
 
 func ceilDiv(a, b int64) int64 { return (a + b - 1) / b }
-

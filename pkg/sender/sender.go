@@ -34,9 +34,9 @@ type Sender struct {
 	rr     int // round-robin position in act
 	byKey  map[actKey]*active
 	recent map[actKey][]seen // reporters of channels that finished recently
-	files *fileCache
+	files  *fileCache
 	events []Event
-	out   outbox
+	out    outbox
 
 	bucket       *bucket
 	sendFailures int
@@ -74,13 +74,13 @@ func New(cfg Config) (*Sender, error) {
 		return nil, err
 	}
 	s := &Sender{
-		cfg:      cfg,
-		geo:      geo,
-		ix:       cfg.Index,
-		gen:      uint64(time.Now().UnixNano()),
-		byKey:    map[actKey]*active{},
-		recent:   map[actKey][]seen{},
-		files:    newFileCache(64, cfg.CheckInterval),
+		cfg:         cfg,
+		geo:         geo,
+		ix:          cfg.Index,
+		gen:         uint64(time.Now().UnixNano()),
+		byKey:       map[actKey]*active{},
+		recent:      map[actKey][]seen{},
+		files:       newFileCache(64, cfg.CheckInterval),
 		refreshed:   make(chan refreshResult),
 		lastRefresh: time.Now(),
 	}
