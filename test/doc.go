@@ -3,8 +3,8 @@
 // (pkg/netnstest), move real files over IPv6 multicast and the results are compared with the
 // source byte for byte, with modes, modification times and symlink targets.
 //
-// TestMain builds ./cmd/lcsync once; every test then runs that binary inside the namespaces
-// with `ip netns exec`. The tests cover the sizes matrix around block boundaries and a file of
+// TestMain builds ./cmd/lcsync once (or takes the binary named by LCSYNC_E2E_BIN); every test
+// then runs that binary inside the namespaces with `ip netns exec`. The tests cover the sizes matrix around block boundaries and a file of
 // more than 100 MiB, directory trees with empty directories, symlinks, modes and mtimes (-a),
 // several receivers at once, a late joiner, a partial destination (only the changed blocks
 // travel), packet loss, hostile datagrams injected into the groups in use, hostile manifests

@@ -14,9 +14,14 @@ import (
 	"github.com/lcsync/lcsync/pkg/netnstest"
 )
 
-// lcsyncBin is the binary under test, built once by TestMain and only read afterwards. It
-// stays empty when the tests cannot run (not root), since they skip before using it.
+// lcsyncBin is the binary under test, built once by TestMain (or named by binEnv) and only
+// read afterwards. It stays empty when the tests cannot run (not root), since they skip
+// before using it.
 var lcsyncBin string
+
+// binEnv names an environment variable that, when set, gives an lcsync binary to test instead
+// of building ./cmd/lcsync (for example an installed one, or one built from another commit).
+const binEnv = "LCSYNC_E2E_BIN"
 
 func TestMain(m *testing.M) {
 	os.Exit(runTests(m))
@@ -25,6 +30,15 @@ func TestMain(m *testing.M) {
 func runTests(m *testing.M) int {
 	if os.Geteuid() != 0 && !netnstest.Required() {
 		return m.Run() // every test skips (loudly) in netnstest.Require
+	}
+	if bin := os.Getenv(binEnv); bin != "" {
+		abs, err := filepath.Abs(bin)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "test: %s: %v\n", binEnv, err)
+			return 1
+		}
+		lcsyncBin = abs
+		return m.Run()
 	}
 	dir, err := os.MkdirTemp("", "lcsync-e2e-")
 	if err != nil {
