@@ -1,0 +1,332 @@
+//go:build linux
+
+package sender_test
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lcsync/lcsync/mld"
+	"github.com/lcsync/lcsync/pkg/index"
+	"github.com/lcsync/lcsync/pkg/mcast"
+	"github.com/lcsync/lcsync/pkg/netnstest"
+	"github.com/lcsync/lcsync/pkg/sender"
+)
+
+// Shortened MLD timers for the tests: LLQT = 2 x 200 ms, MALI = 2 x 2 s + 1 s = 5 s.
+func testMLDConfig(ifaces []net.Interface) mld.Config {
+	c := mld.DefaultConfig()
+	c.Ifaces = ifaces
+	c.QueryInterval = 2 * time.Second
+	c.QueryResponseInterval = time.Second
+	c.LastListenerQueryInterval = 200 * time.Millisecond
+	c.SweepInterval = 200 * time.Millisecond
+	return c
+}
+
+const mali = 5 * time.Second
+
+// trigger adapts *mld.Listener to sender.Trigger (as the command does).
+type trigger struct{ l *mld.Listener }
+
+func (t trigger) Wanted(i int, g netip.Addr) bool { return t.l.Wanted(i, g) }
+func (t trigger) Notify() <-chan struct{}         { return t.l.Notify() }
+func (t trigger) TakeEvents(dst []sender.Event) []sender.Event {
+	for _, e := range t.l.TakeEvents(nil) {
+		dst = append(dst, sender.Event{Ifindex: e.Ifindex, Group: e.Group, Source: e.Source, Leave: e.Leave, Refresh: e.Refresh})
+	}
+	return dst
+}
+
+// server is an MLD-triggered sender running in the rig's sender namespace.
+type server struct {
+	s  *sender.Sender
+	ix *index.Index
+}
+
+// startServer serves a file of size bytes (block size 1 KiB) at rate bits/s.
+func startServer(t testing.TB, rig *netnstest.Rig, size int, rate float64) *server {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "share")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	data := make([]byte, size)
+	_, _ = rand.Read(data)
+	if err := os.WriteFile(filepath.Join(dir, "f"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ix, err := index.Build(context.Background(), dir, index.Options{BlockSize: 1024})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var l *mld.Listener
+	var tx *mcast.Sender
+	if err := rig.Sender.Do(func() error {
+		ifaces, err := mcast.Interfaces([]string{netnstest.Iface})
+		if err != nil {
+			return err
+		}
+		if l, err = mld.Listen(testMLDConfig(ifaces)); err != nil {
+			return err
+		}
+		tx, err = mcast.NewSender(mcast.SenderConfig{Ifaces: ifaces})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := sender.New(sender.Config{Index: ix, Transport: tx, Trigger: trigger{l}, Rate: rate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); _ = l.Run(ctx) }()
+	go func() { defer wg.Done(); _ = s.Run(ctx) }()
+	t.Cleanup(func() { cancel(); wg.Wait(); tx.Close() })
+	return &server{s: s, ix: ix}
+}
+
+// topGroup is the data channel of the whole file.
+func (sv *server) topGroup() netip.Addr {
+	return mcast.DataGroup(mcast.ScopeSite, sv.ix.Files[0].Tree.Top())
+}
+
+// listener is a plain multicast socket in a receiver namespace that counts datagrams.
+type listener struct {
+	r      *mcast.Receiver
+	mu     sync.Mutex
+	count  int
+	first  time.Time
+	groups map[netip.Addr]int
+	done   chan struct{}
+}
+
+func listen(t testing.TB, ns *netnstest.NS) *listener {
+	t.Helper()
+	var r *mcast.Receiver
+	if err := ns.Do(func() error {
+		ifaces, err := mcast.Interfaces([]string{netnstest.Iface})
+		if err != nil {
+			return err
+		}
+		r, err = mcast.ListenReceiver(mcast.ReceiverConfig{Ifaces: ifaces})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ln := &listener{r: r, groups: map[netip.Addr]int{}, done: make(chan struct{})}
+	go func() {
+		defer close(ln.done)
+		b := mcast.NewBatch(64)
+		for r.Read(b) == nil {
+			ln.mu.Lock()
+			if ln.count == 0 {
+				ln.first = time.Now()
+			}
+			ln.count += b.Len()
+			ln.mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() { r.Close(); <-ln.done })
+	return ln
+}
+
+func (ln *listener) received() (int, time.Time) {
+	ln.mu.Lock()
+	defer ln.mu.Unlock()
+	return ln.count, ln.first
+}
+
+// waitFor polls cond until it holds or d passes.
+func waitFor(d time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return true
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return cond()
+}
+
+// TestMLDSilenceWhenIdle: with nobody joined the server sends no data at all.
+func TestMLDSilenceWhenIdle(t *testing.T) {
+	netnstest.Require(t, "bridge", "nft", "tc")
+	rig := netnstest.NewRig(t, netnstest.RigConfig{Receivers: 1})
+	sv := startServer(t, rig, 64<<10, 0)
+	_, tx0, _ := rig.Sender.LinkBytes(netnstest.Iface)
+	time.Sleep(3 * time.Second)
+	_, tx1, _ := rig.Sender.LinkBytes(netnstest.Iface)
+	if st := sv.s.Stats(); st.Datagrams != 0 {
+		t.Errorf("idle server sent %d datagrams", st.Datagrams)
+	}
+	// Only MLD queries and neighbour discovery may leave the server: a few hundred bytes.
+	if tx1-tx0 > 4096 {
+		t.Errorf("idle server link carried %d bytes in 3 s", tx1-tx0)
+	}
+	t.Logf("idle 3 s: %d bytes on the server's link (MLD queries)", tx1-tx0)
+}
+
+// TestMLDJoinLeave: a join brings data quickly; a leave stops it at once (fast leave) and a
+// second receiver keeps its channel when another leaves mid-way.
+func TestMLDJoinLeave(t *testing.T) {
+	netnstest.Require(t, "bridge", "nft", "tc")
+	rig := netnstest.NewRig(t, netnstest.RigConfig{Receivers: 2})
+	// 4 MiB at 16 Mbit/s: a cycle lasts about 2 s.
+	sv := startServer(t, rig, 4<<20, 16e6)
+	g := sv.topGroup()
+	a, b := listen(t, rig.Receivers[0]), listen(t, rig.Receivers[1])
+
+	start := time.Now()
+	if err := a.r.Join(g); err != nil {
+		t.Fatal(err)
+	}
+	if !waitFor(5*time.Second, func() bool { n, _ := a.received(); return n > 0 }) {
+		t.Fatalf("no data within 5 s of joining; mdb:\n%s", rig.MDB())
+	}
+	_, first := a.received()
+	t.Logf("join -> first datagram: %v", first.Sub(start))
+
+	if err := b.r.Join(g); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if err := a.r.Leave(g); err != nil { // a leaves mid-cycle; b must keep getting data
+		t.Fatal(err)
+	}
+	nb0, _ := b.received()
+	time.Sleep(time.Second)
+	if nb1, _ := b.received(); nb1 <= nb0 {
+		t.Fatalf("the remaining receiver got nothing after the other left (%d -> %d)", nb0, nb1)
+	}
+	// b leaves: the server stops within LLQT + 1 s (fast leave makes it immediate).
+	if err := b.r.Leave(g); err != nil {
+		t.Fatal(err)
+	}
+	left := time.Now()
+	if !waitFor(1400*time.Millisecond, func() bool { return sv.s.Stats().Active == 0 }) {
+		t.Fatalf("still sending %v after the last leave: %+v", time.Since(left), sv.s.Stats())
+	}
+	t.Logf("last leave -> stop: %v", time.Since(left))
+	d0 := sv.s.Stats().Datagrams
+	time.Sleep(500 * time.Millisecond)
+	if d1 := sv.s.Stats().Datagrams; d1 != d0 {
+		t.Errorf("%d datagrams sent after stopping", d1-d0)
+	}
+}
+
+// TestMLDManyGroups: 1000 groups joined at once all get their data.
+func TestMLDManyGroups(t *testing.T) {
+	netnstest.Require(t, "bridge", "nft", "tc")
+	rig := netnstest.NewRig(t, netnstest.RigConfig{Receivers: 1})
+	sv := startServer(t, rig, 1000*1024, 0)
+	tr := sv.ix.Files[0].Tree
+	// Four sockets of 250 groups each (each socket's membership list is bounded by optmem).
+	var lns []*listener
+	for s := range 4 {
+		ln := listen(t, rig.Receivers[0])
+		for i := s * 250; i < (s+1)*250; i++ {
+			if err := ln.r.Join(mcast.DataGroup(mcast.ScopeSite, tr.Leaf(i))); err != nil {
+				t.Fatalf("join %d: %v", i, err)
+			}
+		}
+		lns = append(lns, ln)
+	}
+	// Each leaf channel is one block: 1 datagram of 1 KiB.
+	ok := waitFor(10*time.Second, func() bool {
+		total := 0
+		for _, ln := range lns {
+			n, _ := ln.received()
+			total += n
+		}
+		return total >= 1000
+	})
+	if !ok {
+		t.Fatalf("not every group got its data: stats %+v", sv.s.Stats())
+	}
+	if st := sv.s.Stats(); st.Activations < 1000 {
+		t.Errorf("only %d channels activated for 1000 joins", st.Activations)
+	}
+}
+
+// TestMLDReceiverVanishes: a receiver that disappears without leaving stops the server only
+// after the Multicast Address Listening Interval.
+func TestMLDReceiverVanishes(t *testing.T) {
+	netnstest.Require(t, "bridge", "nft", "tc")
+	rig := netnstest.NewRig(t, netnstest.RigConfig{Receivers: 1})
+	// 16 MiB at 8 Mbit/s: one cycle lasts much longer than MALI.
+	sv := startServer(t, rig, 16<<20, 8e6)
+	ln := listen(t, rig.Receivers[0])
+	if err := ln.r.Join(sv.topGroup()); err != nil {
+		t.Fatal(err)
+	}
+	if !waitFor(5*time.Second, func() bool { n, _ := ln.received(); return n > 0 }) {
+		t.Fatal("no data")
+	}
+	// Pull the cable: delete the receiver's bridge port. No leave is ever sent.
+	gone := time.Now()
+	rig.Bridge.MustRun("ip", "link", "del", "r1")
+	if waitFor(mali-time.Second, func() bool { return sv.s.Stats().Active == 0 }) {
+		t.Fatalf("stopped after %v, before the listening interval", time.Since(gone))
+	}
+	if !waitFor(3*time.Second, func() bool { return sv.s.Stats().Active == 0 }) {
+		t.Fatalf("still sending %v after the receiver vanished", time.Since(gone))
+	}
+	t.Logf("vanished receiver -> stop: %v (MALI %v)", time.Since(gone), mali)
+}
+
+// BenchmarkJoinToData measures, on the rig, the time from a receiver's join to the first
+// datagram of the channel (the kernel's MLD report delay, the listener, the sender), and
+// reports percentiles. Run with a fixed count: -bench JoinToData -benchtime 100x.
+func BenchmarkJoinToData(b *testing.B) {
+	netnstest.Require(b, "bridge", "nft", "tc")
+	rig := netnstest.NewRig(b, netnstest.RigConfig{Receivers: 1})
+	sv := startServer(b, rig, 1<<20, 0) // 1024 distinct leaf channels
+	tr := sv.ix.Files[0].Tree
+	ln := listen(b, rig.Receivers[0])
+	var lat []time.Duration
+	i := 0
+	for b.Loop() {
+		g := mcast.DataGroup(mcast.ScopeSite, tr.Leaf(i%tr.Shape().Blocks()))
+		i++
+		n0, _ := ln.received()
+		start := time.Now()
+		if err := ln.r.Join(g); err != nil {
+			b.Fatal(err)
+		}
+		if !waitForFast(2*time.Second, func() bool { n, _ := ln.received(); return n > n0 }) {
+			b.Fatal(errNoData)
+		}
+		lat = append(lat, time.Since(start))
+		_ = ln.r.Leave(g)
+	}
+	slices.Sort(lat)
+	pct := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000 }
+	b.ReportMetric(pct(0.5), "p50-ms")
+	b.ReportMetric(pct(0.9), "p90-ms")
+	b.ReportMetric(pct(0.99), "p99-ms")
+}
+
+func waitForFast(d time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return true
+		}
+		time.Sleep(200 * time.Microsecond)
+	}
+	return cond()
+}
+
+var errNoData = errors.New("no data within 2 s of a join")
