@@ -69,6 +69,31 @@ run_lcsync() {
 	grep -h "kernel drops\|channels" "$work"/r*.log | sed "s/^/    /"
 }
 
+# idle: an MLD-mode server with nobody joined, measured over BENCH_IDLE_SECS (default 60)
+# after indexing: CPU as a share of one core, resident memory, bytes on its link.
+run_idle() {
+	local secs=${BENCH_IDLE_SECS:-60}
+	ip netns exec lc-s "$bin" "$work/src" >"$work/idle.log" 2>&1 &
+	local srv=$!
+	until grep -q msg=serving "$work/idle.log"; do sleep 0.2; done
+	local pid c0 c1 tx0 tx1 rss
+	pid=$(pgrep -f "^$bin $work/src" | head -1)
+	sleep 2 # let start-up queries settle
+	c0=$(cpu_of "$pid")
+	tx0=$(txbytes)
+	sleep "$secs"
+	c1=$(cpu_of "$pid")
+	tx1=$(txbytes)
+	rss=$(awk '/VmRSS/ { print $2 }' "/proc/$pid/status")
+	kill "$srv"
+	wait "$srv" 2>/dev/null || true
+	echo
+	echo "| idle server over ${secs}s | CPU % of a core | RSS MiB | bytes on its link |"
+	echo "|---|---|---|---|"
+	awk -v c0="$c0" -v c1="$c1" -v s="$secs" -v rss="$rss" -v tx=$((tx1 - tx0)) 'BEGIN {
+		printf "| lcsync (MLD mode, %d MiB share) | %.3f | %.1f | %d |\n", '"$size"', (c1 - c0) / s * 100, rss / 1024, tx }'
+}
+
 report() { # tool n t0 t1 cpu txbytes ok
 	awk -v tool="$1" -v n="$2" -v t0="$3" -v t1="$4" -v cpu="$5" -v tx="$6" -v ok="$7" -v size="$bytes" 'BEGIN {
 		wall = t1 - t0
@@ -76,6 +101,11 @@ report() { # tool n t0 t1 cpu txbytes ok
 }
 
 echo "# lcsync network benchmark — $(date -u +%F), $(nproc) cores, $(uname -r), ${size} MiB"
+if [ -n "${BENCH_IDLE:-1}" ] && [ "${BENCH_IDLE:-1}" != 0 ]; then
+	bash scripts/netns.sh up 1 >/dev/null
+	run_idle
+	bash scripts/netns.sh down >/dev/null
+fi
 echo
 echo "| tool | N | wall s | MB/s per receiver | sender CPU s | sender tx / size | verified |"
 echo "|---|---|---|---|---|---|---|"
