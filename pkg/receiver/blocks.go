@@ -29,7 +29,7 @@ func (s *session) process(j writeJob) {
 		s.mu.Unlock()
 	}()
 	s.mu.Lock()
-	gone := f.finished || f.err != nil || f.tmp == nil
+	gone := f.finished || f.err != nil
 	s.mu.Unlock()
 	if gone {
 		return

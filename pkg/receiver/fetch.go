@@ -124,7 +124,7 @@ func (s *session) fetchManifest(ctx context.Context) error {
 // transfer starts files (a bounded number at a time), runs their tree walks and data
 // channels, and finishes each file as soon as it is complete.
 func (s *session) transfer(ctx context.Context, p *plan) error {
-	return s.drive(ctx, "data", func() bool { return p.next == len(p.files) && p.inflight == 0 },
+	return s.drive(ctx, "data", func() bool { return p.next == len(p.files) && p.inflight == 0 && p.pending == 0 },
 		func() error {
 			if err := p.finishReady(s); err != nil {
 				return err
@@ -242,7 +242,27 @@ func (s *session) idleError(phase string) error {
 		return fmt.Errorf("%w: no manifest for share %q heard in %v: is a server running on this link, and are --iface, --scope and --port the same on both sides?",
 			ErrTimeout, s.share(), s.cfg.IdleTimeout)
 	}
-	return fmt.Errorf("%w: nothing useful arrived for %v while fetching data", ErrTimeout, s.cfg.IdleTimeout)
+	return fmt.Errorf("%w: nothing useful arrived for %v while fetching data%s", ErrTimeout, s.cfg.IdleTimeout, s.missingSummary())
+}
+
+// missingSummary describes what is still missing, for timeout errors.
+func (s *session) missingSummary() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n, example := 0, ""
+	for _, f := range s.files {
+		if f.finished || f.err != nil {
+			continue
+		}
+		n++
+		if example == "" {
+			example = fmt.Sprintf("%s (%d of %d blocks missing, walking %d, planned %v)", f.name, f.remaining, f.shape.Blocks(), f.walking, f.planned)
+		}
+	}
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(": %d files incomplete, such as %s", n, example)
 }
 
 func (s *session) fileError() error {

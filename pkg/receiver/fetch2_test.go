@@ -50,7 +50,8 @@ func TestFetchShorterLonger(t *testing.T) {
 	data := randBytes(t, 64*1024+100)
 	writeFile(t, filepath.Join(src, "f"), data)
 	serve(t, n, src, false)
-	for _, local := range [][]byte{data[:10*1024], data[:30*1024+5], append(append([]byte(nil), data...), randBytes(t, 5000)...)} {
+	for _, local := range [][]byte{data[:10*1024], data[:30*1024+5], append(append([]byte(nil), data...), randBytes(t, 5000)...),
+		data[:1], randBytes(t, 1024), randBytes(t, 900)} {
 		dst := filepath.Join(t.TempDir(), "f")
 		writeFile(t, dst, local)
 		fetch(t, n.receiver(0), "share/f", dst, nil)
@@ -238,4 +239,38 @@ func TestSenderSendsAboutOneCycle(t *testing.T) {
 		}
 		t.Logf("%d receivers: %d block packets, %d fast leaves, %d dup joins", receivers, st.BlockPackets, st.FastLeaves, st.DupJoins)
 	}
+}
+
+// TestFetchManyFilesThroughStream: a fresh directory of many small files comes through its
+// directory stream (a handful of joins, not one per file); files with a local copy below it
+// still go through the tree walk.
+func TestFetchManyFilesThroughStream(t *testing.T) {
+	n := newFakeNet()
+	src := filepath.Join(t.TempDir(), "share")
+	for i := range 300 {
+		writeFile(t, filepath.Join(src, "d"+fmtInt(i%7), "f"+fmtInt(i)), randBytes(t, 1+i*37%5000))
+	}
+	writeFile(t, filepath.Join(src, "empty"), nil)
+	serve(t, n, src, false)
+	dst := t.TempDir()
+	// A few files exist locally, one of them changed.
+	for _, i := range []int{3, 10} {
+		b, _ := os.ReadFile(filepath.Join(src, "d"+fmtInt(i%7), "f"+fmtInt(i)))
+		if i == 10 {
+			b[0] ^= 1
+		}
+		writeFile(t, filepath.Join(dst, "d"+fmtInt(i%7), "f"+fmtInt(i)), b)
+	}
+	st := fetch(t, n.receiver(0), "share/", dst, nil)
+	want, got := listing(t, src), listing(t, dst)
+	if strings.Join(want, "\n") != strings.Join(got, "\n") {
+		t.Fatalf("trees differ")
+	}
+	if st.Joins > 20 {
+		t.Errorf("%d joins for 300 files: the directory stream was not used", st.Joins)
+	}
+	if st.Files+st.Unchanged != 301 {
+		t.Errorf("files %d unchanged %d", st.Files, st.Unchanged)
+	}
+	t.Logf("stats %+v", st)
 }

@@ -18,25 +18,47 @@ import (
 // finishReady finishes every started file that is complete.
 func (p *plan) finishReady(s *session) error {
 	for i := 0; i < p.next; i++ {
-		f := p.files[i]
-		s.mu.Lock()
-		ready := !f.finished && f.err == nil && f.complete() && (s.cfg.DryRun || f.tmp != nil)
-		s.mu.Unlock()
-		if !ready {
-			continue
-		}
-		if err := p.finishFile(s, f); err != nil {
+		done, err := p.finishIfReady(s, p.files[i])
+		if err != nil {
 			return err
 		}
-		s.mu.Lock()
-		f.finished = true
-		s.stats.Files++
-		s.stats.Blocks += int64(f.shape.Blocks())
-		s.stats.Reused += int64(f.reuse.Count())
-		s.mu.Unlock()
-		p.inflight--
+		if done {
+			p.inflight--
+		}
+	}
+	for _, f := range p.streamed {
+		done, err := p.finishIfReady(s, f)
+		if err != nil {
+			return err
+		}
+		if done {
+			p.pending--
+		}
 	}
 	return nil
+}
+
+// finishIfReady finishes f if it is complete and not finished yet.
+func (p *plan) finishIfReady(s *session, f *fileState) (bool, error) {
+	s.mu.Lock()
+	ready := !f.finished && f.err == nil && f.complete()
+	if ready && !s.cfg.DryRun && f.tmp == nil {
+		ready = s.openTemp(f) // a file whose blocks were all reused or that is empty
+	}
+	s.mu.Unlock()
+	if !ready {
+		return false, nil
+	}
+	if err := p.finishFile(s, f); err != nil {
+		return false, err
+	}
+	s.mu.Lock()
+	f.finished = true
+	s.stats.Files++
+	s.stats.Blocks += int64(f.shape.Blocks())
+	s.stats.Reused += int64(f.reuse.Count())
+	s.mu.Unlock()
+	return true, nil
 }
 
 // finishFile copies the reused blocks, verifies them, syncs, applies metadata and renames the

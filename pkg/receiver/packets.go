@@ -2,6 +2,8 @@ package receiver
 
 import (
 	"errors"
+	"fmt"
+	"os"
 	"time"
 
 	"github.com/lcsync/lcsync/merkle"
@@ -261,6 +263,9 @@ func (s *session) onPiece(t *target, b int, p wire.BlockPacket, now time.Time) {
 		s.stats.WastedBytes += int64(len(p.Data))
 		return
 	}
+	if f.tmp == nil && !s.openTemp(f) {
+		return
+	}
 	if bs.buf == nil && !bs.spilled {
 		bs.buf = s.getBuf(f.shape.BlockSize())[:n]
 		s.partial = append(s.partial, partialRef{f, b})
@@ -338,6 +343,23 @@ func (s *session) getBuf(size int) []byte {
 func (s *session) putBuf(b []byte) {
 	b = b[:cap(b)]
 	s.bufPool.Put(&b)
+}
+
+// openTemp creates f's temporary file when its first data arrives (files fetched through a
+// stream are not opened in advance: there may be many). Caller holds mu.
+func (s *session) openTemp(f *fileState) bool {
+	if f.finished || f.err != nil || s.root == nil {
+		return false
+	}
+	f.tmpRel = tempName(f.rel)
+	tmp, err := s.root.OpenFile(f.tmpRel, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		f.tmpRel = ""
+		s.fail(f, fmt.Errorf("receiver: creating a temporary file for %s: %w", f.rel, err))
+		return false
+	}
+	f.tmp = tmp
+	return true
 }
 
 // fail records a file's error; the controller reports it.

@@ -10,9 +10,11 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/lcsync/lcsync/merkle"
+	"github.com/lcsync/lcsync/pkg/mcast"
 	"github.com/lcsync/lcsync/pkg/wire"
 )
 
@@ -117,6 +119,8 @@ type plan struct {
 	dirs     []placed
 	links    []placed
 	umask    uint32
+	streamed []*fileState // files fetched through a directory stream, started together
+	pending  int          // streamed files not finished
 }
 
 // maxInflight bounds the files being fetched at once (open temporary files, queued channels).
@@ -135,6 +139,7 @@ func (s *session) prepare(ctx context.Context, l *layout) (*plan, error) {
 	switch {
 	case err == nil:
 		p.root = root
+		s.root = root
 	case s.cfg.DryRun && errors.Is(err, fs.ErrNotExist):
 	default:
 		return nil, fmt.Errorf("receiver: %w", err)
@@ -158,7 +163,81 @@ func (s *session) prepare(ctx context.Context, l *layout) (*plan, error) {
 			p.files = append(p.files, f)
 		}
 	}
+	if !s.manifest.Carousel {
+		s.chooseStreams(p)
+	}
 	return p, nil
+}
+
+// chooseStreams picks directories to fetch through their stream channel: those where at
+// least half of the bytes, in at least two files, have no local copy at all. One join then
+// brings every file below, instead of one join per file. Files with a local copy below a
+// streamed directory still go through the tree walk (caller does not hold mu).
+func (s *session) chooseStreams(p *plan) {
+	fresh := make([]bool, len(p.files))
+	for i, f := range p.files {
+		fresh[i] = f.shape.Blocks() > 0 && !p.exists(f.rel)
+	}
+	taken := ""
+	var keep []*fileState
+	chosen := map[*fileState]string{}
+	for _, d := range p.dirs {
+		name := d.e.Name
+		if taken != "" && strings.HasPrefix(name, taken+"/") {
+			continue
+		}
+		lo := sort.Search(len(p.files), func(i int) bool { return p.files[i].name > name+"/" })
+		hi := sort.Search(len(p.files), func(i int) bool { return p.files[i].name >= name+"0" }) // '0' follows '/'
+		var total, freshBytes int64
+		n := 0
+		for i := lo; i < hi; i++ {
+			total += p.files[i].entry.Size
+			if fresh[i] {
+				freshBytes += p.files[i].entry.Size
+				n++
+			}
+		}
+		if n < 2 || 2*freshBytes < total {
+			continue
+		}
+		taken = name
+		for i := lo; i < hi; i++ {
+			if fresh[i] {
+				chosen[p.files[i]] = name
+			}
+		}
+	}
+	if len(chosen) == 0 {
+		return
+	}
+	for _, f := range p.files {
+		if _, ok := chosen[f]; !ok {
+			keep = append(keep, f)
+		}
+	}
+	p.files = keep
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for f, dir := range chosen {
+		p.streamed = append(p.streamed, f)
+		s.files = append(s.files, f)
+		f.needAll()
+		f.planned = true
+		if s.cfg.DryRun {
+			continue
+		}
+		s.enqueue(mcast.StreamGroup(s.cfg.Scope, dir), subStream, s.dataTarget(f, f.shape.TopLevel(), 0, merkle.Hash(f.entry.Top)))
+	}
+	p.pending = len(p.streamed)
+}
+
+// exists reports whether something is at rel in the destination.
+func (p *plan) exists(rel string) bool {
+	if p.root == nil {
+		return false
+	}
+	_, err := p.root.Lstat(rel)
+	return err == nil
 }
 
 // mkdir creates a directory of the fetch (not in a dry run).

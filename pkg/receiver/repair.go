@@ -15,7 +15,7 @@ const maxRepair = 1024
 // hashes of the nodes it joins); otherwise, or if too many channels would be needed, it
 // returns false and the caller joins the same channel again (caller holds mu).
 func (s *session) repair(sb *sub) bool {
-	if sb.kind != subData {
+	if sb.kind != subData && (sb.kind != subStream || s.manifest.Carousel) {
 		return false
 	}
 	type node struct {

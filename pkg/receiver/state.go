@@ -121,6 +121,7 @@ type session struct {
 	mu  sync.Mutex
 
 	stats      Stats
+	root       *os.Root // the destination, for temporary files created as data arrives
 	started    time.Time
 	drained    time.Time // when the reader last emptied the socket
 	waiting    bool      // the reader is waiting on an empty socket

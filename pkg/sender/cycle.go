@@ -87,14 +87,18 @@ func treePart(g geometry, fi int, f *index.File, k, i, height int) part {
 }
 
 // newCycle builds the cycle of a group from the table entry r.
-func newCycle(g geometry, ix *index.Index, group netip.Addr, r ref, manifest [][]byte, height int) *cycle {
+func newCycle(g geometry, ix *index.Index, tab *table, group netip.Addr, r ref, manifest [][]byte, height int) *cycle {
 	c := &cycle{kind: r.kind, group: group}
 	switch r.kind {
 	case mcast.KindManifest:
 		c.chunks = manifest
 	case mcast.KindStream:
+		// A directory's stream: the top data cycle of every file below it, in name order.
+		dir := tab.dirs[r.index]
 		for fi, f := range ix.Files {
-			if f.Tree != nil && f.Tree.Shape().Blocks() > 0 {
+			name := f.Entry.Name
+			below := name == dir || len(name) > len(dir) && name[:len(dir)] == dir && name[len(dir)] == '/'
+			if below && f.Tree != nil && f.Tree.Shape().Blocks() > 0 {
 				c.parts = append(c.parts, dataPart(g, fi, f, f.Tree.Shape().TopLevel(), 0))
 			}
 		}

@@ -297,7 +297,7 @@ func (s *Sender) cycle(g netip.Addr) *cycle {
 	if c, ok := s.cycles[g]; ok {
 		return c
 	}
-	c := newCycle(s.geo, s.ix, g, s.tab.groups[g], s.manifest, s.cfg.PageHeight)
+	c := newCycle(s.geo, s.ix, s.tab, g, s.tab.groups[g], s.manifest, s.cfg.PageHeight)
 	s.cycles[g] = c
 	return c
 }

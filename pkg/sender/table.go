@@ -6,14 +6,16 @@ import (
 	"github.com/lcsync/lcsync/merkle"
 	"github.com/lcsync/lcsync/pkg/index"
 	"github.com/lcsync/lcsync/pkg/mcast"
+	"github.com/lcsync/lcsync/pkg/wire"
 )
 
-// ref names what a group carries: a kind and, for tree and data channels, a node of a file.
+// ref names what a group carries: a kind and, for tree and data channels, a node of a file;
+// for stream channels, a directory.
 type ref struct {
 	kind  mcast.Kind
 	file  int32 // index into Index.Files; -1 for manifest and stream
 	level uint8
-	index uint32
+	index uint32 // node index; for a stream, index into table.dirs
 }
 
 // table maps every group the share can be asked for to what it carries. Content-addressed
@@ -21,7 +23,8 @@ type ref struct {
 type table struct {
 	groups   map[netip.Addr]ref
 	manifest netip.Addr
-	stream   netip.Addr
+	stream   netip.Addr // the whole share's stream
+	dirs     []string   // directory names with a stream channel, index 0 = the share
 }
 
 func buildTable(ix *index.Index, scope mcast.Scope, pageHeight int) *table {
@@ -32,6 +35,13 @@ func buildTable(ix *index.Index, scope mcast.Scope, pageHeight int) *table {
 	}
 	t.groups[t.manifest] = ref{kind: mcast.KindManifest, file: -1}
 	t.groups[t.stream] = ref{kind: mcast.KindStream, file: -1}
+	t.dirs = []string{ix.Share}
+	for _, e := range ix.Entries {
+		if e.Type == wire.EntryDir && e.Name != ix.Share {
+			t.groups[mcast.StreamGroup(scope, e.Name)] = ref{kind: mcast.KindStream, file: -1, index: uint32(len(t.dirs))}
+			t.dirs = append(t.dirs, e.Name)
+		}
+	}
 	for fi, f := range ix.Files {
 		if f.Tree == nil {
 			continue
