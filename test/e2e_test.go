@@ -6,14 +6,14 @@ import (
 	"github.com/lcsync/lcsync/pkg/netnstest"
 )
 
-// rigTools are the commands netnstest needs for a rig with loss and rate shaping.
-var rigTools = []string{"bridge", "nft", "tc"}
+// rigTools returns the commands netnstest needs for a rig with loss and rate shaping.
+func rigTools() []string { return []string{"bridge", "nft", "tc"} }
 
 // TestE2E runs the scenarios that need no impairment on one shared rig: a sender and four
 // receivers on a snooping bridge with an MLDv2 querier. Each subtest starts its own server and
 // stops it when it ends, so they are independent apart from the rig.
 func TestE2E(t *testing.T) {
-	netnstest.Require(t, rigTools...)
+	netnstest.Require(t, rigTools()...)
 	rig := netnstest.NewRig(t, netnstest.RigConfig{Receivers: 4})
 	t.Run("Sizes16K", func(t *testing.T) { testSizes(t, rig, 16384, true) })
 	t.Run("Sizes1K", func(t *testing.T) { testSizes(t, rig, 1024, false) })

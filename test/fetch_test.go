@@ -13,9 +13,11 @@ import (
 	"github.com/lcsync/lcsync/pkg/netnstest"
 )
 
-// Every fetch runs with these options unless the test gives its own (later options win), and
-// the process is killed if it outlives fetchHardTimeout.
-var fetchDefaults = []string{"--stats", "--idle-timeout", "20s", "--timeout", "150s"}
+// fetchDefaults returns the options every fetch runs with unless the test gives its own (later
+// options win). The process is also killed if it outlives fetchHardTimeout.
+func fetchDefaults() []string {
+	return []string{"--stats", "--idle-timeout", "20s", "--timeout", "150s"}
+}
 
 const fetchHardTimeout = 180 * time.Second
 
@@ -61,7 +63,7 @@ func (p *pendingFetch) running() bool {
 // startFetch starts `lcsync fetchDefaults... ARGS...` in ns.
 func startFetch(ns *netnstest.NS, args ...string) *pendingFetch {
 	p := &pendingFetch{done: make(chan struct{})}
-	all := append(append([]string(nil), fetchDefaults...), args...)
+	all := append(fetchDefaults(), args...)
 	go func() {
 		defer close(p.done)
 		ctx, cancel := context.WithTimeout(context.Background(), fetchHardTimeout)

@@ -15,7 +15,7 @@ import (
 // TestLoss drops 5% of the packets towards every receiver (each loses its own random set) and
 // has three receivers fetch a directory at once; every copy must be exact.
 func TestLoss(t *testing.T) {
-	netnstest.Require(t, rigTools...)
+	netnstest.Require(t, rigTools()...)
 	rig := netnstest.NewRig(t, netnstest.RigConfig{Receivers: 3})
 	for i := range rig.Receivers {
 		rig.SetLoss(t, i+1, 5)
@@ -50,7 +50,7 @@ func TestLoss(t *testing.T) {
 // the channel went quiet. The rig has no bridge querier, so no general query comes to the
 // rescue within the test (the lcsync server's own startup queries are 31 s apart).
 func TestHostileTrickleStallsRejoin(t *testing.T) {
-	netnstest.Require(t, rigTools...)
+	netnstest.Require(t, rigTools()...)
 	rig := netnstest.NewRig(t, netnstest.RigConfig{Receivers: 2, NoQuerier: true})
 	rig.SetLoss(t, 1, 5)
 	const bs = 16384

@@ -23,6 +23,7 @@ var lcsyncBin string
 // of building ./cmd/lcsync (for example an installed one, or one built from another commit).
 const binEnv = "LCSYNC_E2E_BIN"
 
+// TestMain builds the binary under test once for all tests, then runs them.
 func TestMain(m *testing.M) {
 	os.Exit(runTests(m))
 }

@@ -111,52 +111,54 @@ type manifestCaseEnv struct {
 	dst, parent, planted string
 }
 
-// hostileManifestCases: names with "..", absolute names, names with empty or "." components,
-// entries below a symlink (pointing inside or outside), and a valid manifest meeting a symlink
-// already in the destination.
-var hostileManifestCases = []hostileManifestCase{
-	{name: "dotdot", net: true, entries: func(c manifestCaseEnv) []rawEntry {
-		return []rawEntry{rawDir("evil"), rawEmpty("evil/../" + c.planted)}
-	}},
-	{name: "dotdot-deep", entries: func(c manifestCaseEnv) []rawEntry {
-		return []rawEntry{rawDir("evil"), rawDir("evil/a"), rawEmpty("evil/a/../../" + c.planted)}
-	}},
-	{name: "dotdot-only", entries: func(c manifestCaseEnv) []rawEntry {
-		return []rawEntry{rawDir("evil"), rawDir("evil/.."), rawEmpty("evil/../" + c.planted)}
-	}},
-	{name: "absolute", net: true, entries: func(c manifestCaseEnv) []rawEntry {
-		return []rawEntry{rawDir("evil"), rawEmpty(filepath.Join(c.parent, c.planted))}
-	}},
-	{name: "absolute-root", net: true, entries: func(c manifestCaseEnv) []rawEntry {
-		return []rawEntry{rawDir("evil"), rawEmpty("/" + c.planted)}
-	}},
-	{name: "absolute-in-share", entries: func(c manifestCaseEnv) []rawEntry {
-		return []rawEntry{rawDir("evil"), rawEmpty("evil/" + filepath.Join(c.parent, c.planted))}
-	}},
-	{name: "dot-component", entries: func(c manifestCaseEnv) []rawEntry {
-		return []rawEntry{rawDir("evil"), rawEmpty("evil/./" + c.planted)}
-	}},
-	{name: "below-symlink-outside", net: true, entries: func(c manifestCaseEnv) []rawEntry {
-		return []rawEntry{rawDir("evil"), rawLink("evil/link", c.parent), rawEmpty("evil/link/" + c.planted)}
-	}},
-	{name: "below-symlink-relative", net: true, entries: func(c manifestCaseEnv) []rawEntry {
-		return []rawEntry{rawDir("evil"), rawLink("evil/link", ".."), rawEmpty("evil/link/" + c.planted)}
-	}},
-	{name: "below-symlink-root", entries: func(c manifestCaseEnv) []rawEntry {
-		return []rawEntry{rawDir("evil"), rawLink("evil/link", "/"), rawEmpty("evil/link/" + c.planted)}
-	}},
-	{name: "symlink-in-destination", net: true, valid: true,
-		entries: func(c manifestCaseEnv) []rawEntry {
-			return []rawEntry{rawDir("evil"), rawDir("evil/link"), rawEmpty("evil/link/" + c.planted)}
-		},
-		setup: func(t *testing.T, c manifestCaseEnv) {
-			if err := os.MkdirAll(c.dst, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.Symlink(c.parent, filepath.Join(c.dst, "link")); err != nil {
-				t.Fatal(err)
-			}
+// hostileManifestCases returns the cases: names with "..", absolute names, names with empty or
+// "." components, entries below a symlink (pointing inside or outside), and a valid manifest
+// meeting a symlink already in the destination.
+func hostileManifestCases() []hostileManifestCase {
+	return []hostileManifestCase{
+		{name: "dotdot", net: true, entries: func(c manifestCaseEnv) []rawEntry {
+			return []rawEntry{rawDir("evil"), rawEmpty("evil/../" + c.planted)}
 		}},
+		{name: "dotdot-deep", entries: func(c manifestCaseEnv) []rawEntry {
+			return []rawEntry{rawDir("evil"), rawDir("evil/a"), rawEmpty("evil/a/../../" + c.planted)}
+		}},
+		{name: "dotdot-only", entries: func(c manifestCaseEnv) []rawEntry {
+			return []rawEntry{rawDir("evil"), rawDir("evil/.."), rawEmpty("evil/../" + c.planted)}
+		}},
+		{name: "absolute", net: true, entries: func(c manifestCaseEnv) []rawEntry {
+			return []rawEntry{rawDir("evil"), rawEmpty(filepath.Join(c.parent, c.planted))}
+		}},
+		{name: "absolute-root", net: true, entries: func(c manifestCaseEnv) []rawEntry {
+			return []rawEntry{rawDir("evil"), rawEmpty("/" + c.planted)}
+		}},
+		{name: "absolute-in-share", entries: func(c manifestCaseEnv) []rawEntry {
+			return []rawEntry{rawDir("evil"), rawEmpty("evil/" + filepath.Join(c.parent, c.planted))}
+		}},
+		{name: "dot-component", entries: func(c manifestCaseEnv) []rawEntry {
+			return []rawEntry{rawDir("evil"), rawEmpty("evil/./" + c.planted)}
+		}},
+		{name: "below-symlink-outside", net: true, entries: func(c manifestCaseEnv) []rawEntry {
+			return []rawEntry{rawDir("evil"), rawLink("evil/link", c.parent), rawEmpty("evil/link/" + c.planted)}
+		}},
+		{name: "below-symlink-relative", net: true, entries: func(c manifestCaseEnv) []rawEntry {
+			return []rawEntry{rawDir("evil"), rawLink("evil/link", ".."), rawEmpty("evil/link/" + c.planted)}
+		}},
+		{name: "below-symlink-root", entries: func(c manifestCaseEnv) []rawEntry {
+			return []rawEntry{rawDir("evil"), rawLink("evil/link", "/"), rawEmpty("evil/link/" + c.planted)}
+		}},
+		{name: "symlink-in-destination", net: true, valid: true,
+			entries: func(c manifestCaseEnv) []rawEntry {
+				return []rawEntry{rawDir("evil"), rawDir("evil/link"), rawEmpty("evil/link/" + c.planted)}
+			},
+			setup: func(t *testing.T, c manifestCaseEnv) {
+				if err := os.MkdirAll(c.dst, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Symlink(c.parent, filepath.Join(c.dst, "link")); err != nil {
+					t.Fatal(err)
+				}
+			}},
+	}
 }
 
 // TestHostileManifestsRefusedByDecoder checks that each hostile manifest (except the valid
@@ -164,7 +166,7 @@ var hostileManifestCases = []hostileManifestCase{
 // the refusal and not some other failure.
 func TestHostileManifestsRefusedByDecoder(t *testing.T) {
 	env := manifestCaseEnv{dst: "/tmp/x/dst", parent: "/tmp/x", planted: "planted"}
-	for _, c := range hostileManifestCases {
+	for _, c := range hostileManifestCases() {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := wire.UnmarshalManifest(rawManifest("evil", 1, c.entries(env)))
 			switch {
@@ -208,7 +210,7 @@ const hostileManifestTimeout = "4s"
 // with hostile names for share "evil"; `lcsync evil/ DST` must fail with a clear error and
 // write nothing outside DST.
 func testHostileManifests(t *testing.T, rig *netnstest.Rig) {
-	for i, c := range hostileManifestCases {
+	for i, c := range hostileManifestCases() {
 		if !c.net {
 			continue
 		}

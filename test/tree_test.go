@@ -24,32 +24,34 @@ type treeEntry struct {
 // sibling of the tree's parent, outside any destination.
 const outsideTarget = "outside-target"
 
-// treeFixture has nested and empty directories, files of several sizes (one empty) and modes
-// (0751, 0600, setuid, setgid, sticky), and symlinks pointing inside the tree, at directories,
-// outside it (absolute and relative) and nowhere.
-var treeFixture = []treeEntry{
-	{name: "", mode: 0o755, dir: true},
-	{name: "a.txt", mode: 0o644, size: 100},
-	{name: "exec.sh", mode: 0o751, size: 3000},
-	{name: "secret", mode: 0o600, size: 40000},
-	{name: "setuid-bin", mode: 0o755 | fs.ModeSetuid, size: 10},
-	{name: "empty", mode: 0o700, dir: true},
-	{name: "nested", mode: 0o751, dir: true},
-	{name: "nested/deeper", mode: 0o755, dir: true},
-	{name: "nested/deeper/deepest", mode: 0o750, dir: true},
-	{name: "nested/deeper/deepest/file.bin", mode: 0o640, size: 70000},
-	{name: "nested/deeper/emptyfile", mode: 0o644, size: 0},
-	{name: "nested/empty2", mode: 0o755, dir: true},
-	{name: "sticky", mode: 0o777 | fs.ModeSticky, dir: true},
-	{name: "setgid", mode: 0o775 | fs.ModeSetgid, dir: true},
-	{name: "setgid/in-setgid", mode: 0o664, size: 5000},
-	{name: "links", mode: 0o755, dir: true},
-	{name: "links/in", target: "../a.txt"},
-	{name: "links/indir", target: "../nested"},
-	{name: "links/abs-out", target: "/etc/passwd"},
-	{name: "links/rel-out", target: "../../../" + outsideTarget},
-	{name: "links/dangling", target: "does-not-exist"},
-	{name: "top-link", target: "nested/deeper"},
+// treeFixture returns a tree with nested and empty directories, files of several sizes (one
+// empty) and modes (0751, 0600, setuid, setgid, sticky), and symlinks pointing inside the
+// tree, at directories, outside it (absolute and relative) and nowhere.
+func treeFixture() []treeEntry {
+	return []treeEntry{
+		{name: "", mode: 0o755, dir: true},
+		{name: "a.txt", mode: 0o644, size: 100},
+		{name: "exec.sh", mode: 0o751, size: 3000},
+		{name: "secret", mode: 0o600, size: 40000},
+		{name: "setuid-bin", mode: 0o755 | fs.ModeSetuid, size: 10},
+		{name: "empty", mode: 0o700, dir: true},
+		{name: "nested", mode: 0o751, dir: true},
+		{name: "nested/deeper", mode: 0o755, dir: true},
+		{name: "nested/deeper/deepest", mode: 0o750, dir: true},
+		{name: "nested/deeper/deepest/file.bin", mode: 0o640, size: 70000},
+		{name: "nested/deeper/emptyfile", mode: 0o644, size: 0},
+		{name: "nested/empty2", mode: 0o755, dir: true},
+		{name: "sticky", mode: 0o777 | fs.ModeSticky, dir: true},
+		{name: "setgid", mode: 0o775 | fs.ModeSetgid, dir: true},
+		{name: "setgid/in-setgid", mode: 0o664, size: 5000},
+		{name: "links", mode: 0o755, dir: true},
+		{name: "links/in", target: "../a.txt"},
+		{name: "links/indir", target: "../nested"},
+		{name: "links/abs-out", target: "/etc/passwd"},
+		{name: "links/rel-out", target: "../../../" + outsideTarget},
+		{name: "links/dangling", target: "does-not-exist"},
+		{name: "top-link", target: "nested/deeper"},
+	}
 }
 
 // makeTree creates the fixture at root with a distinct nanosecond mtime on every entry.
@@ -93,11 +95,12 @@ func makeTree(t testing.TB, root string, entries []treeEntry) {
 func testTree(t *testing.T, rig *netnstest.Rig) {
 	top := t.TempDir()
 	src := filepath.Join(top, "srv", "tree")
-	makeTree(t, src, treeFixture)
+	fixture := treeFixture()
+	makeTree(t, src, fixture)
 	startServer(t, rig.Sender, src)
 
 	var files, others int64
-	for _, e := range treeFixture {
+	for _, e := range fixture {
 		if e.dir || e.target != "" {
 			others++
 		} else {
