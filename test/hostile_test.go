@@ -56,8 +56,14 @@ func hostileTargets(t testing.TB, path string, bs int, depth int) []hostileNode 
 // hostileDatagram builds the i-th datagram of the attack: garbage, truncated and wrong-version
 // datagrams, unknown types, block packets with the right label and random bytes, tree packets
 // with wrong hashes, and manifest chunks with bogus ids, each sent to a group in use.
-func hostileDatagram(rng *rand.Rand, i int, manifest netip.Addr, nodes []hostileNode, bs int) (netip.Addr, []byte) {
+func hostileDatagram(rng *rand.Rand, i int, manifest, stream netip.Addr, nodes []hostileNode, bs int) (netip.Addr, []byte) {
 	n := nodes[rng.IntN(len(nodes))]
+	// Data goes to the node's data channel or to the share's stream, which a receiver of a
+	// fresh directory joins instead.
+	data := n.data
+	if rng.IntN(2) == 0 {
+		data = stream
+	}
 	random := func(k int) []byte {
 		b := make([]byte, k)
 		for j := range b {
@@ -65,7 +71,7 @@ func hostileDatagram(rng *rand.Rand, i int, manifest netip.Addr, nodes []hostile
 		}
 		return b
 	}
-	groups := []netip.Addr{manifest, n.data, n.tree}
+	groups := []netip.Addr{manifest, data, n.tree}
 	g := groups[rng.IntN(len(groups))]
 	switch i % 10 {
 	case 0: // not ours at all
@@ -78,20 +84,20 @@ func hostileDatagram(rng *rand.Rand, i int, manifest netip.Addr, nodes []hostile
 	case 2: // a future version
 		b := wire.AppendBlock(nil, wire.BlockPacket{Label: n.label, Block: 0, Offset: 0, Data: random(100)})
 		b[2] = byte(2 + rng.IntN(250))
-		return n.data, b
+		return data, b
 	case 3: // an unknown packet type
 		return g, append([]byte{wire.Magic0, wire.Magic1, wire.Version, byte(4 + rng.IntN(250))}, random(40)...)
 	case 4: // a tree packet with trailing garbage (not a whole number of hashes)
 		b := wire.AppendTree(nil, wire.TreePacket{Label: n.label, Index: 0, Hashes: random(32)})
-		return n.data, append(b, random(1+rng.IntN(31))...)
+		return data, append(b, random(1+rng.IntN(31))...)
 	case 5, 6, 7: // well formed, right label, wrong bytes: a whole-block piece where possible
 		blk := rng.IntN(n.leaves)
-		return n.data, wire.AppendBlock(nil, wire.BlockPacket{Label: n.label, Block: uint32(blk), Offset: 0,
+		return data, wire.AppendBlock(nil, wire.BlockPacket{Label: n.label, Block: uint32(blk), Offset: 0,
 			Data: random(min(bs, wire.BlockPayload(wire.DefaultMaxDatagram)))})
 	case 8: // well formed tree packet with wrong leaf hashes
 		idx := rng.IntN(n.leaves)
 		cnt := 1 + rng.IntN(min(40, n.leaves-idx))
-		gr := n.data
+		gr := data
 		if rng.IntN(2) == 0 {
 			gr = n.tree
 		}
@@ -122,6 +128,7 @@ func testHostileDatagrams(t *testing.T, rig *netnstest.Rig) {
 	nodes := append(hostileTargets(t, filepath.Join(src, "big.bin"), bs, 3),
 		hostileTargets(t, filepath.Join(src, "small.bin"), bs, 1)...)
 	manifest := mcast.ManifestGroup(mcast.ScopeSite, "target")
+	stream := mcast.StreamGroup(mcast.ScopeSite, "target")
 
 	attacker := newInjector(t, rig.Receivers[3])
 	ctx, cancel := context.WithTimeout(context.Background(), hostileWindow)
@@ -129,7 +136,7 @@ func testHostileDatagrams(t *testing.T, rig *netnstest.Rig) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	// One datagram every 250 µs at most (the ticker coarsens that): a thousand or more a second.
 	attack := attacker.repeat(ctx, 250*time.Microsecond, 100000, func(i int) (netip.Addr, []byte) {
-		return hostileDatagram(rng, i, manifest, nodes, bs)
+		return hostileDatagram(rng, i, manifest, stream, nodes, bs)
 	})
 	time.Sleep(50 * time.Millisecond) // the attack is under way before anyone joins
 

@@ -2,6 +2,7 @@ package receiver
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/lcsync/lcsync/merkle"
 )
@@ -97,9 +98,12 @@ func (s *session) blockDone(f *fileState, b int) {
 	f.remaining--
 	s.stats.Needed++
 	s.stats.NeededBytes += int64(f.shape.BlockLen(b))
+	now := time.Now()
+	s.lastUseful = now
 	for _, t := range f.targets {
 		if b >= t.blockFirst && b < t.blockEnd {
 			t.remaining--
+			t.sub.lastUseful = now
 		}
 	}
 	s.poke()

@@ -56,6 +56,9 @@ type Config struct {
 	// left and joined again (default 400ms). Rejoin waits at least RejoinAfter since the
 	// previous join of that channel (default 1.6s, longer than the sender's dedup window).
 	Retrigger, RejoinAfter time.Duration
+	// StallAfter treats a channel that brings nothing verifiable for that long as silent too
+	// (default 2s), so useless or hostile traffic on it cannot hold a fetch.
+	StallAfter time.Duration
 	// Workers verify and write blocks (default 2).
 	Workers int
 	// Logger receives progress notes (nil: silent).
@@ -119,6 +122,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.RejoinAfter <= 0 {
 		c.RejoinAfter = 1600 * time.Millisecond
+	}
+	if c.StallAfter <= 0 {
+		c.StallAfter = 2 * time.Second
 	}
 	if c.Workers <= 0 {
 		c.Workers = 2

@@ -83,6 +83,21 @@ func (s *session) read(jobs chan<- writeJob) error {
 	}
 }
 
+// stalled reports whether a joined subscription made no verified progress for StallAfter
+// (counted, like quietFor, only while the socket is drained): datagrams may still arrive on
+// it, but they bring nothing that verifies (a hostile trickle, or only duplicates).
+func (s *session) stalled(sb *sub, now time.Time) bool {
+	drained := s.drained
+	if s.waiting {
+		drained = now
+	}
+	last := sb.lastUseful
+	if last.Before(sb.joinedAt) {
+		last = sb.joinedAt
+	}
+	return drained.Sub(last) >= s.cfg.StallAfter
+}
+
 // quietFor returns how long a subscription has been quiet, counting only time in which the
 // reader had drained the socket: a backlog in the socket buffer is not silence.
 func (s *session) quietFor(sb *sub, now time.Time) time.Duration {
@@ -194,7 +209,7 @@ func (s *session) drive(ctx context.Context, phase string, done func() bool, ste
 		// missing blocks on narrower channels, or join the same channel again.
 		kept = joined[:0]
 		for _, sb := range joined {
-			if s.quietFor(sb, now) < s.cfg.Retrigger {
+			if s.quietFor(sb, now) < s.cfg.Retrigger && !s.stalled(sb, now) {
 				kept = append(kept, sb)
 				continue
 			}
@@ -238,6 +253,9 @@ func (s *session) drive(ctx context.Context, phase string, done func() bool, ste
 }
 
 func (s *session) idleError(phase string) error {
+	if phase == "manifest" && s.refusedErr != nil {
+		return fmt.Errorf("%w: the manifest received for share %q was refused: %v", ErrVerify, s.share(), s.refusedErr)
+	}
 	if phase == "manifest" {
 		return fmt.Errorf("%w: no manifest for share %q heard in %v: is a server running on this link, and are --iface, --scope and --port the same on both sides?",
 			ErrTimeout, s.share(), s.cfg.IdleTimeout)

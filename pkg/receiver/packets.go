@@ -66,6 +66,10 @@ func (s *session) onManifestChunk(c wire.ManifestChunk, now time.Time) {
 		s.stats.Foreign++
 		return
 	}
+	if s.refused[c.ID] {
+		s.stats.Corrupt++
+		return
+	}
 	sb.lastPacket = now
 	a := s.manifestAsm[c.ID]
 	if a == nil {
@@ -90,7 +94,6 @@ func (s *session) onManifestChunk(c wire.ManifestChunk, now time.Time) {
 		copy(a.buf[g.lo:g.hi], c.Data[g.lo-lo:g.hi-lo])
 	}
 	a.cov.add(lo, hi)
-	s.useful(sb, now)
 	if !a.cov.full(len(a.buf)) {
 		return
 	}
@@ -100,15 +103,23 @@ func (s *session) onManifestChunk(c wire.ManifestChunk, now time.Time) {
 		return
 	}
 	m, err := wire.UnmarshalManifest(a.buf)
-	if err != nil || m.Share != s.share() {
+	if err == nil && m.Share != s.share() {
+		err = fmt.Errorf("it is for share %q", m.Share)
+	}
+	if err != nil {
+		// Remember it, so the same bad manifest is not assembled again and again, and so
+		// the final error can say why nothing was accepted. It is not progress.
 		s.stats.Corrupt++
-		if s.cfg.Logger != nil {
-			s.cfg.Logger.Warn("ignoring a manifest that does not decode or names another share", "err", err)
+		s.refused[c.ID] = true
+		if s.refusedErr == nil && s.cfg.Logger != nil {
+			s.cfg.Logger.Warn("refusing a manifest", "err", err)
 		}
+		s.refusedErr = err
 		return
 	}
 	s.manifest = m
 	sb.done = true
+	s.advance(sb, now)
 	s.poke()
 }
 
@@ -131,14 +142,17 @@ func (s *session) onTree(p wire.TreePacket, now time.Time) {
 		return
 	}
 	for _, t := range targets {
-		t.sub.lastPacket = now
-		if t.verified || int(p.Level) != t.level || t.run == nil {
+		if int(p.Level) != t.level {
 			continue
 		}
 		lo := t.first + int(p.Index)
 		hi := lo + p.Count()
 		if lo < t.first || hi > t.end || hi < lo {
 			s.stats.Malformed++
+			continue
+		}
+		t.sub.lastPacket = now
+		if t.verified || t.run == nil {
 			continue
 		}
 		fresh := false
@@ -154,15 +168,14 @@ func (s *session) onTree(p wire.TreePacket, now time.Time) {
 			continue
 		}
 		s.stats.TreeBytes += int64(p.Count() * merkle.HashSize)
-		s.useful(t.sub, now)
 		if t.have.Count() == uint(t.end-t.first) {
-			s.runComplete(t)
+			s.runComplete(t, now)
 		}
 	}
 }
 
 // runComplete checks a completed run against the target's node.
-func (s *session) runComplete(t *target) {
+func (s *session) runComplete(t *target, now time.Time) {
 	if merkle.Fold(t.run) != t.hash {
 		s.stats.Corrupt++
 		t.have.ClearAll()
@@ -170,6 +183,7 @@ func (s *session) runComplete(t *target) {
 		return
 	}
 	t.verified = true
+	s.advance(t.sub, now)
 	if t.level == 0 {
 		s.leavesVerified(t.f, t.first, t.run)
 	}
@@ -226,15 +240,15 @@ func (s *session) onBlock(p wire.BlockPacket, now time.Time) {
 		return
 	}
 	for _, t := range targets {
-		t.sub.lastPacket = now
 		if t.sub.kind != subData && t.sub.kind != subStream {
 			continue
 		}
 		b := t.blockFirst + int(p.Block)
-		if b < t.blockFirst || b >= t.blockEnd {
+		if b < t.blockFirst || b >= t.blockEnd || int(p.Offset)+len(p.Data) > t.f.shape.BlockLen(b) {
 			s.stats.Malformed++
 			continue
 		}
+		t.sub.lastPacket = now
 		s.onPiece(t, b, p, now)
 	}
 }
@@ -283,7 +297,6 @@ func (s *session) onPiece(t *target, b int, p wire.BlockPacket, now time.Time) {
 		}
 	}
 	bs.cov.add(lo, hi)
-	s.useful(t.sub, now)
 	if !bs.cov.full(n) {
 		return
 	}

@@ -82,6 +82,11 @@ func (s *session) repair(sb *sub) bool {
 		return false
 	}
 	for _, n := range plan {
+		if mcast.DataGroup(s.cfg.Scope, n.h) == sb.group {
+			return false // nothing narrower: join the same channel again
+		}
+	}
+	for _, n := range plan {
 		s.enqueue(mcast.DataGroup(s.cfg.Scope, n.h), subData, s.dataTarget(n.t.f, n.k, n.i, n.h))
 	}
 	s.stats.Repairs += len(plan)

@@ -130,6 +130,8 @@ type session struct {
 
 	manifestAsm map[[32]byte]*assembly
 	manifest    *wire.Manifest
+	refused     map[[32]byte]bool // manifest ids that did not validate
+	refusedErr  error             // why the last one was refused
 
 	files   []*fileState
 	byLabel map[wire.Label][]*target
@@ -158,6 +160,8 @@ func newSession(cfg Config) *session {
 		lastUseful:  time.Now(),
 		wake:        make(chan struct{}, 1),
 		manifestAsm: map[[32]byte]*assembly{},
+		refused:     map[[32]byte]bool{},
+		waiting:     true, // the reader starts on an empty socket
 		byLabel:     map[wire.Label][]*target{},
 		subs:        map[netip.Addr]*sub{},
 	}
@@ -171,8 +175,11 @@ func (s *session) poke() {
 	}
 }
 
-// useful records that something new arrived for sub.
-func (s *session) useful(sb *sub, now time.Time) {
+// advance records verified progress (a manifest accepted, a hash run or page verified, a
+// block verified and written) for sub: it resets the idle timeout and the sub's stall clock.
+// Datagrams that merely parse are not progress, so hostile traffic cannot keep a stalled
+// fetch alive.
+func (s *session) advance(sb *sub, now time.Time) {
 	s.lastUseful = now
 	if sb != nil {
 		sb.lastUseful = now

@@ -49,7 +49,7 @@ func (s *session) enqueue(g netip.Addr, kind subKind, t *target) *sub {
 	}
 	s.markKnown(t)
 	if t.run != nil && t.have.Count() == uint(t.end-t.first) {
-		s.runComplete(t)
+		s.runComplete(t, time.Now())
 	}
 	return sb
 }

@@ -106,6 +106,17 @@ func (s *Sender) activate(key actKey, src netip.Addr, now time.Time, forever boo
 	s.count(func(st *Stats) { st.Activations++; st.Active = len(s.act) })
 }
 
+// forget removes src from a dedup list.
+func forget(list []seen, src netip.Addr) []seen {
+	kept := list[:0]
+	for _, e := range list {
+		if e.addr != src {
+			kept = append(kept, e)
+		}
+	}
+	return kept
+}
+
 func (a *active) addMember(src netip.Addr) {
 	for _, m := range a.members {
 		if m == src {
@@ -121,10 +132,15 @@ func (a *active) addMember(src netip.Addr) {
 // channel stops at once, without waiting for MLD's last-listener query. A host whose join was
 // never seen is not lost by this: its channel falls silent and it joins again.
 func (s *Sender) left(key actKey, src netip.Addr, now time.Time) {
+	// A host that left is no longer repeating its last join: its next join is a new one.
+	if prev, ok := s.recent[key]; ok {
+		s.recent[key] = forget(prev, src)
+	}
 	a := s.byKey[key]
 	if a == nil || a.budget < 0 {
 		return
 	}
+	a.sources = forget(a.sources, src)
 	for i, m := range a.members {
 		if m == src {
 			a.members = append(a.members[:i], a.members[i+1:]...)
