@@ -73,7 +73,7 @@ var optionDocs = []optionDoc{
 	{"-c, --channels N", "fetch: join at most N tree and data channels at once (default 16)"},
 	{"--mld", "serve: send a channel only while MLD shows a listener (the default)"},
 	{"--carousel", "serve: repeat everything continuously, without MLD (no raw-socket privilege needed)"},
-	{"--bwlimit RATE", "serve: total send rate in bits per second, with k, M or G suffix (default 1G)"},
+	{"--bwlimit RATE", "serve: total send rate, bits/s with k, M or G suffix; auto = link speed, at most 2G (default auto)"},
 	{"--delay USEC", "serve: pause USEC microseconds after each datagram (as the original lcsync)"},
 	{"--iface LIST", "comma-separated interfaces to use (default: every up, multicast, IPv6 interface)"},
 	{"--scope SCOPE", "multicast scope: link, site, org or global (default site)"},
@@ -129,7 +129,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.IntVar(&o.port, "port", defaultPort, "")
 	fs.IntVar(&o.mtu, "mtu", defaultMTU, "")
 	fs.IntVar(&o.hops, "hops", 1, "")
-	fs.StringVar(&o.bwlimit, "bwlimit", "1G", "")
+	fs.StringVar(&o.bwlimit, "bwlimit", "auto", "")
 	fs.DurationVar(&o.timeout, "timeout", 0, "")
 	fs.DurationVar(&o.idleTimeout, "idle-timeout", defaultIdleTimeout, "")
 	return fs
@@ -220,7 +220,7 @@ func (o *options) check() error {
 	case o.timeout < 0 || o.idleTimeout < 0:
 		return usagef("--timeout and --idle-timeout must not be negative")
 	}
-	if _, err := parseRate(o.bwlimit); err != nil {
+	if _, err := parseRate(o.bwlimit); err != nil && o.bwlimit != "auto" {
 		return usagef(err.Error())
 	}
 	if _, err := o.level(); err != nil {

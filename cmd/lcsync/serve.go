@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -22,10 +24,13 @@ func serve(ctx context.Context, e *env, src string) error {
 	if err != nil {
 		return usagef(err.Error())
 	}
-	rate, _ := parseRate(o.bwlimit)
 	ifaces, err := mcast.Interfaces(splitList(o.ifaces))
 	if err != nil {
 		return withCode(exitNetwork, err)
+	}
+	rate := autoRate(ifaces)
+	if o.bwlimit != "auto" {
+		rate, _ = parseRate(o.bwlimit) // validated with the options
 	}
 	e.log.Info("indexing", "path", src, "blocksize", o.blockSize)
 	ix, err := index.Build(ctx, src, index.Options{BlockSize: o.blockSize, Logger: e.log})
@@ -62,7 +67,7 @@ func serve(ctx context.Context, e *env, src string) error {
 	if o.carousel {
 		mode = "carousel"
 	}
-	e.log.Info("serving", "share", ix.Share, "files", len(ix.Files), "bytes", ix.Bytes, "skipped", ix.Skipped,
+	e.log.Info("serving", "rate", humanRate(rate), "share", ix.Share, "files", len(ix.Files), "bytes", ix.Bytes, "skipped", ix.Skipped,
 		"groups", groups, "manifest", manifest, "port", o.port, "mode", mode, "ifaces", ifaceNames(ifaces))
 	err = runAll(ctx, s.Run, listenerRun(listener))
 	if o.stats {
@@ -75,6 +80,39 @@ func serve(ctx context.Context, e *env, src string) error {
 	}
 	e.log.Info("stopped")
 	return nil // SIGINT or SIGTERM is how a server ends normally
+}
+
+// maxAutoRate caps --bwlimit auto. Measured on the namespace rig (BENCHMARKS.md): above it,
+// receivers sharing a 2-core machine start dropping datagrams, which costs repairs.
+const maxAutoRate = 2e9
+
+// autoRate is the default send rate: the slowest chosen interface's link speed (as the kernel
+// reports it in /sys/class/net/IF/speed, in Mbit/s), at most maxAutoRate. Interfaces that do
+// not report a speed (some virtual ones) do not lower it.
+func autoRate(ifaces []net.Interface) float64 {
+	rate := maxAutoRate
+	for _, ifi := range ifaces {
+		b, err := os.ReadFile("/sys/class/net/" + ifi.Name + "/speed")
+		if err != nil {
+			continue
+		}
+		if mbit, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && mbit > 0 {
+			rate = min(rate, float64(mbit)*1e6)
+		}
+	}
+	return rate
+}
+
+// humanRate formats bits per second.
+func humanRate(r float64) string {
+	switch {
+	case r == 0:
+		return "unlimited"
+	case r >= 1e9:
+		return strconv.FormatFloat(r/1e9, 'g', 4, 64) + " Gbit/s"
+	default:
+		return strconv.FormatFloat(r/1e6, 'g', 4, 64) + " Mbit/s"
+	}
 }
 
 func listenerRun(l *mld.Listener) func(context.Context) error {
