@@ -17,18 +17,14 @@ type Transport interface {
 	// Join and Leave change the groups whose datagrams are delivered.
 	Join(g netip.Addr) error
 	Leave(g netip.Addr) error
-	// Receive blocks until datagrams arrive and calls fn for each, at most ReceiveBatch per
-	// call (fewer means the socket was drained); the slice is only valid during the call.
-	// After Close it returns net.ErrClosed.
+	// Receive blocks until datagrams arrive and calls fn for each (a batch at a time); the
+	// slice is only valid during the call. After Close it returns net.ErrClosed.
 	Receive(fn func([]byte)) error
 	// Drops returns how many datagrams the kernel dropped for lack of buffer space.
 	Drops() uint64
 	// Close ends Receive.
 	Close() error
 }
-
-// ReceiveBatch is the most datagrams a Transport hands over per Receive call.
-const ReceiveBatch = 64
 
 // Config describes one fetch.
 type Config struct {

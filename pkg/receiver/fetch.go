@@ -54,12 +54,15 @@ func Fetch(ctx context.Context, cfg Config) (Stats, error) {
 func (s *session) read(jobs chan<- writeJob) error {
 	var pending []writeJob
 	for {
-		n := 0
+		s.mu.Lock()
+		s.waiting = true // until a datagram comes, the socket is empty
+		s.mu.Unlock()
 		err := s.cfg.Transport.Receive(func(d []byte) {
 			now := time.Now()
 			s.mu.Lock()
-			s.waiting = false
-			n++
+			if s.waiting {
+				s.waiting, s.drained = false, now
+			}
 			s.handle(d, now)
 			if len(s.jobs) > 0 {
 				pending = append(pending, s.jobs...)
@@ -75,22 +78,31 @@ func (s *session) read(jobs chan<- writeJob) error {
 		if err != nil {
 			return err
 		}
-		if n < ReceiveBatch { // the socket was drained: what is not there was not sent
-			s.mu.Lock()
-			s.drained, s.waiting = time.Now(), true
-			s.mu.Unlock()
-		}
 	}
+}
+
+// maxBacklog bounds how far behind the socket the reader is assumed to be: a receive buffer
+// holds well under a second of traffic at any rate that matters.
+const maxBacklog = time.Second
+
+// drainedAt returns the latest time the socket is known to have been empty: now while the
+// reader waits on it, else when data last ended a wait (but no earlier than maxBacklog ago).
+// Quiet and stall timers count only up to it, so a backlog is not mistaken for silence.
+func (s *session) drainedAt(now time.Time) time.Time {
+	if s.waiting {
+		return now
+	}
+	if d := now.Add(-maxBacklog); s.drained.Before(d) {
+		return d
+	}
+	return s.drained
 }
 
 // stalled reports whether a joined subscription made no verified progress for StallAfter
 // (counted, like quietFor, only while the socket is drained): datagrams may still arrive on
 // it, but they bring nothing that verifies (a hostile trickle, or only duplicates).
 func (s *session) stalled(sb *sub, now time.Time) bool {
-	drained := s.drained
-	if s.waiting {
-		drained = now
-	}
+	drained := s.drainedAt(now)
 	last := sb.lastUseful
 	if last.Before(sb.joinedAt) {
 		last = sb.joinedAt
@@ -101,11 +113,7 @@ func (s *session) stalled(sb *sub, now time.Time) bool {
 // quietFor returns how long a subscription has been quiet, counting only time in which the
 // reader had drained the socket: a backlog in the socket buffer is not silence.
 func (s *session) quietFor(sb *sub, now time.Time) time.Duration {
-	drained := s.drained
-	if s.waiting {
-		drained = now
-	}
-	return drained.Sub(sb.lastActivity())
+	return s.drainedAt(now).Sub(sb.lastActivity())
 }
 
 // run drives the fetch: manifest, plan, channels, files, directories.

@@ -123,7 +123,7 @@ type session struct {
 	stats      Stats
 	root       *os.Root // the destination, for temporary files created as data arrives
 	started    time.Time
-	drained    time.Time // when the reader last emptied the socket
+	drained    time.Time // when data last ended the reader's wait on an empty socket
 	waiting    bool      // the reader is waiting on an empty socket
 	lastUseful time.Time
 	wake       chan struct{}

@@ -12,7 +12,7 @@ type mcastTransport struct {
 
 // NewTransport wraps a multicast receiving socket. Receive must be called from one goroutine.
 func NewTransport(r *mcast.Receiver) Transport {
-	return &mcastTransport{Receiver: r, batch: mcast.NewBatch(ReceiveBatch)}
+	return &mcastTransport{Receiver: r, batch: mcast.NewBatch(64)}
 }
 
 func (t *mcastTransport) Receive(fn func([]byte)) error {
