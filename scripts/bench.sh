@@ -1,118 +1,141 @@
 #!/usr/bin/env bash
-# bench.sh: multicast transfer benchmarks on the namespace rig (root; run on a quiet machine).
+# bench.sh [--quick]: lcsync side by side with uftp, udpcast and rsync on the namespace rig
+# (root; run on a quiet machine). `make bench-net` runs it. Writes BENCHMARKS.md.
 #
-#   scenario "full": a SIZE MiB random file (default 512) to N receivers at once, for each N
-#   in BENCH_N (default "1 4"), ROUNDS rounds (default 1).
+# Scenarios (BENCH_SCENARIOS, default all, in this order):
+#   full        a random file (BENCH_SIZE_MB, default 512 MiB) to N = BENCH_N ("1 4 8") receivers
+#   shaped      the sender's link shaped to BENCH_RATE (200mbit), N = BENCH_SHAPED_N (8)
+#   delta       receivers hold the file with 1% of its 4 KiB pieces changed, N = BENCH_DELTA_N (4)
+#   loss        BENCH_LOSS ("1 5") percent loss on every receiver downlink, N = BENCH_LOSS_N (4)
+#   smallfiles  BENCH_SMALL_FILES (10000) files of 1-64 KiB in nested dirs, N = BENCH_SMALL_N (4)
+#   index       lcsync --hex over the file vs one core of raw BLAKE2s; go test -bench ./merkle
+#   idle        an MLD-mode server nobody listens to, over BENCH_IDLE_SECS (60) seconds
 #
-# Per run it prints: wall seconds until every receiver has the file, MB/s per receiver, sender
-# CPU seconds (user+system of the server process), bytes on the sender's link divided by the
-# file size, and how many receivers verified (sha256). Files live on /dev/shm so the disk is
-# not the limit. BENCH_TOOLS selects tools (default "lcsync").
+# Every transfer is verified (sha256 of each receiver's copy). Each tool runs over a small grid
+# of rate settings (LCSYNC_GRID, UFTP_GRID, UDPCAST_GRID, RSYNC_GRID: comma-separated; the
+# shaped and delta scenarios have SHAPED_* and DELTA_* grids), ROUNDS (1) times, the tool order
+# rotating each round; BENCH_TOOLS ("lcsync uftp udpcast rsync") selects tools. Every process
+# runs under a timeout (BENCH_TIMEOUT seconds, default 120 + size in MiB / 2); processes,
+# namespaces and files are cleaned up on any exit. BENCH_OUT sets the report path
+# (BENCHMARKS.md at the repo root). --quick (or BENCH_QUICK=1): 32 MiB, N = 1 and 2, 1000
+# small files, 10 s idle, ROUNDS=1, report to BENCHMARKS.quick.md: for development.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ "$(id -u)" -eq 0 ] || { echo "bench.sh: run as root" >&2; exit 1; }
-bash scripts/deps.sh ip bridge tc nft sha256sum python3
-size=${BENCH_SIZE_MB:-512}
-ns_list=${BENCH_N:-"1 4"}
+case "${1:-}" in
+--quick) BENCH_QUICK=1 ;;
+"") ;;
+*) sed -n '2,23p' "$0" >&2; exit 2 ;;
+esac
+[ "$(id -u)" -eq 0 ] || { echo "bench.sh: run as root (network namespaces, raw MLD socket)" >&2; exit 1; }
+bash scripts/deps.sh ip bridge tc nft ss sha256sum python3 time timeout tar \
+	rsync uftp uftpd udp-sender udp-receiver iperf
+
+quick=${BENCH_QUICK:-0}
+[ "$quick" = 0 ] && q="" || q=1
+size_mb=${BENCH_SIZE_MB:-${q:+32}}
+size_mb=${size_mb:-512}
+full_n=${BENCH_N:-${q:+1 2}}
+full_n=${full_n:-1 4 8}
+shaped_n=${BENCH_SHAPED_N:-${q:+2}}
+shaped_n=${shaped_n:-8}
+delta_n=${BENCH_DELTA_N:-${q:+2}}
+delta_n=${delta_n:-4}
+loss_n=${BENCH_LOSS_N:-${q:+2}}
+loss_n=${loss_n:-4}
+loss_pcts=${BENCH_LOSS:-1 5}
+small_n=${BENCH_SMALL_N:-${q:+2}}
+small_n=${small_n:-4}
+small_files=${BENCH_SMALL_FILES:-${q:+1000}}
+small_files=${small_files:-10000}
+idle_secs=${BENCH_IDLE_SECS:-${q:+10}}
+idle_secs=${idle_secs:-60}
 rounds=${ROUNDS:-1}
-tools=${BENCH_TOOLS:-lcsync}
-work=$(mktemp -d /dev/shm/lcsync-bench.XXXXXX)
-bin=$work/lcsync
-cleanup() {
-	pkill -f "$work/" 2>/dev/null || true
-	bash scripts/netns.sh down >/dev/null 2>&1 || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
-go build -o "$bin" ./cmd/lcsync
-mkdir -p "$work/src"
-head -c $((size << 20)) /dev/urandom >"$work/src/file.bin"
-want=$(sha256sum <"$work/src/file.bin" | cut -d' ' -f1)
-bytes=$((size << 20))
+[ -n "$q" ] && rounds=1
+run_timeout=${BENCH_TIMEOUT:-$((120 + size_mb / 2))}
+scenarios=${BENCH_SCENARIOS:-full shaped delta loss smallfiles index idle}
+read -ra tools <<<"${BENCH_TOOLS:-lcsync uftp udpcast rsync}"
+out=${BENCH_OUT:-$([ -n "$q" ] && echo BENCHMARKS.quick.md || echo BENCHMARKS.md)}
 
-txbytes() { ip netns exec lc-s cat /sys/class/net/eth0/statistics/tx_bytes; }
-cpu_of() { # user+system seconds of a pid (and its reaped children)
-	awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15 + $16 + $17) / hz }' "/proc/$1/stat"
-}
-now() { date +%s.%N; }
-
-# lcsync N: serve the file from lc-s, fetch into lc-r1..N at once.
-run_lcsync() {
-	local n=$1 extra=${LCSYNC_SERVE_OPTS:-}
-	# shellcheck disable=SC2086
-	ip netns exec lc-s "$bin" -q $extra "$work/src" &
-	local srv=$!
-	sleep 1
-	local srvpid
-	srvpid=$(pgrep -f "^$bin -q" | head -1)
-	local tx0 t0 ok=0
-	tx0=$(txbytes)
-	t0=$(now)
-	local pids=()
-	for i in $(seq 1 "$n"); do
-		rm -rf "$work/r$i"
-		ip netns exec "lc-r$i" "$bin" -q --stats --idle-timeout 30s src/file.bin "$work/r$i/" >"$work/r$i.log" 2>&1 &
-		pids+=($!)
-	done
-	for p in "${pids[@]}"; do wait "$p" || true; done
-	local t1
-	t1=$(now)
-	local tx1 cpu
-	tx1=$(txbytes)
-	cpu=$(cpu_of "$srvpid")
-	kill "$srv" 2>/dev/null
-	wait "$srv" 2>/dev/null || true
-	for i in $(seq 1 "$n"); do
-		[ "$(sha256sum <"$work/r$i/file.bin" 2>/dev/null | cut -d' ' -f1)" = "$want" ] && ok=$((ok + 1))
-	done
-	report lcsync "$n" "$t0" "$t1" "$cpu" $((tx1 - tx0)) "$ok"
-	grep -h "kernel drops\|channels" "$work"/r*.log | sed "s/^/    /"
-}
-
-# idle: an MLD-mode server with nobody joined, measured over BENCH_IDLE_SECS (default 60)
-# after indexing: CPU as a share of one core, resident memory, bytes on its link.
-run_idle() {
-	local secs=${BENCH_IDLE_SECS:-60}
-	ip netns exec lc-s "$bin" "$work/src" >"$work/idle.log" 2>&1 &
-	local srv=$!
-	until grep -q msg=serving "$work/idle.log"; do sleep 0.2; done
-	local pid c0 c1 tx0 tx1 rss
-	pid=$(pgrep -f "^$bin $work/src" | head -1)
-	sleep 2 # let start-up queries settle
-	c0=$(cpu_of "$pid")
-	tx0=$(txbytes)
-	sleep "$secs"
-	c1=$(cpu_of "$pid")
-	tx1=$(txbytes)
-	rss=$(awk '/VmRSS/ { print $2 }' "/proc/$pid/status")
-	kill "$srv"
-	wait "$srv" 2>/dev/null || true
-	echo
-	echo "| idle server over ${secs}s | CPU % of a core | RSS MiB | bytes on its link |"
-	echo "|---|---|---|---|"
-	awk -v c0="$c0" -v c1="$c1" -v s="$secs" -v rss="$rss" -v tx=$((tx1 - tx0)) 'BEGIN {
-		printf "| lcsync (MLD mode, %d MiB share) | %.3f | %.1f | %d |\n", '"$size"', (c1 - c0) / s * 100, rss / 1024, tx }'
-}
-
-report() { # tool n t0 t1 cpu txbytes ok
-	awk -v tool="$1" -v n="$2" -v t0="$3" -v t1="$4" -v cpu="$5" -v tx="$6" -v ok="$7" -v size="$bytes" 'BEGIN {
-		wall = t1 - t0
-		printf "| %-8s | %2d | %7.2f | %8.1f | %7.2f | %6.3f | %d/%d |\n", tool, n, wall, size / wall / 1e6, cpu, tx / size, ok, n }'
-}
-
-echo "# lcsync network benchmark — $(date -u +%F), $(nproc) cores, $(uname -r), ${size} MiB"
-if [ -n "${BENCH_IDLE:-1}" ] && [ "${BENCH_IDLE:-1}" != 0 ]; then
-	bash scripts/netns.sh up 1 >/dev/null
-	run_idle
-	bash scripts/netns.sh down >/dev/null
-fi
-echo
-echo "| tool | N | wall s | MB/s per receiver | sender CPU s | sender tx / size | verified |"
-echo "|---|---|---|---|---|---|---|"
-for n in $ns_list; do
-	bash scripts/netns.sh up "$n" >/dev/null
-	for _ in $(seq 1 "$rounds"); do
-		for t in $tools; do "run_$t" "$n"; done
-	done
-	bash scripts/netns.sh down >/dev/null
+for s in $scenarios; do
+	case $s in full | shaped | delta | loss | smallfiles | index | idle) ;;
+	*) echo "bench.sh: unknown scenario $s" >&2; exit 2 ;;
+	esac
 done
+for t in "${tools[@]}"; do
+	case $t in lcsync | uftp | udpcast | rsync) ;;
+	*) echo "bench.sh: unknown tool $t" >&2; exit 2 ;;
+	esac
+done
+if ip netns list | grep -qE '^lc-(br|s|r[0-9]+)'; then
+	echo "bench.sh: the lc-* rig is already up (another run?); 'bash scripts/netns.sh down' first" >&2
+	exit 1
+fi
+
+. scripts/bench/lib.sh
+. scripts/bench/tools.sh
+. scripts/bench/scenarios.sh
+
+work=$(mktemp -d /dev/shm/lcsync-bench.XXXXXX)
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+results=$work/results.tsv
+report=$work/report.md
+bin=$work/lcsync
+: >"$results"
+: >"$report"
+: >"$work/failures.md"
+go build -o "$bin" ./cmd/lcsync
+buffers_up
+
+started=$(date -u '+%F %T UTC')
+for s in $scenarios; do "scen_$s"; done
+
+{
+	echo "# lcsync benchmarks${q:+ — QUICK RUN (small sizes, for development; not representative)}"
+	echo
+	echo "Generated by \`scripts/bench.sh${q:+ --quick}\` (\`make bench-net\`), started $started."
+	echo
+	echo "- machine: $(nproc) cores, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), kernel $(uname -r)"
+	echo "- lcsync $(git describe --tags --always --dirty 2>/dev/null || echo dev), $(go version | cut -d' ' -f3); peers: uftp $(dpkg-query -W -f '${Version}' uftp 2>/dev/null), udpcast $(dpkg-query -W -f '${Version}' udpcast 2>/dev/null), rsync $(dpkg-query -W -f '${Version}' rsync 2>/dev/null)"
+	echo "- settings: file ${size_mb} MiB, ROUNDS=$rounds, timeout ${run_timeout} s a run, scenarios: $scenarios"
+	echo "- rig: \`scripts/netns.sh\` (one sender lc-s and N receivers on a Linux bridge with MLD snooping and an MLDv2 querier, MTU 1500, veth links, files on /dev/shm); net.core.rmem_max/wmem_max raised to 64 MiB during the run"
+	echo
+	cat <<-'EOF'
+		Columns: **wall s** from the start of the transfer until every receiver is done (session
+		set-up included); **MB/s per receiver** = payload bytes / wall; **sender CPU s** = user+system
+		of the sender process tree during the transfer (softirq work of the bridge and the receivers
+		is not in it); **sender tx / size** = bytes on the sender's link (tx_bytes of lc-s eth0) over
+		the payload size; **verified** = receivers whose copy has the source's sha256; **lcsync/peer**
+		= MB/s of the best lcsync row over the peer row's (above 1: lcsync is faster), in the delta
+		scenario the ratio of sender bytes (below 1: lcsync sends less). Each tool runs over a small
+		grid of rate settings; **pick** marks its best setting per N ("best", also in bold) and the
+		other grid rows ("grid").
+	EOF
+	cat "$report"
+	if [ -s "$work/failures.md" ]; then
+		echo
+		echo "## Failed runs (last log lines)"
+		echo
+		cat "$work/failures.md"
+	fi
+	echo
+	cat <<-'EOF'
+		## Notes
+
+		- The rig runs the sender, the bridge and every receiver on the same cores, so it measures
+		  CPU cost per packet more than link capacity: multicast wall times grow with N although the
+		  sender's bytes do not. rsync (TCP with segmentation offload over veth) is cheap per byte
+		  here and wins on wall time at small N; on a real network its sender bytes (N × size) are
+		  what limit it. The fair multicast figure is the sender tx / size column.
+		- lcsync and rsync serve from a daemon that is up before the transfer starts (lcsync has
+		  indexed the share by then: its index CPU is in the note column); uftp's announce and
+		  udpcast's rendezvous are inside the wall time, as they are part of every transfer.
+		- udpcast is IPv4 only (the rig gives every node an IPv4 address for it); uftp and lcsync
+		  use IPv6 multicast, rsync IPv6 TCP.
+		- Figures from a loaded machine are noisy: compare the load lines of each scenario and rerun
+		  with ROUNDS=3 on a quiet machine before drawing conclusions.
+	EOF
+} >"$work/final.md"
+cp "$work/final.md" "$out"
+cat "$out"
+echo "bench.sh: wrote $out" >&2

@@ -1,0 +1,181 @@
+# tools.sh: one function per tool (sourced by scripts/bench.sh): run_TOOL SETTING N ROUND
+# moves the current payload from lc-s to lc-r1..lc-rN once and records the run.
+#
+# The payload is $srcdir, a directory named src: in the file scenarios it holds file.bin,
+# in smallfiles a tree ($kind is "file" or "tree"); $want is its checksum (see lib.sh).
+# Wall time runs from the moment the transfer is started (first fetch, uftp, udp-sender or
+# first rsync pull) until every receiver and the sender are done. lcsync and rsync serve from
+# a daemon started (and, for lcsync, indexed) before that moment, as they are used; the
+# lcsync index time is recorded in the note column. Every process runs under `timeout`.
+
+srv_addr=fd00:6c63::1
+
+rcv_addr() { echo "fd00:6c63::$((100 + $1))"; }
+
+# wait_for FILE PATTERN PID: until PATTERN shows in FILE (0), PID dies or $run_timeout (1).
+wait_for() {
+	local end=$((SECONDS + run_timeout))
+	until grep -q "$2" "$1" 2>/dev/null; do
+		kill -0 "$3" 2>/dev/null || return 1
+		[ $SECONDS -ge $end ] && return 1
+		sleep 0.1
+	done
+}
+
+# wait_all PID...: wait for each; $waited is the worst exit status (124 is timeout's).
+# (Not through $(...): a subshell cannot wait for this shell's children.)
+wait_all() {
+	local p rc
+	waited=0
+	for p in "$@"; do
+		rc=0
+		wait "$p" || rc=$?
+		[ "$rc" -gt "$waited" ] && waited=$rc
+	done
+	forget "$@"
+}
+
+# verify_pattern TOOL: where receiver @ ends up with the payload.
+verify_pattern() {
+	case "$kind:$1" in
+	file:*) echo "$work/r@/file.bin" ;;
+	tree:lcsync | tree:rsync) echo "$work/r@/" ;;
+	tree:*) echo "$work/r@/src/" ;;
+	esac
+}
+
+note_rc() { [ "$2" -ne 0 ] && echo "$1 exit $2"; true; }
+
+run_lcsync() {
+	local set=$1 n=$2 round=$3 opts=() i
+	[ "$set" = default ] || read -ra opts <<<"$set"
+	fresh_dsts "$n"
+	spawn ip netns exec lc-s "$bin" "${opts[@]}" "$srcdir" >"$work/s.log" 2>&1
+	local srv=$spawned
+	if ! wait_for "$work/s.log" msg=serving "$srv"; then
+		stop "$srv"
+		record lcsync "$set" "$n" "$round" 0 0 0 0 "server did not start"
+		fail_log "lcsync $set N=$n" "$work/s.log"
+		return
+	fi
+	local idx cpu0 tx0 t0 name=src/file.bin pids=()
+	[ "$kind" = tree ] && name=src/
+	idx=$(cpu_of "$srv")
+	cpu0=$idx tx0=$(txbytes) t0=$(now)
+	for i in $(seq 1 "$n"); do
+		spawn ip netns exec "lc-r$i" timeout -k 5 "$run_timeout" "$bin" -q --stats --idle-timeout 30s \
+			"$name" "$work/r$i/" >"$work/r$i.log" 2>&1
+		pids+=("$spawned")
+	done
+	local rc t1 tx1 cpu1
+	wait_all "${pids[@]}"
+	rc=$waited
+	t1=$(now) tx1=$(txbytes) cpu1=$(cpu_of "$srv")
+	stop "$srv"
+	local ok
+	ok=$(verified "$n" "$(verify_pattern lcsync)" "$want")
+	record lcsync "$set" "$n" "$round" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" \
+		"$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN { print b - a }')" $((tx1 - tx0)) "$ok" \
+		"index cpu ${idx}s$(note_rc ', fetch' "$rc")"
+	[ "$ok" -eq "$n" ] || fail_log "lcsync $set N=$n round $round" "$work/s.log" "$work"/r[0-9]*.log
+	grep -h "kernel drops" "$work"/r[0-9]*.log 2>/dev/null | sed 's/^/    /' >&2 || true
+}
+
+run_uftp() {
+	local rate=$1 n=$2 round=$3 i hosts="" pids=()
+	fresh_dsts "$n"
+	for i in $(seq 1 "$n"); do
+		hosts+="${hosts:+,}$(printf '0x%x' $((0x100 + i)))"
+		spawn ip netns exec "lc-r$i" timeout -k 5 "$run_timeout" uftpd -d -U "$(printf '0x%08x' $((0x100 + i)))" \
+			-I "$(rcv_addr "$i")" -M ff15::6c63:10 -D "$work/r$i" -q -B 104857600 -c 20971520 -x 1 \
+			>"$work/r$i.log" 2>&1
+		pids+=("$spawned")
+	done
+	sleep 0.5
+	local what=$srcdir/file.bin tx0 t0
+	[ "$kind" = tree ] && what=$srcdir
+	tx0=$(txbytes) t0=$(now)
+	spawn ip netns exec lc-s /usr/bin/time -f '%U %S' -o "$work/s.time" \
+		timeout -k 5 "$run_timeout" uftp -I "$srv_addr" -M ff15::6c63:10 -P ff15::6c63:11 -Y none \
+		-R "$rate" -B 104857600 -H "$hosts" -x 1 -S "$work/s.status" "$what" >"$work/s.log" 2>&1
+	local rc t1 tx1
+	wait_all "$spawned"
+	rc=$waited
+	t1=$(now) tx1=$(txbytes)
+	stop "${pids[@]}"
+	local ok
+	ok=$(verified "$n" "$(verify_pattern uftp)" "$want")
+	record uftp "-R $rate" "$n" "$round" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" \
+		"$(time_cpu "$work/s.time")" $((tx1 - tx0)) "$ok" "$(note_rc uftp "$rc")"
+	[ "$ok" -eq "$n" ] || fail_log "uftp -R $rate N=$n round $round" "$work/s.log" "$work"/r[0-9]*.log
+}
+
+run_udpcast() {
+	local rate=$1 n=$2 round=$3 i pids=()
+	fresh_dsts "$n"
+	for i in $(seq 1 "$n"); do
+		local out=(--file "$work/r$i/file.bin")
+		[ "$kind" = tree ] && out=(--file /dev/null --pipe "tar -C $work/r$i -xf -")
+		spawn ip netns exec "lc-r$i" timeout -k 5 "$run_timeout" udp-receiver --interface eth0 --nokbd \
+			"${out[@]}" --start-timeout 30 --receive-timeout 20 >"$work/r$i.log" 2>&1
+		pids+=("$spawned")
+	done
+	sleep 0.5
+	local in=(--file "$srcdir/file.bin") tx0 t0
+	[ "$kind" = tree ] && in=(--file /dev/null --pipe "tar -C ${srcdir%/*} -cf - src")
+	tx0=$(txbytes) t0=$(now)
+	spawn ip netns exec lc-s /usr/bin/time -f '%U %S' -o "$work/s.time" \
+		timeout -k 5 "$run_timeout" udp-sender --interface eth0 --nokbd "${in[@]}" --min-receivers "$n" \
+		--max-wait 20 --start-timeout 30 --max-bitrate "$rate" --nopointopoint >"$work/s.log" 2>&1
+	local rc t1 tx1
+	wait_all "$spawned" "${pids[@]}"
+	rc=$waited
+	t1=$(now) tx1=$(txbytes)
+	local ok
+	ok=$(verified "$n" "$(verify_pattern udpcast)" "$want")
+	record udpcast "--max-bitrate $rate" "$n" "$round" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" \
+		"$(time_cpu "$work/s.time")" $((tx1 - tx0)) "$ok" "$(note_rc udpcast "$rc")"
+	[ "$ok" -eq "$n" ] || fail_log "udpcast $rate N=$n round $round" "$work/s.log" "$work"/r[0-9]*.log
+}
+
+run_rsync() {
+	local set=$1 n=$2 round=$3 opts=() i pids=()
+	[ "$set" = default ] || read -ra opts <<<"$set"
+	[ -n "${seed_file:-}" ] && opts=(-I "${opts[@]}")
+	fresh_dsts "$n"
+	cat >"$work/rsyncd.conf" <<-EOF
+		use chroot = no
+		uid = root
+		gid = root
+		[data]
+		path = $srcdir
+		read only = yes
+	EOF
+	spawn ip netns exec lc-s rsync --daemon --no-detach --ipv6 --address="$srv_addr" --port 8730 \
+		--config "$work/rsyncd.conf" >"$work/s.log" 2>&1
+	local srv=$spawned end=$((SECONDS + 10))
+	until ip netns exec lc-s ss -Hltn 'sport = :8730' | grep -q 8730; do
+		[ $SECONDS -ge $end ] && break
+		sleep 0.1
+	done
+	local from="rsync://[$srv_addr]:8730/data/file.bin" to=file.bin cpu0 tx0 t0
+	[ "$kind" = tree ] && from="rsync://[$srv_addr]:8730/data/" to=""
+	cpu0=$(cpu_of "$srv") tx0=$(txbytes) t0=$(now)
+	for i in $(seq 1 "$n"); do
+		spawn ip netns exec "lc-r$i" timeout -k 5 "$run_timeout" rsync -a "${opts[@]}" "$from" "$work/r$i/$to" \
+			>"$work/r$i.log" 2>&1
+		pids+=("$spawned")
+	done
+	local rc t1 tx1 cpu1
+	wait_all "${pids[@]}"
+	rc=$waited
+	t1=$(now) tx1=$(txbytes)
+	sleep 0.3 # let the daemon reap its children, so their CPU time is counted
+	cpu1=$(cpu_of "$srv")
+	stop "$srv"
+	local ok
+	ok=$(verified "$n" "$(verify_pattern rsync)" "$want")
+	record rsync "${opts[*]:-default}" "$n" "$round" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" \
+		"$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN { print b - a }')" $((tx1 - tx0)) "$ok" "$(note_rc rsync "$rc")"
+	[ "$ok" -eq "$n" ] || fail_log "rsync $set N=$n round $round" "$work/s.log" "$work"/r[0-9]*.log
+}
