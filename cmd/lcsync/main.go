@@ -1,5 +1,3 @@
-// Command lcsync distributes files over IPv6 multicast with merkle trees, syncs local copies,
-// and dumps trees. See lcsync(1) and README.md.
 package main
 
 import (

@@ -125,7 +125,7 @@ func (s *session) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	p, err := s.prepare(ctx, l)
+	p, err := s.prepare(l)
 	if err != nil {
 		return err
 	}

@@ -249,11 +249,11 @@ func (s *session) onBlock(p wire.BlockPacket, now time.Time) {
 			continue
 		}
 		t.sub.lastPacket = now
-		s.onPiece(t, b, p, now)
+		s.onPiece(t, b, p)
 	}
 }
 
-func (s *session) onPiece(t *target, b int, p wire.BlockPacket, now time.Time) {
+func (s *session) onPiece(t *target, b int, p wire.BlockPacket) {
 	f := t.f
 	n := f.shape.BlockLen(b)
 	lo, hi := int(p.Offset), int(p.Offset)+len(p.Data)

@@ -128,7 +128,7 @@ const maxInflight = 64
 
 // prepare opens (creating, unless dry) the destination root, makes the directories and lists
 // the files, directories and symlinks.
-func (s *session) prepare(ctx context.Context, l *layout) (*plan, error) {
+func (s *session) prepare(l *layout) (*plan, error) {
 	p := &plan{l: l, umask: umask()}
 	if !s.cfg.DryRun {
 		if err := os.MkdirAll(l.rootDir, 0o755); err != nil {
