@@ -3,8 +3,8 @@ module github.com/lcsync/lcsync
 go 1.26.8
 
 require (
-	github.com/bits-and-blooms/bitset v1.29.0 // indirect
-	golang.org/x/crypto v0.58.0 // indirect
-	golang.org/x/net v0.62.0 // indirect
-	golang.org/x/sys v0.49.0 // indirect
+	github.com/bits-and-blooms/bitset v1.29.0
+	golang.org/x/crypto v0.58.0
+	golang.org/x/net v0.62.0
+	golang.org/x/sys v0.49.0
 )
