@@ -12,13 +12,9 @@ import (
 // fetch receives the served NAME into local DST.
 func fetch(ctx context.Context, e *env, name, dst string) error {
 	o := e.o
-	scope, err := mcast.ParseScope(o.scope)
+	scope, ifaces, err := network(o)
 	if err != nil {
-		return usagef(err.Error())
-	}
-	ifaces, err := mcast.Interfaces(splitList(o.ifaces))
-	if err != nil {
-		return withCode(exitNetwork, err)
+		return err
 	}
 	rx, err := mcast.ListenReceiver(mcast.ReceiverConfig{Port: o.port, Ifaces: ifaces})
 	if err != nil {

@@ -20,13 +20,9 @@ import (
 // serve indexes SRC and serves it until interrupted.
 func serve(ctx context.Context, e *env, src string) error {
 	o := e.o
-	scope, err := mcast.ParseScope(o.scope)
+	scope, ifaces, err := network(o)
 	if err != nil {
-		return usagef(err.Error())
-	}
-	ifaces, err := mcast.Interfaces(splitList(o.ifaces))
-	if err != nil {
-		return withCode(exitNetwork, err)
+		return err
 	}
 	rate := autoRate(ifaces)
 	if o.bwlimit != "auto" {
@@ -160,6 +156,19 @@ func (t *trigger) TakeEvents(dst []sender.Event) []sender.Event {
 		dst = append(dst, sender.Event{Ifindex: e.Ifindex, Group: e.Group, Source: e.Source, Leave: e.Leave, Refresh: e.Refresh})
 	}
 	return dst
+}
+
+// network resolves --scope and --iface, for serving and fetching.
+func network(o *options) (mcast.Scope, []net.Interface, error) {
+	scope, err := mcast.ParseScope(o.scope)
+	if err != nil {
+		return 0, nil, usagef(err.Error())
+	}
+	ifaces, err := mcast.Interfaces(splitList(o.ifaces))
+	if err != nil {
+		return 0, nil, withCode(exitNetwork, err)
+	}
+	return scope, ifaces, nil
 }
 
 func splitList(s string) []string {

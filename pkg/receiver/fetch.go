@@ -177,68 +177,22 @@ func (s *session) drive(ctx context.Context, phase string, done func() bool, ste
 		}
 		now := time.Now()
 		s.mu.Lock()
-		// Leave what is finished.
-		kept := joined[:0]
-		for _, sb := range joined {
-			if s.subFinished(sb) {
-				sb.done = true
-				s.drop(sb)
-				_ = s.cfg.Transport.Leave(sb.group)
-				continue
-			}
-			kept = append(kept, sb)
-		}
-		joined = kept
+		joined = s.leaveFinished(joined)
 		if done() {
 			s.mu.Unlock()
 			return s.fileError()
 		}
-		if err := s.fileErrorLocked(); err != nil {
+		err := s.fileErrorLocked()
+		if err == nil {
+			joined, err = s.joinQueued(joined, now)
+		}
+		if err == nil {
+			joined, err = s.handleSilent(joined, now)
+		}
+		if err != nil {
 			s.mu.Unlock()
 			return err
 		}
-		// Join queued channels up to the limit.
-		for len(joined) < s.cfg.Channels && len(s.queue) > 0 {
-			sb := s.queue[0]
-			s.queue = s.queue[1:]
-			if sb.done || s.subFinished(sb) {
-				s.drop(sb)
-				continue
-			}
-			if err := s.cfg.Transport.Join(sb.group); err != nil {
-				s.mu.Unlock()
-				return fmt.Errorf("receiver: joining %s: %w", sb.group, err)
-			}
-			sb.joined, sb.joinedAt = true, now
-			s.stats.Joins++
-			joined = append(joined, sb)
-		}
-		// Silent channels: the sender's cycle ended with data still missing. Fetch just the
-		// missing blocks on narrower channels, or join the same channel again.
-		kept = joined[:0]
-		for _, sb := range joined {
-			if s.quietFor(sb, now) < s.cfg.Retrigger && !s.stalled(sb, now) {
-				kept = append(kept, sb)
-				continue
-			}
-			if s.repair(sb) {
-				sb.done = true
-				s.drop(sb)
-				_ = s.cfg.Transport.Leave(sb.group)
-				continue
-			}
-			kept = append(kept, sb)
-			if now.Sub(sb.joinedAt) >= s.cfg.RejoinAfter {
-				_ = s.cfg.Transport.Leave(sb.group)
-				if err := s.cfg.Transport.Join(sb.group); err != nil {
-					s.mu.Unlock()
-					return fmt.Errorf("receiver: rejoining %s: %w", sb.group, err)
-				}
-				sb.joinedAt = now
-				s.stats.Rejoins++
-			}
-		}
-		joined = kept
 		idle := now.Sub(s.lastUseful)
 		s.mu.Unlock()
 		if idle >= s.cfg.IdleTimeout {
@@ -258,6 +212,74 @@ func (s *session) drive(ctx context.Context, phase string, done func() bool, ste
 		case <-tick.C:
 		}
 	}
+}
+
+// retire leaves a subscription that is finished or replaced (caller holds mu).
+func (s *session) retire(sb *sub) {
+	sb.done = true
+	s.drop(sb)
+	_ = s.cfg.Transport.Leave(sb.group)
+}
+
+// leaveFinished leaves the joined subscriptions that need nothing more (caller holds mu).
+func (s *session) leaveFinished(joined []*sub) []*sub {
+	kept := joined[:0]
+	for _, sb := range joined {
+		if s.subFinished(sb) {
+			s.retire(sb)
+			continue
+		}
+		kept = append(kept, sb)
+	}
+	return kept
+}
+
+// joinQueued joins queued subscriptions up to the Channels limit (caller holds mu).
+func (s *session) joinQueued(joined []*sub, now time.Time) ([]*sub, error) {
+	for len(joined) < s.cfg.Channels && len(s.queue) > 0 {
+		sb := s.queue[0]
+		s.queue = s.queue[1:]
+		if sb.done || s.subFinished(sb) {
+			s.drop(sb)
+			continue
+		}
+		if err := s.cfg.Transport.Join(sb.group); err != nil {
+			return joined, fmt.Errorf("receiver: joining %s: %w", sb.group, err)
+		}
+		sb.joined, sb.joinedAt = true, now
+		s.stats.Joins++
+		joined = append(joined, sb)
+	}
+	return joined, nil
+}
+
+// handleSilent deals with channels whose sender cycle ended with data still missing (quiet)
+// or that bring nothing verifiable (stalled): it fetches just the missing blocks on narrower
+// channels, or joins the same channel again once the sender will not take the join for a
+// repeat (caller holds mu).
+func (s *session) handleSilent(joined []*sub, now time.Time) ([]*sub, error) {
+	kept := joined[:0]
+	for _, sb := range joined {
+		if s.quietFor(sb, now) < s.cfg.Retrigger && !s.stalled(sb, now) {
+			kept = append(kept, sb)
+			continue
+		}
+		if s.repair(sb) {
+			s.retire(sb)
+			continue
+		}
+		kept = append(kept, sb)
+		if now.Sub(sb.joinedAt) < s.cfg.RejoinAfter {
+			continue
+		}
+		_ = s.cfg.Transport.Leave(sb.group)
+		if err := s.cfg.Transport.Join(sb.group); err != nil {
+			return kept, fmt.Errorf("receiver: rejoining %s: %w", sb.group, err)
+		}
+		sb.joinedAt = now
+		s.stats.Rejoins++
+	}
+	return kept, nil
 }
 
 func (s *session) idleError(phase string) error {
