@@ -105,10 +105,11 @@ verified() {
 	echo "$ok"
 }
 
-# fresh_dsts N: empty receiver directories r1..rN, or, when $seed_file is set, each holding
+# fresh_dsts N: no logs or copies of an earlier run; empty receiver directories r1..rN, or, when $seed_file is set, each holding
 # a copy of it as file.bin (the delta scenario's outdated copies).
 fresh_dsts() {
 	local i
+	rm -rf "$work"/r[0-9]* "$work"/s.*
 	for i in $(seq 1 "$1"); do
 		rm -rf "$work/r$i"
 		mkdir -p "$work/r$i"

@@ -44,6 +44,42 @@ verify_pattern() {
 	esac
 }
 
+# watchdog SENDER RECEIVER...: a last resort against a hung udp-sender. Once every receiver
+# has exited and the sender is still there 5 s later, stop the sender: SENDER is the
+# /usr/bin/time wrapper, its child is `timeout`, which leads the process group of udp-sender.
+# (--retries-until-drop already makes udp-sender drop a receiver that died.) Background only.
+watchdog() {
+	local s=$1 p live g
+	shift
+	while [ -d "/proc/$s" ]; do
+		live=0
+		for p in "$@"; do
+			[ -d "/proc/$p" ] && [ "$(awk '{ print $3 }' "/proc/$p/stat" 2>/dev/null)" != Z ] && live=1
+		done
+		if [ "$live" = 0 ]; then
+			sleep 5
+			g=$(pgrep -P "$s" || true)
+			[ -n "$g" ] || return 0
+			echo "bench: udp-sender still running 5 s after every receiver ended; stopping it" >&2
+			kill -TERM -- "-$g" 2>/dev/null || true
+			sleep 2
+			kill -KILL -- "-$g" 2>/dev/null || true
+			return 0
+		fi
+		sleep 0.5
+	done
+}
+
+# lcsync_note: the receivers' repair effort from their --stats lines: rejoins and wasted
+# (duplicate or useless) bytes, summed over receivers.
+lcsync_note() {
+	cat "$work"/r[0-9]*.log 2>/dev/null | awk '
+		function bytes(v, u) { return v * (u == "KiB" ? 1024 : u == "MiB" ? 1048576 : u == "GiB" ? 1073741824 : 1) }
+		/wasted/ { for (i = 1; i < NF; i++) if ($i == "wasted") { w += bytes($(i + 1), substr($(i + 2), 1, 3)) } }
+		/rejoined/ { for (i = 1; i < NF; i++) if ($i == "rejoined") { r += $(i + 1) + 0 } }
+		END { printf "rejoins %d, wasted %.1f MiB", r, w / 1048576 }'
+}
+
 note_rc() { [ "$2" -ne 0 ] && echo "$1 exit $2"; true; }
 
 run_lcsync() {
@@ -76,7 +112,7 @@ run_lcsync() {
 	ok=$(verified "$n" "$(verify_pattern lcsync)" "$want")
 	record lcsync "$set" "$n" "$round" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" \
 		"$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN { print b - a }')" $((tx1 - tx0)) "$ok" \
-		"index cpu ${idx}s$(note_rc ', fetch' "$rc")"
+		"index cpu ${idx}s, $(lcsync_note)$(note_rc ', fetch' "$rc")"
 	[ "$ok" -eq "$n" ] || fail_log "lcsync $set N=$n round $round" "$work/s.log" "$work"/r[0-9]*.log
 	grep -h "kernel drops" "$work"/r[0-9]*.log 2>/dev/null | sed 's/^/    /' >&2 || true
 }
@@ -126,11 +162,14 @@ run_udpcast() {
 	tx0=$(txbytes) t0=$(now)
 	spawn ip netns exec lc-s /usr/bin/time -f '%U %S' -o "$work/s.time" \
 		timeout -k 5 "$run_timeout" udp-sender --interface eth0 --nokbd "${in[@]}" --min-receivers "$n" \
-		--max-wait 20 --start-timeout 30 --max-bitrate "$rate" --nopointopoint >"$work/s.log" 2>&1
-	local rc t1 tx1
-	wait_all "$spawned" "${pids[@]}"
+		--max-wait 20 --start-timeout 30 --retries-until-drop 20 --max-bitrate "$rate" --nopointopoint >"$work/s.log" 2>&1
+	local snd=$spawned rc t1 tx1
+	spawn watchdog "$snd" "${pids[@]}"
+	local dog=$spawned
+	wait_all "$snd" "${pids[@]}"
 	rc=$waited
 	t1=$(now) tx1=$(txbytes)
+	stop "$dog"
 	local ok
 	ok=$(verified "$n" "$(verify_pattern udpcast)" "$want")
 	record udpcast "--max-bitrate $rate" "$n" "$round" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" \
