@@ -274,3 +274,45 @@ func TestFetchManyFilesThroughStream(t *testing.T) {
 	}
 	t.Logf("stats %+v", st)
 }
+
+// TestDeltaSharedByReceivers: receivers holding the same outdated copy walk the same pages and
+// fetch the same blocks at about the same time; the sender's gather window makes them share
+// the sends, so the changed blocks go out about once, not once per receiver.
+func TestDeltaSharedByReceivers(t *testing.T) {
+	n := newFakeNet()
+	src := filepath.Join(t.TempDir(), "share")
+	data := randBytes(t, 2000*1024)
+	writeFile(t, filepath.Join(src, "f"), data)
+	snd := serve(t, n, src, false)
+	old := append([]byte(nil), data...)
+	changed := []int{5, 300, 301, 777, 1500, 1999}
+	for _, b := range changed {
+		old[b*1024] ^= 0xff
+	}
+	var dsts []string
+	for range 4 {
+		dst := filepath.Join(t.TempDir(), "f")
+		writeFile(t, dst, old)
+		dsts = append(dsts, dst)
+	}
+	var wg sync.WaitGroup
+	for _, dst := range dsts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st := fetch(t, n.receiver(0), "share/f", dst, nil)
+			if st.Needed != int64(len(changed)) {
+				t.Errorf("needed %d blocks, want %d", st.Needed, len(changed))
+			}
+		}()
+	}
+	wg.Wait()
+	for _, dst := range dsts {
+		sameFile(t, filepath.Join(src, "f"), dst)
+	}
+	st := snd.Stats()
+	t.Logf("4 receivers, %d changed blocks: %d block packets, %d tree packets, %d activations", len(changed), st.BlockPackets, st.TreePackets, st.Activations)
+	if st.BlockPackets > uint64(2*len(changed)) {
+		t.Errorf("%d block packets for %d changed blocks shared by 4 receivers", st.BlockPackets, len(changed))
+	}
+}

@@ -97,6 +97,8 @@ func (s *Sender) activate(key actKey, src netip.Addr, now time.Time, forever boo
 	a := &active{key: key, cyc: c, budget: c.total}
 	if forever {
 		a.budget = -1
+	} else if c.total <= s.cfg.GatherMax && s.cfg.Gather > 0 {
+		a.pause = now.Add(s.cfg.Gather) // let near-simultaneous joins share the cycle
 	}
 	a.sources, _ = saw(nil, src, now, s.cfg.DedupWindow)
 	a.addMember(src)

@@ -87,6 +87,12 @@ type Config struct {
 	CheckInterval time.Duration
 	// DedupWindow is how long repeated reports from one host are ignored (default 1.5s).
 	DedupWindow time.Duration
+	// Gather delays the start of an idle channel whose cycle is short (at most GatherMax
+	// datagrams, default 64) by this much (default 8ms), so that receivers walking the same
+	// tree in step, whose joins arrive a few milliseconds apart, share one cycle instead of
+	// getting one each. Negative disables it.
+	Gather    time.Duration
+	GatherMax int64
 	// ManifestInterval paces the manifest in carousel mode (default 250ms between cycles).
 	ManifestInterval time.Duration
 	// RefreshMin is the least time between two re-walks of the share triggered by manifest
@@ -131,6 +137,12 @@ func (c *Config) setDefaults() error {
 	}
 	if c.DedupWindow <= 0 {
 		c.DedupWindow = 1500 * time.Millisecond
+	}
+	if c.Gather == 0 {
+		c.Gather = 8 * time.Millisecond
+	}
+	if c.GatherMax <= 0 {
+		c.GatherMax = 64
 	}
 	if c.ManifestInterval <= 0 {
 		c.ManifestInterval = 250 * time.Millisecond
