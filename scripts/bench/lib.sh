@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2154,SC2034  # sourced by scripts/bench.sh, which sets the globals
 # lib.sh: shared helpers of scripts/bench.sh (sourced, not run): process bookkeeping and
 # clean-up, the rig, measurements (link bytes, CPU, load), verification and result records.
 # Expects: $work (scratch dir on /dev/shm), $results (TSV of runs), $run_timeout (seconds).
@@ -58,7 +59,6 @@ buffers_up() {
 # rig N: a fresh rig with N receivers, no impairment.
 rig() {
 	bash scripts/netns.sh up "$1" >/dev/null
-	rig_n=$1
 }
 
 now() { date +%s.%N; }

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2154,SC2034  # sourced by scripts/bench.sh, which sets the globals
 # scenarios.sh: the benchmark scenarios (sourced by scripts/bench.sh). Each scen_NAME builds
 # its payload and rig, runs every tool over its settings grid for ROUNDS rounds, tools in a
 # different order each round, and appends its section of the report to $report.
@@ -237,7 +238,7 @@ scen_idle() {
 		echo
 		echo "## idle: a server nobody listens to"
 		echo
-		echo "An MLD-mode server (\`lcsync $srcdir\`, one ${size_mb} MiB file) with no receiver joined, measured over ${idle_secs} s after indexing. It should send nothing but stay ready."
+		echo "An MLD-mode server (\`lcsync DIR\`, DIR holding one ${size_mb} MiB file) with no receiver joined, measured over ${idle_secs} s after indexing. It should send nothing but stay ready."
 		echo
 		echo "Before: $before. After: $(load_note)."
 		echo

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2154,SC2034  # sourced by scripts/bench.sh, which sets the globals
 # tools.sh: one function per tool (sourced by scripts/bench.sh): run_TOOL SETTING N ROUND
 # moves the current payload from lc-s to lc-r1..lc-rN once and records the run.
 #
