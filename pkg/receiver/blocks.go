@@ -35,6 +35,10 @@ func (s *session) process(j writeJob) {
 	if gone {
 		return
 	}
+	if err := s.ensureTemp(f); err != nil {
+		s.lockedFail(f, err)
+		return
+	}
 	n := f.shape.BlockLen(b)
 	off := f.shape.BlockOffset(b)
 	buf, written := j.buf, false
@@ -106,6 +110,7 @@ func (s *session) blockDone(f *fileState, b int) {
 			t.sub.lastUseful = now
 		}
 	}
+	s.maybeReady(f)
 	s.poke()
 }
 
@@ -150,6 +155,7 @@ func (s *session) reuseLate(f *fileState, b int) {
 			t.remaining--
 		}
 	}
+	s.maybeReady(f)
 	s.poke()
 }
 

@@ -81,6 +81,9 @@ func (s *session) read(jobs chan<- writeJob) error {
 	}
 }
 
+// minRound is the least time between two rounds of the controller.
+const minRound = 5 * time.Millisecond
+
 // maxBacklog bounds how far behind the socket the reader is assumed to be: a receive buffer
 // holds well under a second of traffic at any rate that matters.
 const maxBacklog = time.Second
@@ -209,6 +212,11 @@ func (s *session) drive(ctx context.Context, phase string, done func() bool, ste
 			}
 			return ctx.Err()
 		case <-s.wake:
+			// Coalesce bursts of wake-ups: thousands of blocks a second need not each run a
+			// round (and hold mu) of their own.
+			if d := minRound - time.Since(now); d > 0 {
+				time.Sleep(d)
+			}
 		case <-tick.C:
 		}
 	}

@@ -15,24 +15,23 @@ import (
 	"github.com/lcsync/lcsync/pkg/wire"
 )
 
-// finishReady finishes every started file that is complete.
+// finishReady finishes the files that became complete since the last call.
 func (p *plan) finishReady(s *session) error {
-	for i := 0; i < p.next; i++ {
-		done, err := p.finishIfReady(s, p.files[i])
-		if err != nil {
-			return err
-		}
-		if done {
-			p.inflight--
-		}
-	}
-	for _, f := range p.streamed {
+	s.mu.Lock()
+	ready := s.ready
+	s.ready = nil
+	s.mu.Unlock()
+	for _, f := range ready {
 		done, err := p.finishIfReady(s, f)
 		if err != nil {
 			return err
 		}
-		if done {
+		switch {
+		case !done:
+		case f.streamed:
 			p.pending--
+		default:
+			p.inflight--
 		}
 	}
 	return nil
@@ -42,12 +41,14 @@ func (p *plan) finishReady(s *session) error {
 func (p *plan) finishIfReady(s *session, f *fileState) (bool, error) {
 	s.mu.Lock()
 	ready := !f.finished && f.err == nil && f.complete()
-	if ready && !s.cfg.DryRun && f.tmp == nil {
-		ready = s.openTemp(f) // a file whose blocks were all reused or that is empty
-	}
 	s.mu.Unlock()
 	if !ready {
 		return false, nil
+	}
+	if !s.cfg.DryRun {
+		if err := s.ensureTemp(f); err != nil { // a file whose blocks were all reused, or empty
+			return false, err
+		}
 	}
 	if err := p.finishFile(s, f); err != nil {
 		return false, err

@@ -277,9 +277,6 @@ func (s *session) onPiece(t *target, b int, p wire.BlockPacket) {
 		s.stats.WastedBytes += int64(len(p.Data))
 		return
 	}
-	if f.tmp == nil && !s.openTemp(f) {
-		return
-	}
 	if bs.buf == nil && !bs.spilled {
 		bs.buf = s.getBuf(f.shape.BlockSize())[:n]
 		s.partial = append(s.partial, partialRef{f, b})
@@ -323,14 +320,13 @@ func (s *session) compactPartial() {
 }
 
 // spillOldest writes the oldest in-memory partial block to the temporary file and frees its
-// buffer; later pieces of it are written straight to the file.
+// buffer; later pieces of it are written straight to the file. Blocks of files whose
+// temporary file a worker has not created yet stay in memory (caller holds mu).
 func (s *session) spillOldest() {
-	for len(s.partial) > 0 {
-		r := s.partial[0]
-		s.partial = s.partial[1:]
+	for i, r := range s.partial {
 		bs := r.f.blocks[r.b]
-		if bs == nil || bs.buf == nil {
-			continue // completed or already spilled
+		if bs == nil || bs.buf == nil || r.f.tmp == nil {
+			continue // completed or already spilled, or no file to spill to yet
 		}
 		off := r.f.shape.BlockOffset(r.b)
 		for _, sp := range bs.cov.spans {
@@ -342,6 +338,7 @@ func (s *session) spillOldest() {
 		s.putBuf(bs.buf)
 		bs.buf, bs.spilled = nil, true
 		s.inMem--
+		s.partial = append(s.partial[:i], s.partial[i+1:]...)
 		return
 	}
 }
@@ -358,21 +355,31 @@ func (s *session) putBuf(b []byte) {
 	s.bufPool.Put(&b)
 }
 
-// openTemp creates f's temporary file when its first data arrives (files fetched through a
-// stream are not opened in advance: there may be many). Caller holds mu.
-func (s *session) openTemp(f *fileState) bool {
-	if f.finished || f.err != nil || s.root == nil {
-		return false
+// ensureTemp creates f's temporary file if it has none yet. Files are opened by the workers and
+// the controller, never by the reader, so creating thousands of files does not hold up the
+// socket; a file fetched through a stream is only opened once its first block is in (there
+// may be thousands). It must not be called with mu held.
+func (s *session) ensureTemp(f *fileState) error {
+	f.tmpMu.Lock()
+	defer f.tmpMu.Unlock()
+	s.mu.Lock()
+	has, gone := f.tmp != nil, f.finished || f.err != nil
+	s.mu.Unlock()
+	if has || gone {
+		return nil
 	}
-	f.tmpRel = tempName(f.rel)
-	tmp, err := s.root.OpenFile(f.tmpRel, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if s.root == nil {
+		return fmt.Errorf("receiver: no destination to write %s into", f.rel)
+	}
+	rel := tempName(f.rel)
+	tmp, err := s.root.OpenFile(rel, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		f.tmpRel = ""
-		s.fail(f, fmt.Errorf("receiver: creating a temporary file for %s: %w", f.rel, err))
-		return false
+		return fmt.Errorf("receiver: creating a temporary file for %s: %w", f.rel, err)
 	}
-	f.tmp = tmp
-	return true
+	s.mu.Lock()
+	f.tmp, f.tmpRel = tmp, rel
+	s.mu.Unlock()
+	return nil
 }
 
 // fail records a file's error; the controller reports it.

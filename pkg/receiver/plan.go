@@ -221,9 +221,11 @@ func (s *session) chooseStreams(p *plan) {
 	for f, dir := range chosen {
 		p.streamed = append(p.streamed, f)
 		s.files = append(s.files, f)
+		f.streamed = true
 		f.needAll()
 		f.planned = true
 		if s.cfg.DryRun {
+			s.maybeReady(f)
 			continue
 		}
 		s.enqueue(mcast.StreamGroup(s.cfg.Scope, dir), subStream, s.dataTarget(f, f.shape.TopLevel(), 0, merkle.Hash(f.entry.Top)))
@@ -290,6 +292,7 @@ func (p *plan) activate(ctx context.Context, s *session) error {
 		switch {
 		case f.shape.Blocks() == 0:
 			f.planned = true
+			s.maybeReady(f)
 		case local != nil && !s.manifest.Carousel:
 			s.startWalk(f)
 		default:

@@ -85,11 +85,14 @@ type fileState struct {
 	blocks     map[int]*blockState
 	targets    []*target // data targets over this file, for block accounting
 
+	tmpMu    sync.Mutex // serialises creating tmp (ensureTemp)
 	tmp      *os.File
 	tmpRel   string
 	finished bool
 	planned  bool // data subscriptions queued
 	dry      bool // dry run: no data is fetched
+	streamed bool // fetched through a directory stream
+	readied  bool // queued on session.ready
 	err      error
 }
 
@@ -108,6 +111,15 @@ func (f *fileState) needAll() {
 	n := uint(f.shape.Blocks())
 	f.need.FlipRange(0, n)
 	f.remaining = int(n)
+}
+
+// maybeReady queues f for finishing once it is complete (caller holds mu).
+func (s *session) maybeReady(f *fileState) {
+	if !f.readied && !f.finished && f.complete() {
+		f.readied = true
+		s.ready = append(s.ready, f)
+		s.poke()
+	}
 }
 
 // complete reports whether every needed block is in (in a dry run: whether the walk is done).
@@ -138,6 +150,7 @@ type session struct {
 	subs    map[netip.Addr]*sub
 	queue   []*sub // waiting to be joined, in order
 
+	ready   []*fileState // complete files waiting to be finished by the controller
 	partial []partialRef // blocks with an in-memory buffer, oldest first
 	inMem   int
 	jobs    []writeJob // completed blocks collected under mu, sent to workers after unlocking

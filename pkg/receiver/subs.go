@@ -88,6 +88,7 @@ func (s *session) planData(f *fileState) {
 		return
 	}
 	f.planned = true
+	s.maybeReady(f)
 	s.poke()
 	if f.remaining == 0 || s.cfg.DryRun {
 		return
