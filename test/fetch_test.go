@@ -157,7 +157,7 @@ var (
 	statsFiles  = regexp.MustCompile(`(?m)^files (\d+) fetched, (\d+) unchanged, (\d+) other entries, (\d+) deleted$`)
 	statsBlocks = regexp.MustCompile(`(?m)^blocks (\d+): (\d+) received \([^)]*\), (\d+) reused from the local copy$`)
 	statsDgrams = regexp.MustCompile(`(?m)^datagrams (\d+) \([^)]*\), duplicates (\d+), wasted [^,]*, tree [^,]*, corrupt (\d+), malformed (\d+), foreign (\d+), kernel drops (\d+)$`)
-	statsChans  = regexp.MustCompile(`(?m)^channels joined (\d+), rejoined (\d+); ([0-9.]+)s, `)
+	statsChans  = regexp.MustCompile(`(?m)^channels joined (\d+), rejoined (\d+)[^;]*; ([0-9.]+)s, `)
 )
 
 // parseStats extracts the statistics from a fetch's standard output.

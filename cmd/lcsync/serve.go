@@ -68,8 +68,8 @@ func serve(ctx context.Context, e *env, src string) error {
 	err = runAll(ctx, s.Run, listenerRun(listener))
 	if o.stats {
 		st := s.Stats()
-		fmt.Fprintf(e.stdout, "sent %d datagrams, %s; %d joins (%d repeats ignored), %d channel activations, %d cycles, %d re-indexes, %d send errors\n",
-			st.Datagrams, humanBytes(float64(st.Bytes)), st.Joins, st.DupJoins, st.Activations, st.Cycles, st.Refreshes, st.SendErrors)
+		fmt.Fprintf(e.stdout, "sent %d datagrams, %s; %d joins (%d repeats ignored), %d channel activations, %d cycles, %d re-indexes, %d slow-downs, %d send errors\n",
+			st.Datagrams, humanBytes(float64(st.Bytes)), st.Joins, st.DupJoins, st.Activations, st.Cycles, st.Refreshes, st.Slowdowns, st.SendErrors)
 	}
 	if err != nil {
 		return withCode(exitNetwork, err)

@@ -21,8 +21,13 @@ const (
 	KindTree Kind = 2
 	// KindData is the data channel of a node, keyed by the node hash.
 	KindData Kind = 3
-	// KindStream is the carousel channel of a share, keyed by the share name.
+	// KindStream is the stream channel of a directory (the whole share in carousel mode),
+	// keyed by the directory's name.
 	KindStream Kind = 4
+	// KindCongestion is the congestion channel of a share, keyed by the share name: nothing
+	// is ever sent on it; a receiver that drops datagrams joins it briefly, and the join
+	// report tells the sender to slow down.
+	KindCongestion Kind = 5
 )
 
 // String returns the kind's name as PROTOCOL.md spells it.
@@ -36,6 +41,8 @@ func (k Kind) String() string {
 		return "data"
 	case KindStream:
 		return "stream"
+	case KindCongestion:
+		return "congestion"
 	}
 	return fmt.Sprintf("Kind(%d)", uint8(k))
 }
@@ -68,9 +75,14 @@ func ManifestGroup(s Scope, share string) netip.Addr {
 	return Group(s, KindManifest, []byte(share))
 }
 
-// StreamGroup is the carousel stream channel of the share named share.
-func StreamGroup(s Scope, share string) netip.Addr {
-	return Group(s, KindStream, []byte(share))
+// StreamGroup is the stream channel of the directory (or share) named dir.
+func StreamGroup(s Scope, dir string) netip.Addr {
+	return Group(s, KindStream, []byte(dir))
+}
+
+// CongestionGroup is the congestion channel of the share named share.
+func CongestionGroup(s Scope, share string) netip.Addr {
+	return Group(s, KindCongestion, []byte(share))
 }
 
 // TreeGroup is the tree channel of the node whose hash is node.

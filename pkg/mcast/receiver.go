@@ -266,6 +266,17 @@ func (r *Receiver) Stats() ReceiverStats {
 	return s
 }
 
+// QueueFill returns the bytes waiting in the socket's receive queue and the queue's limit, in
+// the kernel's accounting (which includes per-datagram overhead). A queue that keeps filling
+// up is the early sign of drops to come.
+func (r *Receiver) QueueFill() (used, limit int, err error) {
+	rc, err := r.conn.SyscallConn()
+	if err != nil {
+		return 0, 0, fmt.Errorf("mcast: %w", err)
+	}
+	return queueFill(rc)
+}
+
 // Close closes the socket, which leaves every group; a blocked Read returns net.ErrClosed.
 func (r *Receiver) Close() error {
 	r.mu.Lock()

@@ -83,6 +83,26 @@ func recvBufSize(c syscall.RawConn) (int, error) {
 	return v / 2, err
 }
 
+// queueFill returns how many bytes wait in the socket's receive queue and the buffer's limit,
+// in the kernel's accounting (which counts per-datagram overhead too). SO_MEMINFO's first word
+// is SK_MEMINFO_RMEM_ALLOC, so an int-sized read gets exactly it; the limit is SO_RCVBUF.
+func queueFill(c syscall.RawConn) (used, limit int, err error) {
+	var uerr, lerr error
+	if cerr := c.Control(func(fd uintptr) {
+		used, uerr = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_MEMINFO)
+		limit, lerr = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF)
+	}); cerr != nil {
+		return 0, 0, cerr
+	}
+	if uerr != nil {
+		return 0, 0, fmt.Errorf("mcast: SO_MEMINFO: %w", uerr)
+	}
+	if lerr != nil {
+		return 0, 0, fmt.Errorf("mcast: SO_RCVBUF: %w", lerr)
+	}
+	return used, limit, nil
+}
+
 // senderControl returns the Control hook of a sending socket.
 func senderControl(cfg *SenderConfig) func(network, address string, c syscall.RawConn) error {
 	return func(_, _ string, c syscall.RawConn) error {

@@ -30,3 +30,5 @@ func parseControl([]byte) (rxControl, error)   { return rxControl{}, ErrNotSuppo
 func transient(error) bool                     { return false }
 func gsoRefused(err error) bool                { return errors.Is(err, ErrNotSupported) }
 func isMsgTrunc(int) bool                      { return false }
+
+func queueFill(syscall.RawConn) (int, int, error) { return 0, 0, ErrNotSupported }

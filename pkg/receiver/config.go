@@ -55,6 +55,9 @@ type Config struct {
 	// StallAfter treats a channel that brings nothing verifiable for that long as silent too
 	// (default 2s), so useless or hostile traffic on it cannot hold a fetch.
 	StallAfter time.Duration
+	// NoCongestionSignal stops the receiver from telling the sender, through the share's
+	// congestion channel, that it drops datagrams.
+	NoCongestionSignal bool
 	// Workers verify and write blocks (default 2).
 	Workers int
 	// Logger receives progress notes (nil: silent).

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/lcsync/lcsync/merkle"
+	"github.com/lcsync/lcsync/pkg/mcast"
 	"github.com/lcsync/lcsync/pkg/wire"
 )
 
@@ -78,7 +79,54 @@ func (s *session) read(jobs chan<- writeJob) error {
 		if err != nil {
 			return err
 		}
+		s.congestion(time.Now())
 	}
+}
+
+// queueFilling reports whether the socket's receive queue is more than half full: the reader is
+// falling behind, and drops will follow unless the sender slows down.
+func (s *session) queueFilling() bool {
+	q, ok := s.cfg.Transport.(interface{ QueueFill() (int, int, error) })
+	if !ok {
+		return false
+	}
+	used, limit, err := q.QueueFill()
+	return err == nil && limit > 0 && 2*used > limit
+}
+
+// congestionHold is how long a receiver stays joined to the congestion channel per signal.
+const congestionHold = 50 * time.Millisecond
+
+// congestion signals the sender, through the share's congestion channel, that this socket
+// dropped datagrams: joining the channel emits an MLD report the sender overhears (PROTOCOL.md
+// §5.5). Leaving again soon after lets the next drop emit a new report. Called by the reader.
+func (s *session) congestion(now time.Time) {
+	if s.cfg.NoCongestionSignal {
+		return
+	}
+	g := mcast.CongestionGroup(s.cfg.Scope, s.share())
+	if s.congJoined {
+		if now.Sub(s.congAt) >= congestionHold {
+			_ = s.cfg.Transport.Leave(g)
+			s.congJoined = false
+		}
+		return
+	}
+	drops := s.cfg.Transport.Drops()
+	if drops <= s.lastDrops && !s.queueFilling() {
+		return
+	}
+	s.lastDrops = drops
+	s.mu.Lock()
+	carousel := s.manifest != nil && s.manifest.Carousel
+	if !carousel {
+		s.stats.Slowdowns++
+	}
+	s.mu.Unlock()
+	if carousel || s.cfg.Transport.Join(g) != nil {
+		return
+	}
+	s.congJoined, s.congAt = true, now
 }
 
 // minRound is the least time between two rounds of the controller.

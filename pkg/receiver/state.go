@@ -132,11 +132,15 @@ type session struct {
 	cfg Config
 	mu  sync.Mutex
 
-	stats      Stats
-	root       *os.Root // the destination, for temporary files created as data arrives
-	started    time.Time
-	drained    time.Time // when data last ended the reader's wait on an empty socket
-	waiting    bool      // the reader is waiting on an empty socket
+	stats   Stats
+	root    *os.Root // the destination, for temporary files created as data arrives
+	started time.Time
+	drained time.Time // when data last ended the reader's wait on an empty socket
+	// Congestion signalling, owned by the reader goroutine.
+	congJoined bool
+	congAt     time.Time
+	lastDrops  uint64
+	waiting    bool // the reader is waiting on an empty socket
 	lastUseful time.Time
 	wake       chan struct{}
 

@@ -22,8 +22,10 @@ type Stats struct {
 	// Corrupt counts blocks or hash runs that failed verification and were received again;
 	// Malformed datagrams that did not parse; Foreign datagrams for nothing we wanted.
 	Corrupt, Malformed, Foreign int64
-	// KernelDrops counts datagrams the kernel dropped for lack of receive buffer.
+	// KernelDrops counts datagrams the kernel dropped for lack of receive buffer; Slowdowns the
+	// times the receiver asked the sender to slow down because of them.
 	KernelDrops uint64
+	Slowdowns   int
 	// Joins counts channel joins, Rejoins those made again after a silence, Repairs the
 	// narrower channels joined to fetch blocks a cycle left missing.
 	Joins, Rejoins, Repairs int

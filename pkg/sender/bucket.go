@@ -22,6 +22,12 @@ func newBucket(bitsPerSecond float64, batchBytes int) *bucket {
 	return b
 }
 
+// setRate changes the rate (bits per second), keeping the accumulated credit.
+func (b *bucket) setRate(bitsPerSecond float64) {
+	b.rate = bitsPerSecond / 8
+	b.burst = max(b.burst/4, b.rate*0.002)
+}
+
 // take spends n bytes, sleeping first if the bucket is in debt. It returns ctx.Err() if ctx
 // ends while sleeping.
 func (b *bucket) take(ctx context.Context, n int) error {

@@ -73,8 +73,12 @@ type Config struct {
 	Scope mcast.Scope
 	// MTU is the path MTU (default 1500); datagrams never exceed MTU-48 bytes.
 	MTU int
-	// Rate is the total send rate in bits per second; 0 means unlimited.
+	// Rate is the total send rate in bits per second; 0 means unlimited. In MLD mode it is the
+	// ceiling of the congestion controller (see NoCongestionControl).
 	Rate float64
+	// NoCongestionControl keeps the rate fixed instead of slowing down when receivers report
+	// drops on the congestion channel.
+	NoCongestionControl bool
 	// Delay pauses after each datagram, as the original lcsync's --delay.
 	Delay time.Duration
 	// PageHeight is how many levels a tree page reaches (default 4).

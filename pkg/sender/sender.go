@@ -39,6 +39,7 @@ type Sender struct {
 	out    outbox
 
 	bucket       *bucket
+	rate         *aimd // nil in carousel mode or without a rate limit
 	sendFailures int
 	seg          SegmentSender // nil unless GSO is used
 
@@ -89,6 +90,9 @@ func New(cfg Config) (*Sender, error) {
 		s.seg = ss
 	}
 	s.bucket = newBucket(cfg.Rate, batchSize*geo.maxDatagram)
+	if cfg.Trigger != nil && cfg.Rate > 0 && !cfg.NoCongestionControl {
+		s.rate = newAIMD(cfg.Rate)
+	}
 	if err := s.rebuild(); err != nil {
 		return nil, err
 	}
@@ -144,6 +148,9 @@ func (s *Sender) Run(ctx context.Context) error {
 		if s.cfg.Carousel && time.Since(s.lastRefresh) >= s.cfg.RefreshInterval {
 			s.refresh(ctx)
 		}
+		if s.rate != nil && s.rate.tick(time.Now()) {
+			s.setRate()
+		}
 		wait := s.round(ctx)
 		if err := s.flush(ctx); err != nil {
 			if errors.Is(err, context.Canceled) {
@@ -156,6 +163,14 @@ func (s *Sender) Run(ctx context.Context) error {
 		}
 		s.idle(ctx, wait, notify)
 	}
+}
+
+// setRate applies the congestion controller's rate to the token bucket.
+func (s *Sender) setRate() {
+	s.bucket.setRate(s.rate.cur)
+	s.mu.Lock()
+	s.stats.Rate = s.rate.cur
+	s.mu.Unlock()
 }
 
 // idle waits until a join is notified, a re-hash finishes, ctx ends or, if wait > 0, wait
@@ -193,6 +208,13 @@ func (s *Sender) takeEvents(ctx context.Context) {
 	s.events = s.cfg.Trigger.TakeEvents(s.events[:0])
 	now := time.Now()
 	for _, ev := range s.events {
+		if ev.Group == s.tab.congestion {
+			if s.rate != nil && !ev.Refresh && s.rate.signal(ev.Source, ev.Leave, now) {
+				s.setRate()
+				s.count(func(st *Stats) { st.Slowdowns++ })
+			}
+			continue
+		}
 		if _, ours := s.tab.groups[ev.Group]; !ours {
 			continue
 		}

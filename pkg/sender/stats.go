@@ -19,6 +19,10 @@ type Stats struct {
 	// Datagrams and Bytes sent (Bytes includes IPv6 and UDP headers), by kind of packet.
 	Datagrams, Bytes                           uint64
 	ManifestPackets, TreePackets, BlockPackets uint64
+	// Slowdowns counts rate cuts after receivers reported drops; Rate is the current rate in
+	// bits per second (0 before the first change).
+	Slowdowns uint64
+	Rate      float64
 	// SendErrors counts failed batches; Refreshes the times the share changed and was served
 	// with a new manifest.
 	SendErrors, Refreshes uint64

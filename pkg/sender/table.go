@@ -21,17 +21,19 @@ type ref struct {
 // table maps every group the share can be asked for to what it carries. Content-addressed
 // groups shared by identical subtrees map to the first file that has them.
 type table struct {
-	groups   map[netip.Addr]ref
-	manifest netip.Addr
-	stream   netip.Addr // the whole share's stream
-	dirs     []string   // directory names with a stream channel, index 0 = the share
+	groups     map[netip.Addr]ref
+	manifest   netip.Addr
+	stream     netip.Addr // the whole share's stream
+	congestion netip.Addr // joined by receivers that drop datagrams
+	dirs       []string   // directory names with a stream channel, index 0 = the share
 }
 
 func buildTable(ix *index.Index, scope mcast.Scope, pageHeight int) *table {
 	t := &table{
-		groups:   make(map[netip.Addr]ref),
-		manifest: mcast.ManifestGroup(scope, ix.Share),
-		stream:   mcast.StreamGroup(scope, ix.Share),
+		groups:     make(map[netip.Addr]ref),
+		manifest:   mcast.ManifestGroup(scope, ix.Share),
+		stream:     mcast.StreamGroup(scope, ix.Share),
+		congestion: mcast.CongestionGroup(scope, ix.Share),
 	}
 	t.groups[t.manifest] = ref{kind: mcast.KindManifest, file: -1}
 	t.groups[t.stream] = ref{kind: mcast.KindStream, file: -1}
