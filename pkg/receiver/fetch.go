@@ -320,8 +320,12 @@ func (s *session) handleSilent(joined []*sub, now time.Time) ([]*sub, error) {
 			kept = append(kept, sb)
 			continue
 		}
-		if s.repair(sb) {
+		switch s.repair(sb) {
+		case repairDone:
 			s.retire(sb)
+			continue
+		case repairWaiting:
+			kept = append(kept, sb)
 			continue
 		}
 		kept = append(kept, sb)

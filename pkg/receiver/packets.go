@@ -187,8 +187,11 @@ func (s *session) runComplete(t *target, now time.Time) {
 	if t.level == 0 {
 		s.leavesVerified(t.f, t.first, t.run)
 	}
-	if t.wnode != nil {
+	switch {
+	case t.wnode != nil:
 		s.expand(t.f, t.wnode, t.level, t.first, t.run)
+	case t.want[1] > t.want[0]:
+		s.expandLeaves(t)
 	}
 	s.targetDone(t)
 }
@@ -224,10 +227,9 @@ func (s *session) targetFinished(t *target) bool {
 	case subTree:
 		return t.verified
 	case subData, subStream:
-		if t.f.finished || t.f.err != nil {
-			return true
-		}
-		return t.remaining == 0 && (t.run == nil || t.verified)
+		// Needed blocks are done only once verified against their leaves, so this also
+		// means every leaf that mattered is known.
+		return t.f.finished || t.f.err != nil || t.remaining == 0
 	}
 	return true
 }

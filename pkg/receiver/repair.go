@@ -1,22 +1,35 @@
 package receiver
 
 import (
+	"github.com/bits-and-blooms/bitset"
 	"github.com/lcsync/lcsync/merkle"
 	"github.com/lcsync/lcsync/pkg/mcast"
+	"github.com/lcsync/lcsync/pkg/wire"
 )
 
 // maxRepair bounds the channels one repair may open; beyond it the whole channel is joined
 // again instead, which is cheaper than thousands of joins.
 const maxRepair = 1024
 
+// repairResult says what repair did.
+type repairResult int
+
+const (
+	repairNone    repairResult = iota // nothing narrower: join the same channel again
+	repairDone                        // narrower channels queued: leave this one
+	repairWaiting                     // leaf hashes are being fetched first: keep waiting
+)
+
 // repair replaces a data subscription whose cycle ended with blocks still missing by narrower
 // data channels that cover just the missing blocks, so a few lost datagrams cost a few
-// blocks, not another cycle. It needs every leaf under each target verified (to compute the
-// hashes of the nodes it joins); otherwise, or if too many channels would be needed, it
-// returns false and the caller joins the same channel again (caller holds mu).
-func (s *session) repair(sb *sub) bool {
+// blocks, not another cycle. It needs the leaves of the missing blocks verified (to compute
+// the hashes of the nodes it joins): if some are not (their hash packets were lost too), it
+// fetches them first by walking tree pages from the top down to them and reports
+// repairWaiting. If too many channels would be needed it reports repairNone and the caller
+// joins the same channel again (caller holds mu).
+func (s *session) repair(sb *sub) repairResult {
 	if sb.kind != subData && (sb.kind != subStream || s.manifest.Carousel) {
-		return false
+		return repairNone
 	}
 	type node struct {
 		t    *target
@@ -24,18 +37,27 @@ func (s *session) repair(sb *sub) bool {
 		h    merkle.Hash
 	}
 	var plan []node
+	waiting := false
 	for _, t := range sb.targets {
 		if s.targetFinished(t) {
 			continue
 		}
 		f := t.f
-		if t.run != nil && !t.verified {
-			return false
-		}
+		lo, hi := -1, -1
 		for b := t.blockFirst; b < t.blockEnd; b++ {
-			if !f.leafOK.Test(uint(b)) {
-				return false
+			if f.missing(b) && !f.leafOK.Test(uint(b)) {
+				if lo < 0 {
+					lo = b
+				}
+				hi = b + 1
 			}
+		}
+		if lo >= 0 {
+			if f.leafWalks == 0 {
+				s.fetchLeaves(f, lo, hi)
+			}
+			waiting = true
+			continue
 		}
 		var visit func(k, i int) bool
 		visit = func(k, i int) bool {
@@ -75,22 +97,62 @@ func (s *session) repair(sb *sub) bool {
 			return true
 		}
 		if !visit(t.k, t.i) {
-			return false
+			return repairNone
 		}
 	}
+	if waiting {
+		return repairWaiting
+	}
 	if len(plan) == 0 {
-		return false
+		return repairNone
 	}
 	for _, n := range plan {
 		if mcast.DataGroup(s.cfg.Scope, n.h) == sb.group {
-			return false // nothing narrower: join the same channel again
+			return repairNone // nothing narrower: join the same channel again
 		}
 	}
 	for _, n := range plan {
 		s.enqueue(mcast.DataGroup(s.cfg.Scope, n.h), subData, s.dataTarget(n.t.f, n.k, n.i, n.h))
 	}
 	s.stats.Repairs += len(plan)
-	return true
+	return repairDone
+}
+
+// fetchLeaves learns the leaf hashes of blocks [lo, hi) of f by walking tree pages from the top
+// down to them: each page is verified against its parent, so the leaves chain up to the
+// manifest (caller holds mu).
+func (s *session) fetchLeaves(f *fileState, lo, hi int) {
+	s.leafWalk(f, f.shape.TopLevel(), 0, merkle.Hash(f.entry.Top), lo, hi)
+}
+
+// leafWalk queues the tree page of node (k, i), whose hash h is verified, as a step towards
+// leaves [lo, hi).
+func (s *session) leafWalk(f *fileState, k, i int, h merkle.Hash, lo, hi int) {
+	level := max(0, k-s.pageHeight())
+	first, end := f.shape.Descendants(k, i, level)
+	t := &target{f: f, k: k, i: i, hash: h, label: wire.LabelOf(h), level: level, first: first, end: end,
+		run: make([]merkle.Hash, end-first), have: bitset.New(uint(end - first)), want: [2]int{lo, hi}}
+	f.leafWalks++
+	s.enqueue(mcast.TreeGroup(s.cfg.Scope, h), subTree, t)
+}
+
+// expandLeaves continues a leaf walk from a verified page: it records the leaves it reached and
+// walks further down towards the others (caller holds mu).
+func (s *session) expandLeaves(t *target) {
+	f, lo, hi := t.f, t.want[0], t.want[1]
+	f.leafWalks--
+	for j, h := range t.run {
+		idx := t.first + j
+		a, b := f.shape.Span(t.level, idx)
+		if b <= lo || a >= hi {
+			continue
+		}
+		if t.level == 0 {
+			s.leavesVerified(f, idx, t.run[j:j+1])
+			continue
+		}
+		s.leafWalk(f, t.level, idx, h, lo, hi)
+	}
 }
 
 // missing reports whether block b is needed and neither done nor on its way to a worker.

@@ -49,6 +49,7 @@ type target struct {
 	have       *bitset.BitSet
 	verified   bool
 	wnode      *wnode // tree targets: the walk node being expanded
+	want       [2]int // leaf-walk targets: the leaves sought (empty for others)
 	blockFirst int
 	blockEnd   int
 	remaining  int // needed blocks of [blockFirst, blockEnd) not yet done
@@ -73,6 +74,7 @@ type fileState struct {
 	walked    bool // the walk established need and reuse (no reconciliation with leaves)
 	walk      *wnode
 	walking   int // tree subscriptions outstanding
+	leafWalks int // leaf-walk pages outstanding (repair)
 
 	leaves     []merkle.Hash
 	leafOK     *bitset.BitSet // leaves known to chain up to the manifest's top
