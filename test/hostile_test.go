@@ -47,7 +47,7 @@ func hostileTargets(t testing.TB, path string, bs int, depth int) []hostileNode 
 			h := tree.Node(k, i)
 			first, end := sh.Span(k, i)
 			nodes = append(nodes, hostileNode{label: wire.LabelOf(h), data: mcast.DataGroup(mcast.ScopeSite, h),
-				tree: mcast.TreeGroup(mcast.ScopeSite, h), leaves: end - first})
+				tree: mcast.TreeGroup(mcast.ScopeSite, uint8(k), h), leaves: end - first})
 		}
 	}
 	return nodes

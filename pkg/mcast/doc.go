@@ -3,7 +3,7 @@
 //
 // Groups (PROTOCOL.md §3): [Group] hashes a channel kind and key with BLAKE2s-256 (RFC 7693)
 // into a transient IPv6 multicast address (RFC 4291 §2.7, flags T=1) of the chosen [Scope].
-// [ManifestGroup], [StreamGroup], [TreeGroup] and [DataGroup] name the four channel kinds.
+// [ManifestGroup], [StreamGroup], [TreeGroup], [DataGroup] and [CongestionGroup] name the channel kinds.
 //
 // Receiving: [ListenReceiver] opens one UDP socket bound to [::]:port with SO_REUSEADDR and
 // SO_REUSEPORT, IPV6_MULTICAST_ALL=0 (the socket sees only the groups it joined itself, even

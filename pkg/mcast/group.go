@@ -85,9 +85,11 @@ func CongestionGroup(s Scope, share string) netip.Addr {
 	return Group(s, KindCongestion, []byte(share))
 }
 
-// TreeGroup is the tree channel of the node whose hash is node.
-func TreeGroup(s Scope, node [32]byte) netip.Addr {
-	return Group(s, KindTree, node[:])
+// TreeGroup is the tree channel of the node at level whose hash is node. The level is part of
+// the key because a page depends on it, and a node with a single child has its child's hash
+// (promotion), so one hash can name nodes at several levels.
+func TreeGroup(s Scope, level uint8, node [32]byte) netip.Addr {
+	return Group(s, KindTree, append([]byte{level}, node[:]...))
 }
 
 // DataGroup is the data channel of the node whose hash is node.

@@ -17,7 +17,8 @@ func TestGroupVectors(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	kinds := map[string]Kind{"manifest": KindManifest, "tree": KindTree, "data": KindData, "stream": KindStream}
+	kinds := map[string]Kind{"manifest": KindManifest, "tree": KindTree, "data": KindData, "stream": KindStream,
+		"congestion": KindCongestion}
 	seen := make(map[string]bool)
 	n := 0
 	sc := bufio.NewScanner(f)
@@ -52,8 +53,10 @@ func TestGroupVectors(t *testing.T) {
 			helper = ManifestGroup(scope, string(key))
 		case KindStream:
 			helper = StreamGroup(scope, string(key))
+		case KindCongestion:
+			helper = CongestionGroup(scope, string(key))
 		case KindTree:
-			helper = TreeGroup(scope, [32]byte(key))
+			helper = TreeGroup(scope, key[0], [32]byte(key[1:]))
 		case KindData:
 			helper = DataGroup(scope, [32]byte(key))
 		}
@@ -69,9 +72,9 @@ func TestGroupVectors(t *testing.T) {
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)
 	}
-	// 4 scopes x (2 shares x 2 kinds + 2 nodes x 2 kinds).
-	if n != 32 {
-		t.Errorf("groups.txt has %d vectors, want 32", n)
+	// 4 scopes x (2 shares x 3 kinds + 2 nodes x (1 data + 3 tree levels)).
+	if n != 56 {
+		t.Errorf("groups.txt has %d vectors, want 56", n)
 	}
 }
 
@@ -188,7 +191,7 @@ func TestScopeString(t *testing.T) {
 
 func TestKindString(t *testing.T) {
 	for k, want := range map[Kind]string{
-		KindManifest: "manifest", KindTree: "tree", KindData: "data", KindStream: "stream", 9: "Kind(9)",
+		KindManifest: "manifest", KindTree: "tree", KindData: "data", KindStream: "stream", KindCongestion: "congestion", 9: "Kind(9)",
 	} {
 		if got := k.String(); got != want {
 			t.Errorf("Kind(%d).String() = %q, want %q", uint8(k), got, want)

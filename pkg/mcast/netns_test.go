@@ -89,7 +89,7 @@ func TestSameHostNoCrossDelivery(t *testing.T) {
 	ns.MustRun("ip", "link", "set", "x1", "up")
 	waitLinkReady(t, ns, "x0")
 	ifi := ifaceIn(t, ns, "x0")
-	gA, gB := TreeGroup(ScopeSite, [32]byte{0xa}), TreeGroup(ScopeSite, [32]byte{0xb})
+	gA, gB := TreeGroup(ScopeSite, 3, [32]byte{0xa}), TreeGroup(ScopeSite, 3, [32]byte{0xb})
 	r1 := listenIn(t, ns, ReceiverConfig{Port: testPort, Ifaces: []net.Interface{ifi}})
 	r2 := listenIn(t, ns, ReceiverConfig{Port: testPort, Ifaces: []net.Interface{ifi}})
 	mustJoin(t, r1, gA)

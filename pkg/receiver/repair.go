@@ -133,7 +133,7 @@ func (s *session) leafWalk(f *fileState, k, i int, h merkle.Hash, lo, hi int) {
 	t := &target{f: f, k: k, i: i, hash: h, label: wire.LabelOf(h), level: level, first: first, end: end,
 		run: make([]merkle.Hash, end-first), have: bitset.New(uint(end - first)), want: [2]int{lo, hi}}
 	f.leafWalks++
-	s.enqueue(mcast.TreeGroup(s.cfg.Scope, h), subTree, t)
+	s.enqueue(mcast.TreeGroup(s.cfg.Scope, uint8(k), h), subTree, t)
 }
 
 // expandLeaves continues a leaf walk from a verified page: it records the leaves it reached and
@@ -144,7 +144,7 @@ func (s *session) expandLeaves(t *target) {
 	for j, h := range t.run {
 		idx := t.first + j
 		a, b := f.shape.Span(t.level, idx)
-		if b <= lo || a >= hi {
+		if b <= lo || a >= hi || !f.unknownMissing(max(a, lo), min(b, hi)) {
 			continue
 		}
 		if t.level == 0 {
@@ -153,6 +153,16 @@ func (s *session) expandLeaves(t *target) {
 		}
 		s.leafWalk(f, t.level, idx, h, lo, hi)
 	}
+}
+
+// unknownMissing reports whether some block in [a, b) is missing and its leaf unknown.
+func (f *fileState) unknownMissing(a, b int) bool {
+	for x := a; x < b; x++ {
+		if f.missing(x) && !f.leafOK.Test(uint(x)) {
+			return true
+		}
+	}
+	return false
 }
 
 // missing reports whether block b is needed and neither done nor on its way to a worker.

@@ -57,7 +57,7 @@ func (s *session) walkNode(f *fileState, n *wnode) {
 	t := &target{f: f, k: n.k, i: n.i, hash: n.hash, label: wire.LabelOf(n.hash), level: level,
 		first: first, end: end, run: make([]merkle.Hash, end-first), have: bitset.New(uint(end - first)), wnode: n}
 	f.walking++
-	s.enqueue(mcast.TreeGroup(s.cfg.Scope, n.hash), subTree, t)
+	s.enqueue(mcast.TreeGroup(s.cfg.Scope, uint8(n.k), n.hash), subTree, t)
 }
 
 // expand records a verified page of parent's descendants: equal nodes are reused, differing

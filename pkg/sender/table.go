@@ -57,7 +57,7 @@ func buildTable(ix *index.Index, scope mcast.Scope, pageHeight int) *table {
 				r := ref{file: int32(fi), level: uint8(k), index: uint32(i)}
 				t.add(mcast.DataGroup(scope, h), r, mcast.KindData)
 				if page {
-					t.add(mcast.TreeGroup(scope, h), r, mcast.KindTree)
+					t.add(mcast.TreeGroup(scope, uint8(k), h), r, mcast.KindTree)
 				}
 			}
 		}

@@ -9,7 +9,7 @@ import hashlib
 import ipaddress
 
 SCOPES = [("link", 0x2), ("site", 0x5), ("org", 0x8), ("global", 0xE)]
-KINDS = {"manifest": 1, "tree": 2, "data": 3, "stream": 4}
+KINDS = {"manifest": 1, "tree": 2, "data": 3, "stream": 4, "congestion": 5}
 
 
 def group(scope, kind, key):
@@ -24,11 +24,15 @@ def main():
     nodes = [bytes(32), bytes(range(32))]
     for sname, scope in SCOPES:
         for share in shares:
-            for kname in ("manifest", "stream"):
+            for kname in ("manifest", "stream", "congestion"):
                 print(sname, kname, share.hex(), group(scope, KINDS[kname], share))
         for node in nodes:
-            for kname in ("tree", "data"):
-                print(sname, kname, node.hex(), group(scope, KINDS[kname], node))
+            print(sname, "data", node.hex(), group(scope, KINDS["data"], node))
+            # Tree channels are keyed by the node's level and hash (a promoted node shares
+            # its child's hash).
+            for level in (0, 4, 17):
+                key = bytes([level]) + node
+                print(sname, "tree", key.hex(), group(scope, KINDS["tree"], key))
 
 
 if __name__ == "__main__":
