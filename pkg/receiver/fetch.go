@@ -316,7 +316,7 @@ func (s *session) joinQueued(joined []*sub, now time.Time) ([]*sub, error) {
 func (s *session) handleSilent(joined []*sub, now time.Time) ([]*sub, error) {
 	kept := joined[:0]
 	for _, sb := range joined {
-		if s.quietFor(sb, now) < s.cfg.Retrigger && !s.stalled(sb, now) {
+		if s.quietFor(sb, now) < s.cfg.Retrigger && !s.stalled(sb, now) && !sb.ended() {
 			kept = append(kept, sb)
 			continue
 		}

@@ -45,6 +45,15 @@ func (s *session) handle(d []byte, now time.Time) {
 			return
 		}
 		s.onBlock(p, now)
+	case wire.TypeEnd:
+		p, err := wire.ParseEnd(d)
+		if err != nil {
+			s.stats.Malformed++
+			return
+		}
+		if sb := s.subs[p.Group]; sb != nil && sb.joined {
+			sb.lastEnd = now
+		}
 	default:
 		s.stats.Malformed++
 	}

@@ -30,7 +30,8 @@ type sub struct {
 	done       bool
 	joinedAt   time.Time
 	lastPacket time.Time // any datagram for this channel
-	lastUseful time.Time // a datagram that brought something new
+	lastUseful time.Time // verified progress
+	lastEnd    time.Time // the sender said the cycle is over
 }
 
 // target is one node of one file that a subscription serves (identical content in several

@@ -162,3 +162,9 @@ func (sb *sub) lastActivity() time.Time {
 	}
 	return sb.joinedAt
 }
+
+// ended reports whether the sender's end marker came after everything else this subscription
+// received since it was last joined: the cycle is over, whatever is missing will not come.
+func (sb *sub) ended() bool {
+	return !sb.lastEnd.IsZero() && !sb.lastEnd.Before(sb.lastPacket) && !sb.lastEnd.Before(sb.joinedAt)
+}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/lcsync/lcsync/pkg/index"
 	"github.com/lcsync/lcsync/pkg/mcast"
+	"github.com/lcsync/lcsync/pkg/wire"
 )
 
 // actKey names a channel on one interface.
@@ -30,8 +31,9 @@ type active struct {
 	sources   []seen       // hosts whose joins started or extended the channel recently
 	members   []netip.Addr // hosts known to have joined and not left
 	nextCheck time.Time    // next Trigger.Wanted check
-	pause     time.Time    // carousel manifest pacing
+	pause     time.Time    // carousel manifest pacing, or the gather window
 	removed   bool
+	finished  bool // the granted cycle was sent in full
 
 	buf    []byte // current block
 	loaded bool
@@ -215,6 +217,9 @@ func (s *Sender) round(ctx context.Context) time.Duration {
 		}
 		s.burst(ctx, a, now)
 		if a.budget == 0 {
+			if a.finished {
+				s.queueEnd(a)
+			}
 			s.deactivate(a, now)
 		}
 	}
@@ -260,6 +265,7 @@ func (s *Sender) burst(ctx context.Context, a *active, now time.Time) {
 		a.pos += int64(k)
 		if a.budget > 0 {
 			a.budget = max(0, a.budget-int64(k))
+			a.finished = a.budget == 0
 		}
 		if a.pos == a.cyc.total {
 			a.pos = 0
@@ -269,6 +275,15 @@ func (s *Sender) burst(ctx context.Context, a *active, now time.Time) {
 				return
 			}
 		}
+	}
+}
+
+// queueEnd tells the channel's receivers that its cycle is over (PROTOCOL.md §4.5), twice, so
+// that one lost datagram does not leave them waiting for silence.
+func (s *Sender) queueEnd(a *active) {
+	for range 2 {
+		buf := s.out.add(a.key.ifindex, a.key.group)
+		s.out.set(wire.AppendEnd(buf, wire.EndPacket{Group: a.key.group}))
 	}
 }
 

@@ -25,6 +25,8 @@ const (
 	TypeTree Type = 2
 	// TypeBlock is a block packet carrying a piece of one block (§4.4).
 	TypeBlock Type = 3
+	// TypeEnd marks the end of a channel's cycle (§4.5).
+	TypeEnd Type = 4
 )
 
 // String returns the lower-case name of t, or "type(N)" for an unknown type.
@@ -36,13 +38,15 @@ func (t Type) String() string {
 		return "tree"
 	case TypeBlock:
 		return "block"
+	case TypeEnd:
+		return "end"
 	}
 	return fmt.Sprintf("type(%d)", uint8(t))
 }
 
 // Known reports whether t is a packet type of this protocol version.
 func (t Type) Known() bool {
-	return t >= TypeManifest && t <= TypeBlock
+	return t >= TypeManifest && t <= TypeEnd
 }
 
 // PeekType checks the common header of datagram b and returns its packet type. It returns an

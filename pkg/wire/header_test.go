@@ -22,7 +22,8 @@ func TestPeekType(t *testing.T) {
 		{"version 0", []byte{0x6c, 0x63, 0, 3}, 0, ErrVersion, "version 0"},
 		{"version 2", []byte{0x6c, 0x63, 2, 3}, 0, ErrVersion, "version 2"},
 		{"type 0", []byte{0x6c, 0x63, 1, 0}, 0, ErrType, "type 0"},
-		{"type 4", []byte{0x6c, 0x63, 1, 4}, 0, ErrType, "type 4"},
+		{"type 4 (end)", []byte{0x6c, 0x63, 1, 4}, TypeEnd, nil, ""},
+		{"type 5", []byte{0x6c, 0x63, 1, 5}, 0, ErrType, "type 5"},
 		{"type 255", []byte{0x6c, 0x63, 1, 255}, 0, ErrType, "type 255"},
 	}
 	for _, tc := range cases {
