@@ -165,12 +165,16 @@ func (s *session) onTree(p wire.TreePacket, now time.Time) {
 			continue
 		}
 		fresh := false
+		leafRun := t.level == 0 && (t.sub.kind == subData || t.sub.kind == subStream) // aliases f.leaves
 		for j := lo; j < hi; j++ {
 			if t.have.Test(uint(j - t.first)) {
 				continue
 			}
 			t.run[j-t.first] = merkle.Hash(p.Hash(j - lo))
 			t.have.Set(uint(j - t.first))
+			if leafRun {
+				t.f.leafHave.Set(uint(j))
+			}
 			fresh = true
 		}
 		if !fresh {
@@ -188,6 +192,11 @@ func (s *session) runComplete(t *target, now time.Time) {
 	if merkle.Fold(t.run) != t.hash {
 		s.stats.Corrupt++
 		t.have.ClearAll()
+		if t.level == 0 && (t.sub.kind == subData || t.sub.kind == subStream) {
+			for j := t.first; j < t.end; j++ {
+				t.f.leafHave.Clear(uint(j))
+			}
+		}
 		s.markKnown(t) // keep what was already verified
 		return
 	}

@@ -1,6 +1,8 @@
 package receiver
 
 import (
+	"net/netip"
+
 	"github.com/bits-and-blooms/bitset"
 	"github.com/lcsync/lcsync/merkle"
 	"github.com/lcsync/lcsync/pkg/mcast"
@@ -106,13 +108,34 @@ func (s *session) repair(sb *sub) repairResult {
 	if len(plan) == 0 {
 		return repairNone
 	}
-	for _, n := range plan {
-		if mcast.DataGroup(s.cfg.Scope, n.h) == sb.group {
-			return repairNone // nothing narrower: join the same channel again
+	// A node whose channel is the one that just ended (a one-block repair that lost a piece
+	// again) is replaced by an ancestor: a different group, which the sender serves at once,
+	// where joining the same group again would have to wait out its repeat window.
+	planned := map[netip.Addr]bool{}
+	for i, n := range plan {
+		for mcast.DataGroup(s.cfg.Scope, n.h) == sb.group {
+			f := n.t.f
+			if n.k >= f.shape.TopLevel() {
+				return repairNone
+			}
+			n.k, n.i = n.k+1, n.i/2
+			a, b := f.shape.Span(n.k, n.i)
+			for x := a; x < b; x++ {
+				if !f.leafOK.Test(uint(x)) {
+					return repairNone
+				}
+			}
+			n.h = merkle.Fold(f.leaves[a:b])
 		}
+		plan[i] = n
 	}
 	for _, n := range plan {
-		s.enqueue(mcast.DataGroup(s.cfg.Scope, n.h), subData, s.dataTarget(n.t.f, n.k, n.i, n.h))
+		g := mcast.DataGroup(s.cfg.Scope, n.h)
+		if planned[g] {
+			continue
+		}
+		planned[g] = true
+		s.enqueue(g, subData, s.dataTarget(n.t.f, n.k, n.i, n.h))
 	}
 	s.stats.Repairs += len(plan)
 	return repairDone
@@ -151,6 +174,9 @@ func (s *session) expandLeaves(t *target) {
 			s.leavesVerified(f, idx, t.run[j:j+1])
 			continue
 		}
+		if s.checkLeafCandidates(f, a, b, h) {
+			continue // the leaves under this node had all arrived: verified against it
+		}
 		s.leafWalk(f, t.level, idx, h, lo, hi)
 	}
 }
@@ -168,4 +194,27 @@ func (f *fileState) unknownMissing(a, b int) bool {
 // missing reports whether block b is needed and neither done nor on its way to a worker.
 func (f *fileState) missing(b int) bool {
 	return f.need.Test(uint(b)) && !f.done.Test(uint(b)) && !f.queued.Test(uint(b))
+}
+
+// checkLeafCandidates verifies the leaves [a, b) under a node whose hash h is verified, using
+// the leaf hashes that arrived on data channels even though their whole run did not (one lost
+// packet fails the run). It reports whether they are all verified now; if they did not fold to
+// h they are discarded (caller holds mu).
+func (s *session) checkLeafCandidates(f *fileState, a, b int, h merkle.Hash) bool {
+	for x := a; x < b; x++ {
+		if !f.leafOK.Test(uint(x)) && !f.leafHave.Test(uint(x)) {
+			return false
+		}
+	}
+	if merkle.Fold(f.leaves[a:b]) != h {
+		for x := a; x < b; x++ {
+			if !f.leafOK.Test(uint(x)) {
+				f.leafHave.Clear(uint(x))
+			}
+		}
+		s.stats.Corrupt++
+		return false
+	}
+	s.leavesVerified(f, a, f.leaves[a:b])
+	return true
 }

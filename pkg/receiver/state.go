@@ -79,6 +79,7 @@ type fileState struct {
 
 	leaves     []merkle.Hash
 	leafOK     *bitset.BitSet // leaves known to chain up to the manifest's top
+	leafHave   *bitset.BitSet // leaves received on a data channel, not yet verified
 	need       *bitset.BitSet // blocks that must come over the network
 	done       *bitset.BitSet // needed blocks verified and written
 	unverified *bitset.BitSet // blocks written before their leaf was verified
@@ -103,7 +104,7 @@ func newFileState(e wire.Entry, shape merkle.Shape, rel string) *fileState {
 	n := uint(shape.Blocks())
 	return &fileState{
 		entry: e, shape: shape, rel: rel, name: e.Name,
-		leaves: make([]merkle.Hash, n), leafOK: bitset.New(n), need: bitset.New(n),
+		leaves: make([]merkle.Hash, n), leafOK: bitset.New(n), leafHave: bitset.New(n), need: bitset.New(n),
 		done: bitset.New(n), unverified: bitset.New(n), reuse: bitset.New(n), queued: bitset.New(n),
 		blocks: map[int]*blockState{},
 	}

@@ -39,9 +39,12 @@ type part struct {
 	blockEnd   int
 	piecesFull int   // pieces of a full block
 	pieces     int64 // pieces of all blocks
+	repeat     int64 // tree packets are sent this many times in a row (pages: twice)
 }
 
-func (p *part) len() int64 { return p.nTree + p.pieces }
+func (p *part) len() int64 { return p.nTree*p.reps() + p.pieces }
+
+func (p *part) reps() int64 { return max(1, p.repeat) }
 
 // cycle is the ordered content of one channel.
 type cycle struct {
@@ -83,6 +86,9 @@ func treePart(g geometry, fi int, f *index.File, k, i, height int) part {
 	p.treeLevel = max(0, k-height)
 	p.treeFirst, p.treeEnd = s.Descendants(k, i, p.treeLevel)
 	p.nTree = ceilDiv(int64(p.treeEnd-p.treeFirst), int64(g.perTree))
+	// A page is a datagram or two: sending it twice makes losing it (and waiting to join the
+	// channel again) much rarer, for almost nothing.
+	p.repeat = 2
 	return p
 }
 
@@ -121,15 +127,16 @@ func (c *cycle) locate(pos int64) (*part, int64) {
 // blockAt returns which block (absolute index) and which piece a position within a part
 // names, or ok=false for a tree packet position.
 func (p *part) blockAt(q int64) (block, piece int, ok bool) {
-	if q < p.nTree {
+	if q < p.nTree*p.reps() {
 		return 0, 0, false
 	}
-	r := q - p.nTree
+	r := q - p.nTree*p.reps()
 	return p.blockFirst + int(r/int64(p.piecesFull)), int(r % int64(p.piecesFull)), true
 }
 
 // appendTree appends tree packet q of part p.
 func (p *part) appendTree(dst []byte, g geometry, q int64, scratch []byte) []byte {
+	q %= p.nTree // repeats send the same packets again
 	first := p.treeFirst + int(q)*g.perTree
 	end := min(first+g.perTree, p.treeEnd)
 	run := p.file.Tree.Level(p.treeLevel)[first:end]
