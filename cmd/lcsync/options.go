@@ -73,7 +73,7 @@ var optionDocs = []optionDoc{
 	{"-c, --channels N", "fetch: join at most N tree and data channels at once (default 64)"},
 	{"--mld", "serve: send a channel only while MLD shows a listener (the default)"},
 	{"--carousel", "serve: repeat everything continuously, without MLD (no raw-socket privilege needed)"},
-	{"--bwlimit RATE", "serve: total send rate, bits/s with k, M or G suffix; auto = link speed, at most 2G (default auto)"},
+	{"--bwlimit RATE", "serve: total send rate, bits/s with k, M or G suffix; auto = link speed, at most 3G (default auto)"},
 	{"--delay USEC", "serve: pause USEC microseconds after each datagram (as the original lcsync)"},
 	{"--iface LIST", "comma-separated interfaces to use (default: every up, multicast, IPv6 interface)"},
 	{"--scope SCOPE", "multicast scope: link, site, org or global (default site)"},

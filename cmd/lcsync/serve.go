@@ -78,9 +78,10 @@ func serve(ctx context.Context, e *env, src string) error {
 	return nil // SIGINT or SIGTERM is how a server ends normally
 }
 
-// maxAutoRate caps --bwlimit auto. Measured on the namespace rig (BENCHMARKS.md): above it,
-// receivers sharing a 2-core machine start dropping datagrams, which costs repairs.
-const maxAutoRate = 2e9
+// maxAutoRate caps --bwlimit auto. Measured on the namespace rig (BENCHMARKS.md): with
+// receivers signalling congestion, 3 Gbit/s was the best setting for 1, 4 and 8 receivers and
+// under 1% and 5% loss; above it a sender's own CPU is the limit on such a machine.
+const maxAutoRate = 3e9
 
 // autoRate is the default send rate: the slowest chosen interface's link speed (as the kernel
 // reports it in /sys/class/net/IF/speed, in Mbit/s), at most maxAutoRate. Interfaces that do

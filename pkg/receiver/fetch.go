@@ -336,6 +336,10 @@ func (s *session) handleSilent(joined []*sub, now time.Time) ([]*sub, error) {
 		if err := s.cfg.Transport.Join(sb.group); err != nil {
 			return kept, fmt.Errorf("receiver: rejoining %s: %w", sb.group, err)
 		}
+		if s.cfg.Logger != nil {
+			s.cfg.Logger.Debug("rejoining a channel", "group", sb.group, "kind", sb.kind, "targets", len(sb.targets),
+				"quiet", s.quietFor(sb, now), "ended", sb.ended())
+		}
 		sb.joinedAt = now
 		s.stats.Rejoins++
 	}

@@ -21,6 +21,10 @@ const (
 	subStream           // carousel: every file's top data
 )
 
+func (k subKind) String() string {
+	return [...]string{"manifest", "tree", "data", "stream"}[k]
+}
+
 // sub is one joined (or queued) channel.
 type sub struct {
 	group      netip.Addr
