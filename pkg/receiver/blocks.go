@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/lcsync/lcsync/pkg/mcast"
+
 	"github.com/lcsync/lcsync/merkle"
 )
 
@@ -61,6 +63,7 @@ func (s *session) process(j writeJob) {
 				s.mu.Lock()
 				s.stats.Corrupt++
 				s.stats.WastedBytes += int64(n)
+				s.refetch(f, b, leaf)
 				s.mu.Unlock()
 				return // still needed: the next cycle brings it again
 			}
@@ -163,4 +166,17 @@ func (s *session) lockedFail(f *fileState, err error) {
 	s.mu.Lock()
 	s.fail(f, err)
 	s.mu.Unlock()
+}
+
+// refetch makes sure a block that failed verification comes again: if no joined or queued
+// channel covers it any more (its channel was repaired away while the block sat with a
+// worker), it queues the block's own data channel (caller holds mu).
+func (s *session) refetch(f *fileState, b int, leaf merkle.Hash) {
+	for _, t := range f.targets {
+		if b >= t.blockFirst && b < t.blockEnd && !t.sub.done {
+			return
+		}
+	}
+	s.enqueue(mcast.DataGroup(s.cfg.Scope, leaf), subData, s.dataTarget(f, 0, b, leaf))
+	s.poke()
 }
