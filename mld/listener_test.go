@@ -91,13 +91,30 @@ func runListener(t *testing.T, cfg Config) (*Listener, *fakeConn, *fakeClock, fu
 	if err != nil {
 		t.Fatal(err)
 	}
+	run := startRun(t, l)
+	stop := func() {
+		if run() {
+			select {
+			case <-conn.closed:
+			default:
+				t.Error("Run did not close the connection")
+			}
+		}
+	}
+	t.Cleanup(stop)
+	return l, conn, clk, stop
+}
+
+// startRun runs l until the returned stop function is called (the first call cancels Run and
+// waits for it, reporting true; later calls do nothing and report false).
+func startRun(t testing.TB, l *Listener) (stop func() bool) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- l.Run(ctx) }()
 	stopped := false
-	stop := func() {
+	return func() bool {
 		if stopped {
-			return
+			return false
 		}
 		stopped = true
 		cancel()
@@ -107,16 +124,10 @@ func runListener(t *testing.T, cfg Config) (*Listener, *fakeConn, *fakeClock, fu
 				t.Errorf("Run returned %v after cancel", err)
 			}
 		case <-time.After(10 * time.Second):
-			t.Fatal("Run did not return after cancel")
+			t.Errorf("Run did not return within 10 s of cancel")
 		}
-		select {
-		case <-conn.closed:
-		default:
-			t.Error("Run did not close the connection")
-		}
+		return true
 	}
-	t.Cleanup(stop)
-	return l, conn, clk, stop
 }
 
 // eventually polls cond until it holds, failing after a generous real-time bound.

@@ -3,7 +3,6 @@
 package mld
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"net/netip"
@@ -58,25 +57,8 @@ func startListener(t testing.TB, rig *netnstest.Rig, cfg Config) *rigListener {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- l.Run(ctx) }()
-	stopped := false
-	stop := func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Run: %v", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Errorf("Run did not return within 10 s of cancel")
-		}
-	}
+	run := startRun(t, l)
+	stop := func() { run() }
 	t.Cleanup(stop)
 	return &rigListener{Listener: l, ifindex: ifindex, stop: stop}
 }

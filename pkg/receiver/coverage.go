@@ -56,5 +56,3 @@ func (c *coverage) add(lo, hi int) {
 func (c *coverage) full(n int) bool {
 	return len(c.spans) == 1 && c.spans[0].lo == 0 && c.spans[0].hi >= n
 }
-
-func (c *coverage) reset() { c.spans = c.spans[:0] }

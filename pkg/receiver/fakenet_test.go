@@ -20,7 +20,7 @@ type fakeNet struct {
 	events  []sender.Event
 	notify  chan struct{}
 	rng     *rand.Rand
-	sent    int
+	sent    int // datagrams sent
 	hosts   uint8
 	// inject, if set, is called with every datagram sent and may return extra datagrams to
 	// deliver to the same group (hostile traffic).
@@ -72,12 +72,6 @@ func (n *fakeNet) TakeEvents(dst []sender.Event) []sender.Event {
 	dst = append(dst, n.events...)
 	n.events = n.events[:0]
 	return dst
-}
-
-func (n *fakeNet) datagrams() int {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.sent
 }
 
 // fakeRecv is one receiver's socket on the fake link.

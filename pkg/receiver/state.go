@@ -75,8 +75,7 @@ type fileState struct {
 	name  string // remote name
 
 	local     *merkle.Tree // tree of the existing local file, same block size; nil if none
-	localPath string
-	walked    bool // the walk established need and reuse (no reconciliation with leaves)
+	walked    bool         // the walk established need and reuse (no reconciliation with leaves)
 	walk      *wnode
 	walking   int // tree subscriptions outstanding
 	leafWalks int // leaf-walk pages outstanding (repair)

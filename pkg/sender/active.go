@@ -5,7 +5,6 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/lcsync/lcsync/pkg/index"
 	"github.com/lcsync/lcsync/pkg/mcast"
 	"github.com/lcsync/lcsync/pkg/wire"
 )
@@ -39,13 +38,6 @@ type active struct {
 	loaded bool
 	bfile  int
 	bblock int
-}
-
-func (a *active) file() *index.File {
-	if len(a.cyc.parts) == 1 {
-		return a.cyc.parts[0].file
-	}
-	return nil
 }
 
 // saw reports whether src already started or extended the channel inside the window; if not,

@@ -3,7 +3,6 @@ package sender
 import (
 	"net/netip"
 
-	"github.com/lcsync/lcsync/merkle"
 	"github.com/lcsync/lcsync/pkg/index"
 	"github.com/lcsync/lcsync/pkg/mcast"
 	"github.com/lcsync/lcsync/pkg/wire"
@@ -72,6 +71,3 @@ func (t *table) add(g netip.Addr, r ref, kind mcast.Kind) {
 	r.kind = kind
 	t.groups[g] = r
 }
-
-// node returns the hash of the node a tree or data ref points at.
-func node(f *index.File, r ref) merkle.Hash { return f.Tree.Node(int(r.level), int(r.index)) }
