@@ -58,7 +58,9 @@ func (s *session) read(jobs chan<- writeJob) error {
 		s.mu.Lock()
 		s.waiting = true // until a datagram comes, the socket is empty
 		s.mu.Unlock()
+		n := 0
 		err := s.cfg.Transport.Receive(func(d []byte) {
+			n++
 			now := time.Now()
 			s.mu.Lock()
 			if s.waiting {
@@ -79,9 +81,13 @@ func (s *session) read(jobs chan<- writeJob) error {
 		if err != nil {
 			return err
 		}
-		s.congestion(time.Now())
+		s.congestion(time.Now(), n >= backlogBatch)
 	}
 }
+
+// backlogBatch is the batch size from which the reader suspects a backlog and looks at its
+// socket's queue (a drained socket returns short batches; checking it costs two syscalls).
+const backlogBatch = 32
 
 // queueFilling reports whether the socket's receive queue is more than half full: the reader is
 // falling behind, and drops will follow unless the sender slows down.
@@ -98,9 +104,10 @@ func (s *session) queueFilling() bool {
 const congestionHold = 50 * time.Millisecond
 
 // congestion signals the sender, through the share's congestion channel, that this socket
-// dropped datagrams: joining the channel emits an MLD report the sender overhears (PROTOCOL.md
-// §5.5). Leaving again soon after lets the next drop emit a new report. Called by the reader.
-func (s *session) congestion(now time.Time) {
+// dropped datagrams or, when busy (the last read was a full batch), that its queue is filling:
+// joining the channel emits an MLD report the sender overhears (PROTOCOL.md §5.5). Leaving again
+// soon after lets the next signal emit a new report. Called by the reader.
+func (s *session) congestion(now time.Time, busy bool) {
 	if s.cfg.NoCongestionSignal {
 		return
 	}
@@ -113,7 +120,7 @@ func (s *session) congestion(now time.Time) {
 		return
 	}
 	drops := s.cfg.Transport.Drops()
-	if drops <= s.lastDrops && !s.queueFilling() {
+	if drops <= s.lastDrops && (!busy || !s.queueFilling()) {
 		return
 	}
 	s.lastDrops = drops
