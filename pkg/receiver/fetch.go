@@ -207,7 +207,7 @@ func (s *session) fetchManifest(ctx context.Context) error {
 func (s *session) transfer(ctx context.Context, p *plan) error {
 	return s.drive(ctx, "data", func() bool { return p.next == len(p.files) && p.inflight == 0 && p.pending == 0 },
 		func() error {
-			if err := p.finishReady(s); err != nil {
+			if err := p.finishReady(ctx, s); err != nil {
 				return err
 			}
 			return p.activate(ctx, s)

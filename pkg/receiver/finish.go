@@ -1,6 +1,7 @@
 package receiver
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -16,13 +17,13 @@ import (
 )
 
 // finishReady finishes the files that became complete since the last call.
-func (p *plan) finishReady(s *session) error {
+func (p *plan) finishReady(ctx context.Context, s *session) error {
 	s.mu.Lock()
 	ready := s.ready
 	s.ready = nil
 	s.mu.Unlock()
 	for _, f := range ready {
-		done, err := p.finishIfReady(s, f)
+		done, err := p.finishIfReady(ctx, s, f)
 		if err != nil {
 			return err
 		}
@@ -38,7 +39,7 @@ func (p *plan) finishReady(s *session) error {
 }
 
 // finishIfReady finishes f if it is complete and not finished yet.
-func (p *plan) finishIfReady(s *session, f *fileState) (bool, error) {
+func (p *plan) finishIfReady(ctx context.Context, s *session, f *fileState) (bool, error) {
 	s.mu.Lock()
 	ready := !f.finished && f.err == nil && f.complete()
 	s.mu.Unlock()
@@ -50,7 +51,7 @@ func (p *plan) finishIfReady(s *session, f *fileState) (bool, error) {
 			return false, err
 		}
 	}
-	if err := p.finishFile(s, f); err != nil {
+	if err := p.finishFile(ctx, s, f); err != nil {
 		return false, err
 	}
 	s.mu.Lock()
@@ -64,7 +65,7 @@ func (p *plan) finishIfReady(s *session, f *fileState) (bool, error) {
 
 // finishFile copies the reused blocks, verifies them, syncs, applies metadata and renames the
 // temporary file over the destination.
-func (p *plan) finishFile(s *session, f *fileState) error {
+func (p *plan) finishFile(ctx context.Context, s *session, f *fileState) error {
 	action := "create"
 	if f.local != nil {
 		action = "update"
@@ -79,7 +80,7 @@ func (p *plan) finishFile(s *session, f *fileState) error {
 		s.report(res)
 		return nil
 	}
-	if err := p.copyReused(f); err != nil {
+	if err := p.copyReused(ctx, f, s.cfg.Workers); err != nil {
 		return err
 	}
 	mode := p.mode(s, f)
@@ -125,7 +126,7 @@ func (p *plan) mode(s *session, f *fileState) fs.FileMode {
 
 // copyReused copies the blocks taken from the local copy into the temporary file and checks
 // each against the local tree, in case the local file changed since it was hashed.
-func (p *plan) copyReused(f *fileState) error {
+func (p *plan) copyReused(ctx context.Context, f *fileState, workers int) error {
 	if f.reuse.None() {
 		return nil
 	}
@@ -146,17 +147,27 @@ func (p *plan) copyReused(f *fileState) error {
 		}
 		b, ok = f.reuse.NextSet(end + 1)
 	}
-	buf := make([]byte, f.shape.BlockSize())
+	return checkReused(ctx, f, workers)
+}
+
+// checkReused verifies the finished temporary file against the tree it must match: the file is
+// re-hashed in parallel, 1 MiB at a time, and its top compared with the manifest's. Every fetched
+// block was verified on arrival, so a mismatch means a reused block: the local copy changed after
+// it was hashed. The error names the first such block.
+func checkReused(ctx context.Context, f *fileState, workers int) error {
+	got, err := merkle.Build(ctx, f.tmp, f.shape.Size(), f.shape.BlockSize(), workers)
+	if err != nil {
+		return fmt.Errorf("receiver: re-reading %s: %w", f.rel, err)
+	}
+	if got.Top() == merkle.Hash(f.entry.Top) {
+		return nil
+	}
 	for b, ok := f.reuse.NextSet(0); ok; b, ok = f.reuse.NextSet(b + 1) {
-		blk := buf[:f.shape.BlockLen(int(b))]
-		if _, err := f.tmp.ReadAt(blk, f.shape.BlockOffset(int(b))); err != nil {
-			return fmt.Errorf("receiver: re-reading %s: %w", f.rel, err)
-		}
-		if merkle.LeafHash(blk) != f.local.Leaf(int(b)) {
+		if got.Leaf(int(b)) != f.local.Leaf(int(b)) {
 			return fmt.Errorf("%w: %s changed while it was being updated (block %d)", ErrVerify, f.rel, b)
 		}
 	}
-	return nil
+	return fmt.Errorf("%w: %s does not match its tree after the update", ErrVerify, f.rel)
 }
 
 // unchanged applies metadata to a file whose local copy already matches.
