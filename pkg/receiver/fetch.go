@@ -188,6 +188,12 @@ func (s *session) run(ctx context.Context) error {
 		return err
 	}
 	defer p.close()
+	// The copier uses the plan's files: it is stopped (deferred last, so run first) before
+	// they are closed.
+	cctx, stopCopier := context.WithCancel(ctx)
+	copierDone := make(chan struct{})
+	go func() { defer close(copierDone); s.copier(cctx) }()
+	defer func() { stopCopier(); <-copierDone }()
 	if err := s.transfer(ctx, p); err != nil {
 		return err
 	}

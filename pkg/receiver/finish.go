@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/lcsync/lcsync/merkle"
 	"github.com/lcsync/lcsync/pkg/wire"
 )
 
@@ -80,7 +79,7 @@ func (p *plan) finishFile(ctx context.Context, s *session, f *fileState) error {
 		s.report(res)
 		return nil
 	}
-	if err := p.copyReused(ctx, f, s.cfg.Workers); err != nil {
+	if err := p.copyReused(ctx, s, f); err != nil {
 		return err
 	}
 	mode := p.mode(s, f)
@@ -124,50 +123,30 @@ func (p *plan) mode(s *session, f *fileState) fs.FileMode {
 	return fs.FileMode(f.entry.Mode & 0o777 &^ p.umask)
 }
 
-// copyReused copies the blocks taken from the local copy into the temporary file and checks
-// each against the local tree, in case the local file changed since it was hashed.
-func (p *plan) copyReused(ctx context.Context, f *fileState, workers int) error {
-	if f.reuse.None() {
-		return nil
+// copyReused puts the blocks taken from the local copy into the temporary file, checked
+// against the local tree: most were copied by the copier during the walk and the fetch (it is
+// waited for), the rest (reused blocks found late) are copied now.
+func (p *plan) copyReused(ctx context.Context, s *session, f *fileState) error {
+	s.mu.Lock()
+	wait := f.copying
+	s.mu.Unlock()
+	if wait != nil {
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
-	src, err := p.root.Open(f.rel)
+	s.mu.Lock()
+	err, rest := f.copyErr, f.reuse
+	if f.early != nil {
+		rest = f.reuse.Difference(f.early)
+	}
+	s.mu.Unlock()
 	if err != nil {
-		return fmt.Errorf("receiver: reopening %s: %w", f.rel, err)
+		return err
 	}
-	defer src.Close()
-	for b, ok := f.reuse.NextSet(0); ok; {
-		end := b
-		for end+1 < uint(f.shape.Blocks()) && f.reuse.Test(end+1) {
-			end++
-		}
-		off := f.shape.BlockOffset(int(b))
-		n := f.shape.BlockOffset(int(end)) + int64(f.shape.BlockLen(int(end))) - off
-		if err := copyRange(f.tmp, src, off, n); err != nil {
-			return fmt.Errorf("receiver: copying unchanged blocks of %s: %w", f.rel, err)
-		}
-		b, ok = f.reuse.NextSet(end + 1)
-	}
-	return checkReused(ctx, f, workers)
-}
-
-// checkReused verifies the finished temporary file against the tree it must match: the file is
-// re-hashed in parallel, 1 MiB at a time, and its top compared with the manifest's. Every fetched
-// block was verified on arrival, so a mismatch means a reused block: the local copy changed after
-// it was hashed. The error names the first such block.
-func checkReused(ctx context.Context, f *fileState, workers int) error {
-	got, err := merkle.Build(ctx, f.tmp, f.shape.Size(), f.shape.BlockSize(), workers)
-	if err != nil {
-		return fmt.Errorf("receiver: re-reading %s: %w", f.rel, err)
-	}
-	if got.Top() == merkle.Hash(f.entry.Top) {
-		return nil
-	}
-	for b, ok := f.reuse.NextSet(0); ok; b, ok = f.reuse.NextSet(b + 1) {
-		if got.Leaf(int(b)) != f.local.Leaf(int(b)) {
-			return fmt.Errorf("%w: %s changed while it was being updated (block %d)", ErrVerify, f.rel, b)
-		}
-	}
-	return fmt.Errorf("%w: %s does not match its tree after the update", ErrVerify, f.rel)
+	return copyBlocks(ctx, p.root, f, f.tmp, rest, s.cfg.Workers)
 }
 
 // unchanged applies metadata to a file whose local copy already matches.

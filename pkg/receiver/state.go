@@ -87,6 +87,10 @@ type fileState struct {
 	done       *bitset.BitSet // needed blocks verified and written
 	unverified *bitset.BitSet // blocks written before their leaf was verified
 	reuse      *bitset.BitSet // blocks copied from the local file
+	early      *bitset.BitSet // reused blocks handed to the copier (nil: none)
+	copyJobs   int            // copier jobs not done
+	copying    chan struct{}  // closed when copyJobs falls to 0; nil while it is 0
+	copyErr    error          // the copier's first failure
 	queued     *bitset.BitSet // complete blocks handed to a worker, not yet done or discarded
 	remaining  int            // needed blocks not yet done
 	blocks     map[int]*blockState
@@ -167,6 +171,9 @@ type session struct {
 	jobs    []writeJob // completed blocks collected under mu, sent to workers after unlocking
 	scratch []span
 	bufPool sync.Pool
+
+	copyQ    []copyJob     // reused blocks waiting for the copier
+	copyWake chan struct{} // signals copyQ
 }
 
 type partialRef struct {
@@ -183,6 +190,7 @@ func newSession(cfg Config) *session {
 		started:     time.Now(),
 		lastUseful:  time.Now(),
 		wake:        make(chan struct{}, 1),
+		copyWake:    make(chan struct{}, 1),
 		manifestAsm: map[[32]byte]*assembly{},
 		refused:     map[[32]byte]bool{},
 		waiting:     true, // the reader starts on an empty socket

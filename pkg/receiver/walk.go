@@ -69,6 +69,7 @@ func (s *session) expand(f *fileState, parent *wnode, level, first int, run []me
 			f.leaves[i], _ = h, f.leafOK.Set(uint(i))
 			if f.localEqual(0, i, h) {
 				f.reuse.Set(uint(i))
+				s.queueCopy(f, i, i+1)
 				continue
 			}
 			f.need.Set(uint(i))
@@ -81,6 +82,7 @@ func (s *session) expand(f *fileState, parent *wnode, level, first int, run []me
 		if f.localEqual(level, i, h) {
 			a, b := f.shape.Span(level, i)
 			f.reuse.SetRange(uint(a), uint(b))
+			s.queueCopy(f, a, b)
 			continue
 		}
 		a, b := f.shape.Span(level, i)

@@ -1,0 +1,226 @@
+package receiver
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+
+	"github.com/bits-and-blooms/bitset"
+	"github.com/lcsync/lcsync/merkle"
+)
+
+// copyJob asks the copier to put blocks [first, end) of a file, reused from its local copy,
+// into its temporary file.
+type copyJob struct {
+	f          *fileState
+	first, end int
+}
+
+// queueCopy hands blocks [first, end) of f, just found equal to the local copy by the tree
+// walk, to the copier, so that copying and checking them overlaps the rest of the walk and the
+// network part of the fetch instead of following it (caller holds mu).
+func (s *session) queueCopy(f *fileState, first, end int) {
+	if s.cfg.DryRun || f.local == nil || first >= end {
+		return
+	}
+	if f.early == nil {
+		f.early = bitset.New(uint(f.shape.Blocks()))
+	}
+	f.early.SetRange(uint(first), uint(end))
+	if f.copying == nil {
+		f.copying = make(chan struct{})
+	}
+	f.copyJobs++
+	s.copyQ = append(s.copyQ, copyJob{f: f, first: first, end: end})
+	select {
+	case s.copyWake <- struct{}{}:
+	default:
+	}
+}
+
+// copier copies queued blocks until ctx ends. It is owned by Fetch, which cancels ctx and waits
+// for it before closing files.
+func (s *session) copier(ctx context.Context) {
+	for {
+		s.mu.Lock()
+		q := s.copyQ
+		s.copyQ = nil
+		s.mu.Unlock()
+		if len(q) == 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-s.copyWake:
+			}
+			continue
+		}
+		// One pass per file over everything queued for it: the walk finds equal subtrees a
+		// few at a time.
+		var order []*fileState
+		sets := map[*fileState]*bitset.BitSet{}
+		jobs := map[*fileState]int{}
+		for _, j := range q {
+			set := sets[j.f]
+			if set == nil {
+				set = bitset.New(uint(j.f.shape.Blocks()))
+				sets[j.f] = set
+				order = append(order, j.f)
+			}
+			set.SetRange(uint(j.first), uint(j.end))
+			jobs[j.f]++
+		}
+		for _, f := range order {
+			err := s.copyEarly(ctx, f, sets[f])
+			s.mu.Lock()
+			if err != nil && f.copyErr == nil {
+				f.copyErr = err
+			}
+			if f.copyJobs -= jobs[f]; f.copyJobs == 0 {
+				close(f.copying)
+				f.copying = nil
+			}
+			s.mu.Unlock()
+		}
+	}
+}
+
+// copyEarly copies and checks blocks of f on one core, the fetch going on meanwhile (an
+// earlier failure of the file skips it).
+func (s *session) copyEarly(ctx context.Context, f *fileState, set *bitset.BitSet) error {
+	if err := s.ensureTemp(f); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	tmp, failed := f.tmp, f.copyErr != nil
+	s.mu.Unlock()
+	if tmp == nil || failed { // the file failed or finished meanwhile
+		return nil
+	}
+	return copyBlocks(ctx, s.root, f, tmp, set, 1)
+}
+
+// copyBlocks copies the blocks in set from f's local copy (opened through root) into dst inside
+// the kernel, then reads them back from dst and checks each against the local tree, in case the
+// local file changed since it was hashed. workers goroutines hash.
+func copyBlocks(ctx context.Context, root *os.Root, f *fileState, dst *os.File, set *bitset.BitSet, workers int) error {
+	if set.None() {
+		return nil
+	}
+	src, err := root.Open(f.rel)
+	if err != nil {
+		return fmt.Errorf("receiver: reopening %s: %w", f.rel, err)
+	}
+	defer src.Close()
+	for _, r := range runsOf(f, set, 1<<62) {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := copyRange(dst, src, r.off, r.n); err != nil {
+			return fmt.Errorf("receiver: copying unchanged blocks of %s: %w", f.rel, err)
+		}
+	}
+	return checkBlocks(ctx, dst, f, set, workers)
+}
+
+// blockRun is a run of consecutive blocks: the first, how many, and their bytes in the file.
+type blockRun struct {
+	first, count int
+	off, n       int64
+}
+
+// runsOf cuts the blocks set in set into runs of consecutive blocks of at most limit bytes
+// (a single block may exceed it).
+func runsOf(f *fileState, set *bitset.BitSet, limit int64) []blockRun {
+	var runs []blockRun
+	last := uint(f.shape.Blocks())
+	for b, ok := set.NextSet(0); ok && b < last; {
+		r := blockRun{first: int(b), off: f.shape.BlockOffset(int(b))}
+		for ; ok && b < last && b == uint(r.first+r.count); b, ok = set.NextSet(b + 1) {
+			l := int64(f.shape.BlockLen(int(b)))
+			if r.count > 0 && r.n+l > limit {
+				break
+			}
+			r.count++
+			r.n += l
+		}
+		runs = append(runs, r)
+	}
+	return runs
+}
+
+// checkSlab is how many bytes a checker reads at once.
+const checkSlab = 1 << 20
+
+// checkBlocks reads the blocks in set back from r, a slab at a time on workers goroutines, and
+// compares each with f's local tree. A difference means the local copy changed after it was
+// hashed: the error wraps ErrVerify and names the block.
+func checkBlocks(ctx context.Context, r io.ReaderAt, f *fileState, set *bitset.BitSet, workers int) error {
+	runs := runsOf(f, set, checkSlab)
+	var (
+		mu   sync.Mutex
+		next int
+		bad  = -1
+		ferr error
+		wg   sync.WaitGroup
+	)
+	take := func() (blockRun, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if next >= len(runs) || ferr != nil || bad >= 0 {
+			return blockRun{}, false
+		}
+		next++
+		return runs[next-1], true
+	}
+	for range max(1, min(workers, len(runs))) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, checkSlab+f.shape.BlockSize())
+			for {
+				run, ok := take()
+				if !ok {
+					return
+				}
+				p := buf[:run.n]
+				err := ctx.Err()
+				if err == nil {
+					_, err = r.ReadAt(p, run.off)
+				}
+				mu.Lock()
+				if err != nil && ferr == nil {
+					ferr = err
+				}
+				mu.Unlock()
+				if err != nil {
+					return
+				}
+				for b := run.first; b < run.first+run.count; b++ {
+					n := f.shape.BlockLen(b)
+					if merkle.LeafHash(p[:n]) != f.local.Leaf(b) {
+						mu.Lock()
+						if bad < 0 || b < bad {
+							bad = b
+						}
+						mu.Unlock()
+						break
+					}
+					p = p[n:]
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	switch {
+	case bad >= 0:
+		return fmt.Errorf("%w: %s changed while it was being updated (block %d)", ErrVerify, f.rel, bad)
+	case ferr != nil:
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("receiver: re-reading %s: %w", f.rel, ferr)
+	}
+	return nil
+}
