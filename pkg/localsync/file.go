@@ -40,14 +40,24 @@ func openSource(p string) (*os.File, error) {
 	return os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 }
 
-// syncFile syncs the regular source file srcPath to rel.
-func (s *syncer) syncFile(parent *dstDir, srcPath, rel, name string) error {
+// syncFile syncs the regular source file srcPath, of which lsi is the
+// Lstat, to rel. Unless Checksum is set, a regular destination with the same
+// size and modification time is reported unchanged without being opened.
+func (s *syncer) syncFile(parent *dstDir, srcPath, rel, name string, lsi fs.FileInfo) error {
 	s.stats.Files++
+	di, err := s.lstat(parent, rel)
+	if err != nil {
+		return err
+	}
+	if !s.opt.Checksum && di != nil && quickSame(lsi, di) {
+		return s.quickUnchanged(parent, srcPath, rel, name, lsi, di)
+	}
 	src, err := openSource(srcPath)
 	if err != nil {
 		return newError("open source", srcPath, err)
 	}
 	defer src.Close()
+	s.opened(srcPath)
 	si, err := src.Stat()
 	if err != nil {
 		return newError("stat source", srcPath, err)
@@ -59,15 +69,13 @@ func (s *syncer) syncFile(parent *dstDir, srcPath, rel, name string) error {
 	if err != nil {
 		return newError("open source", srcPath, err)
 	}
-	j := &fileJob{parent: parent, rel: rel, name: name, srcPath: srcPath, src: src, si: si, shape: shape}
-	if j.di, err = s.lstat(parent, rel); err != nil {
-		return err
-	}
+	j := &fileJob{parent: parent, rel: rel, name: name, srcPath: srcPath, src: src, si: si, shape: shape, di: di}
 	if j.di != nil && j.di.Mode().IsRegular() {
 		if j.old, err = s.root.OpenFile(rel, os.O_RDONLY|syscall.O_NOFOLLOW, 0); err != nil {
 			return newError("open", s.dstPath(rel), err)
 		}
 		defer j.old.Close()
+		s.opened(s.dstPath(rel))
 		if j.oldInfo, err = j.old.Stat(); err != nil {
 			return newError("stat", s.dstPath(rel), err)
 		}
@@ -87,7 +95,7 @@ func (s *syncer) syncFile(parent *dstDir, srcPath, rel, name string) error {
 			s.stats.Blocks += int64(shape.Blocks())
 			res.Action = ActionUnchanged
 			s.report(res)
-			return s.sameFileAttrs(j)
+			return s.sameFileAttrs(j.parent, j.rel, j.name, j.si, j.oldInfo, j.old)
 		}
 	}
 	res.ChangedBlocks = int(j.need.Count())
@@ -139,20 +147,35 @@ func (s *syncer) compare(j *fileJob) (same bool, err error) {
 	return false, nil
 }
 
-// sameFileAttrs applies mode and mtime to a destination file whose content
-// is already identical.
-func (s *syncer) sameFileAttrs(j *fileJob) error {
+// sameFileAttrs applies mode and mtime to the destination file at rel (di
+// its stat, old the open file or nil) whose content already matches the
+// source file si. A file that is not open is opened only to change its mode.
+func (s *syncer) sameFileAttrs(parent *dstDir, rel, name string, si, di fs.FileInfo, old *os.File) error {
 	if s.opt.DryRun {
 		return nil
 	}
-	if s.opt.Perms && modeBits(j.oldInfo) != modeBits(j.si) {
-		if err := j.old.Chmod(modeBits(j.si)); err != nil {
-			return newError("chmod", s.dstPath(j.rel), err)
+	if s.opt.Perms && modeBits(di) != modeBits(si) {
+		if old == nil {
+			f, err := s.root.OpenFile(rel, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+			if err != nil {
+				return newError("open", s.dstPath(rel), err)
+			}
+			defer f.Close()
+			if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+				if err == nil {
+					err = errors.New("no longer a regular file")
+				}
+				return newError("chmod", s.dstPath(rel), err)
+			}
+			old = f
+		}
+		if err := old.Chmod(modeBits(si)); err != nil {
+			return newError("chmod", s.dstPath(rel), err)
 		}
 	}
-	if s.opt.Times && !j.oldInfo.ModTime().Equal(j.si.ModTime()) {
-		if err := setMtime(j.parent.f, j.name, j.si.ModTime()); err != nil {
-			return newError("set times", s.dstPath(j.rel), err)
+	if s.opt.Times && !di.ModTime().Equal(si.ModTime()) {
+		if err := setMtime(parent.f, name, si.ModTime()); err != nil {
+			return newError("set times", s.dstPath(rel), err)
 		}
 	}
 	return nil

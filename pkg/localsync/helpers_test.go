@@ -3,6 +3,7 @@ package localsync
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 )
 
 // data returns size deterministic pseudo-random bytes for seed.
@@ -28,6 +30,12 @@ func data(seed uint64, size int) []byte {
 	return b
 }
 
+// writeFile writes b to p with mode, and gives it a modification time
+// derived from b. So files written with different contents have different
+// times, as in real life, and the quick check (size and mtime) never skips a
+// file a test changed: Linux stamps writes with a clock that ticks only every
+// few milliseconds, so two files written back to back often share one.
+// Files written with the same contents get the same time.
 func writeFile(t *testing.T, p string, b []byte, mode fs.FileMode) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -39,6 +47,17 @@ func writeFile(t *testing.T, p string, b []byte, mode fs.FileMode) {
 	if err := os.Chmod(p, mode); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.Chtimes(p, time.Time{}, contentTime(b)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// contentTime is a modification time between 2020 and 2030, to the
+// nanosecond, derived from the SHA-256 of b.
+func contentTime(b []byte) time.Time {
+	sum := sha256.Sum256(b)
+	const span = uint64(10 * 365 * 24 * time.Hour)
+	return time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(binary.LittleEndian.Uint64(sum[:8]) % span))
 }
 
 func readFile(t *testing.T, p string) []byte {

@@ -18,6 +18,11 @@ type Options struct {
 	// DryRun computes and reports what would be done and touches nothing
 	// (-n).
 	DryRun bool
+	// Checksum turns off the quick check: every regular file whose
+	// destination exists is hashed on both sides and compared, even when
+	// the destination has the source's size and modification time
+	// (--checksum). See the package documentation.
+	Checksum bool
 	// Workers is the number of hashing goroutines; 0 means GOMAXPROCS.
 	Workers int
 	// OnFile, if set, is called once per entry processed, from the
@@ -29,6 +34,10 @@ type Options struct {
 	// afterWrite, if set, is called after each chunk written to a
 	// destination file (tests use it to cancel mid-copy).
 	afterWrite func()
+	// openedForRead, if set, is called with the path of every source or
+	// destination file opened to read its contents (tests use it to prove
+	// that the quick check reads nothing).
+	openedForRead func(path string)
 }
 
 // Actions reported in [FileResult.Action].
@@ -58,6 +67,10 @@ type FileResult struct {
 	// BytesCopied is the number of bytes copied from the source, the sum
 	// of the changed blocks' lengths.
 	BytesCopied int64
+	// QuickChecked is set when a regular file was found unchanged by the
+	// quick check (same size and modification time), without being
+	// opened or hashed.
+	QuickChecked bool
 	// Err is the failure when Action is ActionError.
 	Err error
 }
@@ -75,6 +88,9 @@ type Stats struct {
 	Created   int // files created
 	Updated   int // files updated
 	Unchanged int // files already identical
+	// QuickChecked counts the Unchanged files found identical by the quick
+	// check (size and modification time), without being read or hashed.
+	QuickChecked int
 
 	Blocks        int64 // blocks of all regular files
 	ChangedBlocks int64 // blocks copied from the source

@@ -92,7 +92,7 @@ func (s *syncer) entry(dir *dstDir, srcPath, name string, si fs.FileInfo) error 
 	case si.IsDir():
 		err = s.syncDir(dir, srcPath, rel, name, si)
 	case si.Mode().IsRegular():
-		err = s.syncFile(dir, srcPath, rel, name)
+		err = s.syncFile(dir, srcPath, rel, name, si)
 	case si.Mode()&fs.ModeSymlink != 0:
 		err = s.syncLink(dir, srcPath, rel, name, si)
 	default:
