@@ -7,6 +7,25 @@
 // destination are hashed, [merkle.Diff] lists the blocks that differ at the
 // same index, and only those are read from the source.
 //
+// # Quick check
+//
+// As rsync does, a regular destination file that already has the source's
+// size and modification time is taken as unchanged without being opened or
+// hashed (reported with [FileResult.QuickChecked] and counted in
+// [Stats.QuickChecked]); its attributes are still applied. The times are
+// compared to the nanosecond, but when either has a zero nanosecond part it
+// is taken to come from a file system (or a copy) that keeps whole seconds,
+// and matching seconds suffice. rsync's default, --modify-window=0, compares
+// whole seconds only; this is stricter wherever both sides keep nanoseconds.
+// A window for file systems of coarser times (FAT's two seconds) is not
+// offered: such files are hashed, which is slower but never wrong.
+//
+// The trade-off is rsync's: a destination whose content differs behind the
+// same size and time is left alone. [Options.Checksum] turns the quick check
+// off, so every file is hashed and compared. Without [Options.Times] a synced
+// file gets the time of writing, so the next sync hashes it again; with it a
+// second sync of an unchanged tree reads no file.
+//
 // # Which path receives the copy
 //
 // The rsync trailing-slash rule applies:
@@ -68,8 +87,8 @@
 //
 // [Options.Delete] removes, in every synced directory, the entries the
 // source directory does not have (a removed directory counts once).
-// [Options.DryRun] computes and reports everything (hashing both sides) but
-// touches nothing: no directory, temporary file, write or attribute change.
+// [Options.DryRun] computes and reports everything (hashing both sides of the
+// files the quick check does not settle) but touches nothing: no directory, temporary file, write or attribute change.
 //
 // A failure tied to one entry is reported as an [*Error] carrying the path;
 // Sync goes on with the other entries and returns all failures joined
