@@ -15,7 +15,7 @@ func localSync(ctx context.Context, e *env, src, dst string) error {
 	show := o.dryRun || o.verbose
 	st, err := localsync.Sync(ctx, src, dst, localsync.Options{
 		BlockSize: o.blockSize, Perms: o.perms, Times: o.times, Delete: o.delete,
-		Inplace: o.inplace, DryRun: o.dryRun,
+		Inplace: o.inplace, DryRun: o.dryRun, Checksum: o.checksum,
 		OnFile: func(r localsync.FileResult) {
 			switch {
 			case r.Action == localsync.ActionError:
@@ -26,8 +26,8 @@ func localSync(ctx context.Context, e *env, src, dst string) error {
 		},
 	})
 	if o.dryRun || o.stats {
-		fmt.Fprintf(e.stdout, "%sfiles %d (created %d, updated %d, unchanged %d), dirs %d, symlinks %d, deleted %d, skipped %d\n",
-			dryPrefix(o.dryRun), st.Files, st.Created, st.Updated, st.Unchanged, st.Dirs, st.Symlinks, st.Deleted, st.Skipped)
+		fmt.Fprintf(e.stdout, "%sfiles %d (created %d, updated %d, unchanged %d, quick-checked %d), dirs %d, symlinks %d, deleted %d, skipped %d\n",
+			dryPrefix(o.dryRun), st.Files, st.Created, st.Updated, st.Unchanged, st.QuickChecked, st.Dirs, st.Symlinks, st.Deleted, st.Skipped)
 		fmt.Fprintf(e.stdout, "%sblocks %d, changed %d; bytes read %d, written %d, cloned %d, hashed %d\n",
 			dryPrefix(o.dryRun), st.Blocks, st.ChangedBlocks, st.BytesRead, st.BytesWritten, st.BytesCloned, st.HashedBytes)
 	}

@@ -28,6 +28,7 @@ type options struct {
 	recursive   bool
 	delete      bool
 	inplace     bool
+	checksum    bool
 	help        bool
 	version     bool
 	scope       string
@@ -67,6 +68,8 @@ var optionDocs = []optionDoc{
 	{"-t, --times", "apply the source's modification times to the destination"},
 	{"--delete", "delete destination entries that are absent from the source"},
 	{"--inplace", "local sync: write changed blocks into the existing file (no temp file)"},
+	{"--checksum", "local sync: hash every file, even one whose size and mtime match"},
+	{"-I, --ignore-times", "the same as --checksum (rsync's name for it)"},
 	{"-n, --dry-run", "show what would change (files, blocks, bytes) and change nothing"},
 	{"--hex", "dump the merkle tree of a local FILE"},
 	{"--blocksz N", "serve, local sync, --hex: block size, a power of two 1024..1048576 (default 16384)"},
@@ -93,7 +96,7 @@ var optionDocs = []optionDoc{
 }
 
 // shortBools are the single-letter boolean flags that may be bundled (-avn).
-const shortBools = "arptnqvh"
+const shortBools = "arptnqvhI"
 
 func newFlagSet(o *options) *flag.FlagSet {
 	fs := flag.NewFlagSet("lcsync", flag.ContinueOnError)
@@ -112,6 +115,8 @@ func newFlagSet(o *options) *flag.FlagSet {
 	both(&o.help, "h", "help")
 	fs.BoolVar(&o.delete, "delete", false, "")
 	fs.BoolVar(&o.inplace, "inplace", false, "")
+	fs.BoolVar(&o.checksum, "checksum", false, "")
+	both(&o.checksum, "I", "ignore-times")
 	fs.BoolVar(&o.hex, "hex", false, "")
 	fs.BoolVar(&o.mld, "mld", false, "")
 	fs.BoolVar(&o.carousel, "carousel", false, "")

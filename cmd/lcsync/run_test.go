@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func runArgs(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -167,5 +168,66 @@ func TestExitCodes(t *testing.T) {
 	var out, errb bytes.Buffer
 	if code := run(ctx, []string{f, filepath.Join(dir, "g")}, &out, &errb); code != exitInterrupted {
 		t.Errorf("interrupted: exit %d, stderr %q", code, errb.String())
+	}
+}
+
+func TestChecksumOption(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		want bool
+	}{
+		{"default", []string{"./a", "./b"}, false},
+		{"long", []string{"--checksum", "./a", "./b"}, true},
+		{"after the arguments", []string{"./a", "./b", "--checksum"}, true},
+		{"ignore-times", []string{"--ignore-times", "./a", "./b"}, true},
+		{"short -I", []string{"-I", "./a", "./b"}, true},
+		{"bundled", []string{"-aIn", "./a", "./b"}, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			o, err := parseOptions(tc.args)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o.checksum != tc.want || strings.Join(o.args, " ") != "./a ./b" {
+				t.Errorf("checksum %v, args %q; want %v", o.checksum, o.args, tc.want)
+			}
+		})
+	}
+	code, out, _ := runArgs(t, "--help")
+	if code != 0 || !strings.Contains(out, "  --checksum ") || !strings.Contains(out, "  -I, --ignore-times ") {
+		t.Errorf("--help does not list --checksum and -I, --ignore-times: exit %d, %q", code, out)
+	}
+}
+
+// TestQuickCheckAndChecksum syncs a file whose destination differs in content
+// but has the same size and mtime: the default quick check leaves it and
+// --stats counts it, --checksum updates it.
+func TestQuickCheckAndChecksum(t *testing.T) {
+	dir := t.TempDir()
+	src, dst := filepath.Join(dir, "src"), filepath.Join(dir, "dst")
+	mtime := time.Date(2022, 2, 2, 2, 2, 2, 222, time.UTC)
+	for p, content := range map[string]string{src: "new content", dst: "old content"} {
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, time.Time{}, mtime); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, out, stderr := runArgs(t, "-a", "--stats", src, dst)
+	if code != 0 || !strings.Contains(out, "unchanged 1, quick-checked 1)") || !strings.Contains(out, "hashed 0\n") {
+		t.Fatalf("quick check: exit %d, out %q, err %q", code, out, stderr)
+	}
+	if got, _ := os.ReadFile(dst); string(got) != "old content" {
+		t.Fatalf("quick check rewrote the destination: %q", got)
+	}
+	code, out, stderr = runArgs(t, "-a", "--checksum", "--stats", src, dst)
+	if code != 0 || !strings.Contains(out, "updated 1, unchanged 0, quick-checked 0)") {
+		t.Fatalf("--checksum: exit %d, out %q, err %q", code, out, stderr)
+	}
+	if got, _ := os.ReadFile(dst); string(got) != "new content" {
+		t.Fatalf("--checksum did not update the destination: %q", got)
 	}
 }
