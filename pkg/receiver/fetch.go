@@ -350,8 +350,16 @@ func (s *session) handleSilent(joined []*sub, now time.Time) ([]*sub, error) {
 			return kept, fmt.Errorf("receiver: rejoining %s: %w", sb.group, err)
 		}
 		if s.cfg.Logger != nil {
+			missing := 0
+			for _, t := range sb.targets {
+				for b := t.blockFirst; b < t.blockEnd; b++ {
+					if t.f != nil && t.f.missing(b) {
+						missing++
+					}
+				}
+			}
 			s.cfg.Logger.Debug("rejoining a channel", "group", sb.group, "kind", sb.kind, "targets", len(sb.targets),
-				"quiet", s.quietFor(sb, now), "ended", sb.ended())
+				"missing", missing, "quiet", s.quietFor(sb, now), "ended", sb.ended())
 		}
 		sb.joinedAt = now
 		s.stats.Rejoins++

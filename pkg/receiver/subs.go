@@ -164,7 +164,10 @@ func (sb *sub) lastActivity() time.Time {
 }
 
 // ended reports whether the sender's end marker came after everything else this subscription
-// received since it was last joined: the cycle is over, whatever is missing will not come.
+// received since it was last joined: the cycle is over, whatever is missing will not come. An end
+// marker before any datagram since the join does not count: it closes a cycle another host's
+// join started, which our join crossed; the cycle our join asks for is still to come (and if
+// it never does, the silence rules apply).
 func (sb *sub) ended() bool {
-	return !sb.lastEnd.IsZero() && !sb.lastEnd.Before(sb.lastPacket) && !sb.lastEnd.Before(sb.joinedAt)
+	return !sb.lastEnd.IsZero() && sb.lastPacket.After(sb.joinedAt) && !sb.lastEnd.Before(sb.lastPacket)
 }
