@@ -30,7 +30,9 @@ const (
 // repairWaiting. If too many channels would be needed it reports repairNone and the caller
 // joins the same channel again (caller holds mu).
 //
-// Too many scattered blocks are covered with wider nodes (see coarseCover) before giving up.
+// Joining the same channel again beats a wider cover of the missing blocks when they are many:
+// receivers that lose different datagrams share that cycle, where each would get a cover of its
+// own (measured at 5% loss, N=4: 3.0-3.8x the file on the wire with covers, 2.1-2.8x without).
 func (s *session) repair(sb *sub) repairResult {
 	if sb.kind != subData && (sb.kind != subStream || s.manifest.Carousel) {
 		return repairNone
@@ -107,18 +109,8 @@ func (s *session) repair(sb *sub) repairResult {
 			}
 			return true
 		}
-		if start := len(plan); !visit(t.k, t.i) {
-			// Too many scattered blocks for one channel each: cover them with the lowest level
-			// of nodes that fits the budget (resending some complete blocks), which still costs
-			// less than the whole cycle again.
-			plan = plan[:start]
-			nodes, ok := coarseCover(f, t, maxRepair-start)
-			if !ok {
-				return repairNone
-			}
-			for _, n := range nodes {
-				plan = append(plan, node{t, n.k, n.i, n.hash})
-			}
+		if !visit(t.k, t.i) {
+			return repairNone
 		}
 	}
 	if waiting {
@@ -158,38 +150,6 @@ func (s *session) repair(sb *sub) repairResult {
 	}
 	s.stats.Repairs += len(plan)
 	return repairDone
-}
-
-// coarseCover returns the nodes of the lowest level below t's node that hold every missing
-// block of t, when there are at most budget of them and their leaves are all verified (their
-// hashes are folded from the leaves).
-func coarseCover(f *fileState, t *target, budget int) ([]wnode, bool) {
-	for k := 1; k < t.k; k++ {
-		var nodes []wnode
-		last := -1
-		ok := true
-		for b := t.blockFirst; b < t.blockEnd && ok; b++ {
-			if !f.missing(b) || b>>k == last {
-				continue
-			}
-			last = b >> k
-			first, end := f.shape.Span(k, last)
-			for x := first; x < end; x++ {
-				if !f.leafOK.Test(uint(x)) {
-					ok = false
-					break
-				}
-			}
-			if ok {
-				nodes = append(nodes, wnode{k: k, i: last, hash: merkle.Fold(f.leaves[first:end])})
-				ok = len(nodes) <= budget
-			}
-		}
-		if ok {
-			return nodes, len(nodes) > 0
-		}
-	}
-	return nil, false
 }
 
 // fetchLeaves learns the leaf hashes of blocks [lo, hi) of f by walking tree pages from the top
