@@ -31,4 +31,3 @@ func TestSubEnded(t *testing.T) {
 		})
 	}
 }
-
