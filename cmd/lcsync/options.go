@@ -48,7 +48,7 @@ type options struct {
 
 // Defaults.
 const (
-	defaultChannels    = 64
+	defaultChannels    = 256
 	defaultPort        = 4242
 	defaultMTU         = 1500
 	defaultIdleTimeout = 30 * time.Second
@@ -73,7 +73,7 @@ var optionDocs = []optionDoc{
 	{"-n, --dry-run", "show what would change (files, blocks, bytes) and change nothing"},
 	{"--hex", "dump the merkle tree of a local FILE"},
 	{"--blocksz N", "serve, local sync, --hex: block size, a power of two 1024..1048576 (default 16384)"},
-	{"-c, --channels N", "fetch: join at most N tree and data channels at once (default 64)"},
+	{"-c, --channels N", "fetch: join at most N tree and data channels at once (default 256)"},
 	{"--mld", "serve: send a channel only while MLD shows a listener (the default)"},
 	{"--carousel", "serve: repeat everything continuously, without MLD (no raw-socket privilege needed)"},
 	{"--bwlimit RATE", "serve: total send rate, bits/s with k, M or G suffix; auto = link speed, at most 3G (default auto)"},

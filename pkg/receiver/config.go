@@ -37,7 +37,7 @@ type Config struct {
 	Transport Transport
 	// Scope of the derived group addresses.
 	Scope mcast.Scope
-	// Channels bounds how many data and tree channels are joined at once (default 64).
+	// Channels bounds how many data and tree channels are joined at once (default 256).
 	Channels int
 	// Perms applies the manifest's permission bits; Times its modification times.
 	Perms, Times bool
@@ -95,7 +95,7 @@ type FileResult struct {
 
 // Defaults.
 const (
-	DefaultChannels    = 64
+	DefaultChannels    = 256
 	DefaultIdleTimeout = 30 * time.Second
 )
 
