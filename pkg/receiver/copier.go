@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"sync"
 
@@ -40,8 +41,8 @@ func (s *session) queueCopy(f *fileState, first, end int) {
 	}
 }
 
-// copier copies queued blocks until ctx ends. It is owned by Fetch, which cancels ctx and waits
-// for it before closing files.
+// copier copies queued blocks until ctx ends. It is owned by run, which cancels ctx and waits for
+// it before the plan closes the files.
 func (s *session) copier(ctx context.Context) {
 	for {
 		s.mu.Lock()
@@ -113,7 +114,7 @@ func copyBlocks(ctx context.Context, root *os.Root, f *fileState, dst *os.File, 
 		return fmt.Errorf("receiver: reopening %s: %w", f.rel, err)
 	}
 	defer src.Close()
-	for _, r := range runsOf(f, set, 1<<62) {
+	for _, r := range runsOf(f, set, math.MaxInt64) { // copy_file_range takes any length
 		if err := ctx.Err(); err != nil {
 			return err
 		}
