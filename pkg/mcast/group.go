@@ -28,6 +28,10 @@ const (
 	// is ever sent on it; a receiver that drops datagrams joins it briefly, and the join
 	// report tells the sender to slow down.
 	KindCongestion Kind = 5
+	// KindParity is a parity channel of a data or stream channel, keyed by that channel's
+	// group address and a layer: it carries one Reed-Solomon parity shard of every block the
+	// channel sends, and only receivers that lose datagrams join it.
+	KindParity Kind = 6
 )
 
 // String returns the kind's name as PROTOCOL.md spells it.
@@ -43,6 +47,8 @@ func (k Kind) String() string {
 		return "stream"
 	case KindCongestion:
 		return "congestion"
+	case KindParity:
+		return "parity"
 	}
 	return fmt.Sprintf("Kind(%d)", uint8(k))
 }
@@ -95,4 +101,11 @@ func TreeGroup(s Scope, level uint8, node [32]byte) netip.Addr {
 // DataGroup is the data channel of the node whose hash is node.
 func DataGroup(s Scope, node [32]byte) netip.Addr {
 	return Group(s, KindData, node[:])
+}
+
+// ParityGroup is parity layer layer of the data or stream channel g:
+// key = g's 16 address bytes || layer.
+func ParityGroup(s Scope, g netip.Addr, layer uint8) netip.Addr {
+	a := g.As16()
+	return Group(s, KindParity, append(a[:], layer))
 }

@@ -27,6 +27,8 @@ const (
 	TypeBlock Type = 3
 	// TypeEnd marks the end of a channel's cycle (§4.5).
 	TypeEnd Type = 4
+	// TypeParity carries a parity shard of a block (§4.6).
+	TypeParity Type = 5
 )
 
 // String returns the lower-case name of t, or "type(N)" for an unknown type.
@@ -40,13 +42,15 @@ func (t Type) String() string {
 		return "block"
 	case TypeEnd:
 		return "end"
+	case TypeParity:
+		return "parity"
 	}
 	return fmt.Sprintf("type(%d)", uint8(t))
 }
 
 // Known reports whether t is a packet type of this protocol version.
 func (t Type) Known() bool {
-	return t >= TypeManifest && t <= TypeEnd
+	return t >= TypeManifest && t <= TypeParity
 }
 
 // PeekType checks the common header of datagram b and returns its packet type. It returns an

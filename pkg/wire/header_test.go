@@ -23,7 +23,8 @@ func TestPeekType(t *testing.T) {
 		{"version 2", []byte{0x6c, 0x63, 2, 3}, 0, ErrVersion, "version 2"},
 		{"type 0", []byte{0x6c, 0x63, 1, 0}, 0, ErrType, "type 0"},
 		{"type 4 (end)", []byte{0x6c, 0x63, 1, 4}, TypeEnd, nil, ""},
-		{"type 5", []byte{0x6c, 0x63, 1, 5}, 0, ErrType, "type 5"},
+		{"type 5 (parity)", []byte{0x6c, 0x63, 1, 5}, TypeParity, nil, ""},
+		{"type 6", []byte{0x6c, 0x63, 1, 6}, 0, ErrType, "type 6"},
 		{"type 255", []byte{0x6c, 0x63, 1, 255}, 0, ErrType, "type 255"},
 	}
 	for _, tc := range cases {
@@ -45,6 +46,8 @@ func TestTypeString(t *testing.T) {
 		{TypeManifest, "manifest"},
 		{TypeTree, "tree"},
 		{TypeBlock, "block"},
+		{TypeEnd, "end"},
+		{TypeParity, "parity"},
 		{0, "type(0)"},
 		{200, "type(200)"},
 	}

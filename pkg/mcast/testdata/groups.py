@@ -9,7 +9,7 @@ import hashlib
 import ipaddress
 
 SCOPES = [("link", 0x2), ("site", 0x5), ("org", 0x8), ("global", 0xE)]
-KINDS = {"manifest": 1, "tree": 2, "data": 3, "stream": 4, "congestion": 5}
+KINDS = {"manifest": 1, "tree": 2, "data": 3, "stream": 4, "congestion": 5, "parity": 6}
 
 
 def group(scope, kind, key):
@@ -33,6 +33,11 @@ def main():
             for level in (0, 4, 17):
                 key = bytes([level]) + node
                 print(sname, "tree", key.hex(), group(scope, KINDS["tree"], key))
+            # Parity channels are keyed by the data channel's address and a layer.
+            data = group(scope, KINDS["data"], node).packed
+            for layer in (0, 7):
+                key = data + bytes([layer])
+                print(sname, "parity", key.hex(), group(scope, KINDS["parity"], key))
 
 
 if __name__ == "__main__":
