@@ -15,6 +15,7 @@ type writeJob struct {
 	f   *fileState
 	b   int
 	buf []byte
+	fec *fecJob // set when buf misses shards to rebuild from parity first
 }
 
 // worker verifies and writes blocks until jobs is closed.
@@ -54,6 +55,16 @@ func (s *session) process(j writeJob) {
 		written = true
 	}
 	defer s.putBuf(buf)
+	if j.fec != nil {
+		err := s.rebuild(buf, j.fec)
+		s.mu.Lock()
+		if err == nil {
+			s.stats.Rebuilt++
+		} else {
+			s.stats.Corrupt++ // it fails verification below and comes again
+		}
+		s.mu.Unlock()
+	}
 	for {
 		s.mu.Lock()
 		known, leaf := f.leafOK.Test(uint(b)), f.leaves[b]

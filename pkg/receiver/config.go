@@ -58,6 +58,10 @@ type Config struct {
 	// NoCongestionSignal stops the receiver from telling the sender, through the share's
 	// congestion channel, that it drops datagrams.
 	NoCongestionSignal bool
+	// FEC chooses the parity layers joined on data channels (PROTOCOL.md §5.6): 0 as many as
+	// the measured loss makes worth it, a negative value none, 1 to 8 that many on every data
+	// channel from the start.
+	FEC int
 	// Workers verify and write blocks (default 2).
 	Workers int
 	// Logger receives progress notes (nil: silent).

@@ -56,3 +56,13 @@ func (c *coverage) add(lo, hi int) {
 func (c *coverage) full(n int) bool {
 	return len(c.spans) == 1 && c.spans[0].lo == 0 && c.spans[0].hi >= n
 }
+
+// covers reports whether [lo, hi) is covered.
+func (c *coverage) covers(lo, hi int) bool {
+	for _, s := range c.spans {
+		if s.hi >= hi {
+			return s.lo <= lo
+		}
+	}
+	return lo >= hi
+}

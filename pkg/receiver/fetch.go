@@ -43,6 +43,7 @@ func Fetch(ctx context.Context, cfg Config) (Stats, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.stats.KernelDrops = cfg.Transport.Drops()
+	s.stats.Loss, _ = s.loss.rate()
 	s.stats.Duration = time.Since(s.started)
 	if err == nil && rerr != nil && !errors.Is(rerr, net.ErrClosed) {
 		err = fmt.Errorf("receiver: reading: %w", rerr)
@@ -228,8 +229,11 @@ func (s *session) drive(ctx context.Context, phase string, done func() bool, ste
 	defer tick.Stop()
 	var joined []*sub
 	defer func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
 		for _, sb := range joined {
 			_ = s.cfg.Transport.Leave(sb.group)
+			s.leaveParity(sb)
 		}
 	}()
 	lastProgress := time.Time{}
@@ -252,6 +256,9 @@ func (s *session) drive(ctx context.Context, phase string, done func() bool, ste
 		}
 		if err == nil {
 			joined, err = s.handleSilent(joined, now)
+		}
+		if err == nil {
+			s.adjustParity(joined)
 		}
 		if err != nil {
 			s.mu.Unlock()
@@ -288,6 +295,7 @@ func (s *session) retire(sb *sub) {
 	sb.done = true
 	s.drop(sb)
 	_ = s.cfg.Transport.Leave(sb.group)
+	s.leaveParity(sb)
 }
 
 // leaveFinished leaves the joined subscriptions that need nothing more (caller holds mu).
@@ -359,7 +367,7 @@ func (s *session) handleSilent(joined []*sub, now time.Time) ([]*sub, error) {
 				}
 			}
 			s.cfg.Logger.Debug("rejoining a channel", "group", sb.group, "kind", sb.kind, "targets", len(sb.targets),
-				"missing", missing, "quiet", s.quietFor(sb, now), "ended", sb.ended())
+				"missing", missing, "quiet", s.quietFor(sb, now), "ended", sb.ended(), "elapsed", now.Sub(s.started))
 		}
 		sb.joinedAt = now
 		s.stats.Rejoins++

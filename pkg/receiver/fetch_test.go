@@ -23,7 +23,13 @@ func serve(t *testing.T, n *fakeNet, dir string, carousel bool) *sender.Sender {
 // serveRate is serve with a send rate in bits per second (0: unlimited).
 func serveRate(t *testing.T, n *fakeNet, dir string, carousel bool, rate float64) *sender.Sender {
 	t.Helper()
-	ix, err := index.Build(context.Background(), dir, index.Options{BlockSize: 1024})
+	return serveBlocks(t, n, dir, carousel, rate, 1024)
+}
+
+// serveBlocks is serveRate with a block size.
+func serveBlocks(t *testing.T, n *fakeNet, dir string, carousel bool, rate float64, bs int) *sender.Sender {
+	t.Helper()
+	ix, err := index.Build(context.Background(), dir, index.Options{BlockSize: bs})
 	if err != nil {
 		t.Fatal(err)
 	}

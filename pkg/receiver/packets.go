@@ -54,6 +54,13 @@ func (s *session) handle(d []byte, now time.Time) {
 		if sb := s.subs[p.Group]; sb != nil && sb.joined {
 			sb.lastEnd = now
 		}
+	case wire.TypeParity:
+		p, err := wire.ParseParity(d)
+		if err != nil {
+			s.stats.Malformed++
+			return
+		}
+		s.onParity(p)
 	default:
 		s.stats.Malformed++
 	}
@@ -201,6 +208,12 @@ func (s *session) runComplete(t *target, now time.Time) {
 		return
 	}
 	t.verified = true
+	if t.sub.kind == subTree {
+		if t.f.pages == nil {
+			t.f.pages = map[[2]int][]merkle.Hash{}
+		}
+		t.f.pages[[2]int{t.k, t.i}] = t.run
+	}
 	s.advance(t.sub, now)
 	if t.level == 0 {
 		s.leavesVerified(t.f, t.first, t.run)
@@ -259,6 +272,7 @@ func (s *session) onBlock(p wire.BlockPacket, now time.Time) {
 		s.stats.Foreign++
 		return
 	}
+	tracked := false
 	for _, t := range targets {
 		if t.sub.kind != subData && t.sub.kind != subStream {
 			continue
@@ -269,6 +283,10 @@ func (s *session) onBlock(p wire.BlockPacket, now time.Time) {
 			continue
 		}
 		t.sub.lastPacket = now
+		if !tracked {
+			s.track(t, b, p)
+			tracked = true
+		}
 		s.onPiece(t, b, p)
 	}
 }
@@ -287,24 +305,17 @@ func (s *session) onPiece(t *target, b int, p wire.BlockPacket) {
 		return
 	}
 	bs := f.blocks[b]
-	if bs == nil {
-		bs = &blockState{}
-		f.blocks[b] = bs
-	}
-	s.scratch = bs.cov.gaps(s.scratch[:0], lo, hi)
-	if len(s.scratch) == 0 {
-		s.stats.Duplicates++
-		s.stats.WastedBytes += int64(len(p.Data))
-		return
-	}
-	if bs.buf == nil && !bs.spilled {
-		bs.buf = s.getBuf(f.shape.BlockSize())[:n]
-		s.partial = append(s.partial, partialRef{f, b})
-		s.inMem++
-		if s.inMem > maxInMem {
-			s.spillOldest()
+	if bs != nil {
+		s.scratch = bs.cov.gaps(s.scratch[:0], lo, hi)
+		if len(s.scratch) == 0 {
+			s.stats.Duplicates++
+			s.stats.WastedBytes += int64(len(p.Data))
+			return
 		}
+	} else {
+		s.scratch = append(s.scratch[:0], span{lo, hi})
 	}
+	bs = s.blockState(f, b)
 	for _, g := range s.scratch {
 		if bs.buf != nil {
 			copy(bs.buf[g.lo:g.hi], p.Data[g.lo-lo:g.hi-lo])
@@ -314,15 +325,46 @@ func (s *session) onPiece(t *target, b int, p wire.BlockPacket) {
 		}
 	}
 	bs.cov.add(lo, hi)
-	if !bs.cov.full(n) {
+	if bs.cov.full(n) {
+		s.complete(f, b, bs, nil)
 		return
 	}
+	if bs.par != nil && bs.buf != nil {
+		if job, ok := rebuildable(n, bs); ok {
+			s.complete(f, b, bs, job)
+		}
+	}
+}
+
+// blockState returns the state of needed block b of f, creating it, with an in-memory buffer,
+// on its first datagram (caller holds mu).
+func (s *session) blockState(f *fileState, b int) *blockState {
+	bs := f.blocks[b]
+	if bs == nil {
+		bs = &blockState{}
+		f.blocks[b] = bs
+	}
+	if bs.buf == nil && !bs.spilled {
+		bs.buf = s.getBuf(f.shape.BlockSize())[:f.shape.BlockLen(b)]
+		s.partial = append(s.partial, partialRef{f, b})
+		s.inMem++
+		if s.inMem > maxInMem {
+			s.spillOldest()
+		}
+	}
+	return bs
+}
+
+// complete hands a block whose bytes are all in (or, with job, can be rebuilt from parity) to
+// the workers (caller holds mu).
+func (s *session) complete(f *fileState, b int, bs *blockState, job *fecJob) {
+	s.counted(f, b, job)
 	delete(f.blocks, b)
 	if bs.buf != nil {
 		s.inMem--
 	}
 	f.queued.Set(uint(b))
-	s.jobs = append(s.jobs, writeJob{f: f, b: b, buf: bs.buf})
+	s.jobs = append(s.jobs, writeJob{f: f, b: b, buf: bs.buf, fec: job})
 	if len(s.partial) > 4*maxInMem {
 		s.compactPartial()
 	}
@@ -356,7 +398,7 @@ func (s *session) spillOldest() {
 			}
 		}
 		s.putBuf(bs.buf)
-		bs.buf, bs.spilled = nil, true
+		bs.buf, bs.spilled, bs.par = nil, true, nil
 		s.inMem--
 		s.partial = append(s.partial[:i], s.partial[i+1:]...)
 		return

@@ -2,6 +2,7 @@ package receiver
 
 import (
 	"net/netip"
+	"time"
 
 	"github.com/bits-and-blooms/bitset"
 	"github.com/lcsync/lcsync/merkle"
@@ -149,6 +150,9 @@ func (s *session) repair(sb *sub) repairResult {
 		s.enqueue(g, subData, s.dataTarget(n.t.f, n.k, n.i, n.h))
 	}
 	s.stats.Repairs += len(plan)
+	if s.cfg.Logger != nil {
+		s.cfg.Logger.Debug("repairing a channel", "group", sb.group, "channels", len(planned), "elapsed", time.Since(s.started))
+	}
 	return repairDone
 }
 
@@ -156,6 +160,9 @@ func (s *session) repair(sb *sub) repairResult {
 // down to them: each page is verified against its parent, so the leaves chain up to the
 // manifest (caller holds mu).
 func (s *session) fetchLeaves(f *fileState, lo, hi int) {
+	if s.cfg.Logger != nil {
+		s.cfg.Logger.Debug("fetching leaf hashes", "file", f.rel, "from", lo, "to", hi, "elapsed", time.Since(s.started))
+	}
 	s.leafWalk(f, f.shape.TopLevel(), 0, merkle.Hash(f.entry.Top), lo, hi)
 }
 
@@ -166,6 +173,10 @@ func (s *session) leafWalk(f *fileState, k, i int, h merkle.Hash, lo, hi int) {
 	first, end := f.shape.Descendants(k, i, level)
 	t := &target{f: f, k: k, i: i, hash: h, label: wire.LabelOf(h), level: level, first: first, end: end,
 		run: make([]merkle.Hash, end-first), have: bitset.New(uint(end - first)), want: [2]int{lo, hi}}
+	if run, ok := f.pages[[2]int{k, i}]; ok && len(run) == len(t.run) {
+		copy(t.run, run) // verified before: enqueue completes the target without a join
+		t.have.FlipRange(0, uint(len(run)))
+	}
 	f.leafWalks++
 	s.enqueue(mcast.TreeGroup(s.cfg.Scope, uint8(k), h), subTree, t)
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/bits-and-blooms/bitset"
 	"github.com/lcsync/lcsync/merkle"
+	"github.com/lcsync/lcsync/pkg/fec"
 	"github.com/lcsync/lcsync/pkg/wire"
 )
 
@@ -36,6 +37,12 @@ type sub struct {
 	lastPacket time.Time // any datagram for this channel
 	lastUseful time.Time // verified progress
 	lastEnd    time.Time // the sender said the cycle is over
+	fec        int       // parity layers joined
+	// The loss meter's view of the channel (see track): the next block of target seqT to
+	// count, and the sender's piece size.
+	seqT    *target
+	seqNext int
+	seqSize int
 }
 
 // target is one node of one file that a subscription serves (identical content in several
@@ -65,6 +72,7 @@ type blockState struct {
 	cov     coverage
 	buf     []byte // nil once spilled to the temporary file
 	spilled bool
+	par     *blockParity // parity shards received (nil: none)
 }
 
 // fileState is one file being fetched.
@@ -79,6 +87,10 @@ type fileState struct {
 	walk      *wnode
 	walking   int // tree subscriptions outstanding
 	leafWalks int // leaf-walk pages outstanding (repair)
+	// pages are the tree pages verified so far, by node (level, index): a later leaf walk
+	// through the same node uses them instead of joining the tree channel again, which the
+	// sender would take for a repeat of the earlier join and ignore.
+	pages map[[2]int][]merkle.Hash
 
 	leaves     []merkle.Hash
 	leafOK     *bitset.BitSet // leaves known to chain up to the manifest's top
@@ -174,6 +186,10 @@ type session struct {
 
 	copyQ    []copyJob     // reused blocks waiting for the copier
 	copyWake chan struct{} // signals copyQ
+
+	loss     lossMeter
+	codec    fec.Codec
+	noParity bool // joining a parity channel failed: do without
 }
 
 type partialRef struct {

@@ -31,6 +31,13 @@ type Stats struct {
 	Joins, Rejoins, Repairs int
 	// TreeBytes counts the tree hashes received (pages and leaf runs).
 	TreeBytes int64
+	// ParityPackets counts parity shards received; Rebuilt the blocks restored from them;
+	// FECLayers the most parity layers joined on one channel; Loss the block datagrams
+	// measured lost, as a fraction.
+	ParityPackets int64
+	Rebuilt       int64
+	FECLayers     int
+	Loss          float64
 	// Duration of the fetch.
 	Duration time.Duration
 }

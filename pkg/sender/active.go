@@ -34,7 +34,11 @@ type active struct {
 	removed   bool
 	finished  bool // the granted cycle was sent in full
 
-	buf    []byte // current block
+	fecGen  uint64 // fec.gen when fecMask was computed
+	fecMask uint8  // parity layers someone on the interface has joined
+
+	win    [][]byte // blocks of the interleaved window (see emitWindow)
+	buf    []byte   // current block
 	loaded bool
 	bfile  int
 	bblock int
@@ -297,6 +301,11 @@ func (s *Sender) emit(ctx context.Context, a *active, now time.Time) int {
 		s.count(func(st *Stats) { st.TreePackets++ })
 		return 1
 	}
+	if piece == 0 && s.fec.mask(a) != 0 {
+		if n := s.emitWindow(ctx, a, p, block, now); n != 0 {
+			return n
+		}
+	}
 	if !a.loaded || a.bfile != p.fileIdx || a.bblock != block {
 		if !s.load(ctx, a, p, block, now) {
 			return 0
@@ -306,6 +315,9 @@ func (s *Sender) emit(ctx context.Context, a *active, now time.Time) int {
 	if s.seg == nil || pieces-piece < 2 {
 		s.out.set(p.appendPiece(s.out.add(a.key.ifindex, a.key.group), s.geo, block, piece, a.buf))
 		s.count(func(st *Stats) { st.BlockPackets++ })
+		if piece == pieces-1 {
+			s.queueParity(a, p, block, a.buf)
+		}
 		return 1
 	}
 	// The rest of the block as one train: every segment but the last is a full datagram.
@@ -319,29 +331,42 @@ func (s *Sender) emit(ctx context.Context, a *active, now time.Time) int {
 	}
 	s.out.setTrain(buf, s.geo.maxDatagram, n)
 	s.count(func(st *Stats) { st.BlockPackets += uint64(n) })
+	if piece+n == pieces {
+		s.queueParity(a, p, block, a.buf)
+	}
 	return n
 }
 
 // load reads one block into the channel's buffer, after checking the file has not changed.
 func (s *Sender) load(ctx context.Context, a *active, p *part, block int, now time.Time) bool {
-	f := p.file
-	if s.files.stale(f, now) {
-		s.refresh(ctx)
-		return false
-	}
-	sh := f.Tree.Shape()
-	n := sh.BlockLen(block)
-	if cap(a.buf) < sh.BlockSize() {
-		a.buf = make([]byte, sh.BlockSize())
-	}
-	a.buf = a.buf[:n]
-	if err := s.files.read(f, a.buf, sh.BlockOffset(block)); err != nil {
-		if s.cfg.Logger != nil {
-			s.cfg.Logger.Warn("cannot read block; re-indexing", "path", f.Path, "err", err)
-		}
-		s.refresh(ctx)
+	var ok bool
+	if a.buf, ok = s.read(ctx, p, block, a.buf, now); !ok {
 		return false
 	}
 	a.loaded, a.bfile, a.bblock = true, p.fileIdx, block
 	return true
+}
+
+// read reads block of p's file into buf (grown as needed), after checking the file has not
+// changed; on failure it starts a re-index and returns ok=false.
+func (s *Sender) read(ctx context.Context, p *part, block int, buf []byte, now time.Time) ([]byte, bool) {
+	f := p.file
+	if s.files.stale(f, now) {
+		s.refresh(ctx)
+		return buf, false
+	}
+	sh := f.Tree.Shape()
+	n := sh.BlockLen(block)
+	if cap(buf) < sh.BlockSize() {
+		buf = make([]byte, sh.BlockSize())
+	}
+	buf = buf[:n]
+	if err := s.files.read(f, buf, sh.BlockOffset(block)); err != nil {
+		if s.cfg.Logger != nil {
+			s.cfg.Logger.Warn("cannot read block; re-indexing", "path", f.Path, "err", err)
+		}
+		s.refresh(ctx)
+		return buf, false
+	}
+	return buf, true
 }

@@ -54,6 +54,8 @@ type cycle struct {
 	parts   []part   // tree, data and stream channels
 	offsets []int64  // offsets[i] = position of parts[i]; last element = total
 	total   int64
+	// parity are the channel's parity layers (data and stream channels only).
+	parity [wire.ParityLayers]netip.Addr
 }
 
 func (c *cycle) finish() {
@@ -92,12 +94,19 @@ func treePart(g geometry, fi int, f *index.File, k, i, height int) part {
 	return p
 }
 
+// smallManifest is the most chunks a manifest may have to be sent twice per cycle.
+const smallManifest = 8
+
 // newCycle builds the cycle of a group from the table entry r.
 func newCycle(g geometry, ix *index.Index, tab *table, group netip.Addr, r ref, manifest [][]byte, height int) *cycle {
 	c := &cycle{kind: r.kind, group: group}
 	switch r.kind {
 	case mcast.KindManifest:
 		c.chunks = manifest
+		if len(manifest) <= smallManifest {
+			// Twice, like a tree page: a lost chunk would cost the receiver a rejoin, 1.6 s.
+			c.chunks = append(append([][]byte(nil), manifest...), manifest...)
+		}
 	case mcast.KindStream:
 		// A directory's stream: the top data cycle of every file below it, in name order.
 		dir := tab.dirs[r.index]

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/lcsync/lcsync/pkg/index"
+	"github.com/lcsync/lcsync/pkg/mcast"
 	"github.com/lcsync/lcsync/pkg/wire"
 )
 
@@ -37,6 +38,7 @@ type Sender struct {
 	files  *fileCache
 	events []Event
 	out    outbox
+	fec    fecState
 
 	bucket       *bucket
 	rate         *aimd // nil in carousel mode or without a rate limit
@@ -110,6 +112,7 @@ func (s *Sender) rebuild() error {
 		return fmt.Errorf("sender: %w", err)
 	}
 	s.cycles = map[netip.Addr]*cycle{}
+	s.fec.parityOf = map[netip.Addr]parityRef{}
 	s.mu.Lock()
 	s.stats.Groups = len(s.tab.groups)
 	s.stats.ManifestBytes = len(blob)
@@ -207,12 +210,17 @@ func (s *Sender) takeEvents(ctx context.Context) {
 	}
 	s.events = s.cfg.Trigger.TakeEvents(s.events[:0])
 	now := time.Now()
+	s.fec.expire(s.cfg.Trigger, now)
 	for _, ev := range s.events {
 		if ev.Group == s.tab.congestion {
 			if s.rate != nil && !ev.Refresh && s.rate.signal(ev.Source, ev.Leave, now) {
 				s.setRate()
 				s.count(func(st *Stats) { st.Slowdowns++ })
 			}
+			continue
+		}
+		if _, ours := s.fec.parityOf[ev.Group]; ours {
+			s.fec.event(ev)
 			continue
 		}
 		if _, ours := s.tab.groups[ev.Group]; !ours {
@@ -320,6 +328,12 @@ func (s *Sender) cycle(g netip.Addr) *cycle {
 		return c
 	}
 	c := newCycle(s.geo, s.ix, s.tab, g, s.tab.groups[g], s.manifest, s.cfg.PageHeight)
+	if c.kind == mcast.KindData || c.kind == mcast.KindStream {
+		for j := range c.parity {
+			c.parity[j] = mcast.ParityGroup(s.cfg.Scope, g, uint8(j))
+			s.fec.parityOf[c.parity[j]] = parityRef{group: g, layer: uint8(j)}
+		}
+	}
 	s.cycles[g] = c
 	return c
 }

@@ -19,6 +19,8 @@ type Stats struct {
 	// Datagrams and Bytes sent (Bytes includes IPv6 and UDP headers), by kind of packet.
 	Datagrams, Bytes                           uint64
 	ManifestPackets, TreePackets, BlockPackets uint64
+	// ParityPackets counts parity shards sent for receivers on parity channels.
+	ParityPackets uint64
 	// Slowdowns counts rate cuts after receivers reported drops; Rate is the current rate in
 	// bits per second (0 before the first change).
 	Slowdowns uint64

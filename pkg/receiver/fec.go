@@ -1,0 +1,310 @@
+package receiver
+
+import (
+	"math"
+
+	"github.com/lcsync/lcsync/pkg/fec"
+	"github.com/lcsync/lcsync/pkg/mcast"
+	"github.com/lcsync/lcsync/pkg/wire"
+)
+
+// Forward error correction, receiver side (PROTOCOL.md §5.6): the reader measures how many
+// block datagrams go missing; when losses make it worth it, the controller joins parity layers
+// of the data channels, and blocks that miss a few pieces are rebuilt from parity shards by
+// the workers instead of waiting for a repair channel.
+
+// blockParity holds the parity shards received for one block.
+type blockParity struct {
+	size   int      // shard size: all of a block's parity shards must have it
+	shards [][]byte // [stripe*wire.ParityLayers + layer]
+}
+
+// fecJob is what a worker needs to rebuild a block's missing shards.
+type fecJob struct {
+	size   int
+	have   []bool // data shards received in full
+	shards [][]byte
+}
+
+// lossMeter estimates the fraction of block datagrams lost on the way (the reader's, under
+// mu). Older samples fade: the counts are halved whenever they pass lossWindow.
+type lossMeter struct{ got, lost float64 }
+
+const (
+	lossWindow = 8192
+	lossMin    = 2048 // samples before the estimate is trusted
+)
+
+func (m *lossMeter) add(got, lost int) {
+	m.got += float64(got)
+	m.lost += float64(lost)
+	if m.got+m.lost > lossWindow {
+		m.got /= 2
+		m.lost /= 2
+	}
+}
+
+func (m *lossMeter) rate() (float64, bool) {
+	n := m.got + m.lost
+	if n < lossMin {
+		return 0, false
+	}
+	return m.lost / n, true
+}
+
+// track feeds the loss meter as block packets of target t arrive (caller holds mu). Blocks
+// completed count when they complete (see counted); a block still missing pieces counts once
+// the channel has moved more than wire.ParityInterleave blocks past it (a sender interleaves
+// at most that many blocks), as the pieces it got and the pieces it lacks.
+func (s *session) track(t *target, b int, p wire.BlockPacket) {
+	sb := t.sub
+	sb.seqSize = max(sb.seqSize, len(p.Data)) // the sender's piece size, learnt from the largest piece
+	if sb.seqT != t || b < sb.seqNext-wire.ParityInterleave {
+		sb.seqT, sb.seqNext = t, b // a new file, or the channel's next cycle
+		return
+	}
+	f := t.f
+	for ; sb.seqNext < b-wire.ParityInterleave; sb.seqNext++ {
+		e := sb.seqNext
+		if !f.missing(e) || f.unverified.Test(uint(e)) {
+			continue // complete (and counted then), or not needed
+		}
+		n := f.shape.BlockLen(e)
+		k := (n + sb.seqSize - 1) / sb.seqSize
+		got := 0
+		if bs := f.blocks[e]; bs != nil {
+			for i := range k {
+				if bs.cov.covers(i*sb.seqSize, min((i+1)*sb.seqSize, n)) {
+					got++
+				}
+			}
+		}
+		s.loss.add(got, k-got)
+	}
+}
+
+// counted feeds the loss meter with a block handed to the workers: all its pieces arrived,
+// or those job does not rebuild (caller holds mu).
+func (s *session) counted(f *fileState, b int, job *fecJob) {
+	if job == nil {
+		size := 0
+		for _, t := range f.targets {
+			if b >= t.blockFirst && b < t.blockEnd && t.sub.seqSize > 0 {
+				size = t.sub.seqSize
+				break
+			}
+		}
+		if size > 0 {
+			s.loss.add((f.shape.BlockLen(b)+size-1)/size, 0)
+		}
+		return
+	}
+	lost := 0
+	for _, h := range job.have {
+		if !h {
+			lost++
+		}
+	}
+	s.loss.add(len(job.have)-lost, lost)
+}
+
+// minParityBlocks is the least a channel must still bring for parity to be worth joining.
+const minParityBlocks = 8
+
+// failCost weighs a block left missing after a cycle against the parity that would have saved
+// it, in blocks: a repair costs a join, a wait for the cycle to end, and often more than the
+// block itself on the wire.
+const failCost = 5
+
+// minLossForFEC is the loss below which parity costs more than the repairs it saves.
+const minLossForFEC = 0.005
+
+// parityLayers returns how many parity layers a channel sending blocks of bs bytes in pieces of
+// size bytes should have, given the measured loss.
+func (s *session) parityLayers(bs, size int) int {
+	switch {
+	case s.cfg.FEC < 0:
+		return 0
+	case s.cfg.FEC > 0:
+		return min(s.cfg.FEC, wire.ParityLayers)
+	}
+	p, ok := s.loss.rate()
+	if !ok || p < minLossForFEC || size <= 0 {
+		return 0
+	}
+	shards, stripes, ok := wire.ParityShards(bs, min(size, bs))
+	if !ok {
+		return 0
+	}
+	return min(layersFor(p, min(shards, wire.ParityStripe), stripes), maxAutoLayers)
+}
+
+// maxAutoLayers caps the layers chosen from the measured loss: beyond a third of the data in
+// parity, repairs are cheaper (and a burst of loss early on must not fix the rate for good).
+const maxAutoLayers = 4
+
+// layersFor picks the number of parity layers that minimises the expected cost per block, in
+// blocks: r/k for the parity itself, plus failCost for each block still missing after one pass
+// when each of its stripes of k data shards loses each shard with probability p.
+func layersFor(p float64, k, stripes int) int {
+	best, bestCost := 0, math.Inf(1)
+	for r := 0; r <= wire.ParityLayers; r++ {
+		stripeOK := 0.0 // P(at most r of k+r shards lost)
+		for i := 0; i <= r; i++ {
+			stripeOK += binomial(k+r, i) * math.Pow(p, float64(i)) * math.Pow(1-p, float64(k+r-i))
+		}
+		cost := float64(r)/float64(k) + failCost*(1-math.Pow(stripeOK, float64(stripes)))
+		if cost < bestCost {
+			best, bestCost = r, cost
+		}
+	}
+	return best
+}
+
+func binomial(n, k int) float64 {
+	r := 1.0
+	for i := 1; i <= k; i++ {
+		r = r * float64(n-k+i) / float64(i)
+	}
+	return r
+}
+
+// adjustParity joins parity layers for the joined data channels that still bring enough
+// blocks, as many as the measured loss calls for; layers are only ever added while a channel
+// is joined (caller holds mu).
+func (s *session) adjustParity(joined []*sub) {
+	if s.cfg.FEC < 0 || s.noParity {
+		return
+	}
+	for _, sb := range joined {
+		if sb.kind != subData && sb.kind != subStream || sb.fec >= wire.ParityLayers || len(sb.targets) == 0 {
+			continue
+		}
+		size := sb.seqSize
+		if s.cfg.FEC > 0 && size == 0 {
+			size = 1 // fixed layers: join before the first piece
+		}
+		want := s.parityLayers(sb.targets[0].f.shape.BlockSize(), size)
+		if want <= sb.fec {
+			continue
+		}
+		remaining := 0
+		for _, t := range sb.targets {
+			remaining += t.remaining
+		}
+		if remaining < minParityBlocks {
+			continue
+		}
+		for j := sb.fec; j < want; j++ {
+			if err := s.cfg.Transport.Join(mcast.ParityGroup(s.cfg.Scope, sb.group, uint8(j))); err != nil {
+				// Parity is an optimisation: without it blocks are repaired as usual.
+				if s.cfg.Logger != nil {
+					s.cfg.Logger.Debug("cannot join a parity channel", "group", sb.group, "layer", j, "err", err)
+				}
+				s.noParity = true
+				return
+			}
+			sb.fec = j + 1
+		}
+		s.stats.FECLayers = max(s.stats.FECLayers, sb.fec)
+	}
+}
+
+// leaveParity leaves a channel's parity layers (caller holds mu).
+func (s *session) leaveParity(sb *sub) {
+	for j := range sb.fec {
+		_ = s.cfg.Transport.Leave(mcast.ParityGroup(s.cfg.Scope, sb.group, uint8(j)))
+	}
+	sb.fec = 0
+}
+
+// onParity stores a parity shard for every file the labelled node belongs to.
+func (s *session) onParity(p wire.ParityPacket) {
+	targets := s.byLabel[p.Label]
+	if len(targets) == 0 {
+		s.stats.Foreign++
+		return
+	}
+	s.stats.ParityPackets++
+	for _, t := range targets {
+		if t.sub.kind != subData && t.sub.kind != subStream {
+			continue
+		}
+		b := t.blockFirst + int(p.Block)
+		if b < t.blockFirst || b >= t.blockEnd {
+			s.stats.Malformed++
+			continue
+		}
+		if _, _, ok := fec.Stripe(t.f.shape.BlockLen(b), len(p.Data), int(p.Stripe)); !ok {
+			s.stats.Malformed++
+			continue
+		}
+		s.storeParity(t.f, b, p)
+	}
+}
+
+// storeParity keeps a parity shard for block b of f and hands the block to a worker as soon as
+// its missing shards can be rebuilt (caller holds mu).
+func (s *session) storeParity(f *fileState, b int, p wire.ParityPacket) {
+	if !f.missing(b) || f.finished {
+		return // complete without it: the usual case for a receiver that lost nothing here
+	}
+	bs := s.blockState(f, b)
+	if bs.buf == nil {
+		return // spilled to the file: not rebuilt from parity, repaired as usual
+	}
+	if bs.par == nil {
+		_, stripes, _ := wire.ParityShards(f.shape.BlockLen(b), len(p.Data))
+		bs.par = &blockParity{size: len(p.Data), shards: make([][]byte, stripes*wire.ParityLayers)}
+	}
+	i := int(p.Stripe)*wire.ParityLayers + int(p.Layer)
+	if bs.par.size != len(p.Data) || bs.par.shards[i] != nil {
+		return // another sender's geometry, or a repeat
+	}
+	bs.par.shards[i] = append([]byte(nil), p.Data...)
+	if job, ok := rebuildable(f.shape.BlockLen(b), bs); ok {
+		s.complete(f, b, bs, job)
+	}
+}
+
+// rebuildable reports whether every stripe of a block misses no more data shards than it has
+// parity shards, and if so describes the rebuild.
+func rebuildable(n int, bs *blockState) (*fecJob, bool) {
+	par := bs.par
+	shards, stripes, _ := wire.ParityShards(n, par.size)
+	have := make([]bool, shards)
+	for st := range stripes {
+		first := st * wire.ParityStripe
+		end := min(first+wire.ParityStripe, shards)
+		missing, avail := 0, 0
+		for i := first; i < end; i++ {
+			if have[i] = bs.cov.covers(i*par.size, min((i+1)*par.size, n)); !have[i] {
+				missing++
+			}
+		}
+		for _, sh := range par.shards[st*wire.ParityLayers : (st+1)*wire.ParityLayers] {
+			if sh != nil {
+				avail++
+			}
+		}
+		if missing > avail {
+			return nil, false
+		}
+	}
+	return &fecJob{size: par.size, have: have, shards: par.shards}, true
+}
+
+// rebuild restores the missing shards of a block from its parity (a worker's job). An error
+// leaves garbage where shards were missing; the block then fails verification and is fetched
+// again.
+func (s *session) rebuild(buf []byte, job *fecJob) error {
+	_, stripes, _ := wire.ParityShards(len(buf), job.size)
+	for st := range stripes {
+		err := s.codec.Reconstruct(buf, job.size, st, func(i int) bool { return job.have[i] },
+			job.shards[st*wire.ParityLayers:(st+1)*wire.ParityLayers])
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

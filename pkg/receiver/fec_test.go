@@ -1,0 +1,25 @@
+package receiver_test
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/lcsync/lcsync/pkg/receiver"
+)
+
+// TestFetchRebuildsFromParity: a receiver that loses 3% of its datagrams and joins three
+// parity layers rebuilds nearly every damaged block from parity instead of repairing it.
+func TestFetchRebuildsFromParity(t *testing.T) {
+	n := newFakeNet()
+	src := filepath.Join(t.TempDir(), "share")
+	writeFile(t, filepath.Join(src, "f"), randBytes(t, 8<<20))
+	serveBlocks(t, n, src, false, 0, 16384)
+	dst := filepath.Join(t.TempDir(), "f")
+	st := fetch(t, n.receiver(0.03), "share/f", dst, func(c *receiver.Config) { c.FEC = 3 })
+	sameFile(t, filepath.Join(src, "f"), dst)
+	t.Logf("%+v", st)
+	// 512 blocks of 12 pieces: about 30% lose a piece, nearly all of them with at most 3.
+	if st.Rebuilt < 100 || st.FECLayers != 3 || st.ParityPackets == 0 {
+		t.Fatalf("rebuilt %d blocks from %d parity shards with %d layers", st.Rebuilt, st.ParityPackets, st.FECLayers)
+	}
+}
