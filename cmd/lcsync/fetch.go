@@ -20,11 +20,12 @@ func fetch(ctx context.Context, e *env, name, dst string) error {
 	if err != nil {
 		return withCode(exitNetwork, err)
 	}
+	fec, _ := parseFEC(o.fec) // checked with the other options
 	bar := newProgressBar(e)
 	st, err := receiver.Fetch(ctx, receiver.Config{
 		Name: name, Dest: dst, Transport: receiver.NewTransport(rx), Scope: scope, Channels: o.channels,
 		Perms: o.perms, Times: o.times, Delete: o.delete, DryRun: o.dryRun,
-		Timeout: o.timeout, IdleTimeout: o.idleTimeout, Logger: e.log,
+		Timeout: o.timeout, IdleTimeout: o.idleTimeout, Logger: e.log, FEC: fec,
 		OnProgress: bar.update,
 		OnFile: func(r receiver.FileResult) {
 			if o.dryRun || o.verbose {

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/lcsync/lcsync/pkg/wire"
 )
 
 // options holds every command-line setting. Each option is documented in lcsync.1 and in
@@ -14,6 +16,7 @@ import (
 type options struct {
 	blockSize   int
 	channels    int
+	fec         string
 	delay       time.Duration
 	dryRun      bool
 	hex         bool
@@ -74,6 +77,7 @@ var optionDocs = []optionDoc{
 	{"--hex", "dump the merkle tree of a local FILE"},
 	{"--blocksz N", "serve, local sync, --hex: block size, a power of two 1024..1048576 (default 16384)"},
 	{"-c, --channels N", "fetch: join at most N tree and data channels at once (default 256)"},
+	{"--fec MODE", "fetch: parity layers to join: auto (by measured loss), off, or 1..8 (default auto)"},
 	{"--mld", "serve: send a channel only while MLD shows a listener (the default)"},
 	{"--carousel", "serve: repeat everything continuously, without MLD (no raw-socket privilege needed)"},
 	{"--bwlimit RATE", "serve: total send rate, bits/s with k, M or G suffix; auto = link speed, at most 3G (default auto)"},
@@ -126,6 +130,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.IntVar(&o.blockSize, "blocksz", 16384, "")
 	fs.IntVar(&o.channels, "c", defaultChannels, "")
 	fs.IntVar(&o.channels, "channels", defaultChannels, "")
+	fs.StringVar(&o.fec, "fec", "auto", "")
 	fs.Var(usecValue{&o.delay}, "delay", "")
 	fs.StringVar(&o.logLevel, "loglevel", "", "")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "")
@@ -225,6 +230,9 @@ func (o *options) check() error {
 	case o.timeout < 0 || o.idleTimeout < 0:
 		return usagef("--timeout and --idle-timeout must not be negative")
 	}
+	if _, err := parseFEC(o.fec); err != nil {
+		return usagef(err.Error())
+	}
 	if _, err := parseRate(o.bwlimit); err != nil && o.bwlimit != "auto" {
 		return usagef(err.Error())
 	}
@@ -279,4 +287,19 @@ func parseRate(s string) (float64, error) {
 		return 0, fmt.Errorf("--bwlimit %q: want bits per second such as 800M, 1G or 0 for unlimited", orig)
 	}
 	return v * mult, nil
+}
+
+// parseFEC turns --fec into receiver.Config.FEC: 0 for auto, -1 for off, else the layers.
+func parseFEC(v string) (int, error) {
+	switch v {
+	case "auto":
+		return 0, nil
+	case "off", "0":
+		return -1, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > wire.ParityLayers {
+		return 0, fmt.Errorf("--fec %s: must be auto, off or a number of parity layers from 1 to %d", v, wire.ParityLayers)
+	}
+	return n, nil
 }

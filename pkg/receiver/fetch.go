@@ -258,7 +258,7 @@ func (s *session) drive(ctx context.Context, phase string, done func() bool, ste
 			joined, err = s.handleSilent(joined, now)
 		}
 		if err == nil {
-			s.adjustParity(joined)
+			s.adjustParity(joined, now)
 		}
 		if err != nil {
 			s.mu.Unlock()

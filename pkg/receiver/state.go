@@ -38,6 +38,7 @@ type sub struct {
 	lastUseful time.Time // verified progress
 	lastEnd    time.Time // the sender said the cycle is over
 	fec        int       // parity layers joined
+	fecAt      time.Time // when fec last changed
 	// The loss meter's view of the channel (see track): the next block of target seqT to
 	// count, and the sender's piece size.
 	seqT    *target

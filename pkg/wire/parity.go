@@ -12,6 +12,10 @@ const (
 	// ParityLayers is the number of parity channels a data or stream channel has: parity
 	// shard j of every stripe travels on layer j.
 	ParityLayers = 8
+	// ParityInterleave is the most blocks a sender interleaves (sends column by column,
+	// PROTOCOL.md §5.6): a receiver counts a block's missing pieces as lost once the channel
+	// is further than this past it.
+	ParityInterleave = 16
 )
 
 // ParityPacket is one Reed-Solomon parity shard of one stripe of one block, sent on a parity
