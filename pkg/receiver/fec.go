@@ -84,17 +84,10 @@ func (s *session) track(t *target, b int, p wire.BlockPacket) {
 	}
 }
 
-// counted feeds the loss meter with a block handed to the workers: all its pieces arrived,
-// or those job does not rebuild (caller holds mu).
-func (s *session) counted(f *fileState, b int, job *fecJob) {
+// counted feeds the loss meter with a block handed to the workers: all its pieces (of size
+// bytes, 0 if not known yet) arrived, or those job does not rebuild (caller holds mu).
+func (s *session) counted(f *fileState, b int, job *fecJob, size int) {
 	if job == nil {
-		size := 0
-		for _, t := range f.targets {
-			if b >= t.blockFirst && b < t.blockEnd && t.sub.seqSize > 0 {
-				size = t.sub.seqSize
-				break
-			}
-		}
 		if size > 0 {
 			s.loss.add((f.shape.BlockLen(b)+size-1)/size, 0)
 		}
@@ -276,7 +269,7 @@ func (s *session) storeParity(f *fileState, b int, p wire.ParityPacket) {
 	}
 	bs.par.shards[i] = append([]byte(nil), p.Data...)
 	if job, ok := rebuildable(f.shape.BlockLen(b), bs); ok {
-		s.complete(f, b, bs, job)
+		s.complete(f, b, bs, job, 0)
 	}
 }
 

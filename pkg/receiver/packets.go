@@ -326,12 +326,12 @@ func (s *session) onPiece(t *target, b int, p wire.BlockPacket) {
 	}
 	bs.cov.add(lo, hi)
 	if bs.cov.full(n) {
-		s.complete(f, b, bs, nil)
+		s.complete(f, b, bs, nil, t.sub.seqSize)
 		return
 	}
 	if bs.par != nil && bs.buf != nil {
 		if job, ok := rebuildable(n, bs); ok {
-			s.complete(f, b, bs, job)
+			s.complete(f, b, bs, job, 0)
 		}
 	}
 }
@@ -356,9 +356,9 @@ func (s *session) blockState(f *fileState, b int) *blockState {
 }
 
 // complete hands a block whose bytes are all in (or, with job, can be rebuilt from parity) to
-// the workers (caller holds mu).
-func (s *session) complete(f *fileState, b int, bs *blockState, job *fecJob) {
-	s.counted(f, b, job)
+// the workers; size is the channel's piece size, for the loss meter (caller holds mu).
+func (s *session) complete(f *fileState, b int, bs *blockState, job *fecJob, size int) {
+	s.counted(f, b, job, size)
 	delete(f.blocks, b)
 	if bs.buf != nil {
 		s.inMem--
