@@ -278,24 +278,28 @@ func (s *session) storeParity(f *fileState, b int, p wire.ParityPacket) {
 func rebuildable(n int, bs *blockState) (*fecJob, bool) {
 	par := bs.par
 	shards, stripes, _ := wire.ParityShards(n, par.size)
-	have := make([]bool, shards)
+	intact := func(i int) bool { return bs.cov.covers(i*par.size, min((i+1)*par.size, n)) }
+	// Called for every piece and parity shard of a damaged block: count without allocating,
+	// and describe the rebuild only once it is possible.
 	for st := range stripes {
-		first := st * wire.ParityStripe
-		end := min(first+wire.ParityStripe, shards)
-		missing, avail := 0, 0
-		for i := first; i < end; i++ {
-			if have[i] = bs.cov.covers(i*par.size, min((i+1)*par.size, n)); !have[i] {
-				missing++
-			}
-		}
+		avail := 0
 		for _, sh := range par.shards[st*wire.ParityLayers : (st+1)*wire.ParityLayers] {
 			if sh != nil {
 				avail++
 			}
 		}
-		if missing > avail {
+		for i := st * wire.ParityStripe; i < min((st+1)*wire.ParityStripe, shards) && avail >= 0; i++ {
+			if !intact(i) {
+				avail--
+			}
+		}
+		if avail < 0 {
 			return nil, false
 		}
+	}
+	have := make([]bool, shards)
+	for i := range have {
+		have[i] = intact(i)
 	}
 	return &fecJob{size: par.size, have: have, shards: par.shards}, true
 }
