@@ -163,7 +163,10 @@ func TestSameHostSegments(t *testing.T) {
 			seen[i] = true
 		}
 		st := c.r.Stats()
-		t.Logf("GSO %v, GRO %v: %d datagrams in %d coalesced trains", s.GSO(), st.GRO, st.Datagrams, st.Trains)
+		t.Logf("GSO %v, GRO %v: %d datagrams in %d messages, %d coalesced trains", s.GSO(), st.GRO, st.Datagrams, st.Messages, st.Trains)
+		if st.Messages == 0 || st.Messages > st.Datagrams || st.Trains > st.Messages {
+			t.Fatalf("counters do not add up: %d datagrams, %d messages, %d trains", st.Datagrams, st.Messages, st.Trains)
+		}
 	}
 }
 

@@ -42,6 +42,9 @@ type ReceiverStats struct {
 	// buffer was full, as last reported by SO_RXQ_OVFL. The kernel attaches the counter to
 	// each datagram it queues, so drops become visible when a later datagram is read.
 	Drops uint64
+	// Messages is the number of messages (socket buffers) read: a GRO-coalesced train counts
+	// once, as it does in the kernel's drop counter.
+	Messages uint64
 	// Trains is the number of GRO-coalesced messages that Read split into datagrams.
 	Trains uint64
 	// Truncated is the number of messages discarded because they did not fit a 64 KiB buffer.
@@ -69,7 +72,7 @@ type Receiver struct {
 	joined map[netip.Addr][]int // group -> indexes of the interfaces it is joined on
 	closed atomic.Bool
 
-	datagrams, bytes, drops, trains, truncated atomic.Uint64
+	datagrams, bytes, drops, messages, trains, truncated atomic.Uint64
 }
 
 // ListenReceiver opens the receiving socket: bound to [::]:port with SO_REUSEADDR and
@@ -224,7 +227,7 @@ func (r *Receiver) Read(b *Batch) error {
 			}
 			return fmt.Errorf("mcast: receiving: %w", err)
 		}
-		var dgrams, bytes, trains uint64
+		var dgrams, bytes, msgs, trains uint64
 		for i := range n {
 			m := &b.msgs[i]
 			rc, err := parseControl(m.OOB[:m.NN])
@@ -243,11 +246,13 @@ func (r *Receiver) Read(b *Batch) error {
 			if k > 1 {
 				trains++
 			}
+			msgs++
 			dgrams += uint64(k)
 			bytes += uint64(m.N)
 		}
 		r.datagrams.Add(dgrams)
 		r.bytes.Add(bytes)
+		r.messages.Add(msgs)
 		r.trains.Add(trains)
 		if b.Len() > 0 {
 			return nil
@@ -261,6 +266,7 @@ func (r *Receiver) Stats() ReceiverStats {
 	s.Datagrams = r.datagrams.Load()
 	s.Bytes = r.bytes.Load()
 	s.Drops = r.drops.Load()
+	s.Messages = r.messages.Load()
 	s.Trains = r.trains.Load()
 	s.Truncated = r.truncated.Load()
 	return s

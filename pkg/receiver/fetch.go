@@ -82,6 +82,7 @@ func (s *session) read(jobs chan<- writeJob) error {
 		if err != nil {
 			return err
 		}
+		s.meterOverruns()
 		s.congestion(time.Now(), n >= backlogBatch)
 	}
 }

@@ -164,7 +164,8 @@ type session struct {
 	congJoined bool
 	congAt     time.Time
 	lastDrops  uint64
-	waiting    bool // the reader is waiting on an empty socket
+	meterDrops uint64 // socket drops already given to the loss meter
+	waiting    bool   // the reader is waiting on an empty socket
 	lastUseful time.Time
 	wake       chan struct{}
 

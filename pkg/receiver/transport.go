@@ -26,3 +26,14 @@ func (t *mcastTransport) Receive(fn func([]byte)) error {
 }
 
 func (t *mcastTransport) Drops() uint64 { return t.Stats().Drops }
+
+// DatagramsPerMessage is the mean number of datagrams a message read from the socket carried:
+// what one dropped message is worth in datagrams, since the kernel counts a dropped GRO train
+// once.
+func (t *mcastTransport) DatagramsPerMessage() float64 {
+	st := t.Stats()
+	if st.Messages == 0 {
+		return 1
+	}
+	return float64(st.Datagrams) / float64(st.Messages)
+}
