@@ -31,6 +31,8 @@ type active struct {
 	members   []netip.Addr // hosts known to have joined and not left
 	nextCheck time.Time    // next Trigger.Wanted check
 	pause     time.Time    // carousel manifest pacing, or the gather window
+	expect    []netip.Addr // hosts the channel waits for before it starts (see gather)
+	served    []netip.Addr // hosts that joined it since it started
 	removed   bool
 	finished  bool // the granted cycle was sent in full
 
@@ -66,8 +68,13 @@ func saw(list []seen, src netip.Addr, now time.Time, window time.Duration) ([]se
 
 // activate starts (or extends) a channel after a join from src.
 func (s *Sender) activate(key actKey, src netip.Addr, now time.Time, forever bool) {
+	if key.group == s.tab.manifest {
+		s.walkers.note(key.ifindex, src, now)
+	}
 	if a, ok := s.byKey[key]; ok {
 		a.addMember(src)
+		a.addServed(src)
+		s.gathered(a, now)
 		var dup bool
 		a.sources, dup = saw(a.sources, src, now, s.cfg.DedupWindow)
 		if dup {
@@ -97,9 +104,11 @@ func (s *Sender) activate(key actKey, src netip.Addr, now time.Time, forever boo
 		a.budget = -1
 	} else if c.total <= s.cfg.GatherMax && s.cfg.Gather > 0 {
 		a.pause = now.Add(s.cfg.Gather) // let near-simultaneous joins share the cycle
+		s.gather(a, src, now)
 	}
 	a.sources, _ = saw(nil, src, now, s.cfg.DedupWindow)
 	a.addMember(src)
+	a.addServed(src)
 	s.byKey[key] = a
 	s.act = append(s.act, a)
 	s.debug("channel started", a, src)
@@ -168,6 +177,7 @@ func (s *Sender) deactivate(a *active, now time.Time) {
 	}
 	s.debug("channel stopped", a, netip.Addr{})
 	a.removed = true
+	s.keepServed(a, now)
 	delete(s.byKey, a.key)
 	if len(s.recent) > 4096 {
 		for k, l := range s.recent {
@@ -211,6 +221,7 @@ func (s *Sender) round(ctx context.Context) time.Duration {
 			}
 			continue
 		}
+		s.gatherTimedOut(a)
 		s.burst(ctx, a, now)
 		if a.budget == 0 {
 			if a.finished {

@@ -97,6 +97,12 @@ type Config struct {
 	// getting one each. Negative disables it.
 	Gather    time.Duration
 	GatherMax int64
+	// RootGather is the most the root page of a large file (32 MiB and more) waits, when
+	// other hosts joined the manifest lately, for them to join it too, so that receivers
+	// updating the file walk its tree in step (default 500ms). WalkGather is the most a
+	// tree page or data channel below it waits for the hosts that fetched the page above
+	// (default 50ms). Negative disables either.
+	RootGather, WalkGather time.Duration
 	// ManifestInterval paces the manifest in carousel mode (default 250ms between cycles).
 	ManifestInterval time.Duration
 	// RefreshMin is the least time between two re-walks of the share triggered by manifest
@@ -147,6 +153,12 @@ func (c *Config) setDefaults() error {
 	}
 	if c.GatherMax <= 0 {
 		c.GatherMax = 64
+	}
+	if c.RootGather == 0 {
+		c.RootGather = 500 * time.Millisecond
+	}
+	if c.WalkGather == 0 {
+		c.WalkGather = 300 * time.Millisecond
 	}
 	if c.ManifestInterval <= 0 {
 		c.ManifestInterval = 250 * time.Millisecond

@@ -31,14 +31,17 @@ type Sender struct {
 	gen      uint64
 	cycles   map[netip.Addr]*cycle
 
-	act    []*active
-	rr     int // round-robin position in act
-	byKey  map[actKey]*active
-	recent map[actKey][]seen // reporters of channels that finished recently
-	files  *fileCache
-	events []Event
-	out    outbox
-	fec    fecState
+	act         []*active
+	rr          int // round-robin position in act
+	byKey       map[actKey]*active
+	recent      map[actKey][]seen    // reporters of channels that finished recently
+	walkers     walkers              // hosts that joined the manifest lately, per interface
+	served      map[actKey]servedRec // hosts tree pages served lately (see gather)
+	gatherScore map[int32]float64    // per file, how often waits for hosts paid off
+	files       *fileCache
+	events      []Event
+	out         outbox
+	fec         fecState
 
 	bucket       *bucket
 	rate         *aimd // nil in carousel mode or without a rate limit
@@ -83,6 +86,9 @@ func New(cfg Config) (*Sender, error) {
 		gen:         uint64(time.Now().UnixNano()),
 		byKey:       map[actKey]*active{},
 		recent:      map[actKey][]seen{},
+		walkers:     walkers{},
+		served:      map[actKey]servedRec{},
+		gatherScore: map[int32]float64{},
 		files:       newFileCache(64, cfg.CheckInterval),
 		refreshed:   make(chan refreshResult),
 		lastRefresh: time.Now(),

@@ -1,0 +1,165 @@
+package sender
+
+import (
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/lcsync/lcsync/pkg/mcast"
+)
+
+// Receivers updating the same file from the same old copy want the same tree pages and the
+// same blocks, but each hashes its local copy first and they finish tens of milliseconds
+// apart; a host served first then walks ahead of the others, and every short cycle of the
+// walk goes out once per host instead of once in all. So a channel of a file may wait, a
+// little, for the hosts expected to join it too, and go out as soon as they have:
+//   - a large file's root page, where every walk starts, waits for the hosts that joined the
+//     manifest lately, at most RootGather;
+//   - any other tree page or data channel waits for the hosts that fetched the page above it,
+//     at most WalkGather, as long as such waits mostly end with those hosts joining (hosts
+//     with different old copies want different channels: waiting for them is then given up).
+// A lone receiver waits for nobody.
+
+// walkers records, per interface, the hosts that joined the manifest channel lately.
+type walkers map[int]map[netip.Addr]time.Time
+
+// walkerTTL is how long a host that joined the manifest counts as fetching: long enough to
+// hash a large local copy.
+const walkerTTL = 10 * time.Minute
+
+// rootGatherMin is the least file size whose root page waits for other hosts: below it,
+// hashing the local copy is quick and hosts do not drift apart much.
+const rootGatherMin = 32 << 20
+
+// note records that src joined the manifest on interface ifindex.
+func (w walkers) note(ifindex int, src netip.Addr, now time.Time) {
+	m := w[ifindex]
+	if m == nil {
+		m = make(map[netip.Addr]time.Time)
+		w[ifindex] = m
+	}
+	m[src] = now
+}
+
+// hosts returns the hosts on ifindex that joined the manifest within walkerTTL, forgetting
+// the others.
+func (w walkers) hosts(ifindex int, now time.Time) []netip.Addr {
+	var out []netip.Addr
+	for h, at := range w[ifindex] {
+		if now.Sub(at) >= walkerTTL {
+			delete(w[ifindex], h)
+			continue
+		}
+		out = append(out, h)
+	}
+	return out
+}
+
+// servedRec is who a channel that ended served: the hosts its children may expect.
+type servedRec struct {
+	hosts []netip.Addr
+	at    time.Time
+}
+
+// servedTTL is how long the hosts a page served are expected on the channels below it.
+const servedTTL = 2 * time.Second
+
+// maxServed bounds the hosts a channel remembers serving.
+const maxServed = 64
+
+func (a *active) addServed(src netip.Addr) {
+	if len(a.served) < maxServed && !slices.Contains(a.served, src) {
+		a.served = append(a.served, src)
+	}
+}
+
+// keepServed records the hosts a finished channel served (for the channels below it).
+func (s *Sender) keepServed(a *active, now time.Time) {
+	if a.cyc.kind != mcast.KindTree || len(a.served) < 2 {
+		return
+	}
+	if len(s.served) >= 8192 {
+		for k, r := range s.served {
+			if now.Sub(r.at) >= servedTTL {
+				delete(s.served, k)
+			}
+		}
+	}
+	s.served[a.key] = servedRec{hosts: a.served, at: now}
+}
+
+// gatherScore is the share of recent waits that ended with every expected host joined, per
+// file; below minGatherScore, the file's channels below the root no longer wait.
+const minGatherScore = 0.5
+
+// gather decides whether a channel just started by src should wait for other hosts, and sets
+// its pause and the hosts it waits for.
+func (s *Sender) gather(a *active, src netip.Addr, now time.Time) {
+	r, ok := s.tab.groups[a.key.group]
+	if !ok || r.file < 0 || int(r.file) >= len(s.ix.Files) || s.ix.Files[r.file].Tree == nil {
+		return
+	}
+	sh := s.ix.Files[r.file].Tree.Shape()
+	top, k, i := sh.TopLevel(), int(r.level), int(r.index)
+	var expect []netip.Addr
+	wait := s.cfg.WalkGather
+	if k == top {
+		if a.cyc.kind != mcast.KindTree || sh.Size() < rootGatherMin {
+			return
+		}
+		s.gatherScore[r.file] = 1 // a new walk: trust waits again
+		expect, wait = s.walkers.hosts(a.key.ifindex, now), s.cfg.RootGather
+	} else {
+		if s.gatherScore[r.file] < minGatherScore {
+			return
+		}
+		// The page above: the lowest page level over k (pages start at the top, every
+		// PageHeight levels).
+		h := s.cfg.PageHeight
+		pk := top - (top-k-1)/h*h
+		up := actKey{a.key.ifindex, mcast.TreeGroup(s.cfg.Scope, uint8(pk), [32]byte(s.ix.Files[r.file].Tree.Node(pk, i>>(pk-k))))}
+		if p, ok := s.byKey[up]; ok {
+			expect = p.served
+		} else if rec, ok := s.served[up]; ok && now.Sub(rec.at) < servedTTL {
+			expect = rec.hosts
+		}
+	}
+	if wait <= 0 || len(expect) < 2 || !slices.Contains(expect, src) {
+		return
+	}
+	a.expect = slices.Clone(expect)
+	a.pause = now.Add(wait)
+}
+
+// gathered ends a channel's wait once every host it expects has joined it.
+func (s *Sender) gathered(a *active, now time.Time) {
+	if a.expect == nil {
+		return
+	}
+	for _, h := range a.expect {
+		if !slices.Contains(a.members, h) {
+			return
+		}
+	}
+	a.expect = nil
+	a.pause = now
+	s.scoreGather(a, true)
+}
+
+// gatherTimedOut is called when a waiting channel's pause ran out before every expected host
+// joined it.
+func (s *Sender) gatherTimedOut(a *active) {
+	if a.expect != nil {
+		a.expect = nil
+		s.scoreGather(a, false)
+	}
+}
+
+func (s *Sender) scoreGather(a *active, hit bool) {
+	r := s.tab.groups[a.key.group]
+	v := 0.9 * s.gatherScore[r.file]
+	if hit {
+		v += 0.1
+	}
+	s.gatherScore[r.file] = v
+}

@@ -1,0 +1,142 @@
+package sender
+
+import (
+	"context"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/lcsync/lcsync/pkg/index"
+	"github.com/lcsync/lcsync/pkg/mcast"
+)
+
+// nullNet sends nowhere and reports no joins: the tests below drive the sender's channel
+// table directly.
+type nullNet struct{}
+
+func (nullNet) Send(_ int, ds []mcast.Datagram) (int, error) { return len(ds), nil }
+func (nullNet) Ifaces() []net.Interface                      { return []net.Interface{{Index: 1, Name: "null0"}} }
+func (nullNet) Wanted(int, netip.Addr) bool                  { return true }
+func (nullNet) Notify() <-chan struct{}                      { return nil }
+func (nullNet) TakeEvents(dst []Event) []Event               { return dst }
+
+// gatherSender serves one file of size random bytes in 64 KiB blocks (random, so that no two
+// nodes share a channel).
+func gatherSender(t *testing.T, size int64) *Sender {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "share")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	data := make([]byte, size)
+	_, _ = rand.NewChaCha8([32]byte{1}).Read(data)
+	if err := os.WriteFile(filepath.Join(dir, "f"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ix, err := index.Build(context.Background(), dir, index.Options{BlockSize: 64 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Config{Index: ix, Transport: nullNet{}, Trigger: nullNet{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func host(i byte) netip.Addr { return netip.AddrFrom16([16]byte{0: 0xfe, 1: 0x80, 15: i}) }
+
+// treeKey returns the key of the tree page of node (k, i) of the served file.
+func (s *Sender) treeKey(k, i int) actKey {
+	return actKey{1, mcast.TreeGroup(s.cfg.Scope, uint8(k), [32]byte(s.ix.Files[0].Tree.Node(k, i)))}
+}
+
+// TestRootGather: the root page of a large file waits for the hosts that joined the manifest
+// and goes out as soon as the last of them joins it; a lone host does not wait.
+func TestRootGather(t *testing.T) {
+	s := gatherSender(t, 64<<20)
+	t0 := time.Unix(1000, 0)
+	man := actKey{1, s.tab.manifest}
+	s.activate(man, host(1), t0, false)
+	s.activate(man, host(2), t0.Add(time.Millisecond), false)
+	top := s.ix.Files[0].Tree.Shape().TopLevel()
+	root := s.treeKey(top, 0)
+	s.activate(root, host(1), t0.Add(time.Second), false)
+	a := s.byKey[root]
+	if a == nil || !a.pause.Equal(t0.Add(time.Second+s.cfg.RootGather)) || len(a.expect) != 2 {
+		t.Fatalf("root page after the first join: %+v", a)
+	}
+	at := t0.Add(time.Second + 120*time.Millisecond)
+	s.activate(root, host(2), at, false)
+	if !a.pause.Equal(at) || a.expect != nil {
+		t.Fatalf("root page still waits after every host joined: pause %v, expect %v", a.pause.Sub(t0), a.expect)
+	}
+
+	lone := gatherSender(t, 64<<20)
+	lone.activate(actKey{1, lone.tab.manifest}, host(1), t0, false)
+	root = lone.treeKey(top, 0)
+	lone.activate(root, host(1), t0.Add(time.Second), false)
+	if a := lone.byKey[root]; a == nil || !a.pause.Equal(t0.Add(time.Second+lone.cfg.Gather)) || a.expect != nil {
+		t.Fatalf("a lone host's root page waits: %+v", a)
+	}
+
+	small := gatherSender(t, 1<<20)
+	small.activate(actKey{1, small.tab.manifest}, host(1), t0, false)
+	small.activate(actKey{1, small.tab.manifest}, host(2), t0, false)
+	stop := small.ix.Files[0].Tree.Shape().TopLevel()
+	root = small.treeKey(stop, 0)
+	small.activate(root, host(1), t0.Add(time.Second), false)
+	if a := small.byKey[root]; a == nil || a.expect != nil {
+		t.Fatalf("a small file's root page waits: %+v", a)
+	}
+}
+
+// TestWalkGather: a page below the root waits for the hosts its parent page served, and
+// waits are given up for the file once they mostly time out.
+func TestWalkGather(t *testing.T) {
+	s := gatherSender(t, 64<<20)
+	t0 := time.Unix(1000, 0)
+	man := actKey{1, s.tab.manifest}
+	s.activate(man, host(1), t0, false)
+	s.activate(man, host(2), t0, false)
+	sh := s.ix.Files[0].Tree.Shape()
+	top, h := sh.TopLevel(), s.cfg.PageHeight
+	root := s.treeKey(top, 0)
+	s.activate(root, host(1), t0, false)
+	s.activate(root, host(2), t0, false)
+	s.deactivate(s.byKey[root], t0.Add(10*time.Millisecond))
+
+	// Children of the root page, on the level its page carries.
+	now := t0.Add(20 * time.Millisecond)
+	child := s.treeKey(top-h, 1)
+	s.activate(child, host(2), now, false)
+	a := s.byKey[child]
+	if a == nil || !a.pause.Equal(now.Add(s.cfg.WalkGather)) || len(a.expect) != 2 {
+		t.Fatalf("child page after the first join: %+v", a)
+	}
+	s.activate(child, host(1), now.Add(30*time.Millisecond), false)
+	if a.expect != nil || !a.pause.Equal(now.Add(30*time.Millisecond)) {
+		t.Fatalf("child page still waits after both hosts joined: %+v", a)
+	}
+
+	// Hosts whose old copies differ: the others never come, waits time out, and after a few
+	// the file's channels stop waiting.
+	waited := 0
+	for i := 2; i < sh.LevelLen(top-h) && i < 16; i++ {
+		k := s.treeKey(top-h, i)
+		s.activate(k, host(1), now, false)
+		a := s.byKey[k]
+		if a.expect == nil {
+			break
+		}
+		waited++
+		s.gatherTimedOut(a)
+	}
+	if waited == 0 || waited > 10 {
+		t.Fatalf("%d waits timed out before the file's channels stopped waiting", waited)
+	}
+}
