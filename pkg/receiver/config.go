@@ -50,7 +50,8 @@ type Config struct {
 	Timeout, IdleTimeout time.Duration
 	// Retrigger is how long a channel may stay silent, with data still missing, before it is
 	// left and joined again (default 400ms). Rejoin waits at least RejoinAfter since the
-	// previous join of that channel (default 1.6s, longer than the sender's dedup window).
+	// previous join of that channel (default 200ms); it leaves the channel and joins it
+	// again 20 ms later, so the sender sees a new join rather than a repeat of the last.
 	Retrigger, RejoinAfter time.Duration
 	// StallAfter treats a channel that brings nothing verifiable for that long as silent too
 	// (default 2s), so useless or hostile traffic on it cannot hold a fetch.
@@ -124,7 +125,7 @@ func (c *Config) setDefaults() error {
 		c.Retrigger = 400 * time.Millisecond
 	}
 	if c.RejoinAfter <= 0 {
-		c.RejoinAfter = 1600 * time.Millisecond
+		c.RejoinAfter = 200 * time.Millisecond
 	}
 	if c.StallAfter <= 0 {
 		c.StallAfter = 2 * time.Second

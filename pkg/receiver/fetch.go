@@ -338,6 +338,18 @@ func (s *session) joinQueued(joined []*sub, now time.Time) ([]*sub, error) {
 func (s *session) handleSilent(joined []*sub, now time.Time) ([]*sub, error) {
 	kept := joined[:0]
 	for _, sb := range joined {
+		if !sb.leftAt.IsZero() {
+			kept = append(kept, sb)
+			if now.Sub(sb.leftAt) < rejoinGap {
+				continue
+			}
+			if err := s.cfg.Transport.Join(sb.group); err != nil {
+				return kept, fmt.Errorf("receiver: rejoining %s: %w", sb.group, err)
+			}
+			sb.leftAt, sb.joinedAt = time.Time{}, now
+			s.stats.Rejoins++
+			continue
+		}
 		if s.quietFor(sb, now) < s.cfg.Retrigger && !s.stalled(sb, now) && !sb.ended() {
 			kept = append(kept, sb)
 			continue
@@ -354,10 +366,10 @@ func (s *session) handleSilent(joined []*sub, now time.Time) ([]*sub, error) {
 		if now.Sub(sb.joinedAt) < s.cfg.RejoinAfter {
 			continue
 		}
+		// Leave, and join again rejoinGap later: the sender sees the leave before the join,
+		// so it takes the join for a new one and not for a repeat of the last.
 		_ = s.cfg.Transport.Leave(sb.group)
-		if err := s.cfg.Transport.Join(sb.group); err != nil {
-			return kept, fmt.Errorf("receiver: rejoining %s: %w", sb.group, err)
-		}
+		sb.leftAt = now
 		if s.cfg.Logger != nil {
 			missing := 0
 			for _, t := range sb.targets {
@@ -370,11 +382,15 @@ func (s *session) handleSilent(joined []*sub, now time.Time) ([]*sub, error) {
 			s.cfg.Logger.Debug("rejoining a channel", "group", sb.group, "kind", sb.kind, "targets", len(sb.targets),
 				"missing", missing, "quiet", s.quietFor(sb, now), "ended", sb.ended(), "elapsed", now.Sub(s.started))
 		}
-		sb.joinedAt = now
-		s.stats.Rejoins++
 	}
 	return kept, nil
 }
+
+// rejoinGap is how long a receiver stays out of a channel it leaves to join again: long
+// enough for the kernel to send the leave's report on its own (it sends state changes a
+// jiffy or so after they happen, and a leave followed at once by a join would merge into
+// the join alone, which the sender would take for a repeat).
+const rejoinGap = 20 * time.Millisecond
 
 func (s *session) idleError(phase string) error {
 	if phase == "manifest" && s.refusedErr != nil {

@@ -37,6 +37,7 @@ type sub struct {
 	lastPacket time.Time // any datagram for this channel
 	lastUseful time.Time // verified progress
 	lastEnd    time.Time // the sender said the cycle is over
+	leftAt     time.Time // left to be joined again (see handleSilent); zero otherwise
 	fec        int       // parity layers joined
 	fecAt      time.Time // when fec last changed
 	// The loss meter's view of the channel (see track): the next block of target seqT to
