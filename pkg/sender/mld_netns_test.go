@@ -226,6 +226,41 @@ func TestMLDJoinLeave(t *testing.T) {
 	}
 }
 
+// TestMLDRejoin: a receiver that leaves a channel whose cycle it already had and joins it
+// again 20 ms later (as the receiver does to rejoin) gets a new cycle, though the server
+// ignores repeats of a join for 1.5 s.
+func TestMLDRejoin(t *testing.T) {
+	netnstest.Require(t, "bridge", "nft", "tc")
+	rig := netnstest.NewRig(t, netnstest.RigConfig{Receivers: 1})
+	sv := startServer(t, rig, 64<<10, 0) // 64 datagrams: a cycle takes milliseconds
+	g := sv.topGroup()
+	a := listen(t, rig.Receivers[0])
+	if err := a.r.Join(g); err != nil {
+		t.Fatal(err)
+	}
+	if !waitFor(5*time.Second, func() bool { n, _ := a.received(); return n >= 64 && sv.s.Stats().Active == 0 }) {
+		t.Fatalf("the first cycle did not complete: %+v", sv.s.Stats())
+	}
+	n0, _ := a.received()
+	act0 := sv.s.Stats().Activations
+	if err := a.r.Leave(g); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(20 * time.Millisecond)
+	if err := a.r.Join(g); err != nil {
+		t.Fatal(err)
+	}
+	rejoined := time.Now()
+	if !waitFor(time.Second, func() bool { n, _ := a.received(); return n >= n0+64 }) {
+		n, _ := a.received()
+		t.Fatalf("no new cycle within 1 s of the rejoin: %d datagrams after it, stats %+v", n-n0, sv.s.Stats())
+	}
+	t.Logf("rejoin -> new cycle complete: %v", time.Since(rejoined))
+	if st := sv.s.Stats(); st.Activations != act0+1 {
+		t.Errorf("%d activations for one rejoin", st.Activations-act0)
+	}
+}
+
 // TestMLDManyGroups: 1000 groups joined at once all get their data.
 func TestMLDManyGroups(t *testing.T) {
 	netnstest.Require(t, "bridge", "nft", "tc")
