@@ -43,6 +43,34 @@ func TestFetchDelta(t *testing.T) {
 	}
 }
 
+// TestFetchUnrelatedCopy: a local copy with nothing in common with the file is not walked
+// down to its last tree pages (pages whose nodes all differ are fetched whole), and a copy
+// whose first half differs still reuses its second half.
+func TestFetchUnrelatedCopy(t *testing.T) {
+	n := newFakeNet()
+	src := filepath.Join(t.TempDir(), "share")
+	data := randBytes(t, 1024*1024) // 1024 blocks of 1 KiB: pages at levels 10, 6 and 2
+	writeFile(t, filepath.Join(src, "f"), data)
+	serve(t, n, src, false)
+
+	dst := filepath.Join(t.TempDir(), "f")
+	writeFile(t, dst, randBytes(t, len(data)))
+	st := fetch(t, n.receiver(0), "share/f", dst, nil)
+	sameFile(t, filepath.Join(src, "f"), dst)
+	// The top page and its 16 children; the 256 pages below them are not needed.
+	if st.Needed != 1024 || st.Joins > 40 {
+		t.Errorf("unrelated copy: needed %d blocks with %d joins (stats %+v)", st.Needed, st.Joins, st)
+	}
+
+	half := append(randBytes(t, len(data)/2), data[len(data)/2:]...)
+	writeFile(t, dst, half)
+	st = fetch(t, n.receiver(0), "share/f", dst, nil)
+	sameFile(t, filepath.Join(src, "f"), dst)
+	if st.Needed != 512 || st.Reused != 512 {
+		t.Errorf("half-changed copy: needed %d reused %d, want 512 and 512 (stats %+v)", st.Needed, st.Reused, st)
+	}
+}
+
 // TestFetchShorterLonger: local copies shorter or longer than the source.
 func TestFetchShorterLonger(t *testing.T) {
 	n := newFakeNet()

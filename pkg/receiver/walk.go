@@ -14,6 +14,7 @@ type wnode struct {
 	span     int // leaves under the node
 	need     int // needed leaves under the node, once the walk below it is done
 	children []*wnode
+	whole    bool // not walked: every leaf under it is needed (see expand)
 }
 
 // localEqual reports whether the local tree has node (k, i) covering the same leaves with the
@@ -63,8 +64,16 @@ func (s *session) walkNode(f *fileState, n *wnode) {
 // expand records a verified page of parent's descendants: equal nodes are reused, differing
 // ones walked further, differing leaves needed. parent is nil for a single-leaf file.
 func (s *session) expand(f *fileState, parent *wnode, level, first int, run []merkle.Hash) {
+	whole := level > 0 && parent != nil && s.allDiffer(f, level, first, run)
 	for j, h := range run {
 		i := first + j
+		if whole {
+			a, b := f.shape.Span(level, i)
+			f.need.SetRange(uint(a), uint(b))
+			f.remaining += b - a
+			parent.children = append(parent.children, &wnode{k: level, i: i, hash: h, span: b - a, need: b - a, whole: true})
+			continue
+		}
 		if level == 0 {
 			f.leaves[i], _ = h, f.leafOK.Set(uint(i))
 			if f.localEqual(0, i, h) {
@@ -98,6 +107,32 @@ func (s *session) expand(f *fileState, parent *wnode, level, first int, run []me
 	}
 }
 
+// wholeMax is the most leaves a page may cover for its nodes to be fetched whole, without
+// walking further, when every one of them differs from the local copy. A page of a copy with
+// scattered changes never has all of its nodes differ that low in the tree (at 1% of the
+// blocks changed, 16 nodes of 2 leaves each all differ with odds of 1e-27); a local copy that
+// has nothing in common with the file has, and is no longer walked page by page down to the
+// leaves (69,905 pages for a 512 MiB file in 4 KiB blocks, 4,369 with this; 4,369 and 273 in
+// 16 KiB blocks). At 10% of the blocks changed, 16 nodes of 8 leaves all differ once in
+// 10,000 pages.
+const wholeMax = 128
+
+// allDiffer reports whether a page of nodes at level (level > 0), covering at most wholeMax
+// leaves, differs from the local copy in every node.
+func (s *session) allDiffer(f *fileState, level, first int, run []merkle.Hash) bool {
+	a, _ := f.shape.Span(level, first)
+	_, b := f.shape.Span(level, first+len(run)-1)
+	if b-a > wholeMax || len(run) < 2 {
+		return false
+	}
+	for j, h := range run {
+		if f.localEqual(level, first+j, h) {
+			return false
+		}
+	}
+	return true
+}
+
 // cover returns the nodes whose data channels fetch the needed blocks of n's subtree: n itself
 // when at least half of its leaves are needed (or it is a leaf), else its children's covers.
 func cover(n *wnode, dst []*wnode) []*wnode {
@@ -116,7 +151,7 @@ func cover(n *wnode, dst []*wnode) []*wnode {
 	switch {
 	case need == 0:
 		return dst
-	case n.k == 0 || 2*need >= n.span && neededChildren(n) > 1:
+	case n.k == 0 || n.whole || 2*need >= n.span && neededChildren(n) > 1:
 		return append(dst, n)
 	}
 	for _, c := range n.children {
@@ -126,7 +161,7 @@ func cover(n *wnode, dst []*wnode) []*wnode {
 }
 
 func countNeed(n *wnode) {
-	if n.k == 0 {
+	if n.k == 0 || n.whole {
 		return
 	}
 	n.need = 0
