@@ -216,6 +216,33 @@ func TestSendBatch10k(t *testing.T) {
 	}
 }
 
+// TestSendPacedByShapedLink: on a link shaped to 40 Mbit/s with a short queue, a burst of
+// 4000 datagrams (5.8 MB, over a second of the link) all arrive: the queue's drops come back
+// to the sender as ENOBUFS (IPV6_RECVERR), and it waits and sends again instead of losing
+// them.
+func TestSendPacedByShapedLink(t *testing.T) {
+	netnstest.Require(t, "tc")
+	const n = 4000
+	a, b := vethPair(t, 1500)
+	a.MustRun("tc", "qdisc", "replace", "dev", "eth0", "root", "tbf", "rate", "40mbit", "burst", "32kb", "latency", "20ms")
+	ifa, ifb := ifaceIn(t, a, "eth0"), ifaceIn(t, b, "eth0")
+	g := DataGroup(ScopeSite, [32]byte{0x10, 0x5})
+	r := listenIn(t, b, ReceiverConfig{Port: testPort, Ifaces: []net.Interface{ifb}})
+	mustJoin(t, r, g)
+	s := senderIn(t, a, SenderConfig{Port: testPort, Ifaces: []net.Interface{ifa}})
+	c := collect(t, r, n+16)
+	ds := make([]Datagram, n)
+	for i := range ds {
+		ds[i] = Datagram{Group: g, Payload: payload1452(i)}
+	}
+	start := time.Now()
+	mustSend(t, s, ifa, ds)
+	got := c.until(t, "every datagram through the shaped link", func(got [][]byte) bool { return len(got) == n })
+	// The queue does drop (and count) datagrams; each drop is reported and sent again.
+	t.Logf("%d datagrams through a 40 Mbit/s link in %v; %s", len(got), time.Since(start),
+		strings.Fields(a.MustRun("tc", "-s", "qdisc", "show", "dev", "eth0")))
+}
+
 // TestDropsCounted: with a tiny receive buffer and nobody reading, a burst overflows the
 // socket; the drops show in Stats once a later datagram is read.
 func TestDropsCounted(t *testing.T) {

@@ -124,7 +124,8 @@ func TestSendRetries(t *testing.T) {
 			// progress (4 sent) resets the backoff
 			[]time.Duration{minBackoff, 2 * minBackoff, 4 * minBackoff, minBackoff, 2 * minBackoff}},
 		{"no progress without error waits", 3, []step{{0, nil}}, 3, nil, []time.Duration{minBackoff}},
-		{"permanent error stops", 10, []step{{4, nil}, {0, syscall.EMSGSIZE}}, 4, syscall.EMSGSIZE, nil},
+		{"permanent error stops", 10, []step{{4, nil}, {0, syscall.EMSGSIZE}, {0, syscall.EMSGSIZE}}, 4, syscall.EMSGSIZE, nil},
+		{"a one-off error (an ICMP error reported) is retried", 10, []step{{3, nil}, {0, syscall.EHOSTUNREACH}}, 10, nil, nil},
 		{"closed socket", 10, []step{{0, net.ErrClosed}}, 0, net.ErrClosed, nil},
 		{"error count -1 from the syscall", 10, []step{{-1, syscall.ENOBUFS}}, 10, nil, []time.Duration{minBackoff}},
 	} {

@@ -264,19 +264,27 @@ const (
 )
 
 // writeAll writes every message, retrying the remainder after a partial sendmmsg. Transient
-// errors (ENOBUFS, EAGAIN, EINTR) back off exponentially instead of spinning and give up after
-// maxStall without progress. It returns how many messages were sent.
+// errors (ENOBUFS: the interface's queue is full, as IPV6_RECVERR reports it; EAGAIN, EINTR)
+// back off exponentially instead of spinning and give up after maxStall without progress;
+// another error is retried once. It returns how many messages were sent.
 func (e *egress) writeAll(ms []ipv6.Message, done <-chan struct{}) (int, error) {
 	sent := 0
 	backoff := minBackoff
 	var stalled time.Duration
+	retried := false
 	for sent < len(ms) {
 		n, err := e.w.WriteBatch(ms[sent:], 0)
 		if n > 0 {
 			sent += n
-			backoff, stalled = minBackoff, 0
+			backoff, stalled, retried = minBackoff, 0, false
 		}
 		if err == nil && n > 0 {
+			continue
+		}
+		if err != nil && !transient(err) && !retried && !errors.Is(err, net.ErrClosed) {
+			// With IPV6_RECVERR an ICMP error about an earlier datagram (a Packet Too Big
+			// from a router, say) fails the next send once: try again before giving up.
+			retried = true
 			continue
 		}
 		if err != nil && !transient(err) {

@@ -123,6 +123,11 @@ func setupSender(fd int, cfg *SenderConfig) error {
 	if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_DONTFRAG, 1); err != nil {
 		return fmt.Errorf("mcast: setting IPV6_DONTFRAG: %w", err)
 	}
+	// Report a full queue below the socket (a shaped or slow link's qdisc dropping) as
+	// ENOBUFS, on which sends back off and retry, instead of losing the datagram silently.
+	if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_RECVERR, 1); err != nil {
+		return fmt.Errorf("mcast: setting IPV6_RECVERR: %w", err)
+	}
 	if cfg.SndBuf > 0 {
 		if _, err := setBuffer(fd, unix.SO_SNDBUFFORCE, unix.SO_SNDBUF, cfg.SndBuf); err != nil {
 			return fmt.Errorf("mcast: setting send buffer to %d bytes: %w", cfg.SndBuf, err)
