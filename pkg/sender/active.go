@@ -285,10 +285,15 @@ func (s *Sender) burst(ctx context.Context, a *active, now time.Time) {
 	}
 }
 
-// queueEnd tells the channel's receivers that its cycle is over (PROTOCOL.md §4.5), twice, so
-// that one lost datagram does not leave them waiting for silence.
+// queueEnd tells the channel's receivers that its cycle is over (PROTOCOL.md §4.5): twice
+// for data channels, so that one lost datagram does not leave them waiting for silence; once
+// for a tree page, itself a datagram or two.
 func (s *Sender) queueEnd(a *active) {
-	for range 2 {
+	n := 2
+	if a.cyc.kind == mcast.KindTree {
+		n = 1
+	}
+	for range n {
 		buf := s.out.add(a.key.ifindex, a.key.group)
 		s.out.set(wire.AppendEnd(buf, wire.EndPacket{Group: a.key.group}))
 	}

@@ -39,7 +39,7 @@ type part struct {
 	blockEnd   int
 	piecesFull int   // pieces of a full block
 	pieces     int64 // pieces of all blocks
-	repeat     int64 // tree packets are sent this many times in a row (pages: twice)
+	repeat     int64 // tree packets are sent this many times in a row (0 or 1: once)
 }
 
 func (p *part) len() int64 { return p.nTree*p.reps() + p.pieces }
@@ -88,9 +88,9 @@ func treePart(g geometry, fi int, f *index.File, k, i, height int) part {
 	p.treeLevel = max(0, k-height)
 	p.treeFirst, p.treeEnd = s.Descendants(k, i, p.treeLevel)
 	p.nTree = ceilDiv(int64(p.treeEnd-p.treeFirst), int64(g.perTree))
-	// A page is a datagram or two: sending it twice makes losing it (and waiting to join the
-	// channel again) much rarer, for almost nothing.
-	p.repeat = 2
+	// Once: a receiver that lost its page learns it from the end packet that follows and
+	// joins again at once (PROTOCOL.md §5.2).
+	p.repeat = 1
 	return p
 }
 
