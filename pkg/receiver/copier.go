@@ -23,7 +23,7 @@ type copyJob struct {
 // walk, to the copier, so that copying and checking them overlaps the rest of the walk and the
 // network part of the fetch instead of following it (caller holds mu).
 func (s *session) queueCopy(f *fileState, first, end int) {
-	if s.cfg.DryRun || f.local == nil || first >= end {
+	if s.cfg.DryRun || f.local == nil || f.teed || first >= end {
 		return
 	}
 	if f.early == nil {

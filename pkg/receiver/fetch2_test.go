@@ -344,3 +344,39 @@ func TestDeltaSharedByReceivers(t *testing.T) {
 		t.Errorf("%d block packets for %d changed blocks shared by 4 receivers", st.BlockPackets, len(changed))
 	}
 }
+
+// TestFetchDeltaSameTimes: a local copy with the source's size and modification time is
+// hashed without being written out (it looks unchanged), then its reused blocks are copied
+// and checked; one with another time is written into the temporary file as it is hashed.
+// Both end up exact.
+func TestFetchDeltaSameTimes(t *testing.T) {
+	n := newFakeNet()
+	src := filepath.Join(t.TempDir(), "share")
+	data := randBytes(t, 200*1024+3)
+	writeFile(t, filepath.Join(src, "f"), data)
+	serve(t, n, src, false)
+	fi, err := os.Stat(filepath.Join(src, "f"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sameTime := range []bool{true, false} {
+		dst := filepath.Join(t.TempDir(), "f")
+		local := append([]byte(nil), data...)
+		local[100*1024+9] ^= 1
+		writeFile(t, dst, local)
+		if sameTime {
+			if err := os.Chtimes(dst, fi.ModTime(), fi.ModTime()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		st := fetch(t, n.receiver(0), "share/f", dst, nil)
+		sameFile(t, filepath.Join(src, "f"), dst)
+		if st.Needed != 1 || st.Reused != 200 {
+			t.Errorf("same time %v: needed %d reused %d, want 1 and 200", sameTime, st.Needed, st.Reused)
+		}
+		left, _ := filepath.Glob(filepath.Join(filepath.Dir(dst), ".f.lcsync-*"))
+		if len(left) != 0 {
+			t.Errorf("same time %v: temporary files left: %v", sameTime, left)
+		}
+	}
+}

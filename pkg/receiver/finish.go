@@ -127,6 +127,9 @@ func (p *plan) mode(s *session, f *fileState) fs.FileMode {
 // against the local tree: most were copied by the copier during the walk and the fetch (it is
 // waited for), the rest (reused blocks found late) are copied now.
 func (p *plan) copyReused(ctx context.Context, s *session, f *fileState) error {
+	if f.teed {
+		return nil // already in place, exactly as hashed
+	}
 	s.mu.Lock()
 	wait := f.copying
 	s.mu.Unlock()

@@ -113,3 +113,50 @@ func TestRunsOf(t *testing.T) {
 		}
 	}
 }
+
+// TestTeeLocal: the local copy's first min(local, size) bytes are written into the
+// destination as they are hashed, the tree describes them, and a destination that cannot be
+// written is an error, not "no local copy".
+func TestTeeLocal(t *testing.T) {
+	dir := t.TempDir()
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	local := bytes.Repeat([]byte("lcsync tee "), 30000) // 330000 bytes
+	if err := os.WriteFile(filepath.Join(dir, "f"), local, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, size := range []int64{int64(len(local)), 100000, int64(len(local)) + 5000} {
+		dst, err := os.CreateTemp(dir, "dst")
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr, err := teeLocal(context.Background(), root, "f", 4096, size, dst)
+		if err != nil || tr == nil {
+			t.Fatalf("size %d: teeLocal = %v, %v", size, tr, err)
+		}
+		n := min(size, int64(len(local)))
+		want, _ := merkle.Build(context.Background(), bytes.NewReader(local[:n]), n, 4096, 1)
+		got, err := os.ReadFile(dst.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tr.Top() != want.Top() || !bytes.Equal(got, local[:n]) {
+			t.Fatalf("size %d: tree or written bytes differ from the local copy's first %d bytes", size, n)
+		}
+		dst.Close()
+	}
+	closed, err := os.CreateTemp(dir, "closed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed.Close()
+	if tr, err := teeLocal(context.Background(), root, "f", 4096, int64(len(local)), closed); err == nil {
+		t.Fatalf("teeLocal into a closed file = %v, nil; want an error", tr)
+	}
+	if tr, err := teeLocal(context.Background(), root, "missing", 4096, 10, closed); tr != nil || err != nil {
+		t.Fatalf("teeLocal of a missing local copy = %v, %v; want nothing", tr, err)
+	}
+}

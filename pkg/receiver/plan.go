@@ -268,23 +268,21 @@ func (p *plan) activate(ctx context.Context, s *session) error {
 	for p.inflight < maxInflight && p.next < len(p.files) {
 		f := p.files[p.next]
 		p.next++
-		local, err := localTree(ctx, p.root, f.rel, f.shape.BlockSize())
+		local, sameSize, err := p.local(ctx, s, f)
 		if err != nil {
+			p.dropTemp(f)
 			return err
 		}
-		if local != nil && local.Shape() == f.shape && local.Top() == merkle.Hash(f.entry.Top) || f.shape.Blocks() == 0 && p.emptyFile(f.rel) {
+		if local != nil && sameSize && local.Shape() == f.shape && local.Top() == merkle.Hash(f.entry.Top) || f.shape.Blocks() == 0 && p.emptyFile(f.rel) {
+			p.dropTemp(f)
 			if err := p.unchanged(s, f); err != nil {
 				return err
 			}
 			continue
 		}
 		f.local = local
-		if !s.cfg.DryRun {
-			f.tmpRel = tempName(f.rel)
-			f.tmp, err = p.root.OpenFile(f.tmpRel, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
-			if err != nil {
-				return fmt.Errorf("receiver: creating a temporary file for %s: %w", f.rel, err)
-			}
+		if err := p.createTemp(s, f); err != nil {
+			return err
 		}
 		p.inflight++
 		s.mu.Lock()
@@ -302,6 +300,54 @@ func (p *plan) activate(ctx context.Context, s *session) error {
 		s.mu.Unlock()
 	}
 	return nil
+}
+
+// local hashes f's local copy, if it has a usable one: written into the temporary file in the
+// same pass when it looks changed (then f.teed is set), else only read. sameSize reports
+// whether the local copy has f's size.
+func (p *plan) local(ctx context.Context, s *session, f *fileState) (t *merkle.Tree, sameSize bool, err error) {
+	if p.root == nil {
+		return nil, false, nil
+	}
+	fi, err := p.root.Lstat(f.rel)
+	if err != nil {
+		return nil, false, nil
+	}
+	sameSize = fi.Size() == f.shape.Size()
+	if !s.cfg.DryRun && looksChanged(fi, f.entry) {
+		if err := p.createTemp(s, f); err != nil {
+			return nil, false, err
+		}
+		t, err = teeLocal(ctx, p.root, f.rel, f.shape.BlockSize(), f.shape.Size(), f.tmp)
+		f.teed = t != nil
+		return t, sameSize, err
+	}
+	t, err = localTree(ctx, p.root, f.rel, f.shape.BlockSize())
+	return t, sameSize, err
+}
+
+// createTemp creates f's temporary file beside it, unless it exists or this is a dry run.
+func (p *plan) createTemp(s *session, f *fileState) error {
+	if s.cfg.DryRun || f.tmp != nil {
+		return nil
+	}
+	rel := tempName(f.rel)
+	tmp, err := p.root.OpenFile(rel, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("receiver: creating a temporary file for %s: %w", f.rel, err)
+	}
+	f.tmp, f.tmpRel = tmp, rel
+	return nil
+}
+
+// dropTemp removes f's temporary file, not needed after all.
+func (p *plan) dropTemp(f *fileState) {
+	if f.tmp == nil {
+		return
+	}
+	_ = f.tmp.Close()
+	_ = p.root.Remove(f.tmpRel)
+	f.tmp, f.tmpRel, f.teed = nil, "", false
 }
 
 // emptyFile reports whether rel is an existing empty regular file.

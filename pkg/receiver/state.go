@@ -101,6 +101,7 @@ type fileState struct {
 	done       *bitset.BitSet // needed blocks verified and written
 	unverified *bitset.BitSet // blocks written before their leaf was verified
 	reuse      *bitset.BitSet // blocks copied from the local file
+	teed       bool           // the local copy was written into tmp as it was hashed (see tee.go)
 	early      *bitset.BitSet // reused blocks handed to the copier (nil: none)
 	copyJobs   int            // copier jobs not done
 	copying    chan struct{}  // closed when copyJobs falls to 0; nil while it is 0
