@@ -179,14 +179,22 @@ func (s *Sender) deactivate(a *active, now time.Time) {
 	a.removed = true
 	s.keepServed(a, now)
 	delete(s.byKey, a.key)
-	if len(s.recent) > 4096 {
-		for k, l := range s.recent {
-			if len(l) == 0 || now.Sub(l[len(l)-1].at) >= s.cfg.DedupWindow {
-				delete(s.recent, k)
-			}
-		}
+	if len(s.recent) > 4096 && now.Sub(s.recentSwept) >= s.cfg.DedupWindow {
+		// At most once per window: the map then holds two windows' worth of channels, and a
+		// burst of channels ending does not sweep it for each of them.
+		s.recentSwept = now
+		sweep(s.recent, func(l []seen) bool { return len(l) == 0 || now.Sub(l[len(l)-1].at) >= s.cfg.DedupWindow })
 	}
 	s.recent[a.key] = a.sources
+}
+
+// sweep deletes the entries of m that old reports.
+func sweep[K comparable, V any](m map[K]V, old func(V) bool) {
+	for k, v := range m {
+		if old(v) {
+			delete(m, k)
+		}
+	}
 }
 
 // maxPending bounds the datagrams queued by one round, so memory stays small however many

@@ -78,12 +78,9 @@ func (s *Sender) keepServed(a *active, now time.Time) {
 	if a.cyc.kind != mcast.KindTree || len(a.served) < 2 {
 		return
 	}
-	if len(s.served) >= 8192 {
-		for k, r := range s.served {
-			if now.Sub(r.at) >= servedTTL {
-				delete(s.served, k)
-			}
-		}
+	if len(s.served) >= 8192 && now.Sub(s.servedSwept) >= servedTTL {
+		s.servedSwept = now
+		sweep(s.served, func(r servedRec) bool { return now.Sub(r.at) >= servedTTL })
 	}
 	s.served[a.key] = servedRec{hosts: a.served, at: now}
 }

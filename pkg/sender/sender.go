@@ -43,6 +43,9 @@ type Sender struct {
 	out         outbox
 	fec         fecState
 
+	// When recent and served were last swept of old entries.
+	recentSwept, servedSwept time.Time
+
 	bucket       *bucket
 	rate         *aimd // nil in carousel mode or without a rate limit
 	sendFailures int
