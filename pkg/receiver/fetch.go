@@ -363,8 +363,8 @@ func (s *session) handleSilent(joined []*sub, now time.Time) ([]*sub, error) {
 			continue
 		}
 		kept = append(kept, sb)
-		if now.Sub(sb.joinedAt) < s.cfg.RejoinAfter && (sb.kind != subTree || !sb.ended()) {
-			continue // a tree page that ended without its page is joined again at once
+		if now.Sub(sb.joinedAt) < s.cfg.RejoinAfter && !sb.pageLost() {
+			continue // a lost tree page is joined again at once
 		}
 		// Leave, and join again rejoinGap later: the sender sees the leave before the join,
 		// so it takes the join for a new one and not for a repeat of the last.

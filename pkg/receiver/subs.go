@@ -168,13 +168,14 @@ func (sb *sub) lastActivity() time.Time {
 // marker before any datagram since the join does not count: it closes a cycle another host's
 // join started, which our join crossed; the cycle our join asks for is still to come (and if
 // it never does, the silence rules apply).
-//
-// A tree page is the exception: it is sent once, right before its end marker, so an end
-// marker after the join with the page still missing means the page was lost (or went out just
-// before the join): joining again at once costs a page, waiting for silence 400 ms.
+// A tree page's end marker is the exception (see pageLost).
 func (sb *sub) ended() bool {
-	if sb.kind == subTree && sb.lastEnd.After(sb.joinedAt) {
-		return true
-	}
-	return !sb.lastEnd.IsZero() && sb.lastPacket.After(sb.joinedAt) && !sb.lastEnd.Before(sb.lastPacket)
+	return sb.pageLost() || !sb.lastEnd.IsZero() && sb.lastPacket.After(sb.joinedAt) && !sb.lastEnd.Before(sb.lastPacket)
+}
+
+// pageLost reports whether a tree page's end marker came after the join with nothing before
+// it: the page is sent once, right before its end marker, so it was lost (or went out just
+// before the join). Joining again at once costs a page; waiting for silence, 400 ms.
+func (sb *sub) pageLost() bool {
+	return sb.kind == subTree && sb.lastEnd.After(sb.joinedAt) && !sb.lastPacket.After(sb.joinedAt)
 }
