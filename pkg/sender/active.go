@@ -33,8 +33,11 @@ type active struct {
 	pause     time.Time    // carousel manifest pacing, or the gather window
 	expect    []netip.Addr // hosts the channel waits for before it starts (see gather)
 	served    []netip.Addr // hosts that joined it since it started
+	isRoot    bool         // a file's root page (see gather)
 	removed   bool
 	finished  bool // the granted cycle was sent in full
+
+	replay replay // hashes sent again for a host that joined mid-part
 
 	fecGen  uint64 // fec.gen when fecMask was computed
 	fecMask uint8  // parity layers someone on the interface has joined
@@ -82,6 +85,7 @@ func (s *Sender) activate(key actKey, src netip.Addr, now time.Time, forever boo
 			return
 		}
 		a.budget = max(a.budget, a.cyc.total) // one more complete cycle from here
+		a.replayHashes()
 		s.debug("channel extended", a, src)
 		return
 	}
@@ -271,6 +275,13 @@ func (s *Sender) compact() {
 // burst queues up to Burst datagrams of channel a.
 func (s *Sender) burst(ctx context.Context, a *active, now time.Time) {
 	for n := 0; n < s.cfg.Burst && a.budget != 0; {
+		if r := &a.replay; r.next < r.end {
+			s.out.set(r.part.appendTree(s.out.add(a.key.ifindex, a.key.group), s.geo, r.next, s.out.scratch[:0]))
+			s.count(func(st *Stats) { st.TreePackets++; st.ReplayPackets++ })
+			r.next++
+			n++
+			continue
+		}
 		k := s.emit(ctx, a, now)
 		if k == 0 {
 			a.budget = 0

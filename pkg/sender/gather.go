@@ -18,7 +18,9 @@ import (
 //   - any other tree page or data channel waits for the hosts that fetched the page above it,
 //     at most WalkGather, as long as such waits mostly end with those hosts joining (hosts
 //     with different old copies want different channels: waiting for them is then given up).
-// A lone receiver waits for nobody.
+// A lone receiver waits for nobody, and nobody waits for a host the channel already served:
+// a host joining a channel again lost it, and must not be kept waiting for others that will
+// not come (a receiver rejoins a silent channel sooner than RootGather ends).
 
 // walkers records, per interface, the hosts that joined the manifest channel lately.
 type walkers map[int]map[netip.Addr]time.Time
@@ -55,6 +57,9 @@ func (w walkers) hosts(ifindex int, now time.Time) []netip.Addr {
 	return out
 }
 
+// since returns when src last joined the manifest on ifindex.
+func (w walkers) since(ifindex int, src netip.Addr) time.Time { return w[ifindex][src] }
+
 // servedRec is who a channel that ended served: the hosts its children may expect.
 type servedRec struct {
 	hosts []netip.Addr
@@ -73,9 +78,10 @@ func (a *active) addServed(src netip.Addr) {
 	}
 }
 
-// keepServed records the hosts a finished channel served (for the channels below it).
+// keepServed records the hosts a finished channel served: the hosts the channels below it
+// may expect, and those it need not wait for if it starts again.
 func (s *Sender) keepServed(a *active, now time.Time) {
-	if a.cyc.kind != mcast.KindTree || len(a.served) < 2 {
+	if len(a.served) == 0 {
 		return
 	}
 	if len(s.served) >= 8192 && now.Sub(s.servedSwept) >= servedTTL {
@@ -83,6 +89,28 @@ func (s *Sender) keepServed(a *active, now time.Time) {
 		sweep(s.served, func(r servedRec) bool { return now.Sub(r.at) >= servedTTL })
 	}
 	s.served[a.key] = servedRec{hosts: a.served, at: now}
+	if a.isRoot {
+		m := s.rootServed[a.key]
+		if m == nil {
+			m = make(map[netip.Addr]time.Time)
+			s.rootServed[a.key] = m
+		}
+		for _, h := range a.served {
+			m[h] = now
+		}
+		sweep(m, func(at time.Time) bool { return now.Sub(at) >= walkerTTL })
+	}
+}
+
+// servedAgain reports whether h already got channel key: since it last joined the manifest
+// for a root page, lately for any other channel.
+func (s *Sender) servedAgain(key actKey, h netip.Addr, root bool, now time.Time) bool {
+	if root {
+		at, ok := s.rootServed[key][h]
+		return ok && !at.Before(s.walkers.since(key.ifindex, h))
+	}
+	rec, ok := s.served[key]
+	return ok && now.Sub(rec.at) < servedTTL && slices.Contains(rec.hosts, h)
 }
 
 // gatherScore is the share of recent waits that ended with every expected host joined, per
@@ -100,8 +128,15 @@ func (s *Sender) gather(a *active, src netip.Addr, now time.Time) {
 	top, k, i := sh.TopLevel(), int(r.level), int(r.index)
 	var expect []netip.Addr
 	wait := s.cfg.WalkGather
+	root := k == top && a.cyc.kind == mcast.KindTree
+	if root {
+		a.isRoot = true
+	}
+	if s.servedAgain(a.key, src, root, now) {
+		return // a retry: src lost what it got, and waits for nobody
+	}
 	if k == top {
-		if a.cyc.kind != mcast.KindTree || sh.Size() < rootGatherMin {
+		if !root || sh.Size() < rootGatherMin {
 			return
 		}
 		s.gatherScore[r.file] = 1 // a new walk: trust waits again
@@ -121,10 +156,13 @@ func (s *Sender) gather(a *active, src netip.Addr, now time.Time) {
 			expect = rec.hosts
 		}
 	}
+	expect = slices.DeleteFunc(slices.Clone(expect), func(h netip.Addr) bool {
+		return h != src && s.servedAgain(a.key, h, root, now)
+	})
 	if wait <= 0 || len(expect) < 2 || !slices.Contains(expect, src) {
 		return
 	}
-	a.expect = slices.Clone(expect)
+	a.expect = expect
 	a.pause = now.Add(wait)
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -138,5 +139,56 @@ func TestWalkGather(t *testing.T) {
 	}
 	if waited == 0 || waited > 10 {
 		t.Fatalf("%d waits timed out before the file's channels stopped waiting", waited)
+	}
+}
+
+// TestGatherRetry: nobody waits for a host a channel already served. A host that lost the
+// root page and joins it again gets it at once (the others got theirs and will not come
+// back; a wait longer than the receiver's rejoin interval would starve it for good), a page
+// below does not wait for hosts it served lately, and a host that joined the manifest again
+// since it got the root page is waited for again.
+func TestGatherRetry(t *testing.T) {
+	s := gatherSender(t, 64<<20)
+	t0 := time.Unix(1000, 0)
+	man := actKey{1, s.tab.manifest}
+	for h := byte(1); h <= 3; h++ {
+		s.activate(man, host(h), t0, false)
+	}
+	top, ph := s.ix.Files[0].Tree.Shape().TopLevel(), s.cfg.PageHeight
+	root := s.treeKey(top, 0)
+	for h := byte(1); h <= 3; h++ {
+		s.activate(root, host(h), t0.Add(time.Second), false)
+	}
+	s.deactivate(s.byKey[root], t0.Add(time.Second+10*time.Millisecond))
+
+	// Host 2 lost the page: its join again starts the page without a gather wait.
+	at := t0.Add(time.Second + 300*time.Millisecond)
+	s.left(root, host(2), at)
+	s.activate(root, host(2), at.Add(20*time.Millisecond), false)
+	if a := s.byKey[root]; a == nil || a.expect != nil || a.pause.After(at.Add(20*time.Millisecond+s.cfg.Gather)) {
+		t.Fatalf("a retry of the root page waits: %+v", a)
+	}
+	s.deactivate(s.byKey[root], at.Add(30*time.Millisecond))
+
+	// A page below served hosts 1 and 3; host 1 joins it again: no wait for 3.
+	child := s.treeKey(top-ph, 0)
+	s.activate(child, host(1), at, false)
+	s.activate(child, host(3), at, false)
+	s.deactivate(s.byKey[child], at.Add(5*time.Millisecond))
+	s.left(child, host(1), at.Add(80*time.Millisecond))
+	s.activate(child, host(1), at.Add(100*time.Millisecond), false)
+	if a := s.byKey[child]; a == nil || a.expect != nil {
+		t.Fatalf("a retry of a page waits for hosts it served: %+v", a)
+	}
+
+	// Hosts 1 and 3 fetch again later: they joined the manifest since their root page, so
+	// the root waits for both again.
+	later := t0.Add(time.Minute)
+	s.activate(man, host(1), later, false)
+	s.activate(man, host(3), later, false)
+	s.activate(root, host(1), later.Add(time.Second), false)
+	a := s.byKey[root]
+	if a == nil || len(a.expect) != 2 || slices.Contains(a.expect, host(2)) {
+		t.Fatalf("a new fetch's root page: %+v, want it to wait for hosts 1 and 3", a)
 	}
 }

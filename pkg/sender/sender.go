@@ -34,10 +34,11 @@ type Sender struct {
 	act         []*active
 	rr          int // round-robin position in act
 	byKey       map[actKey]*active
-	recent      map[actKey][]seen    // reporters of channels that finished recently
-	walkers     walkers              // hosts that joined the manifest lately, per interface
-	served      map[actKey]servedRec // hosts tree pages served lately (see gather)
-	gatherScore map[int32]float64    // per file, how often waits for hosts paid off
+	recent      map[actKey][]seen                   // reporters of channels that finished recently
+	walkers     walkers                             // hosts that joined the manifest lately, per interface
+	served      map[actKey]servedRec                // hosts channels served lately (see gather)
+	rootServed  map[actKey]map[netip.Addr]time.Time // when root pages last served each host
+	gatherScore map[int32]float64                   // per file, how often waits for hosts paid off
 	files       *fileCache
 	events      []Event
 	out         outbox
@@ -91,6 +92,7 @@ func New(cfg Config) (*Sender, error) {
 		recent:      map[actKey][]seen{},
 		walkers:     walkers{},
 		served:      map[actKey]servedRec{},
+		rootServed:  map[actKey]map[netip.Addr]time.Time{},
 		gatherScore: map[int32]float64{},
 		files:       newFileCache(64, cfg.CheckInterval),
 		refreshed:   make(chan refreshResult),

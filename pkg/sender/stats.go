@@ -19,6 +19,9 @@ type Stats struct {
 	// Datagrams and Bytes sent (Bytes includes IPv6 and UDP headers), by kind of packet.
 	Datagrams, Bytes                           uint64
 	ManifestPackets, TreePackets, BlockPackets uint64
+	// ReplayPackets counts the tree packets sent again, out of turn, for hosts that joined a
+	// data channel after the hashes of the part being sent had gone out (see replayHashes).
+	ReplayPackets uint64
 	// ParityPackets counts parity shards sent for receivers on parity channels.
 	ParityPackets uint64
 	// Slowdowns counts rate cuts after receivers reported drops; Rate is the current rate in
