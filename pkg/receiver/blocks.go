@@ -18,11 +18,63 @@ type writeJob struct {
 	fec *fecJob // set when buf misses shards to rebuild from parity first
 }
 
-// worker verifies and writes blocks until jobs is closed.
+// worker verifies and writes blocks until jobs is closed, fresh blocks first: the reader
+// waits on jobs when it is full, and the socket overruns while it waits. The backlog of
+// blocks to read back and verify is taken only when no fresh block waits.
 func (s *session) worker(jobs <-chan writeJob) {
-	for j := range jobs {
-		s.process(j)
+	for {
+		select {
+		case j, ok := <-jobs:
+			if !ok {
+				return
+			}
+			s.process(j)
+			continue
+		default:
+		}
+		select {
+		case j, ok := <-jobs:
+			if !ok {
+				return
+			}
+			s.process(j)
+		case <-s.backlogReady:
+			if j, ok := s.takeBacklog(); ok {
+				s.process(j)
+			}
+		}
 	}
+}
+
+// toBacklog queues a block written before its leaf was known for verification (caller holds
+// mu).
+func (s *session) toBacklog(j writeJob) {
+	s.backlog = append(s.backlog, j)
+	select {
+	case s.backlogReady <- struct{}{}:
+	default:
+	}
+}
+
+// takeBacklog takes the oldest backlog block, signalling the other workers if more remain.
+func (s *session) takeBacklog() (writeJob, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.backlogHead == len(s.backlog) {
+		return writeJob{}, false
+	}
+	j := s.backlog[s.backlogHead]
+	s.backlog[s.backlogHead] = writeJob{}
+	s.backlogHead++
+	if s.backlogHead == len(s.backlog) {
+		s.backlog, s.backlogHead = s.backlog[:0], 0
+	} else {
+		select {
+		case s.backlogReady <- struct{}{}:
+		default:
+		}
+	}
+	return j, true
 }
 
 func (s *session) process(j writeJob) {
@@ -58,19 +110,25 @@ func (s *session) process(j writeJob) {
 	if j.fec != nil {
 		err := s.rebuild(buf, j.fec)
 		s.mu.Lock()
-		if err == nil {
-			s.stats.Rebuilt++
-		} else {
-			s.stats.Corrupt++ // it fails verification below and comes again
+		if err != nil {
+			// Garbage: not a candidate for its leaf. The block stays missing and comes again.
+			s.stats.Corrupt++
+			if f.leafOK.Test(uint(b)) {
+				s.refetch(f, b, f.leaves[b])
+			}
+			s.mu.Unlock()
+			return
 		}
+		s.stats.Rebuilt++
 		s.mu.Unlock()
 	}
+	h := merkle.LeafHash(buf)
 	for {
 		s.mu.Lock()
 		known, leaf := f.leafOK.Test(uint(b)), f.leaves[b]
 		s.mu.Unlock()
 		if known {
-			if merkle.LeafHash(buf) != leaf {
+			if h != leaf {
 				s.mu.Lock()
 				s.stats.Corrupt++
 				s.stats.WastedBytes += int64(n)
@@ -101,9 +159,51 @@ func (s *session) process(j writeJob) {
 			s.mu.Unlock()
 			continue // the leaf arrived meanwhile: verify now
 		}
-		f.unverified.Set(uint(b))
+		s.heldUnverified(f, b, h)
 		s.mu.Unlock()
 		return
+	}
+}
+
+// heldUnverified keeps block b, written before its leaf was verified, with its hash h as the
+// leaf's candidate: a block is its own leaf hash, so one whose hash packet was lost fills the
+// gap in its channel's run, and once the leaf is verified the block is done without being
+// read back and hashed again. A block whose hash disagrees with the candidate a hash packet
+// brought is dropped (one of them is forged or damaged); it comes again (caller holds mu).
+func (s *session) heldUnverified(f *fileState, b int, h merkle.Hash) {
+	if f.leafHave.Test(uint(b)) && f.leaves[b] != h {
+		s.stats.Corrupt++
+		s.stats.WastedBytes += int64(f.shape.BlockLen(b))
+		return
+	}
+	f.unverified.Set(uint(b))
+	f.selfHashed.Set(uint(b))
+	if f.leafHave.Test(uint(b)) {
+		return
+	}
+	f.leaves[b] = h
+	f.leafHave.Set(uint(b))
+	now := time.Now()
+	for _, t := range f.targets {
+		if t.level != 0 || t.run == nil || t.verified || b < t.first || b >= t.end ||
+			t.sub.kind != subData && t.sub.kind != subStream {
+			continue
+		}
+		t.have.Set(uint(b - t.first)) // t.run aliases f.leaves
+		if t.have.Count() == uint(t.end-t.first) {
+			s.runComplete(t, now)
+		}
+	}
+}
+
+// forgetCandidates drops the unverified leaf candidates of [a, b) after they failed to fold
+// to a verified node (caller holds mu).
+func (f *fileState) forgetCandidates(a, b int) {
+	for x := a; x < b; x++ {
+		if !f.leafOK.Test(uint(x)) {
+			f.leafHave.Clear(uint(x))
+			f.selfHashed.Clear(uint(x))
+		}
 	}
 }
 
@@ -137,6 +237,8 @@ func (s *session) leavesVerified(f *fileState, first int, run []merkle.Hash) {
 		if f.leafOK.Test(uint(b)) {
 			continue
 		}
+		self := f.selfHashed.Test(uint(b)) && f.leaves[b] == h // the block written hashes to h
+		f.selfHashed.Clear(uint(b))
 		f.leaves[b] = h
 		f.leafOK.Set(uint(b))
 		if !f.walked && f.need.Test(uint(b)) && !f.done.Test(uint(b)) && !f.queued.Test(uint(b)) && f.localEqual(0, b, h) {
@@ -145,8 +247,12 @@ func (s *session) leavesVerified(f *fileState, first int, run []merkle.Hash) {
 		}
 		if f.unverified.Test(uint(b)) {
 			f.unverified.Clear(uint(b))
-			f.queued.Set(uint(b))
-			s.jobs = append(s.jobs, writeJob{f: f, b: b})
+			if self {
+				s.blockDone(f, b)
+				continue
+			}
+			f.queued.Set(uint(b)) // read back and verified by a worker
+			s.toBacklog(writeJob{f: f, b: b})
 		}
 	}
 }

@@ -25,6 +25,8 @@ type fakeNet struct {
 	// inject, if set, is called with every datagram sent and may return extra datagrams to
 	// deliver to the same group (hostile traffic).
 	inject func(g netip.Addr, d []byte) [][]byte
+	// drop, if set, is called with every datagram sent; those it reports are lost for all.
+	drop func(g netip.Addr, d []byte) bool
 }
 
 func newFakeNet() *fakeNet {
@@ -38,6 +40,9 @@ func (n *fakeNet) Send(ifindex int, ds []mcast.Datagram) (int, error) {
 	defer n.mu.Unlock()
 	for _, d := range ds {
 		n.sent++
+		if n.drop != nil && n.drop(d.Group, d.Payload) {
+			continue
+		}
 		extra := [][]byte{}
 		if n.inject != nil {
 			extra = n.inject(d.Group, d.Payload)

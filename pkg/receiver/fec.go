@@ -238,6 +238,10 @@ func (s *session) adjustParity(joined []*sub, now time.Time) {
 			}
 			sb.fec, sb.fecAt = j+1, now
 		}
+		if s.cfg.Logger != nil {
+			p, _ := s.loss.rate()
+			s.cfg.Logger.Debug("joined parity", "group", sb.group, "layers", sb.fec, "loss", p, "elapsed", now.Sub(s.started))
+		}
 		s.stats.FECLayers = max(s.stats.FECLayers, sb.fec)
 	}
 }

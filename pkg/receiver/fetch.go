@@ -350,9 +350,14 @@ func (s *session) handleSilent(joined []*sub, now time.Time) ([]*sub, error) {
 			s.stats.Rejoins++
 			continue
 		}
+		s.seekLostLeaves(sb, now)
 		if s.quietFor(sb, now) < s.cfg.Retrigger && !s.stalled(sb, now) && !sb.ended() {
 			kept = append(kept, sb)
 			continue
+		}
+		if s.cfg.Logger != nil && sb.kind != subTree {
+			s.cfg.Logger.Debug("channel silent", "group", sb.group, "kind", sb.kind, "quiet", s.quietFor(sb, now),
+				"stalled", s.stalled(sb, now), "ended", sb.ended(), "elapsed", now.Sub(s.started))
 		}
 		switch s.repair(sb) {
 		case repairDone:

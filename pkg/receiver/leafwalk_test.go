@@ -1,11 +1,14 @@
 package receiver_test
 
 import (
+	"net/netip"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/lcsync/lcsync/pkg/receiver"
+	"github.com/lcsync/lcsync/pkg/wire"
 )
 
 // TestFetchHeavyLoss: with a fifth of all datagrams lost (tree packets too), a directory still
@@ -68,4 +71,46 @@ func TestFetchDeltaLossyWalk(t *testing.T) {
 	if st.Rejoins == 0 {
 		t.Errorf("no page was joined again at 20%% loss")
 	}
+}
+
+// TestFetchLostHashPacket: a data channel sends a file's leaf hashes before its blocks; when
+// one hash packet is lost, the receiver fetches the leaves it lacks through tree pages while
+// the blocks still come, and verifies them as they arrive, not when the cycle ends or stalls.
+func TestFetchLostHashPacket(t *testing.T) {
+	n := newFakeNet()
+	src := filepath.Join(t.TempDir(), "share")
+	data := randBytes(t, 2048*1024) // 2048 blocks of 1 KiB: a 48-packet hash run
+	writeFile(t, filepath.Join(src, "f"), data)
+	dropped := false
+	var mu sync.Mutex
+	n.drop = func(_ netip.Addr, d []byte) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		p, err := wire.ParseTree(d)
+		if dropped || err != nil || p.Level != 0 || p.Index == 0 || len(p.Hashes) == 0 {
+			return false
+		}
+		dropped = true // the second packet of the first level-0 run: the data channel's
+		return true
+	}
+	serveRate(t, n, src, false, 12e6) // a cycle of about 1.5 s
+	dst := filepath.Join(t.TempDir(), "f")
+	var early int64 = -1
+	st := fetch(t, n.receiver(0), "share/f", dst, func(c *receiver.Config) {
+		c.StallAfter = 30 * time.Second
+		c.Retrigger = 30 * time.Second
+		c.OnProgress = func(p receiver.Progress) {
+			if early < 0 && p.Received >= int64(len(data))*3/4 {
+				early = p.BytesDone
+			}
+		}
+	})
+	sameFile(t, filepath.Join(src, "f"), dst)
+	if !dropped {
+		t.Fatal("no hash packet was dropped")
+	}
+	if early <= 0 {
+		t.Errorf("no block verified by the time 3/4 of the file had arrived (done %d)", early)
+	}
+	t.Logf("verified %d bytes at 3/4 received; stats %+v", early, st)
 }

@@ -177,7 +177,11 @@ func (s *session) onTree(p wire.TreePacket, now time.Time) {
 			if t.have.Test(uint(j - t.first)) {
 				continue
 			}
-			t.run[j-t.first] = merkle.Hash(p.Hash(j - lo))
+			h := merkle.Hash(p.Hash(j - lo))
+			if leafRun && t.f.selfHashed.Test(uint(j)) && t.run[j-t.first] != h {
+				t.f.selfHashed.Clear(uint(j)) // no longer the written block's hash
+			}
+			t.run[j-t.first] = h
 			t.have.Set(uint(j - t.first))
 			if leafRun {
 				t.f.leafHave.Set(uint(j))
@@ -200,9 +204,7 @@ func (s *session) runComplete(t *target, now time.Time) {
 		s.stats.Corrupt++
 		t.have.ClearAll()
 		if t.level == 0 && (t.sub.kind == subData || t.sub.kind == subStream) {
-			for j := t.first; j < t.end; j++ {
-				t.f.leafHave.Clear(uint(j))
-			}
+			t.f.forgetCandidates(t.first, t.end)
 		}
 		s.markKnown(t) // keep what was already verified
 		return
@@ -283,6 +285,9 @@ func (s *session) onBlock(p wire.BlockPacket, now time.Time) {
 			continue
 		}
 		t.sub.lastPacket = now
+		if t.firstBlock.IsZero() {
+			t.firstBlock = now
+		}
 		if !tracked {
 			s.track(t, b, p)
 			tracked = true

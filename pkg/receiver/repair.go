@@ -156,6 +156,47 @@ func (s *session) repair(sb *sub) repairResult {
 	return repairDone
 }
 
+// leafGrace is how long blocks may come on a data channel whose leaf hashes did not all
+// arrive before the missing ones are sought by a leaf walk. The sender sends them again,
+// out of turn, to a host that joins mid-part (PROTOCOL.md §5.3); the grace covers the
+// join's report reaching it and the replay coming back.
+const leafGrace = 100 * time.Millisecond
+
+// seekLostLeaves starts a leaf walk for the leaves a data channel's run lacks once its blocks
+// have been coming for leafGrace: the channel sends its hashes before its blocks, so those
+// lost will not come again this cycle, and without them no block under the run verifies (one
+// lost hash packet of a file's run would hold the whole file unverified until the channel
+// stalls). The walk descends only where hashes are missing; the rest of the run is verified
+// against the pages it crosses (caller holds mu).
+func (s *session) seekLostLeaves(sb *sub, now time.Time) {
+	if sb.kind != subData && sb.kind != subStream {
+		return
+	}
+	for _, t := range sb.targets {
+		if t.leavesSought || t.verified || t.run == nil || t.level != 0 || t.firstBlock.IsZero() ||
+			now.Sub(t.firstBlock) < leafGrace || s.targetFinished(t) {
+			continue
+		}
+		t.leavesSought = true
+		f := t.f
+		if f.leafWalks > 0 {
+			continue // a walk is under way: repair takes over if it does not cover these
+		}
+		lo, hi := -1, -1
+		for b := t.blockFirst; b < t.blockEnd; b++ {
+			if f.missing(b) && !f.leafOK.Test(uint(b)) {
+				if lo < 0 {
+					lo = b
+				}
+				hi = b + 1
+			}
+		}
+		if lo >= 0 {
+			s.fetchLeaves(f, lo, hi)
+		}
+	}
+}
+
 // fetchLeaves learns the leaf hashes of blocks [lo, hi) of f by walking tree pages from the top
 // down to them: each page is verified against its parent, so the leaves chain up to the
 // manifest (caller holds mu).
@@ -229,11 +270,7 @@ func (s *session) checkLeafCandidates(f *fileState, a, b int, h merkle.Hash) boo
 		}
 	}
 	if merkle.Fold(f.leaves[a:b]) != h {
-		for x := a; x < b; x++ {
-			if !f.leafOK.Test(uint(x)) {
-				f.leafHave.Clear(uint(x))
-			}
-		}
+		f.forgetCandidates(a, b)
 		s.stats.Corrupt++
 		return false
 	}

@@ -67,6 +67,10 @@ type target struct {
 	blockFirst int
 	blockEnd   int
 	remaining  int // needed blocks of [blockFirst, blockEnd) not yet done
+	// firstBlock is when the first block datagram came on a data or stream target;
+	// leavesSought whether the leaves its run lacked have been asked for (see seekLostLeaves).
+	firstBlock   time.Time
+	leavesSought bool
 }
 
 // blockState is a block being received.
@@ -100,6 +104,7 @@ type fileState struct {
 	need       *bitset.BitSet // blocks that must come over the network
 	done       *bitset.BitSet // needed blocks verified and written
 	unverified *bitset.BitSet // blocks written before their leaf was verified
+	selfHashed *bitset.BitSet // unverified blocks whose hash is leaves[b] (see heldUnverified)
 	reuse      *bitset.BitSet // blocks copied from the local file
 	teed       bool           // the local copy was written into tmp as it was hashed (see tee.go)
 	early      *bitset.BitSet // reused blocks handed to the copier (nil: none)
@@ -127,7 +132,7 @@ func newFileState(e wire.Entry, shape merkle.Shape, rel string) *fileState {
 	return &fileState{
 		entry: e, shape: shape, rel: rel, name: e.Name,
 		leaves: make([]merkle.Hash, n), leafOK: bitset.New(n), leafHave: bitset.New(n), need: bitset.New(n),
-		done: bitset.New(n), unverified: bitset.New(n), reuse: bitset.New(n), queued: bitset.New(n),
+		done: bitset.New(n), unverified: bitset.New(n), selfHashed: bitset.New(n), reuse: bitset.New(n), queued: bitset.New(n),
 		blocks: map[int]*blockState{},
 	}
 }
@@ -185,8 +190,15 @@ type session struct {
 	partial []partialRef // blocks with an in-memory buffer, oldest first
 	inMem   int
 	jobs    []writeJob // completed blocks collected under mu, sent to workers after unlocking
-	scratch []span
-	bufPool sync.Pool
+	// backlog holds blocks written before their leaf was known, to read back and verify once
+	// it is: workers take them when no fresh block waits (see worker), so that a run of
+	// leaves verified at once never blocks the reader. backlogHead is the next to take;
+	// backlogReady signals that it is not empty.
+	backlog      []writeJob
+	backlogHead  int
+	backlogReady chan struct{}
+	scratch      []span
+	bufPool      sync.Pool
 
 	copyQ    []copyJob     // reused blocks waiting for the copier
 	copyWake chan struct{} // signals copyQ
@@ -206,16 +218,17 @@ const maxInMem = 512
 
 func newSession(cfg Config) *session {
 	return &session{
-		cfg:         cfg,
-		started:     time.Now(),
-		lastUseful:  time.Now(),
-		wake:        make(chan struct{}, 1),
-		copyWake:    make(chan struct{}, 1),
-		manifestAsm: map[[32]byte]*assembly{},
-		refused:     map[[32]byte]bool{},
-		waiting:     true, // the reader starts on an empty socket
-		byLabel:     map[wire.Label][]*target{},
-		subs:        map[netip.Addr]*sub{},
+		cfg:          cfg,
+		started:      time.Now(),
+		lastUseful:   time.Now(),
+		wake:         make(chan struct{}, 1),
+		copyWake:     make(chan struct{}, 1),
+		backlogReady: make(chan struct{}, 1),
+		manifestAsm:  map[[32]byte]*assembly{},
+		refused:      map[[32]byte]bool{},
+		waiting:      true, // the reader starts on an empty socket
+		byLabel:      map[wire.Label][]*target{},
+		subs:         map[netip.Addr]*sub{},
 	}
 }
 
