@@ -157,6 +157,12 @@ func (s *Sender) left(key actKey, src netip.Addr, now time.Time) {
 	for i, m := range a.members {
 		if m == src {
 			a.members = append(a.members[:i], a.members[i+1:]...)
+			if len(a.members) == 0 && a.expect != nil && now.Before(a.pause) {
+				// Still gathering: a receiver that took the wait for silence leaves and
+				// joins again at once, and must find the wait going on, not started anew.
+				// If it left for good, MLD soon says nobody listens.
+				return
+			}
 			if len(a.members) == 0 {
 				s.deactivate(a, now)
 				s.count(func(st *Stats) { st.FastLeaves++ })

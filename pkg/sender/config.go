@@ -99,9 +99,10 @@ type Config struct {
 	GatherMax int64
 	// RootGather is the most the root page of a large file (32 MiB and more) waits, when
 	// other hosts joined the manifest lately, for them to join it too, so that receivers
-	// updating the file walk its tree in step (default 500ms). WalkGather is the most a
-	// tree page or data channel below it waits for the hosts that fetched the page above
-	// (default 50ms). Negative disables either.
+	// updating the file walk its tree in step (default 1s, for files of 512 MiB and more;
+	// in proportion for smaller ones, as hosts drift apart hashing their copies). WalkGather
+	// is the most a tree page or data channel below it waits for the hosts that fetched the
+	// page above (default 300ms). Negative disables either.
 	RootGather, WalkGather time.Duration
 	// ManifestInterval paces the manifest in carousel mode (default 250ms between cycles).
 	ManifestInterval time.Duration
@@ -155,7 +156,7 @@ func (c *Config) setDefaults() error {
 		c.GatherMax = 64
 	}
 	if c.RootGather == 0 {
-		c.RootGather = 500 * time.Millisecond
+		c.RootGather = time.Second
 	}
 	if c.WalkGather == 0 {
 		c.WalkGather = 300 * time.Millisecond

@@ -14,7 +14,8 @@ import (
 // walk goes out once per host instead of once in all. So a channel of a file may wait, a
 // little, for the hosts expected to join it too, and go out as soon as they have:
 //   - a large file's root page, where every walk starts, waits for the hosts that joined the
-//     manifest lately, at most RootGather;
+//     manifest lately, at most RootGather (in proportion to the file's size below
+//     rootGatherFull: hosts drift apart as they hash their copies);
 //   - any other tree page or data channel waits for the hosts that fetched the page above it,
 //     at most WalkGather, as long as such waits mostly end with those hosts joining (hosts
 //     with different old copies want different channels: waiting for them is then given up).
@@ -28,6 +29,9 @@ type walkers map[int]map[netip.Addr]time.Time
 // walkerTTL is how long a host that joined the manifest counts as fetching: long enough to
 // hash a large local copy.
 const walkerTTL = 10 * time.Minute
+
+// rootGatherFull is the file size from which the root page waits the whole RootGather.
+const rootGatherFull = 512 << 20
 
 // rootGatherMin is the least file size whose root page waits for other hosts: below it,
 // hashing the local copy is quick and hosts do not drift apart much.
@@ -140,7 +144,8 @@ func (s *Sender) gather(a *active, src netip.Addr, now time.Time) {
 			return
 		}
 		s.gatherScore[r.file] = 1 // a new walk: trust waits again
-		expect, wait = s.walkers.hosts(a.key.ifindex, now), s.cfg.RootGather
+		expect = s.walkers.hosts(a.key.ifindex, now)
+		wait = time.Duration(float64(s.cfg.RootGather) * min(1, float64(sh.Size())/rootGatherFull))
 	} else {
 		if s.gatherScore[r.file] < minGatherScore {
 			return

@@ -57,7 +57,9 @@ func (s *Sender) treeKey(k, i int) actKey {
 }
 
 // TestRootGather: the root page of a large file waits for the hosts that joined the manifest
-// and goes out as soon as the last of them joins it; a lone host does not wait.
+// and goes out as soon as the last of them joins it, waiting in proportion to the file's size below 512 MiB; a host
+// that takes the wait for silence and joins again (leaving first) finds it going on; a lone
+// host does not wait.
 func TestRootGather(t *testing.T) {
 	s := gatherSender(t, 64<<20)
 	t0 := time.Unix(1000, 0)
@@ -68,8 +70,14 @@ func TestRootGather(t *testing.T) {
 	root := s.treeKey(top, 0)
 	s.activate(root, host(1), t0.Add(time.Second), false)
 	a := s.byKey[root]
-	if a == nil || !a.pause.Equal(t0.Add(time.Second+s.cfg.RootGather)) || len(a.expect) != 2 {
-		t.Fatalf("root page after the first join: %+v", a)
+	if a == nil || !a.pause.Equal(t0.Add(time.Second+s.cfg.RootGather/8)) || len(a.expect) != 2 {
+		t.Fatalf("root page of a 64 MiB file after the first join: %+v, want a wait of %v", a, s.cfg.RootGather/8)
+	}
+	// Host 1 leaves and joins again 20 ms later: the same wait goes on.
+	s.left(root, host(1), t0.Add(time.Second+100*time.Millisecond))
+	s.activate(root, host(1), t0.Add(time.Second+120*time.Millisecond), false)
+	if s.byKey[root] != a || a.removed || !a.pause.Equal(t0.Add(time.Second+s.cfg.RootGather/8)) {
+		t.Fatalf("a rejoin during the wait started it anew: %+v", s.byKey[root])
 	}
 	at := t0.Add(time.Second + 120*time.Millisecond)
 	s.activate(root, host(2), at, false)
