@@ -28,8 +28,8 @@ func localSync(ctx context.Context, e *env, src, dst string) error {
 	if o.dryRun || o.stats {
 		fmt.Fprintf(e.stdout, "%sfiles %d (created %d, updated %d, unchanged %d, quick-checked %d), dirs %d, symlinks %d, deleted %d, skipped %d\n",
 			dryPrefix(o.dryRun), st.Files, st.Created, st.Updated, st.Unchanged, st.QuickChecked, st.Dirs, st.Symlinks, st.Deleted, st.Skipped)
-		fmt.Fprintf(e.stdout, "%sblocks %d, changed %d; bytes read %d, written %d, cloned %d, hashed %d\n",
-			dryPrefix(o.dryRun), st.Blocks, st.ChangedBlocks, st.BytesRead, st.BytesWritten, st.BytesCloned, st.HashedBytes)
+		fmt.Fprintf(e.stdout, "%sblocks %d, changed %d; bytes read %d, written %d, cloned %d, compared %d\n",
+			dryPrefix(o.dryRun), st.Blocks, st.ChangedBlocks, st.BytesRead, st.BytesWritten, st.BytesCloned, st.ComparedBytes)
 	}
 	switch {
 	case err == nil:

@@ -71,7 +71,7 @@ var optionDocs = []optionDoc{
 	{"-t, --times", "apply the source's modification times to the destination"},
 	{"--delete", "delete destination entries that are absent from the source"},
 	{"--inplace", "local sync: write changed blocks into the existing file (no temp file)"},
-	{"--checksum", "local sync: hash every file, even one whose size and mtime match"},
+	{"--checksum", "local sync: compare every file, even one whose size and mtime match"},
 	{"-I, --ignore-times", "the same as --checksum (rsync's name for it)"},
 	{"-n, --dry-run", "show what would change (files, blocks, bytes) and change nothing"},
 	{"--hex", "dump the merkle tree of a local FILE"},

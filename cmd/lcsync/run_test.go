@@ -217,7 +217,7 @@ func TestQuickCheckAndChecksum(t *testing.T) {
 		}
 	}
 	code, out, stderr := runArgs(t, "-a", "--stats", src, dst)
-	if code != 0 || !strings.Contains(out, "unchanged 1, quick-checked 1)") || !strings.Contains(out, "hashed 0\n") {
+	if code != 0 || !strings.Contains(out, "unchanged 1, quick-checked 1)") || !strings.Contains(out, "compared 0\n") {
 		t.Fatalf("quick check: exit %d, out %q, err %q", code, out, stderr)
 	}
 	if got, _ := os.ReadFile(dst); string(got) != "old content" {

@@ -13,7 +13,7 @@ var benchSizeMiB = flag.Int("localsync.benchsize", 64, "file size in MiB for Ben
 // BenchmarkSync syncs a file onto a copy of it in which 1% of the blocks
 // differ (spread evenly), in both write modes. MB/s is over the file size;
 // the byte counters are per sync. Checksum is set so the files are always
-// hashed and compared, whatever their times.
+// read and compared, whatever their times.
 func BenchmarkSync(b *testing.B) {
 	size := *benchSizeMiB << 20
 	const bs = 16 << 10

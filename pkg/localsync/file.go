@@ -27,11 +27,10 @@ type fileJob struct {
 	src     *os.File
 	si      fs.FileInfo // of the open source
 	shape   merkle.Shape
-	tree    *merkle.Tree // source tree; nil when the file is new (not hashed)
-	need    *bitset.BitSet
-	old     *os.File    // existing regular destination, or nil
-	oldInfo fs.FileInfo // of old
-	di      fs.FileInfo // existing destination entry of any type, or nil
+	need    *bitset.BitSet // blocks that differ from the destination
+	old     *os.File       // existing regular destination, or nil
+	oldInfo fs.FileInfo    // of old
+	di      fs.FileInfo    // existing destination entry of any type, or nil
 }
 
 // openSource opens a source file without following a link and without
@@ -82,11 +81,16 @@ func (s *syncer) syncFile(parent *dstDir, srcPath, rel, name string, lsi fs.File
 	}
 
 	res := FileResult{Path: rel, Blocks: shape.Blocks(), Action: ActionCreate}
+	var out *output
+	if !s.opt.DryRun {
+		out = s.newOutput(j)
+		defer s.release(out)
+	}
 	if j.old == nil {
 		j.need = bitset.New(uint(shape.Blocks())).SetAll()
 	} else {
 		res.Action = ActionUpdate
-		same, err := s.compare(j)
+		same, err := s.compare(j, out)
 		if err != nil {
 			return err
 		}
@@ -107,9 +111,9 @@ func (s *syncer) syncFile(parent *dstDir, srcPath, rel, name string, lsi fs.File
 	})
 	if !s.opt.DryRun {
 		if s.opt.Inplace && j.old != nil {
-			err = s.writeInplace(j)
+			err = s.finishInplace(j, out)
 		} else {
-			err = s.writeTemp(j)
+			err = s.writeTemp(j, out)
 		}
 		if err != nil {
 			return err
@@ -124,27 +128,6 @@ func (s *syncer) syncFile(parent *dstDir, srcPath, rel, name string, lsi fs.File
 	}
 	s.report(res)
 	return nil
-}
-
-// compare hashes both sides of j and reports whether they are identical;
-// otherwise it sets j.need to the blocks that differ.
-func (s *syncer) compare(j *fileJob) (same bool, err error) {
-	bs := s.blockSize()
-	j.tree, err = merkle.Build(s.ctx, j.src, j.si.Size(), bs, s.opt.Workers)
-	if err != nil {
-		return false, newError("hash source", j.srcPath, err)
-	}
-	s.stats.HashedBytes += j.si.Size()
-	oldTree, err := merkle.Build(s.ctx, j.old, j.oldInfo.Size(), bs, s.opt.Workers)
-	if err != nil {
-		return false, newError("hash", s.dstPath(j.rel), err)
-	}
-	s.stats.HashedBytes += j.oldInfo.Size()
-	if oldTree.Root() == j.tree.Root() {
-		return true, nil
-	}
-	j.need = merkle.Diff(oldTree, j.tree)
-	return false, nil
 }
 
 // sameFileAttrs applies mode and mtime to the destination file at rel (di
@@ -181,28 +164,64 @@ func (s *syncer) sameFileAttrs(parent *dstDir, rel, name string, si, di fs.FileI
 	return nil
 }
 
-// writeTemp assembles the new file in a temporary file beside the
-// destination, then renames it over the destination.
-func (s *syncer) writeTemp(j *fileJob) (err error) {
-	var tf *os.File
-	tmp, err := s.tempName(j.parent.rel, j.name, func(tmp string) error {
-		var err error
-		tf, err = s.root.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, j.si.Mode().Perm())
-		return err
-	})
-	if err != nil {
+// newOutput returns where the changed blocks of j go: a temporary file
+// beside the destination or, with Inplace and a regular destination, the
+// destination itself. Nothing is opened yet.
+func (s *syncer) newOutput(j *fileJob) *output {
+	o := &output{}
+	if s.opt.Inplace && j.old != nil {
+		o.open = func() (*os.File, string, error) {
+			p := s.dstPath(j.rel)
+			f, err := s.root.OpenFile(j.rel, os.O_WRONLY|syscall.O_NOFOLLOW, 0)
+			if err != nil {
+				return nil, "", newError("open", p, err)
+			}
+			return f, p, nil
+		}
+		return o
+	}
+	o.open = func() (*os.File, string, error) {
+		var f *os.File
+		tmp, err := s.tempName(j.parent.rel, j.name, func(tmp string) error {
+			var err error
+			f, err = s.root.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, j.si.Mode().Perm())
+			return err
+		})
+		if err != nil {
+			return nil, "", err
+		}
+		o.tmp = tmp
+		return f, s.dstPath(tmp), nil
+	}
+	return o
+}
+
+// release closes o if it is still open, removing it if it is a temporary
+// file: the sync of its file failed or was cancelled.
+func (s *syncer) release(o *output) {
+	if o.f == nil {
+		return
+	}
+	o.f.Close()
+	o.f = nil
+	if o.tmp != "" {
+		s.root.Remove(o.tmp)
+	}
+}
+
+// writeTemp completes the new file in the temporary file out (changed blocks
+// of an existing destination are in it already; a new file is copied whole),
+// then renames it over the destination.
+func (s *syncer) writeTemp(j *fileJob, out *output) error {
+	if err := out.ensure(); err != nil {
 		return err
 	}
-	done := false
-	defer func() {
-		if !done {
-			tf.Close()
-			s.root.Remove(tmp)
-		}
-	}()
-	tmpPath := s.dstPath(tmp)
-	err = forRuns(j.need, j.shape.Blocks(), func(first, end int, changed bool) error {
-		if changed {
+	tf, tmpPath := out.f, out.path
+	err := forRuns(j.need, j.shape.Blocks(), func(first, end int, changed bool) error {
+		switch {
+		case changed && j.old != nil:
+			return nil // written by the compare pass
+		case changed:
 			return s.copySource(j, tf, tmpPath, first, end)
 		}
 		off := j.shape.BlockOffset(first)
@@ -224,45 +243,39 @@ func (s *syncer) writeTemp(j *fileJob) (err error) {
 		return newError("chmod", tmpPath, err)
 	}
 	if s.opt.Times {
-		if err := setMtime(j.parent.f, path.Base(tmp), j.si.ModTime()); err != nil {
+		if err := setMtime(j.parent.f, path.Base(out.tmp), j.si.ModTime()); err != nil {
 			return newError("set times", tmpPath, err)
 		}
 	}
+	out.f = nil
 	if err := tf.Close(); err != nil {
+		s.root.Remove(out.tmp)
 		return newError("close", tmpPath, err)
 	}
 	if j.di != nil && j.di.IsDir() {
 		if err := s.clear(j.rel, j.di); err != nil {
+			s.root.Remove(out.tmp)
 			return err
 		}
 	}
-	if err := s.root.Rename(tmp, j.rel); err != nil {
+	if err := s.root.Rename(out.tmp, j.rel); err != nil {
+		s.root.Remove(out.tmp)
 		return newError("rename", s.dstPath(j.rel), err)
 	}
-	done = true
 	if err := j.parent.f.Sync(); err != nil {
 		return newError("sync directory", s.dstPath(j.parent.rel), err)
 	}
 	return nil
 }
 
-// writeInplace writes the changed blocks straight into the existing file.
-func (s *syncer) writeInplace(j *fileJob) error {
-	dstPath := s.dstPath(j.rel)
-	f, err := s.root.OpenFile(j.rel, os.O_WRONLY|syscall.O_NOFOLLOW, 0)
-	if err != nil {
-		return newError("open", dstPath, err)
-	}
-	defer f.Close()
-	err = forRuns(j.need, j.shape.Blocks(), func(first, end int, changed bool) error {
-		if !changed {
-			return nil
-		}
-		return s.copySource(j, f, dstPath, first, end)
-	})
-	if err != nil {
+// finishInplace completes an in-place update whose changed blocks the
+// compare pass wrote into the destination: it sets the size, syncs and
+// applies the attributes.
+func (s *syncer) finishInplace(j *fileJob, out *output) error {
+	if err := out.ensure(); err != nil {
 		return err
 	}
+	f, dstPath := out.f, out.path
 	if j.oldInfo.Size() != j.si.Size() {
 		if err := f.Truncate(j.si.Size()); err != nil {
 			return newError("truncate", dstPath, err)
@@ -281,14 +294,15 @@ func (s *syncer) writeInplace(j *fileJob) error {
 			return newError("set times", dstPath, err)
 		}
 	}
+	out.f = nil
 	if err := f.Close(); err != nil {
 		return newError("close", dstPath, err)
 	}
 	return nil
 }
 
-// copySource copies blocks [first, end) from the source into dst at the same
-// offsets, checking each block against the source tree when there is one.
+// copySource copies blocks [first, end) of a new file from the source into
+// dst at the same offsets.
 func (s *syncer) copySource(j *fileJob, dst *os.File, dstPath string, first, end int) error {
 	if s.buf == nil {
 		s.buf = make([]byte, copyBufSize)
@@ -307,16 +321,6 @@ func (s *syncer) copySource(j *fileJob, dst *os.File, dstPath string, first, end
 				err = fmt.Errorf("source shrank during the sync: %w", io.ErrUnexpectedEOF)
 			}
 			return newError("read", j.srcPath, err)
-		}
-		if j.tree != nil {
-			q := p
-			for i := b; i < last; i++ {
-				bl := j.shape.BlockLen(i)
-				if err := j.tree.VerifyBlock(i, q[:bl]); err != nil {
-					return newError("read", j.srcPath, fmt.Errorf("source changed during the sync: %w", err))
-				}
-				q = q[bl:]
-			}
 		}
 		s.stats.BytesRead += int64(len(p))
 		if _, err := dst.WriteAt(p, off); err != nil {

@@ -42,7 +42,7 @@ func TestSyncFileSizeEdges(t *testing.T) {
 				if r := res["dst"]; r.Action != ActionUnchanged || r.ChangedBlocks != 0 {
 					t.Fatalf("resync: %+v", r)
 				}
-				if st.Unchanged != 1 || st.BytesRead != 0 || st.BytesWritten != 0 || st.BytesCloned != 0 || st.HashedBytes != 2*int64(size) {
+				if st.Unchanged != 1 || st.BytesRead != 0 || st.BytesWritten != 0 || st.BytesCloned != 0 || st.ComparedBytes != 2*int64(size) {
 					t.Fatalf("resync stats: %+v", st)
 				}
 				if size == 0 {

@@ -19,11 +19,12 @@ type Options struct {
 	// (-n).
 	DryRun bool
 	// Checksum turns off the quick check: every regular file whose
-	// destination exists is hashed on both sides and compared, even when
+	// destination exists is read on both sides and compared, even when
 	// the destination has the source's size and modification time
 	// (--checksum). See the package documentation.
 	Checksum bool
-	// Workers is the number of hashing goroutines; 0 means GOMAXPROCS.
+	// Workers is the number of goroutines reading and comparing a file's
+	// two sides; 0 means GOMAXPROCS.
 	Workers int
 	// OnFile, if set, is called once per entry processed, from the
 	// goroutine that called Sync. A directory is reported before its
@@ -69,14 +70,14 @@ type FileResult struct {
 	BytesCopied int64
 	// QuickChecked is set when a regular file was found unchanged by the
 	// quick check (same size and modification time), without being
-	// opened or hashed.
+	// opened or read.
 	QuickChecked bool
 	// Err is the failure when Action is ActionError.
 	Err error
 }
 
 // Stats sums up a [Sync]. In a dry run the byte counters other than
-// HashedBytes stay zero.
+// ComparedBytes stay zero.
 type Stats struct {
 	Files    int // regular files processed
 	Dirs     int // directories processed
@@ -89,14 +90,14 @@ type Stats struct {
 	Updated   int // files updated
 	Unchanged int // files already identical
 	// QuickChecked counts the Unchanged files found identical by the quick
-	// check (size and modification time), without being read or hashed.
+	// check (size and modification time), without being read.
 	QuickChecked int
 
 	Blocks        int64 // blocks of all regular files
 	ChangedBlocks int64 // blocks copied from the source
 
-	HashedBytes  int64 // bytes read to hash sources and destinations
-	BytesRead    int64 // bytes read from sources to copy changed blocks
-	BytesWritten int64 // bytes written into the destination with write calls
-	BytesCloned  int64 // bytes copied inside the destination by copy_file_range
+	ComparedBytes int64 // bytes of sources and destinations read to compare them
+	BytesRead     int64 // source bytes copied into destinations (changed blocks, new files)
+	BytesWritten  int64 // bytes written into the destination with write calls
+	BytesCloned   int64 // bytes copied inside the destination by copy_file_range
 }

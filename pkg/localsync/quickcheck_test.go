@@ -42,7 +42,7 @@ func TestSameMtime(t *testing.T) {
 }
 
 // TestQuickCheck syncs one file onto an existing destination set up with a
-// given content, mode and mtime, and checks what was hashed, opened, reported
+// given content, mode and mtime, and checks what was compared, opened, reported
 // and written.
 func TestQuickCheck(t *testing.T) {
 	const size = 40000
@@ -57,43 +57,43 @@ func TestQuickCheck(t *testing.T) {
 		dstMode  fs.FileMode // 0 means 0o644, the source's mode
 		opt      Options
 
-		action string
-		quick  bool
-		hashed int64 // Stats.HashedBytes
-		want   []byte
+		action   string
+		quick    bool
+		compared int64 // Stats.ComparedBytes
+		want     []byte
 	}{
 		{name: "same size and mtime skipped", dstData: srcData, dstMtime: mtime,
-			action: ActionUnchanged, quick: true, hashed: 0, want: srcData},
+			action: ActionUnchanged, quick: true, compared: 0, want: srcData},
 		{name: "destination with whole-second mtime skipped", dstData: srcData, dstMtime: mtime.Truncate(time.Second),
-			action: ActionUnchanged, quick: true, hashed: 0, want: srcData},
-		{name: "same size, mtime one nanosecond off, hashed", dstData: srcData, dstMtime: mtime.Add(1),
-			action: ActionUnchanged, hashed: 2 * size, want: srcData},
-		{name: "same size, other second, hashed", dstData: srcData, dstMtime: mtime.Add(-time.Second).Truncate(time.Second),
-			action: ActionUnchanged, hashed: 2 * size, want: srcData},
+			action: ActionUnchanged, quick: true, compared: 0, want: srcData},
+		{name: "same size, mtime one nanosecond off, compared", dstData: srcData, dstMtime: mtime.Add(1),
+			action: ActionUnchanged, compared: 2 * size, want: srcData},
+		{name: "same size, other second, compared", dstData: srcData, dstMtime: mtime.Add(-time.Second).Truncate(time.Second),
+			action: ActionUnchanged, compared: 2 * size, want: srcData},
 		{name: "same size, other mtime, changed content updated", dstData: changed, dstMtime: mtime.Add(time.Hour),
-			action: ActionUpdate, hashed: 2 * size, want: srcData},
-		{name: "different size, same mtime, hashed", dstData: srcData[:size-1], dstMtime: mtime,
-			action: ActionUpdate, hashed: 2*size - 1, want: srcData},
-		{name: "checksum hashes even when size and mtime match", dstData: srcData, dstMtime: mtime, opt: Options{Checksum: true},
-			action: ActionUnchanged, hashed: 2 * size, want: srcData},
+			action: ActionUpdate, compared: 2 * size, want: srcData},
+		{name: "different size, same mtime, compared", dstData: srcData[:size-1], dstMtime: mtime,
+			action: ActionUpdate, compared: 2*size - 1, want: srcData},
+		{name: "checksum compares even when size and mtime match", dstData: srcData, dstMtime: mtime, opt: Options{Checksum: true},
+			action: ActionUnchanged, compared: 2 * size, want: srcData},
 		// The trade-off, as in rsync: content changed behind an
 		// unchanged size and mtime goes unnoticed without Checksum.
 		{name: "changed content with size and mtime forced equal kept", dstData: changed, dstMtime: mtime,
-			action: ActionUnchanged, quick: true, hashed: 0, want: changed},
+			action: ActionUnchanged, quick: true, compared: 0, want: changed},
 		{name: "changed content with size and mtime forced equal updated with checksum", dstData: changed, dstMtime: mtime, opt: Options{Checksum: true},
-			action: ActionUpdate, hashed: 2 * size, want: srcData},
+			action: ActionUpdate, compared: 2 * size, want: srcData},
 		{name: "inplace checksum updates too", dstData: changed, dstMtime: mtime, opt: Options{Checksum: true, Inplace: true},
-			action: ActionUpdate, hashed: 2 * size, want: srcData},
+			action: ActionUpdate, compared: 2 * size, want: srcData},
 		{name: "dry run skipped", dstData: srcData, dstMtime: mtime, opt: Options{DryRun: true},
-			action: ActionUnchanged, quick: true, hashed: 0, want: srcData},
+			action: ActionUnchanged, quick: true, compared: 0, want: srcData},
 		{name: "dry run keeps forced-equal change", dstData: changed, dstMtime: mtime, opt: Options{DryRun: true},
-			action: ActionUnchanged, quick: true, hashed: 0, want: changed},
+			action: ActionUnchanged, quick: true, compared: 0, want: changed},
 		{name: "dry run with checksum reports the update", dstData: changed, dstMtime: mtime, opt: Options{DryRun: true, Checksum: true},
-			action: ActionUpdate, hashed: 2 * size, want: changed},
+			action: ActionUpdate, compared: 2 * size, want: changed},
 		{name: "perms applied to a skipped file", dstData: srcData, dstMtime: mtime, dstMode: 0o600, opt: Options{Perms: true},
-			action: ActionUnchanged, quick: true, hashed: 0, want: srcData},
+			action: ActionUnchanged, quick: true, compared: 0, want: srcData},
 		{name: "times made exact on a skipped file", dstData: srcData, dstMtime: mtime.Truncate(time.Second), opt: Options{Times: true},
-			action: ActionUnchanged, quick: true, hashed: 0, want: srcData},
+			action: ActionUnchanged, quick: true, compared: 0, want: srcData},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -116,8 +116,8 @@ func TestQuickCheck(t *testing.T) {
 			if r.Action != tc.action || r.QuickChecked != tc.quick {
 				t.Errorf("result %+v, want action %s, quick checked %v", r, tc.action, tc.quick)
 			}
-			if st.HashedBytes != tc.hashed {
-				t.Errorf("hashed %d bytes, want %d", st.HashedBytes, tc.hashed)
+			if st.ComparedBytes != tc.compared {
+				t.Errorf("compared %d bytes, want %d", st.ComparedBytes, tc.compared)
 			}
 			wantQuick := 0
 			if tc.quick {
@@ -158,8 +158,8 @@ func TestQuickCheck(t *testing.T) {
 }
 
 // TestQuickCheckSecondSyncReadsNothing syncs a tree with Times (and Perms),
-// then again: the second sync must not open or hash any file. Without Times
-// the destination files carry the time of writing, so a second sync hashes
+// then again: the second sync must not open or read any file. Without Times
+// the destination files carry the time of writing, so a second sync compares
 // them again, as rsync does.
 func TestQuickCheckSecondSyncReadsNothing(t *testing.T) {
 	for _, tc := range []struct {
@@ -187,12 +187,12 @@ func TestQuickCheckSecondSyncReadsNothing(t *testing.T) {
 				t.Fatalf("second sync stats %+v", st)
 			}
 			if !tc.wantQuick {
-				if st.QuickChecked != 0 || st.HashedBytes == 0 || len(opened) == 0 {
-					t.Fatalf("second sync skipped hashing: stats %+v, opened %q", st, opened)
+				if st.QuickChecked != 0 || st.ComparedBytes == 0 || len(opened) == 0 {
+					t.Fatalf("second sync skipped comparing: stats %+v, opened %q", st, opened)
 				}
 				return
 			}
-			if st.QuickChecked != 5 || st.HashedBytes != 0 || st.BytesRead+st.BytesWritten+st.BytesCloned != 0 || len(opened) != 0 {
+			if st.QuickChecked != 5 || st.ComparedBytes != 0 || st.BytesRead+st.BytesWritten+st.BytesCloned != 0 || len(opened) != 0 {
 				t.Fatalf("second sync read files: stats %+v, opened %q", st, opened)
 			}
 			if !res["a/one.bin"].QuickChecked {
