@@ -181,6 +181,15 @@ func payload1452(i int) []byte {
 	return p
 }
 
+// full1452 returns n datagrams to g with the payloads payload1452(0..n-1).
+func full1452(g netip.Addr, n int) []Datagram {
+	ds := make([]Datagram, n)
+	for i := range ds {
+		ds[i] = Datagram{Group: g, Payload: payload1452(i)}
+	}
+	return ds
+}
+
 // TestSendBatch10k: 10k datagrams in one Send call arrive complete, exactly once and byte for
 // byte, at a receiver with the default 32 MiB buffer, with no kernel drops.
 func TestSendBatch10k(t *testing.T) {
@@ -193,10 +202,7 @@ func TestSendBatch10k(t *testing.T) {
 	mustJoin(t, r, g)
 	s := senderIn(t, a, SenderConfig{Port: testPort, Ifaces: []net.Interface{ifa}})
 	c := collect(t, r, n+16)
-	ds := make([]Datagram, n)
-	for i := range ds {
-		ds[i] = Datagram{Group: g, Payload: payload1452(i)}
-	}
+	ds := full1452(g, n)
 	mustSend(t, s, ifa, ds)
 	got := c.until(t, "10k datagrams", func(got [][]byte) bool { return len(got) == n })
 	seen := make([]bool, n)
@@ -231,10 +237,7 @@ func TestSendPacedByShapedLink(t *testing.T) {
 	mustJoin(t, r, g)
 	s := senderIn(t, a, SenderConfig{Port: testPort, Ifaces: []net.Interface{ifa}})
 	c := collect(t, r, n+16)
-	ds := make([]Datagram, n)
-	for i := range ds {
-		ds[i] = Datagram{Group: g, Payload: payload1452(i)}
-	}
+	ds := full1452(g, n)
 	start := time.Now()
 	mustSend(t, s, ifa, ds)
 	got := c.until(t, "every datagram through the shaped link", func(got [][]byte) bool { return len(got) == n })
@@ -255,11 +258,7 @@ func TestDropsCounted(t *testing.T) {
 	mustJoin(t, r, g)
 	t.Logf("tiny receive buffer granted: %d bytes", r.Stats().RcvBuf)
 	s := senderIn(t, a, SenderConfig{Port: testPort, Ifaces: []net.Interface{ifa}})
-	burst := make([]Datagram, n)
-	for i := range burst {
-		burst[i] = Datagram{Group: g, Payload: payload1452(i)}
-	}
-	mustSend(t, s, ifa, burst)
+	mustSend(t, s, ifa, full1452(g, n))
 	c := collect(t, r, n+16) // reading starts only now
 	// The buffer holds about one datagram: once it is read, the queue is empty and a probe
 	// fits. The kernel reports the drop count with the probe. A probe that still finds the

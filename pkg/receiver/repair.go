@@ -50,7 +50,7 @@ func (s *session) repair(sb *sub) repairResult {
 			continue
 		}
 		f := t.f
-		lo, hi, any := -1, -1, false
+		any := false
 		for b := t.blockFirst; b < t.blockEnd && !any; b++ {
 			any = f.missing(b)
 		}
@@ -58,14 +58,7 @@ func (s *session) repair(sb *sub) repairResult {
 			waiting = true
 			continue
 		}
-		for b := t.blockFirst; b < t.blockEnd; b++ {
-			if f.missing(b) && !f.leafOK.Test(uint(b)) {
-				if lo < 0 {
-					lo = b
-				}
-				hi = b + 1
-			}
-		}
+		lo, hi := f.leaflessSpan(t.blockFirst, t.blockEnd)
 		if lo >= 0 {
 			if f.leafWalks == 0 {
 				s.fetchLeaves(f, lo, hi)
@@ -182,16 +175,7 @@ func (s *session) seekLostLeaves(sb *sub, now time.Time) {
 		if f.leafWalks > 0 {
 			continue // a walk is under way: repair takes over if it does not cover these
 		}
-		lo, hi := -1, -1
-		for b := t.blockFirst; b < t.blockEnd; b++ {
-			if f.missing(b) && !f.leafOK.Test(uint(b)) {
-				if lo < 0 {
-					lo = b
-				}
-				hi = b + 1
-			}
-		}
-		if lo >= 0 {
+		if lo, hi := f.leaflessSpan(t.blockFirst, t.blockEnd); lo >= 0 {
 			s.fetchLeaves(f, lo, hi)
 		}
 	}
@@ -257,6 +241,21 @@ func (f *fileState) unknownMissing(a, b int) bool {
 // missing reports whether block b is needed and neither done nor on its way to a worker.
 func (f *fileState) missing(b int) bool {
 	return f.need.Test(uint(b)) && !f.done.Test(uint(b)) && !f.queued.Test(uint(b))
+}
+
+// leaflessSpan returns the smallest span [lo, hi) holding every block of [first, end) that is
+// missing and has no verified leaf, or -1, -1 when there is none.
+func (f *fileState) leaflessSpan(first, end int) (lo, hi int) {
+	lo, hi = -1, -1
+	for b := first; b < end; b++ {
+		if f.missing(b) && !f.leafOK.Test(uint(b)) {
+			if lo < 0 {
+				lo = b
+			}
+			hi = b + 1
+		}
+	}
+	return lo, hi
 }
 
 // checkLeafCandidates verifies the leaves [a, b) under a node whose hash h is verified, using
