@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -65,13 +66,13 @@ func (p *plan) finishIfReady(ctx context.Context, s *session, f *fileState) (boo
 // finishFile copies the reused blocks, verifies them, syncs, applies metadata and renames the
 // temporary file over the destination.
 func (p *plan) finishFile(ctx context.Context, s *session, f *fileState) error {
+	var cur fs.FileInfo // what the destination holds now
+	if p.root != nil {
+		cur, _ = p.dc.lstat(f.rel)
+	}
 	action := "create"
-	if f.local != nil {
+	if f.local != nil || cur != nil {
 		action = "update"
-	} else if p.root != nil {
-		if _, err := p.root.Lstat(f.rel); err == nil {
-			action = "update"
-		}
 	}
 	res := FileResult{Name: f.name, Path: filepath.Join(p.l.rootDir, f.rel), Action: action,
 		Blocks: f.shape.Blocks(), Fetch: int(f.need.Count()), Bytes: blockBytes(f, f.need)}
@@ -82,7 +83,7 @@ func (p *plan) finishFile(ctx context.Context, s *session, f *fileState) error {
 	if err := p.copyReused(ctx, s, f); err != nil {
 		return err
 	}
-	mode := p.mode(s, f)
+	mode := p.mode(s, f, cur)
 	if err := f.tmp.Chmod(mode); err != nil {
 		return fmt.Errorf("receiver: %s: %w", f.rel, err)
 	}
@@ -95,30 +96,34 @@ func (p *plan) finishFile(ctx context.Context, s *session, f *fileState) error {
 	f.tmp = nil
 	if s.cfg.Times {
 		mt := time.Unix(0, f.entry.MTime)
-		if err := p.root.Chtimes(f.tmpRel, mt, mt); err != nil {
+		err := p.dc.do(f.tmpRel, func(d *os.Root, name string) error { return d.Chtimes(name, mt, mt) })
+		if err != nil {
 			return fmt.Errorf("receiver: %s: %w", f.rel, err)
 		}
 	}
-	if fi, err := p.root.Lstat(f.rel); err == nil && fi.IsDir() {
+	if cur != nil && cur.IsDir() {
 		return fmt.Errorf("receiver: cannot replace directory %s with a file", filepath.Join(p.l.rootDir, f.rel))
 	}
-	if err := p.root.Rename(f.tmpRel, f.rel); err != nil {
-		return fmt.Errorf("receiver: %w", err)
+	// The temporary file is beside the file: one rename in one open directory.
+	newName := path.Base(f.rel)
+	if err := p.dc.do(f.tmpRel, func(d *os.Root, name string) error { return d.Rename(name, newName) }); err != nil {
+		return fmt.Errorf("receiver: renaming %s: %w", f.rel, err)
 	}
 	f.tmpRel = ""
-	p.syncDir(filepath.Dir(f.rel))
+	p.dc.renamed(f.rel)
 	s.report(res)
 	return nil
 }
 
 // mode is the permission of a fetched file: the manifest's with Perms; otherwise the existing
-// file's, or for a new file the manifest's permission bits masked by the umask (as rsync).
-func (p *plan) mode(s *session, f *fileState) fs.FileMode {
+// regular file's (cur), or for a new file the manifest's permission bits masked by the umask
+// (as rsync).
+func (p *plan) mode(s *session, f *fileState, cur fs.FileInfo) fs.FileMode {
 	if s.cfg.Perms {
 		return fileMode(f.entry.Mode)
 	}
-	if fi, err := p.root.Stat(f.rel); err == nil && fi.Mode().IsRegular() {
-		return fi.Mode().Perm()
+	if cur != nil && cur.Mode().IsRegular() {
+		return cur.Mode().Perm()
 	}
 	return fs.FileMode(f.entry.Mode & 0o777 &^ p.umask)
 }
@@ -292,13 +297,6 @@ func (p *plan) deleteExtraneous(s *session) error {
 	return nil
 }
 
-func (p *plan) syncDir(rel string) {
-	if d, err := p.root.Open(rel); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
-}
-
 // close removes leftover temporary files and closes the root.
 func (p *plan) close() {
 	for _, f := range p.files {
@@ -311,6 +309,7 @@ func (p *plan) close() {
 		}
 	}
 	if p.root != nil {
+		p.dc.flush()
 		p.root.Close()
 	}
 }

@@ -3,7 +3,6 @@ package receiver
 import (
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/lcsync/lcsync/merkle"
@@ -438,10 +437,9 @@ func (s *session) ensureTemp(f *fileState) error {
 	if s.root == nil {
 		return fmt.Errorf("receiver: no destination to write %s into", f.rel)
 	}
-	rel := tempName(f.rel)
-	tmp, err := s.root.OpenFile(rel, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	tmp, rel, err := openTemp(s.dc, f.rel)
 	if err != nil {
-		return fmt.Errorf("receiver: creating a temporary file for %s: %w", f.rel, err)
+		return err
 	}
 	s.mu.Lock()
 	f.tmp, f.tmpRel = tmp, rel

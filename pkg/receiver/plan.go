@@ -112,7 +112,8 @@ func tempName(rel string) string {
 // manifest order, and the directories and symlinks to make.
 type plan struct {
 	l        *layout
-	root     *os.Root // nil in a dry run whose destination does not exist
+	root     *os.Root  // nil in a dry run whose destination does not exist
+	dc       *dirCache // root's directories, kept open; nil with root
 	files    []*fileState
 	next     int // next file to start
 	inflight int // started, not finished
@@ -138,8 +139,8 @@ func (s *session) prepare(l *layout) (*plan, error) {
 	root, err := os.OpenRoot(l.rootDir)
 	switch {
 	case err == nil:
-		p.root = root
-		s.root = root
+		p.root, p.dc = root, newDirCache(root)
+		s.root, s.dc = root, p.dc
 	case s.cfg.DryRun && errors.Is(err, fs.ErrNotExist):
 	default:
 		return nil, fmt.Errorf("receiver: %w", err)
@@ -238,7 +239,7 @@ func (p *plan) exists(rel string) bool {
 	if p.root == nil {
 		return false
 	}
-	_, err := p.root.Lstat(rel)
+	_, err := p.dc.lstat(rel)
 	return err == nil
 }
 
@@ -309,7 +310,7 @@ func (p *plan) local(ctx context.Context, s *session, f *fileState) (t *merkle.T
 	if p.root == nil {
 		return nil, false, nil
 	}
-	fi, err := p.root.Lstat(f.rel)
+	fi, err := p.dc.lstat(f.rel)
 	if err != nil {
 		return nil, false, nil
 	}
@@ -331,13 +332,26 @@ func (p *plan) createTemp(s *session, f *fileState) error {
 	if s.cfg.DryRun || f.tmp != nil {
 		return nil
 	}
-	rel := tempName(f.rel)
-	tmp, err := p.root.OpenFile(rel, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	tmp, rel, err := openTemp(p.dc, f.rel)
 	if err != nil {
-		return fmt.Errorf("receiver: creating a temporary file for %s: %w", f.rel, err)
+		return err
 	}
 	f.tmp, f.tmpRel = tmp, rel
 	return nil
+}
+
+// openTemp creates a temporary file beside rel, returning it and its name.
+func openTemp(dc *dirCache, rel string) (*os.File, string, error) {
+	tmpRel := tempName(rel)
+	var tmp *os.File
+	err := dc.do(tmpRel, func(d *os.Root, name string) (err error) {
+		tmp, err = d.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		return err
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("receiver: creating a temporary file for %s: %w", rel, err)
+	}
+	return tmp, tmpRel, nil
 }
 
 // dropTemp removes f's temporary file, not needed after all.
@@ -355,7 +369,7 @@ func (p *plan) emptyFile(rel string) bool {
 	if p.root == nil {
 		return false
 	}
-	fi, err := p.root.Lstat(rel)
+	fi, err := p.dc.lstat(rel)
 	return err == nil && fi.Mode().IsRegular() && fi.Size() == 0
 }
 

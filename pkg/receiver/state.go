@@ -164,7 +164,8 @@ type session struct {
 	mu  sync.Mutex
 
 	stats   Stats
-	root    *os.Root // the destination, for temporary files created as data arrives
+	root    *os.Root  // the destination, for temporary files created as data arrives
+	dc      *dirCache // root's directories, kept open
 	started time.Time
 	drained time.Time // when data last ended the reader's wait on an empty socket
 	// Congestion signalling, owned by the reader goroutine.
