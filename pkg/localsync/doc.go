@@ -66,17 +66,18 @@
 // # How a file is written
 //
 // By default a changed file is assembled in a temporary file beside it,
-// named .NAME.lcsync-XXXXXXXX: unchanged block runs are copied from the old
-// destination with copy_file_range(2) (a kernel copy, or a reflink where the
-// file system shares extents; plain reads and writes when it is not
-// supported) after the compare pass has written the changed blocks (the
-// temporary file is created at the first one), then the file is fsynced, given its mode and mtime, renamed
-// over the destination and the directory is fsynced. The destination is
-// never torn, and on any error or cancellation the temporary file is removed.
-// A file with no destination yet is copied whole without being compared
-// first. With [Options.Inplace] only the changed blocks are written into the
-// existing file, which is then truncated or extended to the new size and
-// fsynced (a destination that is not a regular file is still replaced
+// named .NAME.lcsync-XXXXXXXX: the compare pass writes the changed blocks
+// (the temporary file is created at the first one), unchanged block runs are
+// then copied from the old destination with copy_file_range(2) (a kernel
+// copy, or a reflink where the file system shares extents; plain reads and
+// writes when it is not supported), and the file is fsynced, given its mode
+// and mtime and renamed over the destination. A directory renamed into is
+// fsynced once, when all its entries are synced. The destination is never
+// torn, and on any error or cancellation the temporary file is removed. A
+// file with no destination yet is copied whole without being compared first.
+// With [Options.Inplace] the compare pass writes the changed blocks straight
+// into the existing file, which is then truncated or extended to the new size
+// and fsynced (a destination that is not a regular file is still replaced
 // through a temporary file). An identical file is not written at all.
 //
 // # Attributes

@@ -262,9 +262,7 @@ func (s *syncer) writeTemp(j *fileJob, out *output) error {
 		s.root.Remove(out.tmp)
 		return newError("rename", s.dstPath(j.rel), err)
 	}
-	if err := j.parent.f.Sync(); err != nil {
-		return newError("sync directory", s.dstPath(j.parent.rel), err)
-	}
+	j.parent.renamed = true // synced once the directory is filled
 	return nil
 }
 

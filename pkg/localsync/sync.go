@@ -155,7 +155,11 @@ func (s *syncer) run(src, dst string) error {
 		}
 	}
 	if !p.contents {
-		return s.entry(top, p.srcPath, p.name, p.srcInfo)
+		if err := s.entry(top, p.srcPath, p.name, p.srcInfo); err != nil {
+			_ = s.syncRenamed(top)
+			return err
+		}
+		return s.syncRenamed(top)
 	}
 	if p.create {
 		s.stats.Dirs++
@@ -164,6 +168,10 @@ func (s *syncer) run(src, dst string) error {
 		s.report(FileResult{Path: ".", Action: ActionDir})
 	}
 	if err := s.fill(top, p.srcPath); err != nil {
+		_ = s.syncRenamed(top)
+		return err
+	}
+	if err := s.syncRenamed(top); err != nil {
 		return err
 	}
 	if err := s.dirAttrs(nil, top, p.srcInfo, p.create); err != nil {

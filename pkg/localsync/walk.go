@@ -31,8 +31,22 @@ type syncer struct {
 // dstDir is a destination directory being filled. f is nil when the
 // directory does not exist (in a dry run).
 type dstDir struct {
-	rel string
-	f   *os.File
+	rel     string
+	f       *os.File
+	renamed bool // a file was renamed into it: sync it once it is filled
+}
+
+// syncRenamed fsyncs dir if a file was renamed into it, making those renames durable: once
+// per directory instead of once per file.
+func (s *syncer) syncRenamed(dir *dstDir) error {
+	if !dir.renamed || dir.f == nil {
+		return nil
+	}
+	dir.renamed = false
+	if err := dir.f.Sync(); err != nil {
+		return newError("sync directory", s.dstPath(dir.rel), err)
+	}
+	return nil
 }
 
 // devIno identifies a directory.
@@ -246,6 +260,10 @@ func (s *syncer) syncDir(parent *dstDir, srcPath, rel, name string, si fs.FileIn
 		defer dir.f.Close()
 	}
 	if err := s.fill(dir, srcPath); err != nil {
+		_ = s.syncRenamed(dir) // what was renamed into it stays
+		return err
+	}
+	if err := s.syncRenamed(dir); err != nil {
 		return err
 	}
 	return s.dirAttrs(parent, dir, si, di == nil)
