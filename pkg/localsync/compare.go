@@ -75,15 +75,20 @@ func (s *syncer) compare(j *fileJob, out *output) (same bool, err error) {
 		workers = runtime.GOMAXPROCS(0)
 	}
 	workers = min(workers, p.slabs)
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			p.work()
-		}()
+	if workers <= 1 {
+		// One slab (most files of a tree): inline, through the syncer's buffers.
+		p.work(s.cmpBufs())
+	} else {
+		var wg sync.WaitGroup
+		for range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				p.work(nil, nil)
+			}()
+		}
+		wg.Wait()
 	}
-	wg.Wait()
 	s.stats.ComparedBytes += p.compared
 	s.stats.BytesRead += p.copied
 	if p.err != nil {
@@ -108,11 +113,12 @@ func (p *diffPass) fail(err error) {
 
 // work is one worker's loop: take a slab, read both sides, compare, write
 // what differs, until no slab is left, an error occurred or the sync was
-// cancelled.
-func (p *diffPass) work() {
-	bufLen := min(int64(compareSlab), p.j.si.Size()) // small files get small buffers
-	src := make([]byte, bufLen)
-	old := make([]byte, bufLen)
+// cancelled. It reads through src and old, or buffers of its own if they are
+// nil.
+func (p *diffPass) work(src, old []byte) {
+	if src == nil {
+		src, old = make([]byte, compareSlab), make([]byte, compareSlab)
+	}
 	var diff []int
 	shape, oldSize := p.j.shape, p.j.oldInfo.Size()
 	for !p.stop.Load() {
@@ -196,6 +202,14 @@ func (p *diffPass) record(first int, sp []byte, diff []int, compared int64) erro
 		p.s.wrote()
 	}
 	return nil
+}
+
+// cmpBufs returns the syncer's two compare buffers, allocated on first use.
+func (s *syncer) cmpBufs() (src, old []byte) {
+	if s.cmpSrc == nil {
+		s.cmpSrc, s.cmpOld = make([]byte, compareSlab), make([]byte, compareSlab)
+	}
+	return s.cmpSrc, s.cmpOld
 }
 
 // readAll fills p from f at off; fewer bytes is an error.

@@ -25,6 +25,8 @@ type syncer struct {
 	stats    Stats
 	errs     []error
 	buf      []byte
+	cmpSrc   []byte // compare buffers of a one-slab file (see compare)
+	cmpOld   []byte
 	noClone  bool // copy_file_range is unsupported here: copy through buf
 }
 
