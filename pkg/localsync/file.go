@@ -70,7 +70,7 @@ func (s *syncer) syncFile(parent *dstDir, srcPath, rel, name string, lsi fs.File
 	}
 	j := &fileJob{parent: parent, rel: rel, name: name, srcPath: srcPath, src: src, si: si, shape: shape, di: di}
 	if j.di != nil && j.di.Mode().IsRegular() {
-		if j.old, err = s.root.OpenFile(rel, os.O_RDONLY|syscall.O_NOFOLLOW, 0); err != nil {
+		if j.old, err = parent.r.OpenFile(name, os.O_RDONLY|syscall.O_NOFOLLOW, 0); err != nil {
 			return newError("open", s.dstPath(rel), err)
 		}
 		defer j.old.Close()
@@ -139,7 +139,7 @@ func (s *syncer) sameFileAttrs(parent *dstDir, rel, name string, si, di fs.FileI
 	}
 	if s.opt.Perms && modeBits(di) != modeBits(si) {
 		if old == nil {
-			f, err := s.root.OpenFile(rel, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+			f, err := parent.r.OpenFile(name, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 			if err != nil {
 				return newError("open", s.dstPath(rel), err)
 			}
@@ -172,7 +172,7 @@ func (s *syncer) newOutput(j *fileJob) *output {
 	if s.opt.Inplace && j.old != nil {
 		o.open = func() (*os.File, string, error) {
 			p := s.dstPath(j.rel)
-			f, err := s.root.OpenFile(j.rel, os.O_WRONLY|syscall.O_NOFOLLOW, 0)
+			f, err := j.parent.r.OpenFile(j.name, os.O_WRONLY|syscall.O_NOFOLLOW, 0)
 			if err != nil {
 				return nil, "", newError("open", p, err)
 			}
@@ -184,7 +184,7 @@ func (s *syncer) newOutput(j *fileJob) *output {
 		var f *os.File
 		tmp, err := s.tempName(j.parent.rel, j.name, func(tmp string) error {
 			var err error
-			f, err = s.root.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, j.si.Mode().Perm())
+			f, err = j.parent.r.OpenFile(path.Base(tmp), os.O_RDWR|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, j.si.Mode().Perm())
 			return err
 		})
 		if err != nil {
@@ -258,7 +258,7 @@ func (s *syncer) writeTemp(j *fileJob, out *output) error {
 			return err
 		}
 	}
-	if err := s.root.Rename(out.tmp, j.rel); err != nil {
+	if err := j.parent.r.Rename(path.Base(out.tmp), j.name); err != nil {
 		s.root.Remove(out.tmp)
 		return newError("rename", s.dstPath(j.rel), err)
 	}

@@ -150,6 +150,7 @@ func (s *syncer) run(src, dst string) error {
 			return newError("open destination directory", p.rootPath, err)
 		}
 		defer top.f.Close()
+		top.r = s.root
 		if fi, err := s.root.Lstat("."); err == nil {
 			s.rootID = idOf(fi)
 		}

@@ -35,7 +35,8 @@ type syncer struct {
 type dstDir struct {
 	rel     string
 	f       *os.File
-	renamed bool // a file was renamed into it: sync it once it is filled
+	r       *os.Root // the same directory, for operations on its entries by name; nil with f
+	renamed bool     // a file was renamed into it: sync it once it is filled
 }
 
 // syncRenamed fsyncs dir if a file was renamed into it, making those renames durable: once
@@ -86,7 +87,7 @@ func (s *syncer) lstat(dir *dstDir, rel string) (fs.FileInfo, error) {
 	if dir.f == nil {
 		return nil, nil
 	}
-	fi, err := s.root.Lstat(rel)
+	fi, err := dir.r.Lstat(path.Base(rel)) // rel is an entry of dir
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -260,6 +261,10 @@ func (s *syncer) syncDir(parent *dstDir, srcPath, rel, name string, si fs.FileIn
 			return newError("open directory", s.dstPath(rel), err)
 		}
 		defer dir.f.Close()
+		if dir.r, err = s.root.OpenRoot(rel); err != nil {
+			return newError("open directory", s.dstPath(rel), err)
+		}
+		defer dir.r.Close()
 	}
 	if err := s.fill(dir, srcPath); err != nil {
 		_ = s.syncRenamed(dir) // what was renamed into it stays
