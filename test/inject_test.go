@@ -14,7 +14,7 @@ import (
 // injector sends arbitrary datagrams to lcsync groups from inside a namespace, with its own
 // socket: the hostile host of the hostile tests, or a fake server.
 type injector struct {
-	tx      *mcast.Sender
+	tx      *mcast.SendConn
 	ifindex int
 }
 
@@ -28,7 +28,7 @@ func newInjector(t testing.TB, ns *netnstest.NS) *injector {
 		if err != nil {
 			return err
 		}
-		in.tx, err = mcast.NewSender(mcast.SenderConfig{Ifaces: ifs, Port: mcast.DefaultPort})
+		in.tx, err = mcast.NewSendConn(mcast.SendConfig{Ifaces: ifs, Port: mcast.DefaultPort})
 		if err != nil {
 			return err
 		}

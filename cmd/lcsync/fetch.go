@@ -16,7 +16,7 @@ func fetch(ctx context.Context, e *env, name, dst string) error {
 	if err != nil {
 		return err
 	}
-	rx, err := mcast.ListenReceiver(mcast.ReceiverConfig{Port: o.port, Ifaces: ifaces})
+	rx, err := mcast.ListenRecv(mcast.RecvConfig{Port: o.port, Ifaces: ifaces})
 	if err != nil {
 		return withCode(exitNetwork, err)
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -33,7 +32,7 @@ func serve(ctx context.Context, e *env, src string) error {
 	if err != nil {
 		return err
 	}
-	tx, err := mcast.NewSender(mcast.SenderConfig{Ifaces: ifaces, Port: o.port, HopLimit: o.hops})
+	tx, err := mcast.NewSendConn(mcast.SendConfig{Ifaces: ifaces, Port: o.port, HopLimit: o.hops})
 	if err != nil {
 		return withCode(exitNetwork, err)
 	}
@@ -52,7 +51,7 @@ func serve(ctx context.Context, e *env, src string) error {
 			return withCode(exitNetwork, err)
 		}
 		defer listener.Close()
-		cfg.Trigger = &trigger{l: listener}
+		cfg.Trigger = listener
 	}
 	s, err := sender.New(cfg)
 	if err != nil {
@@ -141,22 +140,6 @@ func runAll(ctx context.Context, fns ...func(context.Context) error) error {
 	wg.Wait()
 	close(errs)
 	return <-errs
-}
-
-// trigger adapts *mld.Listener to sender.Trigger.
-type trigger struct {
-	l   *mld.Listener
-	buf []mld.Event
-}
-
-func (t *trigger) Wanted(ifindex int, g netip.Addr) bool { return t.l.Wanted(ifindex, g) }
-func (t *trigger) Notify() <-chan struct{}               { return t.l.Notify() }
-func (t *trigger) TakeEvents(dst []sender.Event) []sender.Event {
-	t.buf = t.l.TakeEvents(t.buf[:0])
-	for _, e := range t.buf {
-		dst = append(dst, sender.Event{Ifindex: e.Ifindex, Group: e.Group, Source: e.Source, Leave: e.Leave, Refresh: e.Refresh})
-	}
-	return dst
 }
 
 // network resolves --scope and --iface, for serving and fetching.

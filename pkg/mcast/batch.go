@@ -14,7 +14,7 @@ const rxControlSpace = 128
 // recvmmsg call.
 const maxBatch = 1024
 
-// Batch holds the reusable buffers of one [Receiver.Read]: n messages of 64 KiB each (so a
+// Batch holds the reusable buffers of one [RecvConn.Read]: n messages of 64 KiB each (so a
 // GRO-coalesced train or a jumbo datagram always fits) and the datagrams cut out of them. A
 // Batch belongs to one reader goroutine.
 type Batch struct {

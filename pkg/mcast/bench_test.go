@@ -29,8 +29,8 @@ func BenchmarkDataPath(b *testing.B) {
 	)
 	a, r := vethPair(b, 1500)
 	ifa, ifr := ifaceIn(b, a, "eth0"), ifaceIn(b, r, "eth0")
-	gsoSender := senderIn(b, a, SenderConfig{Port: testPort, Ifaces: []net.Interface{ifa}})
-	plainSender := senderIn(b, a, SenderConfig{Port: testPort, Ifaces: []net.Interface{ifa}, NoGSO: true})
+	gsoSender := senderIn(b, a, SendConfig{Port: testPort, Ifaces: []net.Interface{ifa}})
+	plainSender := senderIn(b, a, SendConfig{Port: testPort, Ifaces: []net.Interface{ifa}, NoGSO: true})
 	if !gsoSender.GSO() {
 		b.Log("kernel lacks UDP GSO: the gso cases measure the batched fallback")
 	}
@@ -50,7 +50,7 @@ func BenchmarkDataPath(b *testing.B) {
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			g := DataGroup(ScopeSite, [32]byte{0xbe, byte(gi)})
-			rcv := listenIn(b, r, ReceiverConfig{Port: testPort, Ifaces: []net.Interface{ifr}, NoGRO: tc.noGRO})
+			rcv := listenIn(b, r, RecvConfig{Port: testPort, Ifaces: []net.Interface{ifr}, NoGRO: tc.noGRO})
 			mustJoin(b, rcv, g)
 			var got atomic.Int64
 			var last atomic.Int64 // unix nanoseconds of the last read

@@ -5,24 +5,24 @@
 // into a transient IPv6 multicast address (RFC 4291 §2.7, flags T=1) of the chosen [Scope].
 // [ManifestGroup], [StreamGroup], [TreeGroup], [DataGroup] and [CongestionGroup] name the channel kinds.
 //
-// Receiving: [ListenReceiver] opens one UDP socket bound to [::]:port with SO_REUSEADDR and
+// Receiving: [ListenRecv] opens one UDP socket bound to [::]:port with SO_REUSEADDR and
 // SO_REUSEPORT, IPV6_MULTICAST_ALL=0 (the socket sees only the groups it joined itself, even
 // when other sockets on the host share the port), a large receive buffer (SO_RCVBUFFORCE when
 // privileged), SO_RXQ_OVFL to count kernel drops and UDP_GRO where the kernel supports it.
-// [Receiver.Read] fills a [Batch] with recvmmsg and splits GRO-coalesced segment trains back
+// [RecvConn.Read] fills a [Batch] with recvmmsg and splits GRO-coalesced segment trains back
 // into the original datagrams. Joining and leaving a group (RFC 3493 §5.2 socket options) is
 // what makes the host emit the MLD reports (RFC 3810) the sender listens to.
 //
-// Sending: [NewSender] opens one UDP socket per interface with IPV6_MULTICAST_IF, an explicit
-// hop limit and explicit multicast loopback (RFC 3493 §5.2). [Sender.Send] writes batches with
-// sendmmsg; [Sender.SendSegments] hands the kernel a train of equal-sized datagrams at once
+// Sending: [NewSendConn] opens one UDP socket per interface with IPV6_MULTICAST_IF, an explicit
+// hop limit and explicit multicast loopback (RFC 3493 §5.2). [SendConn.Send] writes batches with
+// sendmmsg; [SendConn.SendSegments] hands the kernel a train of equal-sized datagrams at once
 // with UDP generic segmentation offload (the UDP_SEGMENT control message) and falls back to
 // batches when GSO is unavailable. Sockets are non-blocking Go sockets, so a full socket
 // buffer parks the writer in the netpoller instead of dropping.
 //
 // The sockets are Linux-only (the options above are Linux socket options; UDP GSO and GRO
-// need Linux 4.18 and 5.0, IPV6_MULTICAST_ALL needs 4.20). On other systems [ListenReceiver]
-// and [NewSender] return [ErrNotSupported]. Group derivation and [Interfaces] are portable.
+// need Linux 4.18 and 5.0, IPV6_MULTICAST_ALL needs 4.20). On other systems [ListenRecv]
+// and [NewSendConn] return [ErrNotSupported]. Group derivation and [Interfaces] are portable.
 //
 // The package never logs. Errors are wrapped and prefixed with "mcast:".
 package mcast

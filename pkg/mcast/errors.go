@@ -2,5 +2,5 @@ package mcast
 
 import "errors"
 
-// ErrNotSupported is returned by ListenReceiver and NewSender on systems other than Linux.
+// ErrNotSupported is returned by ListenRecv and NewSendConn on systems other than Linux.
 var ErrNotSupported = errors.New("mcast: multicast sockets are only supported on Linux")

@@ -18,7 +18,7 @@ const maxGSOBytes = 65535 - 8
 // to 64 segments into datagrams; otherwise, or after the interface refused GSO once (EIO, for
 // example a device without checksum offload), the datagrams go out in sendmmsg batches.
 // segSize must be at least 1 and at most the interface MTU minus 48.
-func (s *Sender) SendSegments(ifindex int, g netip.Addr, buf []byte, segSize int) error {
+func (s *SendConn) SendSegments(ifindex int, g netip.Addr, buf []byte, segSize int) error {
 	e, err := s.lookup(ifindex)
 	if err != nil {
 		return err

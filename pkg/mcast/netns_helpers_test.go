@@ -72,11 +72,11 @@ func ifaceIn(tb testing.TB, ns *netnstest.NS, name string) net.Interface {
 }
 
 // listenIn opens a Receiver inside ns; it is closed when the test ends.
-func listenIn(tb testing.TB, ns *netnstest.NS, cfg ReceiverConfig) *Receiver {
+func listenIn(tb testing.TB, ns *netnstest.NS, cfg RecvConfig) *RecvConn {
 	tb.Helper()
-	var r *Receiver
+	var r *RecvConn
 	if err := ns.Do(func() (err error) {
-		r, err = ListenReceiver(cfg)
+		r, err = ListenRecv(cfg)
 		return err
 	}); err != nil {
 		tb.Fatal(err)
@@ -86,11 +86,11 @@ func listenIn(tb testing.TB, ns *netnstest.NS, cfg ReceiverConfig) *Receiver {
 }
 
 // senderIn opens a Sender inside ns; it is closed when the test ends.
-func senderIn(tb testing.TB, ns *netnstest.NS, cfg SenderConfig) *Sender {
+func senderIn(tb testing.TB, ns *netnstest.NS, cfg SendConfig) *SendConn {
 	tb.Helper()
-	var s *Sender
+	var s *SendConn
 	if err := ns.Do(func() (err error) {
-		s, err = NewSender(cfg)
+		s, err = NewSendConn(cfg)
 		return err
 	}); err != nil {
 		tb.Fatal(err)
@@ -102,12 +102,12 @@ func senderIn(tb testing.TB, ns *netnstest.NS, cfg SenderConfig) *Sender {
 // collector owns the single reader goroutine of a Receiver and hands out copies of what it
 // reads. The goroutine exits when the receiver is closed; Cleanup closes it and waits.
 type collector struct {
-	r    *Receiver
+	r    *RecvConn
 	ch   chan []byte
 	exit chan error
 }
 
-func collect(tb testing.TB, r *Receiver, capacity int) *collector {
+func collect(tb testing.TB, r *RecvConn, capacity int) *collector {
 	c := &collector{r: r, ch: make(chan []byte, capacity), exit: make(chan error, 1)}
 	go func() {
 		b := NewBatch(64)
@@ -186,7 +186,7 @@ func (c *collector) untilMarker(tb testing.TB, marker []byte) [][]byte {
 }
 
 // mustJoin joins every group or fails the test.
-func mustJoin(tb testing.TB, r *Receiver, gs ...netip.Addr) {
+func mustJoin(tb testing.TB, r *RecvConn, gs ...netip.Addr) {
 	tb.Helper()
 	for _, g := range gs {
 		if err := r.Join(g); err != nil {
@@ -196,7 +196,7 @@ func mustJoin(tb testing.TB, r *Receiver, gs ...netip.Addr) {
 }
 
 // mustSend sends ds from s on interface ifi and fails the test on error.
-func mustSend(tb testing.TB, s *Sender, ifi net.Interface, ds []Datagram) {
+func mustSend(tb testing.TB, s *SendConn, ifi net.Interface, ds []Datagram) {
 	tb.Helper()
 	n, err := s.Send(ifi.Index, ds)
 	if err != nil || n != len(ds) {

@@ -24,8 +24,8 @@ func TestRigGroupIsolation(t *testing.T) {
 	const n = 200
 	rig := netnstest.NewRig(t, netnstest.RigConfig{Receivers: 2})
 	gA, gB, gC := DataGroup(ScopeSite, [32]byte{0xa}), DataGroup(ScopeSite, [32]byte{0xb}), ManifestGroup(ScopeSite, "control")
-	r1 := listenIn(t, rig.Receivers[0], ReceiverConfig{Port: testPort, Ifaces: []net.Interface{ifaceIn(t, rig.Receivers[0], netnstest.Iface)}})
-	r2 := listenIn(t, rig.Receivers[1], ReceiverConfig{Port: testPort, Ifaces: []net.Interface{ifaceIn(t, rig.Receivers[1], netnstest.Iface)}})
+	r1 := listenIn(t, rig.Receivers[0], RecvConfig{Port: testPort, Ifaces: []net.Interface{ifaceIn(t, rig.Receivers[0], netnstest.Iface)}})
+	r2 := listenIn(t, rig.Receivers[1], RecvConfig{Port: testPort, Ifaces: []net.Interface{ifaceIn(t, rig.Receivers[1], netnstest.Iface)}})
 	mustJoin(t, r1, gA, gC)
 	mustJoin(t, r2, gB)
 	if err := r1.Join(gA); err != nil {
@@ -36,7 +36,7 @@ func TestRigGroupIsolation(t *testing.T) {
 	waitMDB(t, rig, "r2", gB)
 
 	ifs := ifaceIn(t, rig.Sender, netnstest.Iface)
-	s := senderIn(t, rig.Sender, SenderConfig{Port: testPort, Ifaces: []net.Interface{ifs}})
+	s := senderIn(t, rig.Sender, SendConfig{Port: testPort, Ifaces: []net.Interface{ifs}})
 	c1, c2 := collect(t, r1, 4*n), collect(t, r2, 4*n)
 
 	// B first, so that any B datagram leaking to receiver 1 arrives before A's marker.
@@ -90,12 +90,12 @@ func TestSameHostNoCrossDelivery(t *testing.T) {
 	waitLinkReady(t, ns, "x0")
 	ifi := ifaceIn(t, ns, "x0")
 	gA, gB := TreeGroup(ScopeSite, 3, [32]byte{0xa}), TreeGroup(ScopeSite, 3, [32]byte{0xb})
-	r1 := listenIn(t, ns, ReceiverConfig{Port: testPort, Ifaces: []net.Interface{ifi}})
-	r2 := listenIn(t, ns, ReceiverConfig{Port: testPort, Ifaces: []net.Interface{ifi}})
+	r1 := listenIn(t, ns, RecvConfig{Port: testPort, Ifaces: []net.Interface{ifi}})
+	r2 := listenIn(t, ns, RecvConfig{Port: testPort, Ifaces: []net.Interface{ifi}})
 	mustJoin(t, r1, gA)
 	mustJoin(t, r2, gB)
-	loud := senderIn(t, ns, SenderConfig{Port: testPort, Ifaces: []net.Interface{ifi}})
-	quiet := senderIn(t, ns, SenderConfig{Port: testPort, Ifaces: []net.Interface{ifi}, NoLoopback: true})
+	loud := senderIn(t, ns, SendConfig{Port: testPort, Ifaces: []net.Interface{ifi}})
+	quiet := senderIn(t, ns, SendConfig{Port: testPort, Ifaces: []net.Interface{ifi}, NoLoopback: true})
 	c1, c2 := collect(t, r1, 4*n), collect(t, r2, 4*n)
 
 	mustSend(t, quiet, ifi, tagged(gA, "quietA", n))
@@ -142,10 +142,10 @@ func TestSameHostSegments(t *testing.T) {
 		want = append(want, payload1452(i))
 	}
 	want = append(want, payload1452(100)[:33])
-	s := senderIn(t, ns, SenderConfig{Port: testPort, Ifaces: []net.Interface{ifi}})
+	s := senderIn(t, ns, SendConfig{Port: testPort, Ifaces: []net.Interface{ifi}})
 	var cs []*collector
 	for _, noGRO := range []bool{false, true} {
-		r := listenIn(t, ns, ReceiverConfig{Port: testPort, Ifaces: []net.Interface{ifi}, NoGRO: noGRO})
+		r := listenIn(t, ns, RecvConfig{Port: testPort, Ifaces: []net.Interface{ifi}, NoGRO: noGRO})
 		mustJoin(t, r, g)
 		cs = append(cs, collect(t, r, 2*len(want)))
 	}
@@ -198,9 +198,9 @@ func TestSendBatch10k(t *testing.T) {
 	a, b := vethPair(t, 1500)
 	ifa, ifb := ifaceIn(t, a, "eth0"), ifaceIn(t, b, "eth0")
 	g := DataGroup(ScopeSite, [32]byte{0x10, 0x4})
-	r := listenIn(t, b, ReceiverConfig{Port: testPort, Ifaces: []net.Interface{ifb}})
+	r := listenIn(t, b, RecvConfig{Port: testPort, Ifaces: []net.Interface{ifb}})
 	mustJoin(t, r, g)
-	s := senderIn(t, a, SenderConfig{Port: testPort, Ifaces: []net.Interface{ifa}})
+	s := senderIn(t, a, SendConfig{Port: testPort, Ifaces: []net.Interface{ifa}})
 	c := collect(t, r, n+16)
 	ds := full1452(g, n)
 	mustSend(t, s, ifa, ds)
@@ -233,9 +233,9 @@ func TestSendPacedByShapedLink(t *testing.T) {
 	a.MustRun("tc", "qdisc", "replace", "dev", "eth0", "root", "tbf", "rate", "40mbit", "burst", "32kb", "latency", "20ms")
 	ifa, ifb := ifaceIn(t, a, "eth0"), ifaceIn(t, b, "eth0")
 	g := DataGroup(ScopeSite, [32]byte{0x10, 0x5})
-	r := listenIn(t, b, ReceiverConfig{Port: testPort, Ifaces: []net.Interface{ifb}})
+	r := listenIn(t, b, RecvConfig{Port: testPort, Ifaces: []net.Interface{ifb}})
 	mustJoin(t, r, g)
-	s := senderIn(t, a, SenderConfig{Port: testPort, Ifaces: []net.Interface{ifa}})
+	s := senderIn(t, a, SendConfig{Port: testPort, Ifaces: []net.Interface{ifa}})
 	c := collect(t, r, n+16)
 	ds := full1452(g, n)
 	start := time.Now()
@@ -254,10 +254,10 @@ func TestDropsCounted(t *testing.T) {
 	a, b := vethPair(t, 1500)
 	ifa, ifb := ifaceIn(t, a, "eth0"), ifaceIn(t, b, "eth0")
 	g := DataGroup(ScopeSite, [32]byte{0xd})
-	r := listenIn(t, b, ReceiverConfig{Port: testPort, Ifaces: []net.Interface{ifb}, RcvBuf: 1})
+	r := listenIn(t, b, RecvConfig{Port: testPort, Ifaces: []net.Interface{ifb}, RcvBuf: 1})
 	mustJoin(t, r, g)
 	t.Logf("tiny receive buffer granted: %d bytes", r.Stats().RcvBuf)
-	s := senderIn(t, a, SenderConfig{Port: testPort, Ifaces: []net.Interface{ifa}})
+	s := senderIn(t, a, SendConfig{Port: testPort, Ifaces: []net.Interface{ifa}})
 	mustSend(t, s, ifa, full1452(g, n))
 	c := collect(t, r, n+16) // reading starts only now
 	// The buffer holds about one datagram: once it is read, the queue is empty and a probe
@@ -310,9 +310,9 @@ func TestSegmentsRoundTrip(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			g := DataGroup(ScopeSite, [32]byte{0x5e, byte(len(tc.name))})
-			r := listenIn(t, b, ReceiverConfig{Port: testPort, Ifaces: []net.Interface{ifb}, NoGRO: tc.noGRO})
+			r := listenIn(t, b, RecvConfig{Port: testPort, Ifaces: []net.Interface{ifb}, NoGRO: tc.noGRO})
 			mustJoin(t, r, g)
-			s := senderIn(t, a, SenderConfig{Port: testPort, Ifaces: []net.Interface{ifa}, NoGSO: tc.noGSO})
+			s := senderIn(t, a, SendConfig{Port: testPort, Ifaces: []net.Interface{ifa}, NoGSO: tc.noGSO})
 			c := collect(t, r, tc.full+16)
 			var want [][]byte
 			for i := range tc.full {
@@ -362,7 +362,7 @@ func TestReceiverLifecycle(t *testing.T) {
 	netnstest.Require(t)
 	a, _ := vethPair(t, 1500)
 	ifi := ifaceIn(t, a, "eth0")
-	r := listenIn(t, a, ReceiverConfig{Ifaces: []net.Interface{ifi}})
+	r := listenIn(t, a, RecvConfig{Ifaces: []net.Interface{ifi}})
 	if got := r.LocalAddr().(*net.UDPAddr).Port; got != DefaultPort {
 		t.Errorf("bound to port %d, want the default %d", got, DefaultPort)
 	}

@@ -12,7 +12,7 @@ func TestQueueFill(t *testing.T) {
 	if err != nil {
 		t.Skip("no loopback interface:", err)
 	}
-	r, err := ListenReceiver(ReceiverConfig{Port: 42999, Ifaces: []net.Interface{*lo}, RcvBuf: 1 << 20})
+	r, err := ListenRecv(RecvConfig{Port: 42999, Ifaces: []net.Interface{*lo}, RcvBuf: 1 << 20})
 	if err != nil {
 		t.Skip("cannot listen:", err)
 	}

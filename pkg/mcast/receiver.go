@@ -19,8 +19,8 @@ import (
 // of about 208 KiB and none with 32 MiB.
 const DefaultRcvBuf = 32 << 20
 
-// ReceiverConfig configures [ListenReceiver].
-type ReceiverConfig struct {
+// RecvConfig configures [ListenRecv].
+type RecvConfig struct {
 	// Port is the UDP port to bind; 0 means DefaultPort.
 	Port int
 	// Ifaces are the interfaces groups are joined on (see [Interfaces]); at least one.
@@ -32,8 +32,8 @@ type ReceiverConfig struct {
 	NoGRO bool
 }
 
-// ReceiverStats are a Receiver's counters.
-type ReceiverStats struct {
+// RecvStats are a Receiver's counters.
+type RecvStats struct {
 	// Datagrams is the number of datagrams handed out by Read, after GRO splitting.
 	Datagrams uint64
 	// Bytes is the total payload of those datagrams.
@@ -59,14 +59,14 @@ type ReceiverStats struct {
 	GRO bool
 }
 
-// Receiver is a UDP socket that receives the multicast groups it joined, and only those.
+// RecvConn is a UDP socket that receives the multicast groups it joined, and only those.
 // Exactly one goroutine calls Read; Join, Leave, Stats and Close may be called concurrently
 // with it and with each other.
-type Receiver struct {
+type RecvConn struct {
 	conn   *net.UDPConn
 	pc     *ipv6.PacketConn
 	ifaces []net.Interface
-	stats  ReceiverStats // the immutable fields: RcvBuf, RcvBufForced, GRO
+	stats  RecvStats // the immutable fields: RcvBuf, RcvBufForced, GRO
 
 	mu     sync.Mutex
 	joined map[netip.Addr][]int // group -> indexes of the interfaces it is joined on
@@ -75,10 +75,10 @@ type Receiver struct {
 	datagrams, bytes, drops, messages, trains, truncated atomic.Uint64
 }
 
-// ListenReceiver opens the receiving socket: bound to [::]:port with SO_REUSEADDR and
+// ListenRecv opens the receiving socket: bound to [::]:port with SO_REUSEADDR and
 // SO_REUSEPORT, IPV6_MULTICAST_ALL=0, the configured receive buffer, SO_RXQ_OVFL and, unless
 // disabled or unsupported, UDP_GRO. It joins no group.
-func ListenReceiver(cfg ReceiverConfig) (*Receiver, error) {
+func ListenRecv(cfg RecvConfig) (*RecvConn, error) {
 	if cfg.Port == 0 {
 		cfg.Port = DefaultPort
 	}
@@ -111,17 +111,17 @@ func ListenReceiver(cfg ReceiverConfig) (*Receiver, error) {
 		conn.Close()
 		return nil, fmt.Errorf("mcast: reading receive buffer size: %w", err)
 	}
-	return &Receiver{
+	return &RecvConn{
 		conn:   conn,
 		pc:     ipv6.NewPacketConn(conn),
 		ifaces: slices.Clone(cfg.Ifaces),
-		stats:  ReceiverStats{RcvBuf: size, RcvBufForced: got.forced, GRO: got.gro},
+		stats:  RecvStats{RcvBuf: size, RcvBufForced: got.forced, GRO: got.gro},
 		joined: make(map[netip.Addr][]int),
 	}, nil
 }
 
 // LocalAddr returns the address the socket is bound to.
-func (r *Receiver) LocalAddr() net.Addr { return r.conn.LocalAddr() }
+func (r *RecvConn) LocalAddr() net.Addr { return r.conn.LocalAddr() }
 
 // checkGroup refuses anything but an IPv6 multicast address.
 func checkGroup(g netip.Addr) error {
@@ -133,7 +133,7 @@ func checkGroup(g netip.Addr) error {
 
 // Join joins group g on every configured interface it is not yet joined on. It fails only if
 // g ends up joined on no interface; joining a group twice is not an error.
-func (r *Receiver) Join(g netip.Addr) error {
+func (r *RecvConn) Join(g netip.Addr) error {
 	if err := checkGroup(g); err != nil {
 		return err
 	}
@@ -165,7 +165,7 @@ func (r *Receiver) Join(g netip.Addr) error {
 
 // Leave leaves group g on every interface it was joined on. Leaving a group that is not
 // joined is an error.
-func (r *Receiver) Leave(g netip.Addr) error {
+func (r *RecvConn) Leave(g netip.Addr) error {
 	if err := checkGroup(g); err != nil {
 		return err
 	}
@@ -194,7 +194,7 @@ func (r *Receiver) Leave(g netip.Addr) error {
 }
 
 // Joined returns the groups currently joined, in no particular order.
-func (r *Receiver) Joined() []netip.Addr {
+func (r *RecvConn) Joined() []netip.Addr {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	out := make([]netip.Addr, 0, len(r.joined))
@@ -204,7 +204,7 @@ func (r *Receiver) Joined() []netip.Addr {
 	return out
 }
 
-func (r *Receiver) iface(index int) *net.Interface {
+func (r *RecvConn) iface(index int) *net.Interface {
 	for i := range r.ifaces {
 		if r.ifaces[i].Index == index {
 			return &r.ifaces[i]
@@ -217,7 +217,7 @@ func (r *Receiver) iface(index int) *net.Interface {
 // recvmmsg call returned, splitting GRO-coalesced trains into the original datagrams.
 // Messages that did not fit a buffer are counted in Stats().Truncated and skipped. After Close
 // it returns net.ErrClosed.
-func (r *Receiver) Read(b *Batch) error {
+func (r *RecvConn) Read(b *Batch) error {
 	for {
 		b.reset()
 		n, err := r.pc.ReadBatch(b.msgs, 0)
@@ -261,7 +261,7 @@ func (r *Receiver) Read(b *Batch) error {
 }
 
 // Stats returns the receiver's counters.
-func (r *Receiver) Stats() ReceiverStats {
+func (r *RecvConn) Stats() RecvStats {
 	s := r.stats
 	s.Datagrams = r.datagrams.Load()
 	s.Bytes = r.bytes.Load()
@@ -275,7 +275,7 @@ func (r *Receiver) Stats() ReceiverStats {
 // QueueFill returns the bytes waiting in the socket's receive queue and the queue's limit, in
 // the kernel's accounting (which includes per-datagram overhead). A queue that keeps filling
 // up is the early sign of drops to come.
-func (r *Receiver) QueueFill() (used, limit int, err error) {
+func (r *RecvConn) QueueFill() (used, limit int, err error) {
 	rc, err := r.conn.SyscallConn()
 	if err != nil {
 		return 0, 0, fmt.Errorf("mcast: %w", err)
@@ -284,7 +284,7 @@ func (r *Receiver) QueueFill() (used, limit int, err error) {
 }
 
 // Close closes the socket, which leaves every group; a blocked Read returns net.ErrClosed.
-func (r *Receiver) Close() error {
+func (r *RecvConn) Close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed.Swap(true) {

@@ -57,7 +57,7 @@ func (f *fakeWriter) WriteBatch(ms []ipv6.Message, _ int) (int, error) {
 
 // fakeSender returns a Sender whose interface 7 ("fake0", MTU 1500) writes to w and whose
 // backoff waits are recorded instead of slept.
-func fakeSender(w *fakeWriter, gso bool) (*Sender, *[]time.Duration) {
+func fakeSender(w *fakeWriter, gso bool) (*SendConn, *[]time.Duration) {
 	waits := new([]time.Duration)
 	ifi := net.Interface{Index: 7, Name: "fake0", MTU: 1500}
 	e := &egress{ifi: ifi, w: w, maxPayload: 1500 - udp6Overhead}
@@ -72,7 +72,7 @@ func fakeSender(w *fakeWriter, gso bool) (*Sender, *[]time.Duration) {
 	}
 	e.gso.Store(gso)
 	e.grow(sendBatch)
-	s := &Sender{port: DefaultPort, ifaces: []net.Interface{ifi}, egress: map[int]*egress{7: e}, done: make(chan struct{})}
+	s := &SendConn{port: DefaultPort, ifaces: []net.Interface{ifi}, egress: map[int]*egress{7: e}, done: make(chan struct{})}
 	return s, waits
 }
 
@@ -331,14 +331,14 @@ func TestConfigErrors(t *testing.T) {
 		f    func() error
 		want string
 	}{
-		{"sender without interfaces", func() error { _, err := NewSender(SenderConfig{}); return err }, "at least one interface"},
-		{"sender port too big", func() error { _, err := NewSender(SenderConfig{Ifaces: ifs, Port: 70000}); return err }, "port 70000"},
-		{"sender negative port", func() error { _, err := NewSender(SenderConfig{Ifaces: ifs, Port: -1}); return err }, "port -1"},
-		{"sender hop limit", func() error { _, err := NewSender(SenderConfig{Ifaces: ifs, HopLimit: 256}); return err }, "hop limit 256"},
-		{"sender negative buffer", func() error { _, err := NewSender(SenderConfig{Ifaces: ifs, SndBuf: -1}); return err }, "send buffer -1"},
-		{"receiver without interfaces", func() error { _, err := ListenReceiver(ReceiverConfig{}); return err }, "at least one interface"},
-		{"receiver port", func() error { _, err := ListenReceiver(ReceiverConfig{Ifaces: ifs, Port: 65536}); return err }, "port 65536"},
-		{"receiver negative buffer", func() error { _, err := ListenReceiver(ReceiverConfig{Ifaces: ifs, RcvBuf: -2}); return err }, "receive buffer -2"},
+		{"sender without interfaces", func() error { _, err := NewSendConn(SendConfig{}); return err }, "at least one interface"},
+		{"sender port too big", func() error { _, err := NewSendConn(SendConfig{Ifaces: ifs, Port: 70000}); return err }, "port 70000"},
+		{"sender negative port", func() error { _, err := NewSendConn(SendConfig{Ifaces: ifs, Port: -1}); return err }, "port -1"},
+		{"sender hop limit", func() error { _, err := NewSendConn(SendConfig{Ifaces: ifs, HopLimit: 256}); return err }, "hop limit 256"},
+		{"sender negative buffer", func() error { _, err := NewSendConn(SendConfig{Ifaces: ifs, SndBuf: -1}); return err }, "send buffer -1"},
+		{"receiver without interfaces", func() error { _, err := ListenRecv(RecvConfig{}); return err }, "at least one interface"},
+		{"receiver port", func() error { _, err := ListenRecv(RecvConfig{Ifaces: ifs, Port: 65536}); return err }, "port 65536"},
+		{"receiver negative buffer", func() error { _, err := ListenRecv(RecvConfig{Ifaces: ifs, RcvBuf: -2}); return err }, "receive buffer -2"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.f()

@@ -23,8 +23,8 @@ const minMTU = 1280
 // sendBatch is the number of datagrams per sendmmsg call.
 const sendBatch = 64
 
-// SenderConfig configures [NewSender].
-type SenderConfig struct {
+// SendConfig configures [NewSendConn].
+type SendConfig struct {
 	// Ifaces are the interfaces to send on (see [Interfaces]); at least one.
 	Ifaces []net.Interface
 	// Port is the destination UDP port; 0 means DefaultPort.
@@ -49,12 +49,12 @@ type Datagram struct {
 	Payload []byte
 }
 
-// Sender sends datagrams to multicast groups, with one socket per interface. Its methods
+// SendConn sends datagrams to multicast groups, with one socket per interface. Its methods
 // may be called from several goroutines; sends on the same interface are serialized.
-type Sender struct {
+type SendConn struct {
 	port   int
 	ifaces []net.Interface
-	egress map[int]*egress // by interface index; fixed after NewSender
+	egress map[int]*egress // by interface index; fixed after NewSendConn
 	done   chan struct{}   // closed by Close; aborts backoff waits
 	once   sync.Once
 }
@@ -80,11 +80,11 @@ type egress struct {
 	wait  func(done <-chan struct{}, d time.Duration) error // backoff sleep (replaced in tests)
 }
 
-// NewSender opens one UDP socket per interface, bound to an ephemeral port, with
+// NewSendConn opens one UDP socket per interface, bound to an ephemeral port, with
 // IPV6_MULTICAST_IF set to the interface, the configured hop limit and loopback,
 // IPV6_MULTICAST_ALL=0 and IPV6_DONTFRAG (oversized datagrams fail instead of fragmenting). It
 // probes UDP GSO once and remembers the result.
-func NewSender(cfg SenderConfig) (*Sender, error) {
+func NewSendConn(cfg SendConfig) (*SendConn, error) {
 	if cfg.Port == 0 {
 		cfg.Port = DefaultPort
 	}
@@ -103,7 +103,7 @@ func NewSender(cfg SenderConfig) (*Sender, error) {
 	if len(cfg.Ifaces) == 0 {
 		return nil, errors.New("mcast: sender needs at least one interface")
 	}
-	s := &Sender{
+	s := &SendConn{
 		port:   cfg.Port,
 		ifaces: slices.Clone(cfg.Ifaces),
 		egress: make(map[int]*egress, len(cfg.Ifaces)),
@@ -123,7 +123,7 @@ func NewSender(cfg SenderConfig) (*Sender, error) {
 	return s, nil
 }
 
-func newEgress(cfg *SenderConfig, ifi net.Interface) (*egress, error) {
+func newEgress(cfg *SendConfig, ifi net.Interface) (*egress, error) {
 	lc := net.ListenConfig{Control: senderControl(cfg)}
 	c, err := lc.ListenPacket(context.Background(), "udp6", "[::]:0")
 	if err != nil {
@@ -183,12 +183,12 @@ func (e *egress) grow(n int) {
 }
 
 // Ifaces returns the interfaces the sender sends on.
-func (s *Sender) Ifaces() []net.Interface { return slices.Clone(s.ifaces) }
+func (s *SendConn) Ifaces() []net.Interface { return slices.Clone(s.ifaces) }
 
 // GSO reports whether SendSegments uses UDP generic segmentation offload on every interface:
-// the kernel accepted UDP_SEGMENT when NewSender probed it, NoGSO was not set, and no
+// the kernel accepted UDP_SEGMENT when NewSendConn probed it, NoGSO was not set, and no
 // interface has since refused a segment train.
-func (s *Sender) GSO() bool {
+func (s *SendConn) GSO() bool {
 	for _, e := range s.egress {
 		if !e.gso.Load() {
 			return false
@@ -199,14 +199,14 @@ func (s *Sender) GSO() bool {
 
 // MaxPayload returns the largest datagram payload that fits the MTU of interface ifindex
 // without fragmentation (MTU minus 48), or 0 for an interface the sender does not use.
-func (s *Sender) MaxPayload(ifindex int) int {
+func (s *SendConn) MaxPayload(ifindex int) int {
 	if e := s.egress[ifindex]; e != nil {
 		return e.maxPayload
 	}
 	return 0
 }
 
-func (s *Sender) lookup(ifindex int) (*egress, error) {
+func (s *SendConn) lookup(ifindex int) (*egress, error) {
 	select {
 	case <-s.done:
 		return nil, fmt.Errorf("mcast: send: %w", net.ErrClosed)
@@ -223,7 +223,7 @@ func (s *Sender) lookup(ifindex int) (*egress, error) {
 // of up to 64 per sendmmsg call. A full socket buffer parks the caller until there is room. It
 // returns how many datagrams were sent; that is len(ds) exactly when the error is nil. A
 // datagram larger than the interface MTU allows fails with EMSGSIZE and ends the send.
-func (s *Sender) Send(ifindex int, ds []Datagram) (int, error) {
+func (s *SendConn) Send(ifindex int, ds []Datagram) (int, error) {
 	e, err := s.lookup(ifindex)
 	if err != nil {
 		return 0, err
@@ -319,7 +319,7 @@ func sleepOrDone(done <-chan struct{}, d time.Duration) error {
 }
 
 // Close closes every socket. Sends in progress return an error wrapping net.ErrClosed.
-func (s *Sender) Close() error {
+func (s *SendConn) Close() error {
 	var errs []error
 	s.once.Do(func() {
 		close(s.done)

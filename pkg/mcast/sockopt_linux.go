@@ -20,7 +20,7 @@ type rxOpts struct {
 
 // receiverControl returns the net.ListenConfig.Control hook of a receiving socket: it runs
 // before bind, so SO_REUSEADDR and SO_REUSEPORT take effect.
-func receiverControl(cfg *ReceiverConfig, got *rxOpts) func(network, address string, c syscall.RawConn) error {
+func receiverControl(cfg *RecvConfig, got *rxOpts) func(network, address string, c syscall.RawConn) error {
 	return func(_, _ string, c syscall.RawConn) error {
 		var err error
 		cerr := c.Control(func(fd uintptr) {
@@ -30,7 +30,7 @@ func receiverControl(cfg *ReceiverConfig, got *rxOpts) func(network, address str
 	}
 }
 
-func setupReceiver(fd int, cfg *ReceiverConfig, got *rxOpts) error {
+func setupReceiver(fd int, cfg *RecvConfig, got *rxOpts) error {
 	for _, o := range []struct {
 		level, opt, val int
 		name            string
@@ -104,7 +104,7 @@ func queueFill(c syscall.RawConn) (used, limit int, err error) {
 }
 
 // senderControl returns the Control hook of a sending socket.
-func senderControl(cfg *SenderConfig) func(network, address string, c syscall.RawConn) error {
+func senderControl(cfg *SendConfig) func(network, address string, c syscall.RawConn) error {
 	return func(_, _ string, c syscall.RawConn) error {
 		var err error
 		cerr := c.Control(func(fd uintptr) {
@@ -114,7 +114,7 @@ func senderControl(cfg *SenderConfig) func(network, address string, c syscall.Ra
 	}
 }
 
-func setupSender(fd int, cfg *SenderConfig) error {
+func setupSender(fd int, cfg *SendConfig) error {
 	// A sending socket never wants group traffic, and must never fragment: a datagram larger
 	// than the path MTU fails with EMSGSIZE instead (PROTOCOL.md §4).
 	if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_ALL, 0); err != nil {

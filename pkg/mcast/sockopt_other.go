@@ -15,11 +15,11 @@ type rxControl struct {
 	segSize  int
 }
 
-func receiverControl(*ReceiverConfig, *rxOpts) func(string, string, syscall.RawConn) error {
+func receiverControl(*RecvConfig, *rxOpts) func(string, string, syscall.RawConn) error {
 	return func(string, string, syscall.RawConn) error { return ErrNotSupported }
 }
 
-func senderControl(*SenderConfig) func(string, string, syscall.RawConn) error {
+func senderControl(*SendConfig) func(string, string, syscall.RawConn) error {
 	return func(string, string, syscall.RawConn) error { return ErrNotSupported }
 }
 

@@ -12,7 +12,7 @@ import (
 	"github.com/lcsync/lcsync/pkg/wire"
 )
 
-// Transport is a multicast receiving socket; NewTransport adapts *mcast.Receiver.
+// Transport is a multicast receiving socket; NewTransport adapts *mcast.RecvConn.
 type Transport interface {
 	// Join and Leave change the groups whose datagrams are delivered.
 	Join(g netip.Addr) error

@@ -6,8 +6,8 @@ import (
 	"net/netip"
 	"sync"
 
+	"github.com/lcsync/lcsync/mld"
 	"github.com/lcsync/lcsync/pkg/mcast"
-	"github.com/lcsync/lcsync/pkg/sender"
 )
 
 // fakeNet is an in-memory multicast link: it implements the sender's Transport and Trigger
@@ -17,7 +17,7 @@ import (
 type fakeNet struct {
 	mu      sync.Mutex
 	members map[netip.Addr]map[*fakeRecv]bool
-	events  []sender.Event
+	events  []mld.Event
 	notify  chan struct{}
 	rng     *rand.Rand
 	sent    int // datagrams sent
@@ -71,7 +71,7 @@ func (n *fakeNet) Wanted(ifindex int, g netip.Addr) bool {
 
 func (n *fakeNet) Notify() <-chan struct{} { return n.notify }
 
-func (n *fakeNet) TakeEvents(dst []sender.Event) []sender.Event {
+func (n *fakeNet) TakeEvents(dst []mld.Event) []mld.Event {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	dst = append(dst, n.events...)
@@ -106,7 +106,7 @@ func (r *fakeRecv) Join(g netip.Addr) error {
 		n.members[g] = map[*fakeRecv]bool{}
 	}
 	n.members[g][r] = true
-	n.events = append(n.events, sender.Event{Ifindex: 1, Group: g, Source: r.src})
+	n.events = append(n.events, mld.Event{Ifindex: 1, Group: g, Source: r.src})
 	n.mu.Unlock()
 	select {
 	case n.notify <- struct{}{}:
@@ -119,7 +119,7 @@ func (r *fakeRecv) Leave(g netip.Addr) error {
 	n := r.n
 	n.mu.Lock()
 	delete(n.members[g], r)
-	n.events = append(n.events, sender.Event{Ifindex: 1, Group: g, Source: r.src, Leave: true})
+	n.events = append(n.events, mld.Event{Ifindex: 1, Group: g, Source: r.src, Leave: true})
 	n.mu.Unlock()
 	select {
 	case n.notify <- struct{}{}:

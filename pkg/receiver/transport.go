@@ -4,15 +4,15 @@ import (
 	"github.com/lcsync/lcsync/pkg/mcast"
 )
 
-// mcastTransport adapts *mcast.Receiver to Transport.
+// mcastTransport adapts *mcast.RecvConn to Transport.
 type mcastTransport struct {
-	*mcast.Receiver
+	*mcast.RecvConn
 	batch *mcast.Batch
 }
 
 // NewTransport wraps a multicast receiving socket. Receive must be called from one goroutine.
-func NewTransport(r *mcast.Receiver) Transport {
-	return &mcastTransport{Receiver: r, batch: mcast.NewBatch(64)}
+func NewTransport(r *mcast.RecvConn) Transport {
+	return &mcastTransport{RecvConn: r, batch: mcast.NewBatch(64)}
 }
 
 func (t *mcastTransport) Receive(fn func([]byte)) error {

@@ -8,40 +8,25 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/lcsync/lcsync/mld"
 	"github.com/lcsync/lcsync/pkg/index"
 	"github.com/lcsync/lcsync/pkg/mcast"
 	"github.com/lcsync/lcsync/pkg/wire"
 )
 
-// Event is what a listener on an interface reported about a group: a join (or a refresh of
-// it) or a leave.
-type Event struct {
-	// Ifindex is the interface the report arrived on.
-	Ifindex int
-	// Group is the multicast group.
-	Group netip.Addr
-	// Source is the reporting host's address. Repeated joins from one host inside the dedup
-	// window do not extend a cycle; a channel whose every known member left stops at once.
-	Source netip.Addr
-	// Leave is set for a leave report.
-	Leave bool
-	// Refresh is set for a host's answer to a query that it is still a member. It keeps the
-	// host counted as a member but does not start or extend a cycle: only a join (a state
-	// change) does, so hosts that still miss data join again or join narrower channels.
-	Refresh bool
-}
-
-// Trigger tells the sender what listeners want. It is consulted from the sender's goroutine.
+// Trigger tells the sender what listeners want; *mld.Listener satisfies it. Repeated joins
+// from one [mld.Event.Source] inside the dedup window do not extend a cycle; a Refresh keeps
+// the host counted as a member but does not start or extend a cycle. It is consulted from the sender's goroutine.
 type Trigger interface {
 	// Wanted reports whether some listener on interface ifindex still wants group g.
 	Wanted(ifindex int, g netip.Addr) bool
 	// Notify returns a channel that receives a value when events are waiting.
 	Notify() <-chan struct{}
 	// TakeEvents appends the waiting events to dst, oldest first, and returns it.
-	TakeEvents(dst []Event) []Event
+	TakeEvents(dst []mld.Event) []mld.Event
 }
 
-// Transport sends datagrams on multicast groups; *mcast.Sender satisfies it.
+// Transport sends datagrams on multicast groups; *mcast.SendConn satisfies it.
 type Transport interface {
 	// Send sends the datagrams on interface ifindex and returns how many were sent.
 	Send(ifindex int, ds []mcast.Datagram) (int, error)
@@ -50,7 +35,7 @@ type Transport interface {
 }
 
 // SegmentSender is implemented by transports that can send a train of equal-sized datagrams
-// in one call (UDP GSO); *mcast.Sender does. The sender uses it for the pieces of a block.
+// in one call (UDP GSO); *mcast.SendConn does. The sender uses it for the pieces of a block.
 type SegmentSender interface {
 	// SendSegments sends buf cut into datagrams of segSize bytes (the last may be shorter).
 	SendSegments(ifindex int, g netip.Addr, buf []byte, segSize int) error

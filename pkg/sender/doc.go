@@ -21,6 +21,5 @@
 // file's size or modification time changed since it was indexed; a changed file stops being
 // served until it has been hashed again, and then the manifest gets a new generation.
 //
-// The sender owns its Trigger interface; *mld.Listener satisfies it (through a small adapter in
-// the command), and tests use a fake.
+// The sender owns its Trigger interface; *mld.Listener satisfies it directly, and tests use a fake.
 package sender

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lcsync/lcsync/mld"
 	"github.com/lcsync/lcsync/pkg/index"
 	"github.com/lcsync/lcsync/pkg/mcast"
 )
@@ -23,7 +24,7 @@ func (nullNet) Send(_ int, ds []mcast.Datagram) (int, error) { return len(ds), n
 func (nullNet) Ifaces() []net.Interface                      { return []net.Interface{{Index: 1, Name: "null0"}} }
 func (nullNet) Wanted(int, netip.Addr) bool                  { return true }
 func (nullNet) Notify() <-chan struct{}                      { return nil }
-func (nullNet) TakeEvents(dst []Event) []Event               { return dst }
+func (nullNet) TakeEvents(dst []mld.Event) []mld.Event       { return dst }
 
 // gatherSender serves one file of size random bytes in 64 KiB blocks (random, so that no two
 // nodes share a channel).

@@ -35,18 +35,6 @@ func testMLDConfig(ifaces []net.Interface) mld.Config {
 
 const mali = 5 * time.Second
 
-// trigger adapts *mld.Listener to sender.Trigger (as the command does).
-type trigger struct{ l *mld.Listener }
-
-func (t trigger) Wanted(i int, g netip.Addr) bool { return t.l.Wanted(i, g) }
-func (t trigger) Notify() <-chan struct{}         { return t.l.Notify() }
-func (t trigger) TakeEvents(dst []sender.Event) []sender.Event {
-	for _, e := range t.l.TakeEvents(nil) {
-		dst = append(dst, sender.Event{Ifindex: e.Ifindex, Group: e.Group, Source: e.Source, Leave: e.Leave, Refresh: e.Refresh})
-	}
-	return dst
-}
-
 // server is an MLD-triggered sender running in the rig's sender namespace.
 type server struct {
 	s  *sender.Sender
@@ -70,7 +58,7 @@ func startServer(t testing.TB, rig *netnstest.Rig, size int, rate float64) *serv
 		t.Fatal(err)
 	}
 	var l *mld.Listener
-	var tx *mcast.Sender
+	var tx *mcast.SendConn
 	if err := rig.Sender.Do(func() error {
 		ifaces, err := mcast.Interfaces([]string{netnstest.Iface})
 		if err != nil {
@@ -79,12 +67,12 @@ func startServer(t testing.TB, rig *netnstest.Rig, size int, rate float64) *serv
 		if l, err = mld.Listen(testMLDConfig(ifaces)); err != nil {
 			return err
 		}
-		tx, err = mcast.NewSender(mcast.SenderConfig{Ifaces: ifaces})
+		tx, err = mcast.NewSendConn(mcast.SendConfig{Ifaces: ifaces})
 		return err
 	}); err != nil {
 		t.Fatal(err)
 	}
-	s, err := sender.New(sender.Config{Index: ix, Transport: tx, Trigger: trigger{l}, Rate: rate})
+	s, err := sender.New(sender.Config{Index: ix, Transport: tx, Trigger: l, Rate: rate})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +92,7 @@ func (sv *server) topGroup() netip.Addr {
 
 // listener is a plain multicast socket in a receiver namespace that counts datagrams.
 type listener struct {
-	r      *mcast.Receiver
+	r      *mcast.RecvConn
 	mu     sync.Mutex
 	count  int
 	first  time.Time
@@ -114,13 +102,13 @@ type listener struct {
 
 func listen(t testing.TB, ns *netnstest.NS) *listener {
 	t.Helper()
-	var r *mcast.Receiver
+	var r *mcast.RecvConn
 	if err := ns.Do(func() error {
 		ifaces, err := mcast.Interfaces([]string{netnstest.Iface})
 		if err != nil {
 			return err
 		}
-		r, err = mcast.ListenReceiver(mcast.ReceiverConfig{Ifaces: ifaces})
+		r, err = mcast.ListenRecv(mcast.RecvConfig{Ifaces: ifaces})
 		return err
 	}); err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/lcsync/lcsync/mld"
 	"github.com/lcsync/lcsync/pkg/fec"
 	"github.com/lcsync/lcsync/pkg/wire"
 )
@@ -33,7 +34,7 @@ type fecState struct {
 const parityCheckEvery = time.Second
 
 // event applies a join, refresh or leave of a parity group.
-func (f *fecState) event(ev Event) {
+func (f *fecState) event(ev mld.Event) {
 	key := actKey{ev.Ifindex, ev.Group}
 	list := f.members[key]
 	for i, m := range list {

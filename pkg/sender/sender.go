@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lcsync/lcsync/mld"
 	"github.com/lcsync/lcsync/pkg/index"
 	"github.com/lcsync/lcsync/pkg/mcast"
 	"github.com/lcsync/lcsync/pkg/wire"
@@ -40,7 +41,7 @@ type Sender struct {
 	rootServed  map[actKey]map[netip.Addr]time.Time // when root pages last served each host
 	gatherScore map[int32]float64                   // per file, how often waits for hosts paid off
 	files       *fileCache
-	events      []Event
+	events      []mld.Event
 	out         outbox
 	fec         fecState
 
