@@ -5,8 +5,11 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash"
+	"unsafe"
 
 	"golang.org/x/crypto/blake2s"
+
+	mb "github.com/lcsync/lcsync/simd/blake2s"
 )
 
 // HashSize is the size in bytes of every hash in a tree.
@@ -46,6 +49,27 @@ func LeafHash(block []byte) Hash {
 	return newLeafHasher().sum(block)
 }
 
+// HashLeaves sets out[i] to [LeafHash](blocks[i]) for every i. Blocks of
+// the same length that are next to each other in blocks are hashed up to 16
+// at a time, one per SIMD lane (package simd/blake2s), so a batch of
+// full-size blocks with at most a short last block costs a fraction of
+// hashing them one by one; a lone block costs what LeafHash does. It panics
+// if len(out) != len(blocks), a programming error.
+func HashLeaves(blocks [][]byte, out []Hash) {
+	if len(out) != len(blocks) {
+		panic("merkle: HashLeaves: len(out) != len(blocks)")
+	}
+	prefix := []byte{leafPrefix}
+	for i := 0; i < len(blocks); {
+		j := i + 1
+		for j < len(blocks) && len(blocks[j]) == len(blocks[i]) {
+			j++
+		}
+		mb.SumMany(out[i:j], prefix, blocks[i:j])
+		i = j
+	}
+}
+
 // NodeHash returns the hash of an inner node with two children:
 // H(0x01 || left || right). A node with a single child is not hashed: it
 // equals the child (promotion).
@@ -78,16 +102,34 @@ func Fold(run []Hash) Hash {
 	return cur[0]
 }
 
+// pairBatch is how many inner nodes pairUp hands to the multi-buffer hash at
+// once: a few kernel calls' worth of message headers on the stack.
+const pairBatch = 4 * mb.MaxLanes
+
 // pairUp writes the parents of src into dst (len(dst) == ceil(len(src)/2))
 // and returns len(dst). dst may alias the start of src: parent j is written
-// only after children 2j and 2j+1 were read.
+// only after children 2j and 2j+1 were read (a batch of parents j..j+15 is
+// written after all their children were read, and children 2j.. lie at or
+// beyond parent j).
 func pairUp(dst, src []Hash) int {
-	for j := range dst {
-		if 2*j+1 < len(src) {
-			dst[j] = NodeHash(src[2*j], src[2*j+1])
-		} else {
-			dst[j] = src[2*j]
+	pairs := len(src) / 2
+	var msgs [pairBatch][]byte
+	prefix := []byte{nodePrefix}
+	for lo := 0; lo < pairs; lo += pairBatch {
+		hi := min(lo+pairBatch, pairs)
+		if hi-lo == 1 {
+			dst[lo] = NodeHash(src[2*lo], src[2*lo+1])
+			break
 		}
+		for j := lo; j < hi; j++ {
+			// Children 2j and 2j+1 are adjacent in src: the message
+			// left || right is their 64 contiguous bytes.
+			msgs[j-lo] = unsafe.Slice(&src[2*j][0], 2*HashSize)
+		}
+		mb.SumMany(dst[lo:hi], prefix, msgs[:hi-lo])
+	}
+	if pairs < len(dst) {
+		dst[pairs] = src[2*pairs]
 	}
 	return len(dst)
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test.sh: the whole test suite, as README and CI run it.
 #   formatting (gofmt), go vet, every test with the race detector (network-namespace tests
-#   included when root), and the SIMD and MLD packages again with the pure-Go kernels.
+#   included when root), the SIMD, MLD and merkle packages again with the pure-Go kernels, and
+#   the multi-buffer BLAKE2s and merkle tests once per SIMD path (LCSYNC_SIMD).
 # Privileged tests skip loudly when not root; with LCSYNC_REQUIRE_NETNS=1 they fail instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,11 +12,15 @@ bad=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$bad" ]; then echo "gofmt needed:"; echo "$bad"; exit 1; fi
 echo "== go vet"
 go vet ./...
-go vet -tags purego ./simd/... ./mld/...
+go vet -tags purego ./simd/... ./mld/... ./merkle/...
 echo "== go test -race"
 go test -race -count=1 -timeout 15m ./...
 echo "== go test -tags purego (pure-Go SIMD fallbacks)"
-go test -tags purego -count=1 ./simd/... ./mld/...
+go test -tags purego -count=1 ./simd/... ./mld/... ./merkle/...
+echo "== go test on each multi-buffer BLAKE2s path (LCSYNC_SIMD; avx512 falls back when the CPU lacks it)"
+for path in generic avx2 avx512; do
+	LCSYNC_SIMD=$path go test -count=1 ./simd/blake2s/... ./merkle/...
+done
 echo "== benchmarks compile and run once"
-go test -run '^$' -bench . -benchtime 1x -count=1 ./merkle ./simd ./mld/bloom ./pkg/wire >/dev/null
+go test -run '^$' -bench . -benchtime 1x -count=1 ./merkle ./simd ./simd/blake2s ./mld/bloom ./pkg/wire >/dev/null
 echo "all tests passed"
