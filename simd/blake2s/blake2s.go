@@ -43,9 +43,9 @@ func SumMany[H ~[Size]byte](out []H, prefix []byte, msgs [][]byte) {
 	sumMany(selected, out, prefix, msgs)
 }
 
-// Impl names the implementation [SumMany] uses: "avx512" (16 lanes, and 8 for
-// short batches), "avx2" (8 lanes) or "generic" (golang.org/x/crypto/blake2s,
-// one message at a time). It is chosen once, at package initialisation, from
+// Impl names the implementation [SumMany] uses: "avx512" (16 lanes), "avx2"
+// (8 lanes) or "generic" (golang.org/x/crypto/blake2s, one message at a
+// time; the SIMD paths use it too for a batch of one). It is chosen once, at package initialisation, from
 // the CPU's features (golang.org/x/sys/cpu); the environment variable
 // LCSYNC_SIMD set to "avx2" or "generic" forces a slower path, and "avx512"
 // asks for the fastest (useful to make a test fail when it is not available).

@@ -6,7 +6,7 @@ type impl int
 const (
 	implGeneric impl = iota // x/crypto, one message at a time
 	implAVX2                // 8-lane AVX2 kernel
-	implAVX512              // 16-lane AVX-512 kernel, the AVX2 one for short batches
+	implAVX512              // 16-lane AVX-512 kernel
 )
 
 func (i impl) String() string {

@@ -25,29 +25,45 @@ func cpuBest() impl {
 	return implGeneric
 }
 
-// Batch sizes from which a kernel beats hashing the messages one at a time
-// with x/crypto (SSE4.1, ~1 lane's work per cycle budget of 8 or 16): see the
-// kernel benchmarks in doc.go.
+// minLanes is the batch size from which a kernel beats hashing the messages
+// one at a time with x/crypto: a kernel call costs about the same whatever
+// the number of busy lanes, and one busy lane of it about as much as x/crypto
+// on one message (see the kernel benchmarks in doc.go). With AVX-512 the
+// 16-lane kernel serves every batch of 2 or more: on this project's AMD EPYC
+// a call of it costs no more than one of the 8-lane AVX2 kernel.
+const minLanes = 2
+
+// kernel names one of the assembly kernels.
+type kernel int
+
 const (
-	minLanesAVX2   = 2 // 2..8 messages: the 8-lane kernel
-	minLanesAVX512 = 9 // 9..16 messages: the 16-lane kernel
+	kernelAVX2   kernel = 8  // hashBlocksAVX2, 8 lanes
+	kernelAVX512 kernel = 16 // hashBlocksAVX512, 16 lanes
 )
 
-// kernel compresses n >= 1 whole blocks of every lane, see asm/gen.go.
-type kernel func(h *[8][16]uint32, p *[16]*byte, n int, t uint64, f uint32)
+// compress runs kernel k over n >= 1 whole blocks of every lane (see
+// asm/gen.go). The calls are direct so that escape analysis sees the kernels'
+// noescape pragmas and h and p stay on the caller's stack.
+func (k kernel) compress(h *[8][16]uint32, p *[16]*byte, n int, t uint64, f uint32) {
+	if k == kernelAVX512 {
+		hashBlocksAVX512(h, p, n, t, f)
+	} else {
+		hashBlocksAVX2(h, p, n, t, f)
+	}
+}
 
 func sumMany[H ~[Size]byte](im impl, out []H, prefix []byte, msgs [][]byte) {
 	for len(msgs) > 0 {
 		var k kernel
-		lanes := 1
 		switch {
-		case im >= implAVX512 && len(msgs) >= minLanesAVX512:
-			k, lanes = hashBlocksAVX512, 16
-		case im >= implAVX2 && len(msgs) >= minLanesAVX2:
-			k, lanes = hashBlocksAVX2, 8
+		case len(msgs) < minLanes:
+		case im == implAVX512:
+			k = kernelAVX512
+		case im == implAVX2:
+			k = kernelAVX2
 		}
-		lanes = min(lanes, len(msgs))
-		if k == nil {
+		lanes := min(max(1, int(k)), len(msgs))
+		if k == 0 {
 			sumGeneric(out[:lanes], prefix, msgs[:lanes])
 		} else {
 			sumLanes(k, out[:lanes], prefix, msgs[:lanes])
@@ -105,16 +121,16 @@ func sumLanes[H ~[Size]byte](k kernel, out []H, prefix []byte, msgs [][]byte) {
 	}
 	if blocks == 1 {
 		fill(-pl)
-		k(&h, &p, 1, total, ^uint32(0))
+		k.compress(&h, &p, 1, total, ^uint32(0))
 	} else {
 		fill(-pl)
-		k(&h, &p, 1, BlockSize, 0)
+		k.compress(&h, &p, 1, BlockSize, 0)
 		if mid := blocks - 2; mid > 0 {
 			fill(BlockSize - pl)
-			k(&h, &p, mid, 2*BlockSize, 0)
+			k.compress(&h, &p, mid, 2*BlockSize, 0)
 		}
 		fill((blocks-1)*BlockSize - pl)
-		k(&h, &p, 1, total, ^uint32(0))
+		k.compress(&h, &p, 1, total, ^uint32(0))
 	}
 	for l := range out {
 		for w := range h {
