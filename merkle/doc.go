@@ -9,8 +9,11 @@
 // is promoted unchanged rather than padded. The single node of the top level
 // is the top; a zero-length file has no blocks and a top of 32 zero bytes.
 // The root, H(0x02 || u64le(size) || u32le(bs) || top), commits to the size,
-// the block size and every byte. H is unkeyed BLAKE2s-256 (RFC 7693) from
-// golang.org/x/crypto/blake2s.
+// the block size and every byte. H is unkeyed BLAKE2s-256 (RFC 7693):
+// golang.org/x/crypto/blake2s for single hashes, and the multi-buffer kernels
+// of simd/blake2s (16 or 8 messages at once, bit-identical) wherever many
+// equal-length messages are hashed together: the leaves of a slab in [Build],
+// a batch of blocks in [HashLeaves], the inner nodes of a level and of [Fold].
 //
 // Nodes are named (level, index), level 0 being the leaves. [Shape] holds
 // the geometry of a tree without any hashing: how many blocks and levels

@@ -68,4 +68,10 @@
 // Nothing here is safe for concurrent use on the same arrays: a vector
 // read-modify-write would lose concurrent updates, so the arrays have one
 // owner that serialises every call.
+//
+// # Multi-buffer BLAKE2s
+//
+// The sub-package simd/blake2s hashes up to 16 equal-length messages at once
+// with BLAKE2s-256, one per SIMD lane (AVX-512 or AVX2), for the leaves and
+// inner nodes of package merkle's trees; its doc has its measurements.
 package simd

@@ -62,10 +62,14 @@ func sumGeneric[H ~[Size]byte](out []H, prefix []byte, msgs [][]byte) {
 		return
 	}
 	h := newHasher()
+	// A copy, so that the caller's prefix does not escape through the
+	// hash.Hash interface (which would cost every SumMany call an
+	// allocation, on the SIMD paths too).
+	pre := append([]byte(nil), prefix...)
 	var sum [Size]byte
 	for i, m := range msgs {
 		h.Reset()
-		h.Write(prefix)
+		h.Write(pre)
 		h.Write(m)
 		out[i] = H(h.Sum(sum[:0]))
 	}
