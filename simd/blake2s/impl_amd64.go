@@ -138,3 +138,13 @@ func sumLanes[H ~[Size]byte](k kernel, out []H, prefix []byte, msgs [][]byte) {
 		}
 	}
 }
+
+// iv is the BLAKE2s initialisation vector (RFC 7693 §2.6).
+var iv = [8]uint32{
+	0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+	0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+}
+
+// param is the parameter block word XORed into h[0] (RFC 7693 §2.5): digest
+// length 32, no key, fanout 1, depth 1.
+const param = 0x01010000 | Size
