@@ -59,6 +59,10 @@ func parseIptables(b []byte) (*fwRuleset, error) {
 	return rs, nil
 }
 
+// noVerdict are the common targets that let the packet go on to the next rule.
+var noVerdict = map[string]bool{"LOG": true, "NFLOG": true, "MARK": true, "CONNMARK": true, "CT": true, "TRACE": true}
+
+// parseIptablesRule parses the arguments of one -A line after the chain name.
 func parseIptablesRule(args []string) fwRule {
 	var r fwRule
 	neg := false
@@ -124,13 +128,12 @@ func parseIptablesRule(args []string) fwRule {
 			}
 			continue
 		case "-j", "--jump", "-g", "--goto":
-			i++
 			switch up := strings.ToUpper(val); up {
 			case "ACCEPT", "DROP", "REJECT", "RETURN":
 				r.verdict = strings.ToLower(up)
 			default:
-				if strings.ToUpper(val) == val && (val == "LOG" || val == "MARK" || val == "CT" || val == "NFLOG" || val == "TRACE" || val == "CONNMARK") {
-					break // a target with no verdict
+				if noVerdict[val] {
+					break
 				}
 				r.verdict, r.target = "jump", val
 				if a == "-g" || a == "--goto" {
