@@ -11,7 +11,9 @@ import (
 
 // FetchProgress holds the latest receiver.Progress of a running fetch; the fetch stores it
 // from its progress callback and scrapes load it.
-type FetchProgress struct{ p atomic.Pointer[receiver.Progress] }
+type FetchProgress struct {
+	p atomic.Pointer[receiver.Progress]
+}
 
 // Store records p.
 func (f *FetchProgress) Store(p receiver.Progress) { f.p.Store(&p) }
