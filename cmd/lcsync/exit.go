@@ -16,6 +16,7 @@ const (
 	exitVerify      = 4   // received or local data failed verification
 	exitNetwork     = 5   // network failure or timeout (nothing heard, idle too long)
 	exitPrivilege   = 6   // missing privilege (raw socket for MLD)
+	exitDoctor      = 8   // --doctor found a problem that blocks lcsync
 	exitInterrupted = 130 // SIGINT or SIGTERM
 )
 

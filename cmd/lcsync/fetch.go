@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/lcsync/lcsync/pkg/mcast"
+	"github.com/lcsync/lcsync/pkg/metrics"
 	"github.com/lcsync/lcsync/pkg/receiver"
 )
 
@@ -20,13 +22,24 @@ func fetch(ctx context.Context, e *env, name, dst string) error {
 	if err != nil {
 		return withCode(exitNetwork, err)
 	}
+	defer rx.Close()
 	fec, _ := parseFEC(o.fec) // checked with the other options
+	var progress metrics.FetchProgress
+	metricsRun, err := startMetrics(e, metrics.NewFetchCollector(rx.Stats, &progress))
+	if err != nil {
+		return err
+	}
+	stopBackground := background(ctx, e, metricsRun, fetchSignals(e, progress.Load))
+	defer stopBackground()
 	bar := newProgressBar(e)
 	st, err := receiver.Fetch(ctx, receiver.Config{
 		Name: name, Dest: dst, Transport: receiver.NewTransport(rx), Scope: scope, Channels: o.channels,
 		Perms: o.perms, Times: o.times, Delete: o.delete, DryRun: o.dryRun,
 		Timeout: o.timeout, IdleTimeout: o.idleTimeout, Logger: e.log, FEC: fec,
-		OnProgress: bar.update,
+		OnProgress: func(p receiver.Progress) {
+			progress.Store(p)
+			bar.update(p)
+		},
 		OnFile: func(r receiver.FileResult) {
 			if o.dryRun || o.verbose {
 				bar.clear()
@@ -61,4 +74,27 @@ func printFetchStats(e *env, st receiver.Stats) {
 		st.ParityPackets, st.Rebuilt)
 	fmt.Fprintf(e.stdout, "channels joined %d, rejoined %d, repairs %d, slow-down signals %d; %.2fs, %s/s\n", st.Joins, st.Rejoins,
 		st.Repairs, st.Slowdowns, st.Duration.Seconds(), humanBytes(st.Rate()))
+}
+
+// background runs fns (nil ones skipped) until the returned stop is called, which waits for
+// them. Their errors are logged: they serve the fetch, they do not decide it.
+func background(ctx context.Context, e *env, fns ...func(context.Context) error) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for _, fn := range fns {
+		if fn == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := fn(ctx); err != nil {
+				e.log.Warn("background task failed", "err", err)
+			}
+		}()
+	}
+	return func() {
+		cancel()
+		wg.Wait()
+	}
 }

@@ -4,8 +4,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // level resolves -q, -v and --loglevel (which wins) into a slog level.
@@ -48,16 +51,39 @@ func (o *options) level() (slog.Level, error) {
 	}
 }
 
-// newLogger writes "level=INFO msg=... key=value" lines to w, without timestamps (this is a
-// command, not a daemon log; systemd adds its own).
-func newLogger(w io.Writer, level slog.Level) *slog.Logger {
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{
+// newLogger writes "level=INFO msg=... key=value" lines (format "text") or one JSON object per
+// line (format "json") to w. Timestamps are left out when journald captures w (it stamps
+// every line itself) and, in text, when w is a terminal (a person watching needs no
+// timestamps); they are kept otherwise, for log files.
+func newLogger(w io.Writer, level slog.Level, format string) *slog.Logger {
+	stamp := !journald(w) && (format == "json" || !isTerminal(w))
+	opts := &slog.HandlerOptions{
 		Level: level,
 		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
-			if len(groups) == 0 && a.Key == slog.TimeKey {
+			if len(groups) == 0 && a.Key == slog.TimeKey && !stamp {
 				return slog.Attr{}
 			}
 			return a
 		},
-	}))
+	}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// journald reports whether w is the stream journald captures: systemd sets JOURNAL_STREAM to
+// "DEVICE:INODE" of the stderr it connected (systemd.exec(5)), which stays set in children
+// whose stderr goes elsewhere, so the file itself is compared.
+func journald(w io.Writer) bool {
+	env := os.Getenv("JOURNAL_STREAM")
+	f, ok := w.(*os.File)
+	if env == "" || !ok {
+		return false
+	}
+	var st unix.Stat_t
+	if unix.Fstat(int(f.Fd()), &st) != nil {
+		return false
+	}
+	return env == fmt.Sprintf("%d:%d", st.Dev, st.Ino)
 }

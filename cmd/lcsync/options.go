@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -46,6 +47,14 @@ type options struct {
 	hops        int
 	cpuProfile  string
 
+	// Operations (doctor, logs, metrics, completion).
+	doctor      bool
+	json        bool
+	querierWait time.Duration
+	logFormat   string
+	metrics     string
+	completion  string
+
 	args []string // positional arguments
 }
 
@@ -55,6 +64,7 @@ const (
 	defaultPort        = 4242
 	defaultMTU         = 1500
 	defaultIdleTimeout = 30 * time.Second
+	defaultQuerierWait = 3 * time.Second
 )
 
 // optionDoc is one entry of the --help text.
@@ -95,6 +105,12 @@ var optionDocs = []optionDoc{
 	{"-v, --verbose", "print every entry and debug detail (same as --loglevel debug)"},
 	{"--loglevel LEVEL", "error, warn, info or debug (or the original's numeric mask)"},
 	{"--cpuprofile FILE", "write a Go CPU profile (pprof) to FILE, for performance work"},
+	{"--doctor", "check that this host and its network can carry lcsync and say how to fix what cannot (exit 8 if something blocks)"},
+	{"--json", "--doctor: print the results as JSON"},
+	{"--querier-wait DURATION", "--doctor: how long to listen for an MLD querier (default 3s; 0 skips the check)"},
+	{"--log-format FORMAT", "text or json (default text)"},
+	{"--metrics ADDR", "serve, fetch: Prometheus metrics at http://ADDR/metrics (keep ADDR on loopback or a management network)"},
+	{"--completion SHELL", "print the completion script for bash, zsh or fish and exit"},
 	{"-h, --help", "show this help and exit"},
 	{"--version", "show the version and exit"},
 }
@@ -142,6 +158,12 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.StringVar(&o.bwlimit, "bwlimit", "auto", "")
 	fs.DurationVar(&o.timeout, "timeout", 0, "")
 	fs.DurationVar(&o.idleTimeout, "idle-timeout", defaultIdleTimeout, "")
+	fs.BoolVar(&o.doctor, "doctor", false, "")
+	fs.BoolVar(&o.json, "json", false, "")
+	fs.DurationVar(&o.querierWait, "querier-wait", defaultQuerierWait, "")
+	fs.StringVar(&o.logFormat, "log-format", "text", "")
+	fs.StringVar(&o.metrics, "metrics", "", "")
+	fs.StringVar(&o.completion, "completion", "", "")
 	return fs
 }
 
@@ -213,7 +235,7 @@ func allIn(s, set string) bool {
 
 func (o *options) check() error {
 	switch {
-	case o.help || o.version:
+	case o.help || o.version || o.completion != "":
 		return nil
 	case o.blockSize < 1024 || o.blockSize > 1<<20 || o.blockSize&(o.blockSize-1) != 0:
 		return usagef(fmt.Sprintf("--blocksz %d: must be a power of two from 1024 to 1048576", o.blockSize))
@@ -230,6 +252,9 @@ func (o *options) check() error {
 	case o.timeout < 0 || o.idleTimeout < 0:
 		return usagef("--timeout and --idle-timeout must not be negative")
 	}
+	if err := o.checkOperations(); err != nil {
+		return err
+	}
 	if _, err := parseFEC(o.fec); err != nil {
 		return usagef(err.Error())
 	}
@@ -238,6 +263,26 @@ func (o *options) check() error {
 	}
 	if _, err := o.level(); err != nil {
 		return err
+	}
+	return nil
+}
+
+// checkOperations checks the options of --doctor, --log-format, --metrics and --completion.
+func (o *options) checkOperations() error {
+	switch {
+	case o.json && !o.doctor:
+		return usagef("--json goes with --doctor")
+	case o.querierWait < 0:
+		return usagef("--querier-wait must not be negative")
+	case o.logFormat != "text" && o.logFormat != "json":
+		return usagef(fmt.Sprintf("--log-format %q: want text or json", o.logFormat))
+	case o.doctor && (o.hex || o.metrics != ""):
+		return usagef("--doctor runs alone (no --hex, no --metrics)")
+	}
+	if o.metrics != "" {
+		if _, port, err := net.SplitHostPort(o.metrics); err != nil || port == "" {
+			return usagef(fmt.Sprintf("--metrics %q: want HOST:PORT, such as 127.0.0.1:9142 or [::1]:9142", o.metrics))
+		}
 	}
 	return nil
 }

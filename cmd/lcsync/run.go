@@ -10,9 +10,6 @@ import (
 	"strings"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
-
 // env carries what every mode needs: options, output streams and the logger.
 type env struct {
 	o      *options
@@ -34,11 +31,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		writeHelp(stdout)
 		return exitOK
 	case o.version:
-		fmt.Fprintf(stdout, "lcsync %s\n", version)
+		fmt.Fprint(stdout, versionText())
+		return exitOK
+	case o.completion != "":
+		if err := writeCompletion(stdout, o.completion); err != nil {
+			fmt.Fprintf(stderr, "lcsync: %v\n", err)
+			return exitUsage
+		}
 		return exitOK
 	}
 	level, _ := o.level() // validated by parseOptions
-	e := &env{o: o, stdout: stdout, stderr: stderr, log: newLogger(stderr, level)}
+	e := &env{o: o, stdout: stdout, stderr: stderr, log: newLogger(stderr, level, o.logFormat)}
 	stopProfile, err := startProfile(o.cpuProfile)
 	if err == nil {
 		err = dispatch(ctx, e)
@@ -66,9 +69,15 @@ func isLocal(arg string) bool {
 
 func dispatch(ctx context.Context, e *env) error {
 	a := e.o.args
+	if e.o.doctor {
+		return runDoctor(ctx, e)
+	}
 	if e.o.hex {
 		if len(a) != 1 {
 			return usagef("--hex takes exactly one FILE")
+		}
+		if e.o.metrics != "" {
+			return usagef("--metrics applies to serving and fetching, not to --hex")
 		}
 		if !isLocal(a[0]) {
 			return usagef(fmt.Sprintf("--hex %s: not a local path (local paths start with /, ./ or ../)", a[0]))
@@ -86,6 +95,8 @@ func dispatch(ctx context.Context, e *env) error {
 		return usagef(fmt.Sprintf("%s: a remote name needs a local destination: lcsync %s ./DST", a[0], a[0]))
 	case !isLocal(a[1]):
 		return usagef(fmt.Sprintf("%s: the destination must be a local path (starting with /, ./ or ../)", a[1]))
+	case isLocal(a[0]) && e.o.metrics != "":
+		return usagef("--metrics applies to serving and fetching, not to local sync")
 	case isLocal(a[0]):
 		return localSync(ctx, e, a[0], a[1])
 	default:
@@ -99,6 +110,7 @@ func writeHelp(w io.Writer) {
        lcsync [OPTIONS] NAME DST         fetch the served NAME (file or directory/) into local DST
        lcsync [OPTIONS] SRC DST          sync local SRC into local DST, copying only changed blocks
        lcsync --hex FILE                 print the merkle tree of a local FILE
+       lcsync --doctor [SRC]             check this host and network for lcsync (and SRC for watching)
 
 A local path starts with /, ./ or ../ (or is . or ..); anything else is a remote name, such as
 share/dir/file for a server started with 'lcsync /srv/share'.
@@ -110,7 +122,7 @@ Options:
 	}
 	fmt.Fprint(w, `
 Exit status: 0 success, 1 error, 2 usage, 3 local I/O, 4 verification, 5 network or timeout,
-6 missing privilege, 130 interrupted. See lcsync(1).
+6 missing privilege, 8 --doctor found a blocking problem, 130 interrupted. See lcsync(1).
 `)
 }
 

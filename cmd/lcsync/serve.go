@@ -13,6 +13,7 @@ import (
 	"github.com/lcsync/lcsync/mld"
 	"github.com/lcsync/lcsync/pkg/index"
 	"github.com/lcsync/lcsync/pkg/mcast"
+	"github.com/lcsync/lcsync/pkg/metrics"
 	"github.com/lcsync/lcsync/pkg/sender"
 )
 
@@ -64,7 +65,15 @@ func serve(ctx context.Context, e *env, src string) error {
 	}
 	e.log.Info("serving", "rate", humanRate(rate), "share", ix.Share, "files", len(ix.Files), "bytes", ix.Bytes, "skipped", ix.Skipped,
 		"groups", groups, "manifest", manifest, "port", o.port, "mode", mode, "ifaces", ifaceNames(ifaces))
-	err = runAll(ctx, s.Run, listenerRun(listener))
+	var mldStats func() mld.Stats
+	if listener != nil {
+		mldStats = listener.Stats
+	}
+	metricsRun, err := startMetrics(e, metrics.NewSenderCollector(s.Stats), mldCollector(mldStats))
+	if err != nil {
+		return err
+	}
+	err = runAll(ctx, s.Run, listenerRun(listener), metricsRun, serverSignals(e, s, mldStats))
 	if o.stats {
 		st := s.Stats()
 		fmt.Fprintf(e.stdout, "sent %d datagrams, %s; %d joins (%d repeats ignored), %d channel activations, %d cycles, %d re-indexes, %d slow-downs, %d send errors\n",

@@ -56,7 +56,8 @@ type Sender struct {
 	refreshed   chan refreshResult
 	refreshing  bool
 	lastRefresh time.Time
-	held        []heldJoin // manifest requests waiting for a refresh
+	held        []heldJoin    // manifest requests waiting for a refresh
+	reindex     chan struct{} // Reindex requests (see reindex.go)
 	workers     sync.WaitGroup
 
 	mu    sync.Mutex
@@ -97,6 +98,7 @@ func New(cfg Config) (*Sender, error) {
 		gatherScore: map[int32]float64{},
 		files:       newFileCache(64, cfg.CheckInterval),
 		refreshed:   make(chan refreshResult),
+		reindex:     make(chan struct{}, 1),
 		lastRefresh: time.Now(),
 	}
 	s.out.init(geo.maxDatagram)
@@ -158,6 +160,8 @@ func (s *Sender) Run(ctx context.Context) error {
 		select {
 		case r := <-s.refreshed:
 			s.applyRefresh(r)
+		case <-s.reindex:
+			s.refresh(ctx)
 		default:
 		}
 		if s.cfg.Carousel && time.Since(s.lastRefresh) >= s.cfg.RefreshInterval {
@@ -202,6 +206,8 @@ func (s *Sender) idle(ctx context.Context, wait time.Duration, notify <-chan str
 	case <-notify:
 	case r := <-s.refreshed:
 		s.applyRefresh(r)
+	case <-s.reindex:
+		s.refresh(ctx)
 	case <-timer:
 	}
 }

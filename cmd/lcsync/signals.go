@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/lcsync/lcsync/mld"
+	"github.com/lcsync/lcsync/pkg/receiver"
+	"github.com/lcsync/lcsync/pkg/sender"
+)
+
+// serverSignals returns the server's signal handler, run beside the sender: SIGHUP re-indexes
+// the share at once, SIGUSR1 logs the current statistics. SIGINT and SIGTERM cancel the
+// context (main), which stops everything cleanly.
+func serverSignals(e *env, s *sender.Sender, mldStats func() mld.Stats) func(context.Context) error {
+	return func(ctx context.Context) error {
+		sigs := make(chan os.Signal, 4)
+		signal.Notify(sigs, syscall.SIGHUP, syscall.SIGUSR1)
+		defer signal.Stop(sigs)
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case sig := <-sigs:
+				if sig == syscall.SIGHUP {
+					e.log.Info("SIGHUP: re-indexing the share")
+					s.Reindex()
+					continue
+				}
+				logSenderStats(e, s.Stats(), mldStats)
+			}
+		}
+	}
+}
+
+// logSenderStats logs a server's counters (SIGUSR1).
+func logSenderStats(e *env, st sender.Stats, mldStats func() mld.Stats) {
+	args := []any{"generation", st.Generation, "groups", st.Groups, "active", st.Active,
+		"datagrams", st.Datagrams, "bytes", st.Bytes, "joins", st.Joins, "dup_joins", st.DupJoins,
+		"activations", st.Activations, "cycles", st.Cycles, "reindexes", st.Refreshes,
+		"slowdowns", st.Slowdowns, "rate", humanRate(st.Rate), "parity", st.ParityPackets, "send_errors", st.SendErrors}
+	if mldStats != nil {
+		m := mldStats()
+		args = append(args, "mld_reports", m.Reports+m.V1Reports, "mld_queries_heard", m.QueriesHeard,
+			"mld_queries_sent", m.QueriesSent)
+		for _, l := range m.Ifaces {
+			args = append(args, "listeners_"+l.Name, int(l.EstimatedGroups+0.5), "querier_"+l.Name, l.Querier)
+		}
+	}
+	e.log.Info("statistics", args...)
+}
+
+// fetchSignals logs the progress of a fetch on SIGUSR1 until ctx ends.
+func fetchSignals(e *env, progress func() receiver.Progress) func(context.Context) error {
+	return func(ctx context.Context) error {
+		sigs := make(chan os.Signal, 4)
+		signal.Notify(sigs, syscall.SIGUSR1)
+		defer signal.Stop(sigs)
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-sigs:
+				p := progress()
+				e.log.Info("statistics", "phase", p.Phase, "files", p.Files, "files_done", p.FilesDone,
+					"bytes", p.Bytes, "bytes_done", p.BytesDone, "received", p.Received, "elapsed", p.Elapsed)
+			}
+		}
+	}
+}
