@@ -45,6 +45,7 @@ type options struct {
 	stats       bool
 	hops        int
 	cpuProfile  string
+	rules       []ruleArg // --exclude, --include, --exclude-from in order
 
 	args []string // positional arguments
 }
@@ -82,6 +83,9 @@ var optionDocs = []optionDoc{
 	{"--carousel", "serve: repeat everything continuously, without MLD (no raw-socket privilege needed)"},
 	{"--bwlimit RATE", "serve: total send rate, bits/s with k, M or G suffix; auto = link speed, at most 3G (default auto)"},
 	{"--delay USEC", "serve: pause USEC microseconds after each datagram (as the original lcsync)"},
+	{"--exclude PATTERN", "serve: leave out paths matching PATTERN (rsync's rules: first match wins, * stops at /, ** does not)"},
+	{"--include PATTERN", "serve: keep paths matching PATTERN even if a later --exclude matches them"},
+	{"--exclude-from FILE", "serve: read exclude patterns from FILE, one a line ('+ ' includes, # comments; - is stdin)"},
 	{"--iface LIST", "comma-separated interfaces to use (default: every up, multicast, IPv6 interface)"},
 	{"--scope SCOPE", "multicast scope: link, site, org or global (default site)"},
 	{"--port N", "UDP port of every channel (default 4242)"},
@@ -142,6 +146,9 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.StringVar(&o.bwlimit, "bwlimit", "auto", "")
 	fs.DurationVar(&o.timeout, "timeout", 0, "")
 	fs.DurationVar(&o.idleTimeout, "idle-timeout", defaultIdleTimeout, "")
+	fs.Var(ruleFlag{&o.rules, "exclude"}, "exclude", "")
+	fs.Var(ruleFlag{&o.rules, "include"}, "include", "")
+	fs.Var(ruleFlag{&o.rules, "exclude-from"}, "exclude-from", "")
 	return fs
 }
 

@@ -75,6 +75,9 @@ func dispatch(ctx context.Context, e *env) error {
 		}
 		return hexDump(ctx, e, a[0])
 	}
+	if len(e.o.rules) > 0 && (len(a) != 1 || !isLocal(a[0])) {
+		return usagef("--exclude, --include and --exclude-from apply only when serving, for now")
+	}
 	switch {
 	case len(a) == 0:
 		return usagef("missing arguments: lcsync SRC [DST]")

@@ -19,6 +19,10 @@ import (
 // serve indexes SRC and serves it until interrupted.
 func serve(ctx context.Context, e *env, src string) error {
 	o := e.o
+	rules, err := o.matcher()
+	if err != nil {
+		return err
+	}
 	scope, ifaces, err := network(o)
 	if err != nil {
 		return err
@@ -27,8 +31,8 @@ func serve(ctx context.Context, e *env, src string) error {
 	if o.bwlimit != "auto" {
 		rate, _ = parseRate(o.bwlimit) // validated with the options
 	}
-	e.log.Info("indexing", "path", src, "blocksize", o.blockSize)
-	ix, err := index.Build(ctx, src, index.Options{BlockSize: o.blockSize, Logger: e.log})
+	e.log.Info("indexing", "path", src, "blocksize", o.blockSize, "rules", rules.Len())
+	ix, err := index.Build(ctx, src, index.Options{BlockSize: o.blockSize, Logger: e.log, Exclude: rules})
 	if err != nil {
 		return err
 	}
