@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lcsync/lcsync/pkg/watch"
 	"github.com/lcsync/lcsync/pkg/wire"
 )
 
@@ -46,6 +47,10 @@ type options struct {
 	hops        int
 	cpuProfile  string
 	rules       []ruleArg // --exclude, --include, --exclude-from in order
+	watch       watchValue
+	settle      time.Duration
+	maxDelay    time.Duration
+	allowShrink bool
 
 	args []string // positional arguments
 }
@@ -83,6 +88,10 @@ var optionDocs = []optionDoc{
 	{"--carousel", "serve: repeat everything continuously, without MLD (no raw-socket privilege needed)"},
 	{"--bwlimit RATE", "serve: total send rate, bits/s with k, M or G suffix; auto = link speed, at most 3G (default auto)"},
 	{"--delay USEC", "serve: pause USEC microseconds after each datagram (as the original lcsync)"},
+	{"--watch", "serve: follow changes to SRC (inotify) and publish each at once; --watch=poll:10s polls instead"},
+	{"--settle DURATION", "serve --watch: a file written but not closed is published once quiet this long (default 100ms)"},
+	{"--max-delay DURATION", "serve --watch: a file that never goes quiet (a log) is published at most this often (default 10s)"},
+	{"--allow-shrink", "serve --watch: publish a change that removes more than half of the files (refused otherwise)"},
 	{"--exclude PATTERN", "serve: leave out paths matching PATTERN (rsync's rules: first match wins, * stops at /, ** does not)"},
 	{"--include PATTERN", "serve: keep paths matching PATTERN even if a later --exclude matches them"},
 	{"--exclude-from FILE", "serve: read exclude patterns from FILE, one a line ('+ ' includes, # comments; - is stdin)"},
@@ -146,6 +155,10 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.StringVar(&o.bwlimit, "bwlimit", "auto", "")
 	fs.DurationVar(&o.timeout, "timeout", 0, "")
 	fs.DurationVar(&o.idleTimeout, "idle-timeout", defaultIdleTimeout, "")
+	fs.Var(&o.watch, "watch", "")
+	fs.DurationVar(&o.settle, "settle", watch.DefaultSettle, "")
+	fs.DurationVar(&o.maxDelay, "max-delay", watch.DefaultMaxDelay, "")
+	fs.BoolVar(&o.allowShrink, "allow-shrink", false, "")
 	fs.Var(ruleFlag{&o.rules, "exclude"}, "exclude", "")
 	fs.Var(ruleFlag{&o.rules, "include"}, "include", "")
 	fs.Var(ruleFlag{&o.rules, "exclude-from"}, "exclude-from", "")
@@ -236,6 +249,9 @@ func (o *options) check() error {
 		return usagef(fmt.Sprintf("--hops %d: must be between 1 and 255", o.hops))
 	case o.timeout < 0 || o.idleTimeout < 0:
 		return usagef("--timeout and --idle-timeout must not be negative")
+	}
+	if err := o.checkWatch(); err != nil {
+		return err
 	}
 	if _, err := parseFEC(o.fec); err != nil {
 		return usagef(err.Error())

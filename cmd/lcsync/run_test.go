@@ -45,6 +45,13 @@ func TestUsageErrors(t *testing.T) {
 		{"empty include", []string{"--include=", "./a"}, "empty pattern"},
 		{"exclude on fetch", []string{"--exclude", "*.o", "share/x", "./x"}, "only when serving"},
 		{"exclude on local sync", []string{"./a", "./b", "--exclude", "*.o"}, "only when serving"},
+		{"watch on fetch", []string{"--watch", "share/x", "./x"}, "only when serving"},
+		{"bad watch mode", []string{"--watch=fanotify", "./a"}, "--watch=poll:INTERVAL"},
+		{"bad poll interval", []string{"--watch=poll:1ms", "./a"}, "100ms to 24h"},
+		{"settle without watch", []string{"--settle", "1s", "./a"}, "need --watch"},
+		{"allow-shrink without watch", []string{"--allow-shrink", "./a"}, "need --watch"},
+		{"max-delay below settle", []string{"--watch", "--settle", "2s", "--max-delay", "1s", "./a"}, "--max-delay"},
+		{"settle zero", []string{"--watch", "--settle", "0s", "./a"}, "--settle"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
