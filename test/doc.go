@@ -8,7 +8,8 @@
 // more than 100 MiB, directory trees with empty directories, symlinks, modes and mtimes (-a),
 // several receivers at once, a late joiner, a partial destination (only the changed blocks
 // travel), packet loss, hostile datagrams injected into the groups in use, hostile manifests
-// (names with "..", absolute names, entries below symlinks), carousel mode and the exit codes.
+// (names with "..", absolute names, entries below symlinks), carousel mode, the exit codes, and
+// live serving (--watch: fetches right after a write, slow writers, the shrink guard, excludes).
 //
 // Every test calls netnstest.Require: without root they skip with the reason, and with
 // LCSYNC_REQUIRE_NETNS=1 they fail instead. All traffic stays inside the namespaces the tests

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lcsync/lcsync/pkg/watch"
 	"github.com/lcsync/lcsync/pkg/wire"
 )
 
@@ -46,6 +47,11 @@ type options struct {
 	stats       bool
 	hops        int
 	cpuProfile  string
+	rules       []ruleArg // --exclude, --include, --exclude-from in order
+	watch       watchValue
+	settle      time.Duration
+	maxDelay    time.Duration
+	allowShrink bool
 
 	// Operations (doctor, logs, metrics, completion).
 	doctor      bool
@@ -92,6 +98,13 @@ var optionDocs = []optionDoc{
 	{"--carousel", "serve: repeat everything continuously, without MLD (no raw-socket privilege needed)"},
 	{"--bwlimit RATE", "serve: total send rate, bits/s with k, M or G suffix; auto = link speed, at most 3G (default auto)"},
 	{"--delay USEC", "serve: pause USEC microseconds after each datagram (as the original lcsync)"},
+	{"--watch", "serve: follow changes to SRC (inotify) and publish each at once; --watch=poll:10s polls instead"},
+	{"--settle DURATION", "serve --watch: a file written but not closed is published once quiet this long (default 100ms)"},
+	{"--max-delay DURATION", "serve --watch: a file that never goes quiet (a log) is published at most this often (default 10s)"},
+	{"--allow-shrink", "serve --watch: publish a change that removes more than half of the files (refused otherwise)"},
+	{"--exclude PATTERN", "serve: leave out paths matching PATTERN (rsync's rules: first match wins, * stops at /, ** does not)"},
+	{"--include PATTERN", "serve: keep paths matching PATTERN even if a later --exclude matches them"},
+	{"--exclude-from FILE", "serve: read exclude patterns from FILE, one a line ('+ ' includes, # comments; - is stdin)"},
 	{"--iface LIST", "comma-separated interfaces to use (default: every up, multicast, IPv6 interface)"},
 	{"--scope SCOPE", "multicast scope: link, site, org or global (default site)"},
 	{"--port N", "UDP port of every channel (default 4242)"},
@@ -164,6 +177,13 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.StringVar(&o.logFormat, "log-format", "text", "")
 	fs.StringVar(&o.metrics, "metrics", "", "")
 	fs.StringVar(&o.completion, "completion", "", "")
+	fs.Var(&o.watch, "watch", "")
+	fs.DurationVar(&o.settle, "settle", watch.DefaultSettle, "")
+	fs.DurationVar(&o.maxDelay, "max-delay", watch.DefaultMaxDelay, "")
+	fs.BoolVar(&o.allowShrink, "allow-shrink", false, "")
+	fs.Var(ruleFlag{&o.rules, "exclude"}, "exclude", "")
+	fs.Var(ruleFlag{&o.rules, "include"}, "include", "")
+	fs.Var(ruleFlag{&o.rules, "exclude-from"}, "exclude-from", "")
 	return fs
 }
 
@@ -253,6 +273,9 @@ func (o *options) check() error {
 		return usagef("--timeout and --idle-timeout must not be negative")
 	}
 	if err := o.checkOperations(); err != nil {
+		return err
+	}
+	if err := o.checkWatch(); err != nil {
 		return err
 	}
 	if _, err := parseFEC(o.fec); err != nil {

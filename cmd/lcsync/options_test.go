@@ -14,3 +14,39 @@ func TestParseFEC(t *testing.T) {
 		}
 	}
 }
+
+// TestWatchAndRuleOptions: --watch takes an optional mode, and the rule options keep their
+// command-line order.
+func TestWatchAndRuleOptions(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--watch", "./a"}, "inotify"},
+		{[]string{"--watch=poll", "./a"}, "poll:10s"},
+		{[]string{"--watch=poll:2s", "./a"}, "poll:2s"},
+		{[]string{"./a", "--watch=inotify"}, "inotify"},
+		{[]string{"./a"}, ""},
+	} {
+		o, err := parseOptions(c.args)
+		if err != nil {
+			t.Fatalf("%q: %v", c.args, err)
+		}
+		if got := o.watch.String(); got != c.want || len(o.args) != 1 {
+			t.Errorf("%q: --watch %q, args %q; want %q and one argument", c.args, got, o.args, c.want)
+		}
+	}
+	o, err := parseOptions([]string{"--include", "*.c", "./a", "--exclude-from", "f", "--exclude", "*"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []ruleArg{{"include", "*.c"}, {"exclude-from", "f"}, {"exclude", "*"}}
+	if len(o.rules) != len(want) {
+		t.Fatalf("rules %v, want %v", o.rules, want)
+	}
+	for i := range want {
+		if o.rules[i] != want[i] {
+			t.Errorf("rule %d = %v, want %v", i, o.rules[i], want[i])
+		}
+	}
+}

@@ -41,6 +41,17 @@ func TestUsageErrors(t *testing.T) {
 		{"bad loglevel", []string{"--loglevel", "loud", "./a"}, "--loglevel"},
 		{"bad delay", []string{"--delay", "-3", "./a"}, "negative"},
 		{"bad scope", []string{"--scope", "galaxy", "./nonexistent-dir-for-test"}, "scope"},
+		{"bad exclude pattern", []string{"--exclude", "[abc", "./a"}, "character class"},
+		{"empty include", []string{"--include=", "./a"}, "empty pattern"},
+		{"exclude on fetch", []string{"--exclude", "*.o", "share/x", "./x"}, "only when serving"},
+		{"exclude on local sync", []string{"./a", "./b", "--exclude", "*.o"}, "only when serving"},
+		{"watch on fetch", []string{"--watch", "share/x", "./x"}, "only when serving"},
+		{"bad watch mode", []string{"--watch=fanotify", "./a"}, "--watch=poll:INTERVAL"},
+		{"bad poll interval", []string{"--watch=poll:1ms", "./a"}, "100ms to 24h"},
+		{"settle without watch", []string{"--settle", "1s", "./a"}, "need --watch"},
+		{"allow-shrink without watch", []string{"--allow-shrink", "./a"}, "need --watch"},
+		{"max-delay below settle", []string{"--watch", "--settle", "2s", "--max-delay", "1s", "./a"}, "--max-delay"},
+		{"settle zero", []string{"--watch", "--settle", "0s", "./a"}, "--settle"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -52,6 +63,24 @@ func TestUsageErrors(t *testing.T) {
 				t.Errorf("stderr %q does not say %q", stderr, tc.want)
 			}
 		})
+	}
+}
+
+// TestExcludeFromErrors: an unreadable --exclude-from file is a local I/O error naming the
+// file; a bad rule inside one is a usage error naming the line.
+func TestExcludeFromErrors(t *testing.T) {
+	dir := t.TempDir()
+	code, _, stderr := runArgs(t, "--exclude-from", filepath.Join(dir, "missing"), "./a")
+	if code != exitIO || !strings.Contains(stderr, "missing") {
+		t.Errorf("missing rules file: exit %d, stderr %q; want %d naming the file", code, stderr, exitIO)
+	}
+	bad := filepath.Join(dir, "rules")
+	if err := os.WriteFile(bad, []byte("# ok\n*.o\n[x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = runArgs(t, "--exclude-from", bad, "./a")
+	if code != exitUsage || !strings.Contains(stderr, "rules:3:") {
+		t.Errorf("bad rule on line 3: exit %d, stderr %q; want %d naming rules:3", code, stderr, exitUsage)
 	}
 }
 

@@ -15,11 +15,16 @@ import (
 	"github.com/lcsync/lcsync/pkg/mcast"
 	"github.com/lcsync/lcsync/pkg/metrics"
 	"github.com/lcsync/lcsync/pkg/sender"
+	"github.com/lcsync/lcsync/pkg/watch"
 )
 
 // serve indexes SRC and serves it until interrupted.
 func serve(ctx context.Context, e *env, src string) error {
 	o := e.o
+	rules, err := o.matcher()
+	if err != nil {
+		return err
+	}
 	scope, ifaces, err := network(o)
 	if err != nil {
 		return err
@@ -28,8 +33,19 @@ func serve(ctx context.Context, e *env, src string) error {
 	if o.bwlimit != "auto" {
 		rate, _ = parseRate(o.bwlimit) // validated with the options
 	}
-	e.log.Info("indexing", "path", src, "blocksize", o.blockSize)
-	ix, err := index.Build(ctx, src, index.Options{BlockSize: o.blockSize, Logger: e.log})
+	var w *watch.Watcher
+	if o.watch.on {
+		// Watches first, then the walk: a change made while indexing is not missed.
+		w, err = watch.New(watch.Config{Root: src, Exclude: rules, Settle: o.settle, MaxDelay: o.maxDelay,
+			Poll: o.watch.poll, Logger: e.log})
+		if err != nil {
+			return withCode(exitIO, err)
+		}
+		st := w.Stats()
+		e.log.Info("watching", "path", src, "mode", st.Mode, "dirs", st.Watches, "settle", o.settle, "max-delay", o.maxDelay)
+	}
+	e.log.Info("indexing", "path", src, "blocksize", o.blockSize, "rules", rules.Len())
+	ix, err := index.Build(ctx, src, index.Options{BlockSize: o.blockSize, Logger: e.log, Exclude: rules})
 	if err != nil {
 		return err
 	}
@@ -39,7 +55,11 @@ func serve(ctx context.Context, e *env, src string) error {
 	}
 	defer tx.Close()
 	cfg := sender.Config{Index: ix, Transport: tx, Carousel: o.carousel, Scope: scope, MTU: o.mtu,
-		Rate: rate, Delay: o.delay, Logger: e.log}
+		Rate: rate, Delay: o.delay, Logger: e.log, AllowShrink: o.allowShrink}
+	var watchRun func(context.Context) error
+	if w != nil {
+		cfg.Watch, watchRun = w, w.Run
+	}
 	var listener *mld.Listener
 	if !o.carousel {
 		mc := mld.DefaultConfig()
@@ -73,11 +93,16 @@ func serve(ctx context.Context, e *env, src string) error {
 	if err != nil {
 		return err
 	}
-	err = runAll(ctx, s.Run, listenerRun(listener), metricsRun, serverSignals(e, s, mldStats))
+	err = runAll(ctx, s.Run, listenerRun(listener), metricsRun, serverSignals(e, s, mldStats), watchRun)
 	if o.stats {
 		st := s.Stats()
 		fmt.Fprintf(e.stdout, "sent %d datagrams, %s; %d joins (%d repeats ignored), %d channel activations, %d cycles, %d re-indexes, %d slow-downs, %d send errors\n",
 			st.Datagrams, humanBytes(float64(st.Bytes)), st.Joins, st.DupJoins, st.Activations, st.Cycles, st.Refreshes, st.Slowdowns, st.SendErrors)
+		if w != nil {
+			ws := w.Stats()
+			fmt.Fprintf(e.stdout, "watch (%s): %d batches, %d rescans, %d overflows; %d generations published, %d files hashed, %d manifest pushes, %d generations refused by the shrink guard\n",
+				ws.Mode, ws.Batches, ws.Rescans, ws.Overflows, st.Updates, st.Hashed, st.Pushes, st.ShrinkRefusals)
+		}
 	}
 	if err != nil {
 		return withCode(exitNetwork, err)

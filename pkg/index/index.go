@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/lcsync/lcsync/merkle"
+	"github.com/lcsync/lcsync/pkg/exclude"
 	"github.com/lcsync/lcsync/pkg/wire"
 )
 
@@ -26,6 +27,9 @@ type Options struct {
 	Workers int
 	// Logger receives skipped-entry notices at warn level; nil means silent.
 	Logger *slog.Logger
+	// Exclude leaves matching paths out of the index (see pkg/exclude); nil excludes only
+	// lcsync's temporary files. Refresh and Update keep the old index's rules when nil.
+	Exclude *exclude.Matcher
 }
 
 // File is one regular file of the share. Files are immutable once their Index is built, so a
@@ -58,6 +62,8 @@ type Index struct {
 	Bytes int64
 	// BlockSize is the block size files were hashed with.
 	BlockSize int
+
+	exclude *exclude.Matcher // the rules it was built with
 }
 
 // large is the file size from which a file gets every hashing worker to itself.
@@ -82,7 +88,7 @@ func Build(ctx context.Context, src string, opt Options) (*Index, error) {
 	if err := wire.CheckShareName(share); err != nil || abs == string(filepath.Separator) {
 		return nil, fmt.Errorf("index: cannot serve %s: its base name %q is not a valid share name", src, share)
 	}
-	ix := &Index{Share: share, Source: src, BlockSize: opt.BlockSize}
+	ix := &Index{Share: share, Source: src, BlockSize: opt.BlockSize, exclude: opt.Exclude}
 	w := walker{ix: ix, opt: opt}
 	if err := w.walk(abs); err != nil {
 		return nil, err
@@ -218,7 +224,10 @@ func Refresh(ctx context.Context, old *Index, opt Options) (ix *Index, changed b
 	if err != nil {
 		return nil, false, fmt.Errorf("index: %w", err)
 	}
-	ix = &Index{Share: old.Share, Source: old.Source, BlockSize: opt.BlockSize}
+	if opt.Exclude == nil {
+		opt.Exclude = old.exclude
+	}
+	ix = &Index{Share: old.Share, Source: old.Source, BlockSize: opt.BlockSize, exclude: opt.Exclude}
 	w := walker{ix: ix, opt: opt}
 	if err := w.walk(abs); err != nil {
 		return nil, false, err
@@ -311,6 +320,12 @@ func (w *walker) walk(abs string) error {
 		rel, err := filepath.Rel(abs, p)
 		if err != nil {
 			return fmt.Errorf("index: %w", err)
+		}
+		if w.excluded(rel, d) {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
 		}
 		name := w.ix.Share + "/" + filepath.ToSlash(rel)
 		info, err := d.Info()

@@ -96,6 +96,11 @@ type Config struct {
 	RefreshMin, RefreshInterval time.Duration
 	// Workers bounds re-hashing concurrency (0: GOMAXPROCS).
 	Workers int
+	// Watch, if set, feeds the changes of the share (--watch; see live.go): the index
+	// follows them instead of being walked again on manifest requests. AllowShrink lets a
+	// generation lose more than half of the files (the guard refuses it otherwise).
+	Watch       Watch
+	AllowShrink bool
 	// Logger receives notices (nil: silent).
 	Logger *slog.Logger
 }

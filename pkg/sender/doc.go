@@ -21,5 +21,10 @@
 // file's size or modification time changed since it was indexed; a changed file stops being
 // served until it has been hashed again, and then the manifest gets a new generation.
 //
+// A manifest request is never answered from a stale index (fresh.go): without a watcher the
+// share is walked again first, the request held meanwhile; with one (Config.Watch, --watch)
+// the index follows the watcher's batches and each new generation is pushed to the hosts
+// that listen to the manifest (live.go), behind a guard against mass disappearances.
+//
 // The sender owns its Trigger interface; *mld.Listener satisfies it directly, and tests use a fake.
 package sender

@@ -58,6 +58,8 @@ type Sender struct {
 	lastRefresh time.Time
 	held        []heldJoin    // manifest requests waiting for a refresh
 	reindex     chan struct{} // Reindex requests (see reindex.go)
+	fresh       freshState    // when held requests go out (fresh.go)
+	live        liveState     // --watch (live.go)
 	workers     sync.WaitGroup
 
 	mu    sync.Mutex
@@ -100,7 +102,10 @@ func New(cfg Config) (*Sender, error) {
 		refreshed:   make(chan refreshResult),
 		reindex:     make(chan struct{}, 1),
 		lastRefresh: time.Now(),
+		fresh:       freshState{timer: time.NewTimer(time.Hour)},
+		live:        liveState{done: make(chan liveResult)},
 	}
+	s.fresh.timer.Stop()
 	s.out.init(geo.maxDatagram)
 	if ss, ok := cfg.Transport.(SegmentSender); ok && ss.GSO() && !cfg.NoGSO {
 		s.seg = ss
@@ -164,6 +169,7 @@ func (s *Sender) Run(ctx context.Context) error {
 			s.refresh(ctx)
 		default:
 		}
+		s.freshStep(ctx)
 		if s.cfg.Carousel && time.Since(s.lastRefresh) >= s.cfg.RefreshInterval {
 			s.refresh(ctx)
 		}
@@ -208,6 +214,12 @@ func (s *Sender) idle(ctx context.Context, wait time.Duration, notify <-chan str
 		s.applyRefresh(r)
 	case <-s.reindex:
 		s.refresh(ctx)
+	case <-s.wakeC():
+		s.woken(ctx)
+	case b := <-s.watchBatches():
+		s.takeBatch(b)
+	case r := <-s.live.done:
+		s.applyLive(r, time.Now())
 	case <-timer:
 	}
 }
@@ -256,10 +268,9 @@ func (s *Sender) takeEvents(ctx context.Context) {
 			continue
 		}
 		s.count(func(st *Stats) { st.Joins++ })
-		if ev.Group == s.tab.manifest && s.byKey[key] == nil && (s.refreshing || now.Sub(s.lastRefresh) >= s.cfg.RefreshMin) {
-			// Someone wants the manifest: make sure it is current first.
+		if ev.Group == s.tab.manifest && !s.repeatJoin(key, ev.Source, now) && s.holdManifest(ctx, key, now) {
+			// Someone wants the manifest: make sure it is current first (fresh.go).
 			s.held = append(s.held, heldJoin{key: key, src: ev.Source})
-			s.refresh(ctx)
 			continue
 		}
 		s.activate(key, ev.Source, now, false)
@@ -285,10 +296,15 @@ func (s *Sender) count(f func(*Stats)) {
 // refresh is already running. While it runs, manifest requests are held so that nobody gets a
 // stale manifest.
 func (s *Sender) refresh(ctx context.Context) {
+	if s.cfg.Watch != nil {
+		s.liveRefresh(ctx)
+		return
+	}
 	if s.refreshing {
 		return
 	}
 	s.refreshing = true
+	s.walkStarted()
 	old := s.ix
 	s.workers.Add(1)
 	go func() {
@@ -306,6 +322,7 @@ func (s *Sender) refresh(ctx context.Context) {
 func (s *Sender) applyRefresh(r refreshResult) {
 	s.refreshing = false
 	s.lastRefresh = time.Now()
+	s.walkEnded()
 	switch {
 	case r.err != nil:
 		if s.cfg.Logger != nil {

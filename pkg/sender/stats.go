@@ -31,4 +31,8 @@ type Stats struct {
 	// SendErrors counts failed batches; Refreshes the times the share changed and was served
 	// with a new manifest.
 	SendErrors, Refreshes uint64
+	// With --watch: Updates counts the generations published from the watcher's changes,
+	// Hashed the files hashed for them, Pushes the manifest pushes to joined hosts and
+	// ShrinkRefusals the generations the guard held back.
+	Updates, Hashed, Pushes, ShrinkRefusals uint64
 }

@@ -1,0 +1,192 @@
+package index
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lcsync/lcsync/merkle"
+	"github.com/lcsync/lcsync/pkg/watch"
+)
+
+// sameAsBuild checks that ix lists exactly what a fresh Build of the same tree lists.
+func sameAsBuild(t *testing.T, ix *Index) {
+	t.Helper()
+	fresh, err := Build(context.Background(), ix.Source, Options{BlockSize: ix.BlockSize, Exclude: ix.exclude})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sameEntries(ix.Entries, fresh.Entries) {
+		t.Fatalf("updated index differs from a fresh build:\nupdated %+v\nfresh   %+v", ix.Entries, fresh.Entries)
+	}
+	if len(ix.Files) != len(fresh.Files) {
+		t.Fatalf("%d files, a fresh build has %d", len(ix.Files), len(fresh.Files))
+	}
+	var bytes int64
+	for i, f := range ix.Files {
+		if f.Entry != fresh.Files[i].Entry || f.Tree.Top() != fresh.Files[i].Tree.Top() {
+			t.Errorf("file %s differs from a fresh build", f.Entry.Name)
+		}
+		bytes += f.Size
+	}
+	if ix.Bytes != bytes {
+		t.Errorf("Bytes = %d, want %d", ix.Bytes, bytes)
+	}
+}
+
+func update(t *testing.T, ix *Index, cs ...watch.Change) UpdateResult {
+	t.Helper()
+	r, err := Update(context.Background(), ix, cs, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestUpdateFollowsChanges(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "share")
+	write(t, filepath.Join(src, "a"), "aaaa", 0o644)
+	write(t, filepath.Join(src, "d", "x"), "xxxx", 0o644)
+	write(t, filepath.Join(src, "d", "e", "y"), "yyyy", 0o644)
+	ix, err := Build(context.Background(), src, Options{BlockSize: 1024})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// A new file and a rewritten one: both hashed, and the root's mtime follows.
+	write(t, filepath.Join(src, "b"), "bbbb", 0o644)
+	write(t, filepath.Join(src, "a"), "AAAAA", 0o644)
+	r := update(t, ix, watch.Change{Rel: "a"}, watch.Change{Rel: "b"})
+	if !r.Changed || r.Hashed != 2 {
+		t.Fatalf("changed %v, hashed %d; want true, 2", r.Changed, r.Hashed)
+	}
+	sameAsBuild(t, r.Index)
+	ix = r.Index
+
+	// A chmod: no hashing, the tree is kept, the mode changes.
+	if err := os.Chmod(filepath.Join(src, "b"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r = update(t, ix, watch.Change{Rel: "b", Meta: true})
+	if !r.Changed || r.Hashed != 0 {
+		t.Fatalf("chmod: changed %v, hashed %d; want true, 0", r.Changed, r.Hashed)
+	}
+	sameAsBuild(t, r.Index)
+	ix = r.Index
+
+	// Nothing really changed: no new index.
+	if err := os.Chmod(filepath.Join(src, "b"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r = update(t, ix, watch.Change{Rel: "b", Meta: true}); r.Changed || r.Index != ix {
+		t.Fatalf("a no-op chmod changed the index")
+	}
+
+	// A directory removed with everything in it, another appearing whole.
+	if err := os.RemoveAll(filepath.Join(src, "d")); err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(src, "n", "m", "z"), "zz", 0o644)
+	write(t, filepath.Join(src, "n", "w"), "ww", 0o644)
+	r = update(t, ix, watch.Change{Rel: "d"}, watch.Change{Rel: "n", Tree: true})
+	if !r.Changed || r.Hashed != 2 {
+		t.Fatalf("dirs: changed %v, hashed %d; want true, 2", r.Changed, r.Hashed)
+	}
+	sameAsBuild(t, r.Index)
+	ix = r.Index
+
+	// A file replaced by a directory, and a deleted file.
+	if err := os.Remove(filepath.Join(src, "a")); err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(src, "a", "inner"), "i", 0o644)
+	if err := os.Remove(filepath.Join(src, "b")); err != nil {
+		t.Fatal(err)
+	}
+	r = update(t, ix, watch.Change{Rel: "a", Tree: true}, watch.Change{Rel: "b"})
+	sameAsBuild(t, r.Index)
+
+	// The root vanished: an error, nothing published.
+	if err := os.RemoveAll(src); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Update(context.Background(), r.Index, []watch.Change{{Rel: "a"}}, Options{}); err == nil {
+		t.Fatal("Update of a vanished root succeeded")
+	}
+}
+
+// TestUpdateNeverTorn: a file rewritten over and over, between two versions, while it is
+// hashed enters the index with the tree of one version, or keeps its old entry and is listed
+// as unsettled; never with a tree mixing both.
+func TestUpdateNeverTorn(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "share")
+	p := filepath.Join(src, "big")
+	const size = 8 << 20
+	va, vb := bytes.Repeat([]byte{'a'}, size), bytes.Repeat([]byte{'b'}, size)
+	write(t, p, string(va), 0o644)
+	ix, err := Build(context.Background(), src, Options{BlockSize: 16384})
+	if err != nil {
+		t.Fatal(err)
+	}
+	topOf := func(b []byte) [32]byte {
+		tr, err := merkle.Build(context.Background(), bytes.NewReader(b), int64(len(b)), 16384, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tr.Top()
+	}
+	ta, tb := topOf(va), topOf(vb)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		f, err := os.OpenFile(p, os.O_WRONLY, 0)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer f.Close()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			v := va
+			if i%2 == 1 {
+				v = vb
+			}
+			for off := 0; off < size; off += 1 << 20 {
+				if _, err := f.WriteAt(v[off:off+1<<20], int64(off)); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}
+	}()
+	deadline := time.Now().Add(time.Second)
+	var unsettled, settled int
+	for time.Now().Before(deadline) {
+		r := update(t, ix, watch.Change{Rel: "big"})
+		top := r.Index.Files[0].Tree.Top()
+		if top != ta && top != tb {
+			t.Fatalf("published a torn tree (neither version): %x", top)
+		}
+		if len(r.Unsettled) > 0 {
+			unsettled++
+		} else {
+			settled++
+		}
+	}
+	close(stop)
+	wg.Wait()
+	t.Logf("%d updates settled, %d left the file unsettled", settled, unsettled)
+	if unsettled == 0 {
+		t.Error("a file rewritten continuously was never reported unsettled")
+	}
+}
