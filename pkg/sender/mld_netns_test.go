@@ -353,3 +353,49 @@ func waitForFast(d time.Duration, cond func() bool) bool {
 }
 
 var errNoData = errors.New("no data within 2 s of a join")
+
+// TestMLDv1AndV2HostsBothFetch: a host in MLDv1 mode (as behind an MLDv1 querier), whose
+// reports go to the group address itself, and an MLDv2 host on the same link both get the
+// channel, and the server falls silent once both have left.
+func TestMLDv1AndV2HostsBothFetch(t *testing.T) {
+	netnstest.Require(t, "bridge", "nft", "tc")
+	rig := netnstest.NewRig(t, netnstest.RigConfig{Receivers: 2})
+	rig.Receivers[0].MustRun("sysctl", "-qw", "net.ipv6.conf."+netnstest.Iface+".force_mld_version=1")
+	// 4 MiB at 16 Mbit/s: a cycle lasts about 2 s, longer than the test's steps.
+	sv := startServer(t, rig, 4<<20, 16e6)
+	g := sv.topGroup()
+	v1, v2 := listen(t, rig.Receivers[0]), listen(t, rig.Receivers[1])
+	if err := v1.r.Join(g); err != nil {
+		t.Fatal(err)
+	}
+	if !waitFor(5*time.Second, func() bool { n, _ := v1.received(); return n > 0 }) {
+		t.Fatalf("the MLDv1 host got nothing within 5 s of joining: stats %+v; mdb:\n%s", sv.s.Stats(), rig.MDB())
+	}
+	if err := v2.r.Join(g); err != nil {
+		t.Fatal(err)
+	}
+	if !waitFor(5*time.Second, func() bool { n, _ := v2.received(); return n > 0 }) {
+		t.Fatalf("the MLDv2 host got nothing within 5 s of joining: stats %+v", sv.s.Stats())
+	}
+	n1, _ := v1.received()
+	time.Sleep(500 * time.Millisecond)
+	if m1, _ := v1.received(); m1 <= n1 {
+		t.Fatalf("the MLDv1 host stopped getting data once the MLDv2 host joined (%d -> %d)", n1, m1)
+	}
+	if err := v1.r.Leave(g); err != nil {
+		t.Fatal(err)
+	}
+	if err := v2.r.Leave(g); err != nil {
+		t.Fatal(err)
+	}
+	left := time.Now()
+	if !waitFor(3*time.Second, func() bool { return sv.s.Stats().Active == 0 }) {
+		t.Fatalf("still sending %v after both left: %+v", time.Since(left), sv.s.Stats())
+	}
+	t.Logf("both left -> stop: %v", time.Since(left))
+	d0 := sv.s.Stats().Datagrams
+	time.Sleep(500 * time.Millisecond)
+	if d1 := sv.s.Stats().Datagrams; d1 != d0 {
+		t.Errorf("%d datagrams sent after stopping", d1-d0)
+	}
+}
