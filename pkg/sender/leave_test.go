@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lcsync/lcsync/mld"
 	"github.com/lcsync/lcsync/pkg/mcast"
 )
 
@@ -54,5 +55,30 @@ func TestSpoofedLeavesDoNotStopAChannel(t *testing.T) {
 	}
 	if st := s.Stats(); st.FastLeaves != 1 {
 		t.Errorf("FastLeaves = %d, want 1", st.FastLeaves)
+	}
+}
+
+// TestSpoofedParityLeaves: a forged leave of a parity group does not stop its shards while
+// MLD still finds a listener; once MLD does not, the layer stops within wantedEvery.
+func TestSpoofedParityLeaves(t *testing.T) {
+	var f fecState
+	w := &wantTrigger{wanted: true}
+	key := actKey{1, netip.MustParseAddr("ff15::99")}
+	t0 := time.Unix(1000, 0)
+	f.event(mld.Event{Ifindex: 1, Group: key.group, Source: host(1)}, t0)
+	for i := range 10 {
+		at := t0.Add(time.Duration(i) * 50 * time.Millisecond)
+		f.event(mld.Event{Ifindex: 1, Group: key.group, Source: host(1), Leave: true}, at)
+		f.expire(w, at)
+		if len(f.members[key]) == 0 {
+			t.Fatalf("forged leave %d stopped the parity layer while MLD still finds a listener", i+1)
+		}
+	}
+	w.wanted = false
+	at := t0.Add(time.Second)
+	f.expire(w, at)
+	f.expire(w, at.Add(wantedEvery))
+	if len(f.members[key]) != 0 {
+		t.Fatal("parity layer still joined after MLD found no listener")
 	}
 }
