@@ -86,7 +86,7 @@ func BenchmarkHandleReport(b *testing.B) {
 	var joins []Event
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := s.HandleMessage(1, host, 1, msg); err != nil {
+		if err := handle(s, 1, host, msg); err != nil {
 			b.Fatal(err)
 		}
 		joins = s.TakeEvents(joins[:0])

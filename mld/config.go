@@ -53,13 +53,6 @@ type Config struct {
 	// FalsePositive is the filter's false-positive rate at Capacity; 0 means 1 %.
 	FalsePositive float64
 
-	// MLDv1Reports asks the kernel to deliver MLDv1 reports, which hosts send to the group
-	// address itself rather than to a routers' group, for groups of site scope or wider
-	// (RFC 2710 §3; on Linux through MRT6_INIT, which makes the socket the network
-	// namespace's multicast routing socket, so Listen fails if another process, such as
-	// pim6sd, holds it). Off by default: only needed when hosts are in MLDv1 mode.
-	MLDv1Reports bool
-
 	// Querier makes the listener take part in querier election (RFC 3810 §7.6.2) and send
 	// queries while it is the querier. DefaultConfig sets it.
 	Querier bool

@@ -6,23 +6,23 @@ import (
 	"net/netip"
 )
 
-// packetConn is the raw ICMPv6 socket a Listener reads MLD messages from and sends queries
-// on. It has one reader (the Listener's read loop); sends are serialised by the Listener.
+// packetConn is the pair of sockets a Listener reads MLD packets from and sends queries on.
+// It has one reader (the Listener's read loop); sends are serialised by the Listener.
 type packetConn interface {
-	// ReadMessage reads one ICMPv6 message into b and reports the arrival interface, the
-	// source address and the hop limit. After Close it returns an error wrapping
-	// net.ErrClosed.
-	ReadMessage(b []byte) (n, ifindex int, src netip.Addr, hopLimit int, err error)
+	// ReadPacket reads one IPv6 packet carrying an MLD message (from the IPv6 header on, no
+	// link-layer header) into b and reports the arrival interface. After Close it returns
+	// an error wrapping net.ErrClosed.
+	ReadPacket(b []byte) (n, ifindex int, err error)
 	// SendQuery sends the ICMPv6 message b from src to dst on interface ifindex, with hop
 	// limit 1 and the Router Alert option.
 	SendQuery(ifindex int, src, dst netip.Addr, b []byte) error
-	// Close closes the socket, unblocking ReadMessage.
+	// Close closes the sockets, unblocking ReadPacket.
 	Close() error
 }
 
 // Well-known link-scope groups: General Queries go to all nodes (ff02::1); MLDv2 reports go
-// to all MLDv2-capable routers (ff02::16, RFC 3810 §5.2.14) and MLDv1 dones to all routers
-// (ff02::2, RFC 2710 §3), which the socket joins on every link.
+// to all MLDv2-capable routers (ff02::16, RFC 3810 §5.2.14), MLDv1 dones to all routers
+// (ff02::2, RFC 2710 §3) and MLDv1 reports to the group itself.
 func allNodes() netip.Addr        { return netip.AddrFrom16([16]byte{0: 0xff, 1: 0x02, 15: 0x01}) }
 func allMLDv2Routers() netip.Addr { return netip.AddrFrom16([16]byte{0: 0xff, 1: 0x02, 15: 0x16}) }
 func allRouters() netip.Addr      { return netip.AddrFrom16([16]byte{0: 0xff, 1: 0x02, 15: 0x02}) }

@@ -6,7 +6,9 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"syscall"
 
+	"golang.org/x/net/bpf"
 	"golang.org/x/net/ipv6"
 	"golang.org/x/sys/unix"
 )
@@ -16,55 +18,100 @@ import (
 // queries without it. The kernel fills in the next-header byte.
 const routerAlertHopOpts = "\x00\x00\x05\x02\x00\x00\x01\x00"
 
-// rawConn is the Linux raw ICMPv6 socket.
+// rawConn is the Linux pair of sockets: a packet socket (AF_PACKET) that hears every MLD
+// message on the listened links, whatever its destination, and a raw ICMPv6 socket that
+// sends our queries and receives nothing.
 type rawConn struct {
-	c net.PacketConn
-	p *ipv6.PacketConn
+	c   net.PacketConn
+	p   *ipv6.PacketConn
+	pkt *os.File        // the AF_PACKET socket, non-blocking, in the runtime poller
+	raw syscall.RawConn // pkt's
 }
 
-// openConn opens the raw ICMPv6 socket, accepting only MLD messages, asking for the arrival
-// interface, addresses and hop limit of each, joined to ff02::16 and ff02::2 on every link,
-// and set up to send queries: hop limit 1, Router Alert, no multicast loopback.
-func openConn(links []Link, v1 bool) (packetConn, error) {
+// openConn opens the packet socket, filtered to MLD messages and with all-multicast
+// reception on every link, and the raw ICMPv6 socket for queries: hop limit 1, Router
+// Alert, no multicast loopback, joined to ff02::16 and ff02::2 on every link.
+func openConn(links []Link) (packetConn, error) {
+	pkt, err := openPacketSocket(links)
+	if err != nil {
+		return nil, err
+	}
 	c, err := net.ListenPacket("ip6:ipv6-icmp", "::")
 	if err != nil {
+		pkt.Close()
 		if errors.Is(err, os.ErrPermission) {
 			return nil, fmt.Errorf("%w: %w; %s", ErrPrivilege, err, privilegeHint)
 		}
 		return nil, fmt.Errorf("mld: opening raw icmpv6 socket: %w", err)
 	}
-	rc := &rawConn{c: c, p: ipv6.NewPacketConn(c)}
-	if err := rc.setup(links); err != nil {
-		c.Close()
-		return nil, err
+	rc := &rawConn{c: c, p: ipv6.NewPacketConn(c), pkt: pkt}
+	if rc.raw, err = pkt.SyscallConn(); err != nil {
+		rc.Close()
+		return nil, fmt.Errorf("mld: packet socket: %w", err)
 	}
-	if v1 {
-		if err := rc.setMRoute(); err != nil {
-			c.Close()
-			return nil, err
-		}
+	if err := rc.setup(links); err != nil {
+		rc.Close()
+		return nil, err
 	}
 	return rc, nil
 }
 
-// setup applies the socket options of openConn.
+// htons converts a 16-bit protocol number to network byte order, as sockaddr_ll wants it.
+func htons(v uint16) uint16 { return v<<8 | v>>8 }
+
+// openPacketSocket opens a datagram packet socket (IPv6 packets without link-layer header),
+// attaches mldFilter before it is bound to IPv6, so that nothing else is ever queued on it,
+// and asks each link for all-multicast reception: MLDv1 reports go to the group address,
+// which a network card would otherwise filter out. The membership ends with the socket.
+func openPacketSocket(links []Link) (*os.File, error) {
+	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
+	if err != nil {
+		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
+			return nil, fmt.Errorf("%w: packet socket: %w; %s", ErrPrivilege, err, privilegeHint)
+		}
+		return nil, fmt.Errorf("mld: opening packet socket: %w", err)
+	}
+	fail := func(what string, err error) (*os.File, error) {
+		unix.Close(fd)
+		return nil, fmt.Errorf("mld: packet socket: %s: %w", what, err)
+	}
+	raw, err := bpf.Assemble(mldFilter())
+	if err != nil {
+		return fail("assembling the mld filter", err)
+	}
+	prog := make([]unix.SockFilter, len(raw))
+	for i, ins := range raw {
+		prog[i] = unix.SockFilter{Code: ins.Op, Jt: ins.Jt, Jf: ins.Jf, K: ins.K}
+	}
+	if err := unix.SetsockoptSockFprog(fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER,
+		&unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}); err != nil {
+		return fail("attaching the mld filter", err)
+	}
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, 1<<20); err != nil {
+		return fail("setting the receive buffer", err)
+	}
+	ifindex := 0 // every link
+	if len(links) == 1 {
+		ifindex = links[0].Index
+	}
+	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_IPV6), Ifindex: ifindex}); err != nil {
+		return fail("binding", err)
+	}
+	for _, l := range links {
+		mr := unix.PacketMreq{Ifindex: int32(l.Index), Type: unix.PACKET_MR_ALLMULTI}
+		if err := unix.SetsockoptPacketMreq(fd, unix.SOL_PACKET, unix.PACKET_ADD_MEMBERSHIP, &mr); err != nil {
+			return fail("all-multicast reception on "+l.Name, err)
+		}
+	}
+	return os.NewFile(uintptr(fd), "mld-packet"), nil
+}
+
+// setup applies the raw socket's options of openConn.
 func (rc *rawConn) setup(links []Link) error {
 	var f ipv6.ICMPFilter
-	f.SetAll(true)
-	for _, t := range []ipv6.ICMPType{
-		ipv6.ICMPTypeMulticastListenerQuery,
-		ipv6.ICMPTypeMulticastListenerReport,
-		ipv6.ICMPTypeMulticastListenerDone,
-		ipv6.ICMPTypeVersion2MulticastListenerReport,
-	} {
-		f.Accept(t)
-	}
+	f.SetAll(true) // the packet socket reads; this one only sends
 	if err := rc.p.SetICMPFilter(&f); err != nil {
 		return fmt.Errorf("mld: setting icmpv6 filter: %w", err)
-	}
-	cf := ipv6.FlagInterface | ipv6.FlagDst | ipv6.FlagSrc | ipv6.FlagHopLimit
-	if err := rc.p.SetControlMessage(cf, true); err != nil {
-		return fmt.Errorf("mld: asking for control messages: %w", err)
 	}
 	if err := rc.p.SetMulticastLoopback(false); err != nil {
 		return fmt.Errorf("mld: turning multicast loopback off: %w", err)
@@ -104,45 +151,28 @@ func (rc *rawConn) setHopOpts() error {
 	return nil
 }
 
-// mrt6Init is MRT6_INIT from linux/mroute6.h (not in x/sys/unix).
-const mrt6Init = 200
-
-// setMRoute makes the socket the multicast routing socket, so that the kernel delivers MLD
-// messages sent to groups of site scope or wider (MLDv1 reports) to it.
-func (rc *rawConn) setMRoute() error {
-	sc, err := rc.c.(*net.IPConn).SyscallConn()
-	if err != nil {
-		return fmt.Errorf("mld: raw socket: %w", err)
+// ReadPacket implements packetConn. Packets the host sent itself are skipped.
+func (rc *rawConn) ReadPacket(b []byte) (n, ifindex int, err error) {
+	for {
+		var from unix.Sockaddr
+		var rerr error
+		err = rc.raw.Read(func(fd uintptr) bool {
+			n, from, rerr = unix.Recvfrom(int(fd), b, 0)
+			return !errors.Is(rerr, unix.EAGAIN)
+		})
+		if err == nil {
+			err = rerr
+		}
+		if err != nil {
+			if errors.Is(err, os.ErrClosed) {
+				return 0, 0, fmt.Errorf("mld: reading the packet socket: %w", net.ErrClosed)
+			}
+			return 0, 0, fmt.Errorf("mld: reading the packet socket: %w", err)
+		}
+		if ll, ok := from.(*unix.SockaddrLinklayer); ok && ll.Pkttype != unix.PACKET_OUTGOING {
+			return n, ll.Ifindex, nil
+		}
 	}
-	var serr error
-	if err := sc.Control(func(fd uintptr) {
-		serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IPV6, mrt6Init, 1)
-	}); err != nil {
-		return fmt.Errorf("mld: raw socket: %w", err)
-	}
-	switch {
-	case errors.Is(serr, unix.EADDRINUSE):
-		return fmt.Errorf("mld: receiving mldv1 reports (MRT6_INIT): another multicast routing socket is open in this network namespace: %w", serr)
-	case serr != nil:
-		return fmt.Errorf("mld: receiving mldv1 reports (MRT6_INIT): %w", serr)
-	}
-	return nil
-}
-
-// ReadMessage implements packetConn.
-func (rc *rawConn) ReadMessage(b []byte) (n, ifindex int, src netip.Addr, hopLimit int, err error) {
-	n, cm, from, err := rc.p.ReadFrom(b)
-	if err != nil {
-		return 0, 0, netip.Addr{}, 0, err
-	}
-	if ip, ok := from.(*net.IPAddr); ok {
-		src, _ = netip.AddrFromSlice(ip.IP)
-	}
-	hopLimit = -1 // unknown: rejected by the State
-	if cm != nil {
-		ifindex, hopLimit = cm.IfIndex, cm.HopLimit
-	}
-	return n, ifindex, src, hopLimit, nil
 }
 
 // SendQuery implements packetConn.
@@ -155,4 +185,10 @@ func (rc *rawConn) SendQuery(ifindex int, src, dst netip.Addr, b []byte) error {
 }
 
 // Close implements packetConn.
-func (rc *rawConn) Close() error { return rc.c.Close() }
+func (rc *rawConn) Close() error {
+	var err error
+	if rc.c != nil {
+		err = rc.c.Close()
+	}
+	return errors.Join(err, rc.pkt.Close())
+}

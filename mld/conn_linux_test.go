@@ -1,11 +1,13 @@
 package mld
 
 import (
+	"bytes"
 	"errors"
 	"runtime"
 	"strings"
 	"testing"
 
+	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 )
 
@@ -27,7 +29,7 @@ func TestOpenWithoutCapNetRaw(t *testing.T) {
 			errc <- err
 			return
 		}
-		c, err := openConn(nil, false)
+		c, err := openConn(nil)
 		if err == nil {
 			c.Close()
 			err = errors.New("opened a raw socket without CAP_NET_RAW")
@@ -55,5 +57,70 @@ func TestResolveLinks(t *testing.T) {
 		if l.Index <= 0 || l.Name == "" || (l.Addr.IsValid() && !l.Addr.IsLinkLocalUnicast()) {
 			t.Errorf("link %+v", l)
 		}
+	}
+}
+
+// TestMLDFilter runs the packet socket's BPF program on packets: MLD messages pass whether
+// or not a Hop-by-Hop header precedes them (so that State can count those without a Router
+// Alert); every other packet stays in the kernel.
+func TestMLDFilter(t *testing.T) {
+	vm, err := bpf.NewVM(mldFilter())
+	if err != nil {
+		t.Fatal(err)
+	}
+	v2 := buildReport(rec{typ: ChangeToExclude, group: "ff15::1"})
+	v1 := buildV1(TypeV1Report, "ff15::1")
+	done := buildV1(TypeV1Done, "ff15::1")
+	q, err := AppendQuery(nil, Query{Version: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bare := func(msg []byte) []byte {
+		h := arrival(1, host, msg)
+		h.RouterAlert = false
+		return buildPacket(h, msg)
+	}
+	longHBH := func(msg []byte) []byte { // a 16-byte hop-by-hop header: RA, then PadN of 10
+		p := buildPacket(arrival(1, host, msg), msg)
+		ext := []byte{protoICMPv6, 1, optRouterAlert, 2, 0, 0, 1, 8, 0, 0, 0, 0, 0, 0, 0, 0}
+		out := append(append(bytes.Clone(p[:40]), ext...), p[48:]...)
+		out[5] += 8
+		return out
+	}
+	echo := []byte{128, 0, 0, 0, 0, 1, 0, 1}
+	nd := []byte{135, 0, 0, 0, 0, 0, 0, 0}
+	udp := buildPacket(arrival(1, host, v2), v2)
+	udp[40] = 17
+	cases := []struct {
+		name string
+		p    []byte
+		pass bool
+	}{
+		{"v2 report", buildPacket(arrival(1, host, v2), v2), true},
+		{"v1 report", buildPacket(arrival(1, host, v1), v1), true},
+		{"v1 done", buildPacket(arrival(1, host, done), done), true},
+		{"query", buildPacket(arrival(1, host, q), q), true},
+		{"v2 report without hop-by-hop", bare(v2), true},
+		{"v1 report behind a 16-byte hop-by-hop header", longHBH(v1), true},
+		{"echo request", bare(echo), false},
+		{"neighbour solicitation", bare(nd), false},
+		{"echo behind hop-by-hop", buildPacket(arrival(1, host, echo), echo), false},
+		{"udp behind hop-by-hop", udp, false},
+		{"short", []byte{0x60, 0, 0, 0, 0, 8, 58}, false},
+	}
+	for _, tc := range cases {
+		n, err := vm.Run(tc.p)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if pass := n > 0; pass != tc.pass {
+			t.Errorf("%s: passed %v, want %v", tc.name, pass, tc.pass)
+		}
+		if tc.pass && n < len(tc.p) {
+			t.Errorf("%s: truncated to %d bytes", tc.name, n)
+		}
+	}
+	if _, err := bpf.Assemble(mldFilter()); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -119,7 +119,7 @@ func TestOtherQuerierAddressSpecificQueryStartsCheck(t *testing.T) {
 
 func TestV1QuerierNoted(t *testing.T) {
 	h := newHarness(t, testConfig())
-	h.s.HandleMessage(1, lowerAddr, 1, captured(t)["v1-general-query"])
+	handle(h.s, 1, lowerAddr, captured(t)["v1-general-query"])
 	st := h.s.Stats()
 	if st.V1QueriesHeard != 1 || st.QueriesHeard != 1 || !st.Ifaces[0].V1QuerierPresent || st.Ifaces[0].Querier {
 		t.Errorf("stats after v1 query: %+v", st)

@@ -110,7 +110,11 @@ func FuzzStateHandleMessage(f *testing.F) {
 			t.Fatal(err)
 		}
 		for i := 0; i < 3; i++ {
-			_ = s.HandleMessage(int(ifindex%3), host, int(hop%3), b)
+			h := arrival(int(ifindex%3), host, b)
+			h.HopLimit = int(hop % 3)
+			_ = s.HandleMessage(h, b)
+			_ = s.HandlePacket(int(ifindex%3), b) // b as a whole IPv6 packet
+			_ = s.HandlePacket(1, buildPacket(h, b))
 			clk.Advance(time.Duration(stepMs) * time.Millisecond)
 			s.Tick()
 			_ = s.Wanted(1, addr("ff15::1"))

@@ -9,13 +9,48 @@ import (
 
 var errEmpty = errors.New("mld: empty message")
 
-// HandleMessage applies one received ICMPv6 message (without the IPv6 header) that arrived on
-// link ifindex from src with the given hop limit. Messages from unknown links, and messages
-// whose hop limit is not 1 (RFC 3810 §5 requires 1), are counted and ignored. The error is
-// the parse error of a malformed message, already counted in Stats; the State is unchanged
-// by a malformed message.
-func (s *State) HandleMessage(ifindex int, src netip.Addr, hopLimit int, b []byte) error {
-	l := s.links[ifindex]
+// HandlePacket applies one IPv6 packet (from its first byte, without link-layer header)
+// that arrived on link ifindex: it verifies the ICMPv6 checksum, finds the Router Alert
+// option and hands the message to HandleMessage. Packets that are not ICMPv6 behind at most a
+// Hop-by-Hop Options header, or whose checksum is wrong, are counted and ignored; the error
+// says why.
+func (s *State) HandlePacket(ifindex int, p []byte) error {
+	if s.links[ifindex] == nil {
+		s.stats.ForeignLink++
+		return nil
+	}
+	h, msg, err := decodePacket(ifindex, p)
+	switch {
+	case errors.Is(err, errBadChecksum):
+		s.stats.BadChecksum++
+		return err
+	case err != nil:
+		s.stats.ParseErrors++
+		return err
+	}
+	return s.HandleMessage(h, msg)
+}
+
+// HandleMessage applies one received ICMPv6 message b (without the IPv6 header) whose IPv6
+// header said h. Following RFC 3810 §5.2.13 and §7.4 (and RFC 2710 §3 for MLDv1), a message
+// is ignored and counted in Stats unless
+//
+//   - it arrived on a link we listen on (ForeignLink),
+//   - its hop limit is 1 (BadHopLimit),
+//   - a Hop-by-Hop header carried the Router Alert option (NoRouterAlert),
+//   - its source is a link-local unicast address (BadSource; reports sent from :: before a
+//     host has an address concern the groups of Duplicate Address Detection, which are
+//     never lcsync channels),
+//   - its destination is the one its type is sent to (BadDestination): ff02::16 for an
+//     MLDv2 report, the reported group for an MLDv1 report, ff02::2 for an MLDv1 done,
+//     ff02::1 for a General Query and the queried group for a specific query.
+//
+// Unicast MLD messages, and messages from off-link hosts (whose source cannot be link-local
+// once routed), therefore change nothing. The error is the parse error of a malformed
+// message, already counted in Stats; the State is unchanged by a malformed or invalid
+// message.
+func (s *State) HandleMessage(h Header, b []byte) error {
+	l := s.links[h.Ifindex]
 	if l == nil {
 		s.stats.ForeignLink++
 		return nil
@@ -24,26 +59,47 @@ func (s *State) HandleMessage(ifindex int, src netip.Addr, hopLimit int, b []byt
 		s.stats.ParseErrors++
 		return errEmpty
 	}
-	if hopLimit != 1 {
+	src := h.Src.WithZone("")
+	switch {
+	case h.HopLimit != 1:
 		s.stats.BadHopLimit++
 		return nil
+	case !h.RouterAlert:
+		s.stats.NoRouterAlert++
+		return nil
+	case !src.Is6() || src.Is4In6() || !src.IsLinkLocalUnicast():
+		s.stats.BadSource++
+		return nil
 	}
+	dst := h.Dst.WithZone("")
 	var err error
 	switch b[0] {
 	case TypeV2Report:
 		var r Report
-		if r, err = ParseReport(b); err == nil {
-			s.HandleReport(ifindex, src, r)
+		if r, err = ParseReport(b); err == nil && s.destinationIs(dst, allMLDv2Routers()) {
+			s.HandleReport(h.Ifindex, src, r)
 		}
 	case TypeV1Report, TypeV1Done:
 		var m V1Message
 		if m, err = ParseV1(b); err == nil {
-			s.HandleV1(ifindex, src, m)
+			want := m.Group
+			if m.Type == TypeV1Done {
+				want = allRouters()
+			}
+			if s.destinationIs(dst, want) {
+				s.HandleV1(h.Ifindex, src, m)
+			}
 		}
 	case TypeQuery:
 		var q Query
 		if q, err = ParseQuery(b); err == nil {
-			s.HandleQuery(ifindex, src, q)
+			want := q.Group
+			if q.General() {
+				want = allNodes()
+			}
+			if s.destinationIs(dst, want) {
+				s.HandleQuery(h.Ifindex, src, q)
+			}
 		}
 	default:
 		s.stats.OtherTypes++
@@ -53,6 +109,15 @@ func (s *State) HandleMessage(ifindex int, src netip.Addr, hopLimit int, b []byt
 		return fmt.Errorf("%w (from %v on %s)", err, src, l.Name)
 	}
 	return nil
+}
+
+// destinationIs reports whether dst is want, counting a message sent elsewhere.
+func (s *State) destinationIs(dst, want netip.Addr) bool {
+	if dst != want {
+		s.stats.BadDestination++
+		return false
+	}
+	return true
 }
 
 // HandleReport applies every record of an MLDv2 report received on link ifindex (RFC 3810

@@ -50,7 +50,7 @@ func Listen(cfg Config) (*Listener, error) {
 	if err != nil {
 		return nil, err
 	}
-	conn, err := openConn(links, cfg.MLDv1Reports)
+	conn, err := openConn(links)
 	if err != nil {
 		return nil, err
 	}
@@ -124,7 +124,7 @@ func (l *Listener) Run(ctx context.Context) error {
 func (l *Listener) readLoop() error {
 	buf := make([]byte, readBufSize)
 	for {
-		n, ifindex, src, hop, err := l.conn.ReadMessage(buf)
+		n, ifindex, err := l.conn.ReadPacket(buf)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return nil
@@ -133,7 +133,7 @@ func (l *Listener) readLoop() error {
 			return fmt.Errorf("mld: reading the raw socket: %w", err)
 		}
 		l.mu.Lock()
-		err = l.state.HandleMessage(ifindex, src, hop, buf[:n])
+		err = l.state.HandlePacket(ifindex, buf[:n])
 		joins := l.state.PendingEvents() > 0
 		l.rearmLocked()
 		l.mu.Unlock()

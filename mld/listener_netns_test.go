@@ -4,7 +4,6 @@ package mld
 
 import (
 	"net/netip"
-	"strings"
 	"testing"
 	"time"
 
@@ -191,16 +190,14 @@ func TestNetnsWithBridgeQuerier(t *testing.T) {
 }
 
 // TestNetnsMLDv1Hosts forces the receivers into MLDv1 (as an MLDv1 querier on the link
-// would): their reports go to the group address, received only with Config.MLDv1Reports.
+// would): their reports go to the group address, which the packet socket hears.
 func TestNetnsMLDv1Hosts(t *testing.T) {
 	netnstest.Require(t, "bridge")
 	rig := netnstest.NewRig(t, netnstest.RigConfig{Receivers: 2, NoQuerier: true})
 	for _, r := range rig.Receivers {
 		r.MustRun("sysctl", "-qw", "net.ipv6.conf."+netnstest.Iface+".force_mld_version=1")
 	}
-	cfg := netnsConfig()
-	cfg.MLDv1Reports = true
-	l := startListener(t, rig, cfg)
+	l := startListener(t, rig, netnsConfig())
 	m1, m2 := newMember(t, rig.Receivers[0]), newMember(t, rig.Receivers[1])
 	g := testGroup(8, 1)
 	// Until the bridge has seen our queries for one response interval (1 s on the rig) it
@@ -235,32 +232,18 @@ func TestNetnsMLDv1Hosts(t *testing.T) {
 	}
 }
 
-// TestNetnsMLDv1ReportsExclusive checks the error when another socket already holds MRT6_INIT
-// in the namespace.
-func TestNetnsMLDv1ReportsExclusive(t *testing.T) {
+// TestNetnsTwoListeners: two listeners in one network namespace (two servers on one host)
+// both hear a report; neither holds anything exclusive, as MRT6_INIT would.
+func TestNetnsTwoListeners(t *testing.T) {
 	netnstest.Require(t, "bridge")
 	rig := netnstest.NewRig(t, netnstest.RigConfig{Receivers: 1, NoQuerier: true})
-	cfg := netnsConfig()
-	cfg.MLDv1Reports = true
-	startListener(t, rig, cfg)
-	err := rig.Sender.Do(func() error {
-		l, err := Listen(cfg)
-		if err == nil {
-			l.Close()
+	l1 := startListener(t, rig, netnsConfig())
+	l2 := startListener(t, rig, netnsConfig())
+	g := testGroup(9, 1)
+	newMember(t, rig.Receivers[0]).join(t, g)
+	for i, l := range []*rigListener{l1, l2} {
+		if missing := waitJoins(l, []netip.Addr{g}, 5*time.Second); len(missing) > 0 {
+			t.Errorf("listener %d heard no report; stats %+v", i+1, l.Stats())
 		}
-		return err
-	})
-	if err == nil || !strings.Contains(err.Error(), "another multicast routing socket") {
-		t.Fatalf("second MLDv1 listener: err = %v", err)
-	}
-	cfg.MLDv1Reports = false
-	if err := rig.Sender.Do(func() error {
-		l, err := Listen(cfg)
-		if err == nil {
-			l.Close()
-		}
-		return err
-	}); err != nil {
-		t.Errorf("a second listener without MLDv1Reports: %v", err)
 	}
 }

@@ -40,15 +40,17 @@ func newFakeConn() *fakeConn {
 	return &fakeConn{in: make(chan fakeMsg, 16), closed: make(chan struct{})}
 }
 
-func (c *fakeConn) ReadMessage(b []byte) (int, int, netip.Addr, int, error) {
+func (c *fakeConn) ReadPacket(b []byte) (int, int, error) {
 	select {
 	case m := <-c.in:
 		if m.err != nil {
-			return 0, 0, netip.Addr{}, 0, m.err
+			return 0, 0, m.err
 		}
-		return copy(b, m.b), m.ifindex, m.src, m.hop, nil
+		h := arrival(m.ifindex, m.src, m.b)
+		h.HopLimit = m.hop
+		return copy(b, buildPacket(h, m.b)), m.ifindex, nil
 	case <-c.closed:
-		return 0, 0, netip.Addr{}, 0, fmt.Errorf("read: %w", net.ErrClosed)
+		return 0, 0, fmt.Errorf("read: %w", net.ErrClosed)
 	}
 }
 
@@ -186,7 +188,7 @@ func TestListenerReadErrorEndsRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn.in <- fakeMsg{b: []byte{TypeV2Report, 0}, ifindex: 1, hop: 1} // malformed: counted, not fatal
+	conn.in <- fakeMsg{b: []byte{TypeV2Report, 0, 0, 0, 0}, ifindex: 1, src: host, hop: 1} // malformed: counted, not fatal
 	conn.in <- fakeMsg{err: errors.New("boom")}
 	err = l.Run(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "boom") || !strings.HasPrefix(err.Error(), "mld: ") {

@@ -95,7 +95,7 @@ func (h *harness) report(recs ...rec) { h.reportOn(1, recs...) }
 
 func (h *harness) reportOn(ifindex int, recs ...rec) {
 	h.t.Helper()
-	if err := h.s.HandleMessage(ifindex, host, 1, buildReport(recs...)); err != nil {
+	if err := handle(h.s, ifindex, host, buildReport(recs...)); err != nil {
 		h.t.Fatal(err)
 	}
 }
@@ -111,7 +111,7 @@ func (h *harness) query(src netip.Addr, q Query) {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	if err := h.s.HandleMessage(1, src, 1, b); err != nil {
+	if err := handle(h.s, 1, src, b); err != nil {
 		h.t.Fatal(err)
 	}
 }

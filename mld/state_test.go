@@ -1,6 +1,7 @@
 package mld
 
 import (
+	"bytes"
 	"slices"
 	"testing"
 	"time"
@@ -190,14 +191,14 @@ func TestStateExpiresAfterListeningInterval(t *testing.T) {
 
 func TestStateMLDv1(t *testing.T) {
 	h := newHarness(t, testConfig())
-	if err := h.s.HandleMessage(1, host, 1, buildV1(TypeV1Report, "ff15::9")); err != nil {
+	if err := handle(h.s, 1, host, buildV1(TypeV1Report, "ff15::9")); err != nil {
 		t.Fatal(err)
 	}
 	h.expectWanted("ff15::9", true, "after v1 report")
 	if j := h.s.TakeEvents(nil); len(j) != 1 || j[0].Group != addr("ff15::9") {
 		t.Errorf("joins %v", j)
 	}
-	if err := h.s.HandleMessage(1, host, 1, buildV1(TypeV1Done, "ff15::9")); err != nil {
+	if err := handle(h.s, 1, host, buildV1(TypeV1Done, "ff15::9")); err != nil {
 		t.Fatal(err)
 	}
 	if len(h.masqs("ff15::9")) != 1 {
@@ -210,46 +211,119 @@ func TestStateMLDv1(t *testing.T) {
 	}
 }
 
+// TestStateIgnoresBadMessages checks every rule of RFC 3810 §5.2.13 and §7.4 (and RFC 2710
+// §3): a message that breaks one is counted and changes nothing.
 func TestStateIgnoresBadMessages(t *testing.T) {
+	v2 := buildReport(rec{typ: ChangeToExclude, group: "ff15::1"})
+	v1 := buildV1(TypeV1Report, "ff15::1")
+	done := buildV1(TypeV1Done, "ff15::1")
+	masq, err := AppendQuery(nil, Query{Version: 2, Group: addr("ff15::1"), MaxResponseDelay: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	with := func(msg []byte, change func(*Header)) Header {
+		h := arrival(1, host, msg)
+		change(&h)
+		return h
+	}
 	cases := []struct {
 		name    string
-		ifindex int
-		hop     int
+		h       Header
 		msg     []byte
 		wantErr bool
 		counter func(Stats) uint64
 	}{
-		{"hop limit 2", 1, 2, buildReport(rec{typ: ChangeToExclude, group: "ff15::1"}), false, func(s Stats) uint64 { return s.BadHopLimit }},
-		{"hop limit 255", 1, 255, buildV1(TypeV1Report, "ff15::1"), false, func(s Stats) uint64 { return s.BadHopLimit }},
-		{"unknown link", 9, 1, buildReport(rec{typ: ChangeToExclude, group: "ff15::1"}), false, func(s Stats) uint64 { return s.ForeignLink }},
-		{"truncated report", 1, 1, buildReport(rec{typ: ChangeToExclude, group: "ff15::1"})[:20], true, func(s Stats) uint64 { return s.ParseErrors }},
-		{"empty", 1, 1, nil, true, func(s Stats) uint64 { return s.ParseErrors }},
-		{"echo request", 1, 1, []byte{128, 0, 0, 0}, false, func(s Stats) uint64 { return s.OtherTypes }},
+		{"hop limit 2", with(v2, func(h *Header) { h.HopLimit = 2 }), v2, false, func(s Stats) uint64 { return s.BadHopLimit }},
+		{"hop limit 255", with(v1, func(h *Header) { h.HopLimit = 255 }), v1, false, func(s Stats) uint64 { return s.BadHopLimit }},
+		{"unknown link", with(v2, func(h *Header) { h.Ifindex = 9 }), v2, false, func(s Stats) uint64 { return s.ForeignLink }},
+		{"no router alert v2", with(v2, func(h *Header) { h.RouterAlert = false }), v2, false, func(s Stats) uint64 { return s.NoRouterAlert }},
+		{"no router alert v1", with(v1, func(h *Header) { h.RouterAlert = false }), v1, false, func(s Stats) uint64 { return s.NoRouterAlert }},
+		{"global source", with(v2, func(h *Header) { h.Src = addr("2001:db8::1") }), v2, false, func(s Stats) uint64 { return s.BadSource }},
+		{"unique local source", with(v1, func(h *Header) { h.Src = addr("fd00:6c63::101") }), v1, false, func(s Stats) uint64 { return s.BadSource }},
+		{"unspecified source", with(v2, func(h *Header) { h.Src = addr("::") }), v2, false, func(s Stats) uint64 { return s.BadSource }},
+		{"multicast source", with(v2, func(h *Header) { h.Src = addr("ff02::1") }), v2, false, func(s Stats) uint64 { return s.BadSource }},
+		{"v2 report unicast", with(v2, func(h *Header) { h.Dst = addr("fe80::50") }), v2, false, func(s Stats) uint64 { return s.BadDestination }},
+		{"v2 report to the group", with(v2, func(h *Header) { h.Dst = addr("ff15::1") }), v2, false, func(s Stats) uint64 { return s.BadDestination }},
+		{"v1 report to another group", with(v1, func(h *Header) { h.Dst = addr("ff15::2") }), v1, false, func(s Stats) uint64 { return s.BadDestination }},
+		{"v1 report unicast", with(v1, func(h *Header) { h.Dst = addr("fd00:6c63::1") }), v1, false, func(s Stats) uint64 { return s.BadDestination }},
+		{"v1 done to the group", with(done, func(h *Header) { h.Dst = addr("ff15::1") }), done, false, func(s Stats) uint64 { return s.BadDestination }},
+		{"specific query unicast", with(masq, func(h *Header) { h.Src, h.Dst = lowerAddr, ourAddr }), masq, false, func(s Stats) uint64 { return s.BadDestination }},
+		{"truncated report", arrival(1, host, v2), v2[:20], true, func(s Stats) uint64 { return s.ParseErrors }},
+		{"empty", arrival(1, host, nil), nil, true, func(s Stats) uint64 { return s.ParseErrors }},
+		{"echo request", arrival(1, host, nil), []byte{128, 0, 0, 0}, false, func(s Stats) uint64 { return s.OtherTypes }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, testConfig())
-			err := h.s.HandleMessage(tc.ifindex, host, tc.hop, tc.msg)
+			if len(tc.msg) > 0 && (tc.msg[0] == TypeV1Done || tc.msg[0] == TypeQuery) {
+				h.join("ff15::1") // something for the done or query to act on
+				h.s.TakeEvents(nil)
+			}
+			before := h.s.Stats()
+			err := h.s.HandleMessage(tc.h, tc.msg)
 			if (err != nil) != tc.wantErr {
 				t.Fatalf("err = %v, want error %v", err, tc.wantErr)
 			}
-			if got := tc.counter(h.s.Stats()); got != 1 {
+			if got := tc.counter(h.s.Stats()) - tc.counter(before); got != 1 {
 				t.Errorf("counter = %d, want 1", got)
 			}
-			if h.contains("ff15::1") || h.s.PendingEvents() != 0 {
-				t.Error("state changed")
+			if st := h.s.Stats(); st.Joins != before.Joins || st.Leaves != before.Leaves || st.QueriesHeard != before.QueriesHeard ||
+				h.s.PendingEvents() != 0 || len(h.s.links[1].pending) != 0 {
+				t.Errorf("state changed: %+v", st)
 			}
 		})
 	}
 }
 
-func TestStateSourceUnspecifiedAccepted(t *testing.T) {
+// TestStateHandlePacket takes valid and invalid IPv6 packets apart: the Router Alert and the
+// checksum are found, and a corrupted packet is counted, never applied.
+func TestStateHandlePacket(t *testing.T) {
+	v2 := buildReport(rec{typ: ChangeToExclude, group: "ff15::1"})
+	good := buildPacket(arrival(1, host, v2), v2)
 	h := newHarness(t, testConfig())
-	if err := h.s.HandleMessage(1, addr("::"), 1, buildReport(rec{typ: ChangeToExclude, group: "ff15::1"})); err != nil {
+	if err := h.s.HandlePacket(1, good); err != nil {
 		t.Fatal(err)
 	}
 	if !h.contains("ff15::1") {
-		t.Error("report from :: not applied")
+		t.Fatal("valid packet not applied")
+	}
+	noRA := arrival(1, host, v2)
+	noRA.RouterAlert = false
+	corrupt := func(i int, v byte) []byte { p := bytes.Clone(good); p[i] = v; return p }
+	cases := []struct {
+		name    string
+		p       []byte
+		counter func(Stats) uint64
+	}{
+		{"bad checksum", corrupt(len(good)-1, good[len(good)-1]^1), func(s Stats) uint64 { return s.BadChecksum }},
+		{"no hop-by-hop header", buildPacket(noRA, v2), func(s Stats) uint64 { return s.NoRouterAlert }},
+		{"short", good[:30], func(s Stats) uint64 { return s.ParseErrors }},
+		{"ipv4", corrupt(0, 0x45), func(s Stats) uint64 { return s.ParseErrors }},
+		{"payload length past the end", corrupt(4, 0xff), func(s Stats) uint64 { return s.ParseErrors }},
+		{"hop-by-hop length past the end", corrupt(41, 200), func(s Stats) uint64 { return s.ParseErrors }},
+		{"udp behind hop-by-hop", corrupt(40, 17), func(s Stats) uint64 { return s.ParseErrors }},
+		{"foreign link", good, func(s Stats) uint64 { return s.ForeignLink }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, testConfig())
+			ifindex := 1
+			if tc.name == "foreign link" {
+				ifindex = 7
+			}
+			_ = h.s.HandlePacket(ifindex, tc.p)
+			if got := tc.counter(h.s.Stats()); got != 1 {
+				t.Errorf("counter = %d, want 1; stats %+v", got, h.s.Stats())
+			}
+			if h.contains("ff15::1") {
+				t.Error("applied")
+			}
+		})
+	}
+	// Link-layer padding after the payload is ignored.
+	h = newHarness(t, testConfig())
+	if err := h.s.HandlePacket(1, append(bytes.Clone(good), 0, 0, 0, 0)); err != nil || !h.contains("ff15::1") {
+		t.Errorf("padded packet: err %v, applied %v", err, h.contains("ff15::1"))
 	}
 }
 
@@ -324,7 +398,7 @@ func TestStateEventsCarrySourceAndLeaves(t *testing.T) {
 	other := addr("fe80::99")
 	g := addr("ff15::7")
 	h.join("ff15::7")
-	if err := h.s.HandleMessage(1, other, 1, buildReport(rec{typ: ChangeToExclude, group: "ff15::7"})); err != nil {
+	if err := handle(h.s, 1, other, buildReport(rec{typ: ChangeToExclude, group: "ff15::7"})); err != nil {
 		t.Fatal(err)
 	}
 	h.leave("ff15::7")

@@ -32,6 +32,17 @@ type Stats struct {
 	ParseErrors uint64
 	// BadHopLimit is the number of messages ignored because their hop limit was not 1.
 	BadHopLimit uint64
+	// NoRouterAlert is the number of messages ignored because no Hop-by-Hop header carried
+	// the Router Alert option.
+	NoRouterAlert uint64
+	// BadSource is the number of messages ignored because their source was not a link-local
+	// unicast address (off-link hosts, or :: before a host has an address).
+	BadSource uint64
+	// BadDestination is the number of messages ignored because they were not sent to the
+	// address their type is sent to (unicast MLD messages, reports to the wrong group).
+	BadDestination uint64
+	// BadChecksum is the number of packets ignored because their ICMPv6 checksum was wrong.
+	BadChecksum uint64
 	// ForeignLink is the number of messages from links not listened on.
 	ForeignLink uint64
 	// OtherTypes is the number of ICMPv6 messages of other types.

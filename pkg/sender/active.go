@@ -35,7 +35,8 @@ type active struct {
 	served    []netip.Addr // hosts that joined it since it started
 	isRoot    bool         // a file's root page (see gather)
 	removed   bool
-	finished  bool // the granted cycle was sent in full
+	finished  bool      // the granted cycle was sent in full
+	leftAt    time.Time // when a host last left it (MLD then checks for listeners)
 
 	replay replay // hashes sent again for a host that joined mid-part
 
@@ -141,9 +142,12 @@ func (a *active) addMember(src netip.Addr) {
 	}
 }
 
-// left handles a leave from src: once every host known to have joined a channel has left, the
-// channel stops at once, without waiting for MLD's last-listener query. A host whose join was
-// never seen is not lost by this: its channel falls silent and it joins again.
+// left handles a leave from src. A leave names its sender only by a source address any
+// host on the link can forge, so it never stops a channel by itself: the channel is asked
+// about at once and then every wantedEvery, and stops as soon as MLD's last-listener query
+// goes unanswered (Trigger.Wanted turns false, RFC 3810 §7.4.2), which with the server's
+// short Last Listener Query Interval is a few hundred milliseconds. A listener that is still
+// there answers the query, so a forged leave costs it nothing.
 func (s *Sender) left(key actKey, src netip.Addr, now time.Time) {
 	// A host that left is no longer repeating its last join: its next join is a new one.
 	if prev, ok := s.recent[key]; ok {
@@ -157,19 +161,11 @@ func (s *Sender) left(key actKey, src netip.Addr, now time.Time) {
 	for i, m := range a.members {
 		if m == src {
 			a.members = append(a.members[:i], a.members[i+1:]...)
-			if len(a.members) == 0 && a.expect != nil && now.Before(a.pause) {
-				// Still gathering: a receiver that took the wait for silence leaves and
-				// joins again at once, and must find the wait going on, not started anew.
-				// If it left for good, MLD soon says nobody listens.
-				return
-			}
-			if len(a.members) == 0 {
-				s.deactivate(a, now)
-				s.count(func(st *Stats) { st.FastLeaves++ })
-			}
-			return
+			break
 		}
 	}
+	a.leftAt = now
+	a.nextCheck = now
 }
 
 // debug logs a channel event.
@@ -230,6 +226,9 @@ func (s *Sender) round(ctx context.Context) time.Duration {
 			a.nextCheck = now.Add(wantedEvery)
 			if !s.cfg.Trigger.Wanted(a.key.ifindex, a.key.group) {
 				s.deactivate(a, now)
+				if !a.leftAt.IsZero() {
+					s.count(func(st *Stats) { st.FastLeaves++ })
+				}
 				continue
 			}
 		}

@@ -15,6 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/net/ipv6"
+	"golang.org/x/sys/unix"
+
 	"github.com/lcsync/lcsync/mld"
 	"github.com/lcsync/lcsync/pkg/index"
 	"github.com/lcsync/lcsync/pkg/mcast"
@@ -353,3 +356,172 @@ func waitForFast(d time.Duration, cond func() bool) bool {
 }
 
 var errNoData = errors.New("no data within 2 s of a join")
+
+// TestMLDv1AndV2HostsBothFetch: a host in MLDv1 mode (as behind an MLDv1 querier), whose
+// reports go to the group address itself, and an MLDv2 host on the same link both get the
+// channel, and the server falls silent once both have left.
+func TestMLDv1AndV2HostsBothFetch(t *testing.T) {
+	netnstest.Require(t, "bridge", "nft", "tc")
+	rig := netnstest.NewRig(t, netnstest.RigConfig{Receivers: 2})
+	rig.Receivers[0].MustRun("sysctl", "-qw", "net.ipv6.conf."+netnstest.Iface+".force_mld_version=1")
+	// 4 MiB at 16 Mbit/s: a cycle lasts about 2 s, longer than the test's steps.
+	sv := startServer(t, rig, 4<<20, 16e6)
+	g := sv.topGroup()
+	v1, v2 := listen(t, rig.Receivers[0]), listen(t, rig.Receivers[1])
+	if err := v1.r.Join(g); err != nil {
+		t.Fatal(err)
+	}
+	if !waitFor(5*time.Second, func() bool { n, _ := v1.received(); return n > 0 }) {
+		t.Fatalf("the MLDv1 host got nothing within 5 s of joining: stats %+v; mdb:\n%s", sv.s.Stats(), rig.MDB())
+	}
+	if err := v2.r.Join(g); err != nil {
+		t.Fatal(err)
+	}
+	if !waitFor(5*time.Second, func() bool { n, _ := v2.received(); return n > 0 }) {
+		t.Fatalf("the MLDv2 host got nothing within 5 s of joining: stats %+v", sv.s.Stats())
+	}
+	n1, _ := v1.received()
+	time.Sleep(500 * time.Millisecond)
+	if m1, _ := v1.received(); m1 <= n1 {
+		t.Fatalf("the MLDv1 host stopped getting data once the MLDv2 host joined (%d -> %d)", n1, m1)
+	}
+	if err := v1.r.Leave(g); err != nil {
+		t.Fatal(err)
+	}
+	if err := v2.r.Leave(g); err != nil {
+		t.Fatal(err)
+	}
+	left := time.Now()
+	if !waitFor(3*time.Second, func() bool { return sv.s.Stats().Active == 0 }) {
+		t.Fatalf("still sending %v after both left: %+v", time.Since(left), sv.s.Stats())
+	}
+	t.Logf("both left -> stop: %v", time.Since(left))
+	d0 := sv.s.Stats().Datagrams
+	time.Sleep(500 * time.Millisecond)
+	if d1 := sv.s.Stats().Datagrams; d1 != d0 {
+		t.Errorf("%d datagrams sent after stopping", d1-d0)
+	}
+}
+
+// linkLocal returns the link-local address of eth0 in ns.
+func linkLocal(t testing.TB, ns *netnstest.NS) netip.Addr {
+	t.Helper()
+	var ll netip.Addr
+	if err := ns.Do(func() error {
+		ifi, err := net.InterfaceByName(netnstest.Iface)
+		if err != nil {
+			return err
+		}
+		addrs, err := ifi.Addrs()
+		if err != nil {
+			return err
+		}
+		for _, a := range addrs {
+			if ipn, ok := a.(*net.IPNet); ok {
+				if ip, ok := netip.AddrFromSlice(ipn.IP); ok && ip.IsLinkLocalUnicast() {
+					ll = ip
+					return nil
+				}
+			}
+		}
+		return errors.New("no link-local address")
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return ll
+}
+
+// spoofer sends well-formed MLDv2 reports from ns with a source address it takes from another
+// host (as any host on a link can).
+type spoofer struct {
+	p   *ipv6.PacketConn
+	c   net.PacketConn
+	src netip.Addr
+	ifi *net.Interface
+}
+
+// newSpoofer gives ns's eth0 the address src too and opens a raw ICMPv6 socket that sends MLD
+// reports from it, with hop limit 1 and a Router Alert.
+func newSpoofer(t testing.TB, ns *netnstest.NS, src netip.Addr) *spoofer {
+	t.Helper()
+	ns.MustRun("ip", "addr", "add", src.String()+"/64", "dev", netnstest.Iface, "nodad")
+	sp := &spoofer{src: src}
+	if err := ns.Do(func() error {
+		ifi, err := net.InterfaceByName(netnstest.Iface)
+		if err != nil {
+			return err
+		}
+		sp.ifi = ifi
+		if sp.c, err = net.ListenPacket("ip6:ipv6-icmp", "::"); err != nil {
+			return err
+		}
+		sp.p = ipv6.NewPacketConn(sp.c)
+		if err := sp.p.SetMulticastHopLimit(1); err != nil {
+			return err
+		}
+		sc, err := sp.c.(*net.IPConn).SyscallConn()
+		if err != nil {
+			return err
+		}
+		var serr error
+		if err := sc.Control(func(fd uintptr) {
+			serr = unix.SetsockoptString(int(fd), unix.IPPROTO_IPV6, unix.IPV6_HOPOPTS, "\x00\x00\x05\x02\x00\x00\x01\x00")
+		}); err != nil {
+			return err
+		}
+		return serr
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sp.c.Close() })
+	return sp
+}
+
+// leave sends an MLDv2 report with one CHANGE_TO_INCLUDE record and no sources for g (a
+// leave) to ff02::16; the kernel fills in the checksum.
+func (sp *spoofer) leave(g netip.Addr) error {
+	msg := make([]byte, 8+20)
+	msg[0] = mld.TypeV2Report
+	msg[7] = 1 // one record
+	msg[8] = 3 // CHANGE_TO_INCLUDE_MODE
+	a := g.As16()
+	copy(msg[12:], a[:])
+	cm := &ipv6.ControlMessage{HopLimit: 1, IfIndex: sp.ifi.Index, Src: sp.src.AsSlice()}
+	_, err := sp.p.WriteTo(msg, cm, &net.IPAddr{IP: net.ParseIP("ff02::16")})
+	return err
+}
+
+// TestMLDSpoofedLeavesDoNotStopAFetch: a host that sends leaves for a receiver's channel
+// every 50 ms, from that receiver's own link-local address, does not stop the channel: the
+// last-listener query that follows each leave is answered by the receiver.
+func TestMLDSpoofedLeavesDoNotStopAFetch(t *testing.T) {
+	netnstest.Require(t, "bridge", "nft", "tc")
+	rig := netnstest.NewRig(t, netnstest.RigConfig{Receivers: 2})
+	// 8 MiB at 16 Mbit/s: a cycle lasts about 4 s.
+	sv := startServer(t, rig, 8<<20, 16e6)
+	g := sv.topGroup()
+	victim := listen(t, rig.Receivers[0])
+	attacker := newSpoofer(t, rig.Receivers[1], linkLocal(t, rig.Receivers[0]))
+	if err := victim.r.Join(g); err != nil {
+		t.Fatal(err)
+	}
+	if !waitFor(5*time.Second, func() bool { n, _ := victim.received(); return n > 0 }) {
+		t.Fatal("no data")
+	}
+	for w := range 5 { // 5 windows of 400 ms, 8 forged leaves each
+		n0, _ := victim.received()
+		for range 8 {
+			if err := attacker.leave(g); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if n1, _ := victim.received(); n1 <= n0 {
+			t.Fatalf("window %d: the receiver got nothing while leaves were forged in its name (%d -> %d); stats %+v",
+				w, n0, n1, sv.s.Stats())
+		}
+	}
+	if st := sv.s.Stats(); st.FastLeaves != 0 || st.Active == 0 {
+		t.Errorf("stats after forged leaves: %+v", st)
+	}
+}

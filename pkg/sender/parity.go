@@ -4,6 +4,7 @@ import (
 	"context"
 	"math/bits"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/lcsync/lcsync/mld"
@@ -25,6 +26,7 @@ type fecState struct {
 	members   map[actKey][]netip.Addr  // joined parity groups, by interface
 	gen       uint64                   // bumped whenever members changes
 	nextCheck time.Time                // next expiry check
+	leftAt    time.Time                // last leave of a parity group
 	codec     fec.Codec
 	shards    [wire.ParityLayers][]byte // parity scratch
 }
@@ -33,20 +35,23 @@ type fecState struct {
 // member whose leave was lost does not keep parity flowing for ever.
 const parityCheckEvery = time.Second
 
-// event applies a join, refresh or leave of a parity group.
-func (f *fecState) event(ev mld.Event) {
+// leaveCheckFor is how long after a leave parity groups are checked every wantedEvery: longer
+// than any Last Listener Query Time the server uses.
+const leaveCheckFor = 3 * time.Second
+
+// event applies a join, refresh or leave of a parity group. A leave, whose source anyone on
+// the link can forge, removes nothing: it makes expire ask MLD at once and then every
+// wantedEvery for a while, so the layer stops once MLD's last-listener query goes unanswered.
+func (f *fecState) event(ev mld.Event, now time.Time) {
 	key := actKey{ev.Ifindex, ev.Group}
-	list := f.members[key]
-	for i, m := range list {
-		if m == ev.Source {
-			if ev.Leave {
-				list = append(list[:i], list[i+1:]...)
-				f.set(key, list)
-			}
-			return
+	if ev.Leave {
+		if len(f.members[key]) > 0 {
+			f.leftAt, f.nextCheck = now, now
 		}
+		return
 	}
-	if !ev.Leave && len(list) < 256 {
+	list := f.members[key]
+	if !slices.Contains(list, ev.Source) && len(list) < 256 {
 		f.set(key, append(list, ev.Source))
 	}
 }
@@ -69,6 +74,9 @@ func (f *fecState) expire(t Trigger, now time.Time) {
 		return
 	}
 	f.nextCheck = now.Add(parityCheckEvery)
+	if now.Sub(f.leftAt) < leaveCheckFor {
+		f.nextCheck = now.Add(wantedEvery)
+	}
 	for key := range f.members {
 		if !t.Wanted(key.ifindex, key.group) {
 			f.set(key, nil)

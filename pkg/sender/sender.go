@@ -250,7 +250,7 @@ func (s *Sender) takeEvents(ctx context.Context) {
 			continue
 		}
 		if _, ours := s.fec.parityOf[ev.Group]; ours {
-			s.fec.event(ev)
+			s.fec.event(ev, now)
 			continue
 		}
 		if _, ours := s.tab.groups[ev.Group]; !ours {

@@ -12,7 +12,8 @@ type Stats struct {
 	// Joins counts reports for our groups; DupJoins those ignored as repeats; Activations
 	// the channels started.
 	Joins, DupJoins, Activations uint64
-	// FastLeaves counts channels stopped because their last known member left.
+	// FastLeaves counts channels stopped before their cycle ended because, after a leave,
+	// MLD's last-listener query went unanswered.
 	FastLeaves uint64
 	// Cycles counts complete cycles sent.
 	Cycles uint64
