@@ -141,4 +141,3 @@ const exitNetworkStatus = 5
 // small: what a receiver needs (socket batch buffers, a few blocks in flight, the runtime) is
 // far below it, so a receiver that lets hostile input allocate shows.
 const hostileRSSBound = 128 << 20
-
