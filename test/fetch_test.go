@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -31,6 +32,9 @@ type fetchResult struct {
 	elapsed  time.Duration
 	stats    fetchStats
 	statsErr error
+	// maxRSS is the receiver's peak resident set in bytes: the highest VmHWM read from
+	// /proc/PID/status while it ran, or the rusage figure (the same counter) at exit.
+	maxRSS int64
 }
 
 func (r fetchResult) String() string {
@@ -40,8 +44,19 @@ func (r fetchResult) String() string {
 
 // pendingFetch is a fetch running in the background.
 type pendingFetch struct {
-	done chan struct{}
-	res  fetchResult
+	done    chan struct{}
+	started chan struct{} // closed once pid is set (or the start failed, pid 0)
+	pid     int           // the lcsync process (`ip netns exec` execs it in place)
+	res     fetchResult
+}
+
+// signal sends sig to the running fetch; it does nothing once the fetch has ended.
+func (p *pendingFetch) signal(sig syscall.Signal) error {
+	<-p.started
+	if p.pid == 0 || !p.running() {
+		return nil
+	}
+	return syscall.Kill(p.pid, sig)
 }
 
 // wait blocks until the fetch has ended and returns its result.
@@ -62,7 +77,7 @@ func (p *pendingFetch) running() bool {
 
 // startFetch starts `lcsync fetchDefaults... ARGS...` in ns.
 func startFetch(ns *netnstest.NS, args ...string) *pendingFetch {
-	p := &pendingFetch{done: make(chan struct{})}
+	p := &pendingFetch{done: make(chan struct{}), started: make(chan struct{})}
 	all := append(fetchDefaults(), args...)
 	go func() {
 		defer close(p.done)
@@ -73,9 +88,22 @@ func startFetch(ns *netnstest.NS, args ...string) *pendingFetch {
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		cmd.WaitDelay = 5 * time.Second
 		start := time.Now()
-		err := cmd.Run()
+		err := cmd.Start()
+		var hwm int64
+		if err == nil {
+			p.pid = cmd.Process.Pid
+			close(p.started)
+			stop := make(chan struct{})
+			polled := make(chan int64, 1)
+			go func() { polled <- pollHWM(p.pid, stop) }()
+			err = cmd.Wait()
+			close(stop)
+			hwm = <-polled
+		} else {
+			close(p.started)
+		}
 		p.res = fetchResult{ns: ns.Name, args: all, code: exitCodeOf(err), stdout: stdout.String(),
-			stderr: stderr.String(), elapsed: time.Since(start)}
+			stderr: stderr.String(), elapsed: time.Since(start), maxRSS: max(hwm, rusageMaxRSS(cmd))}
 		if err != nil && p.res.code == -1 {
 			p.res.stderr += fmt.Sprintf("\n[test: %v]", err)
 		}

@@ -48,6 +48,9 @@ func fetch(ctx context.Context, e *env, name, dst string) error {
 		},
 	})
 	bar.done()
+	// Datagrams the socket dropped before the receiver saw them (not sent to a joined group:
+	// unicast to the port, above all) are foreign too.
+	st.Foreign += int64(rx.Stats().Foreign)
 	if o.stats || o.dryRun {
 		printFetchStats(e, st)
 	}

@@ -19,7 +19,7 @@ func localSync(ctx context.Context, e *env, src, dst string) error {
 		OnFile: func(r localsync.FileResult) {
 			switch {
 			case r.Action == localsync.ActionError:
-				fmt.Fprintf(e.stderr, "lcsync: %v\n", r.Err)
+				fmt.Fprintf(e.stderr, "lcsync: %s\n", escapeMessage(r.Err.Error()))
 			case show && r.Action != localsync.ActionUnchanged || o.verbose:
 				printAction(e, r.Action, r.Path, r.Blocks, r.ChangedBlocks, r.BytesCopied)
 			}
@@ -45,13 +45,13 @@ func localSync(ctx context.Context, e *env, src, dst string) error {
 	}
 }
 
-// printAction prints one line per entry for -v and -n.
+// printAction prints one line per entry for -v and -n, the name escaped (escapeName).
 func printAction(e *env, action, path string, blocks, changed int, bytes int64) {
 	if blocks > 0 || changed > 0 {
-		fmt.Fprintf(e.stdout, "%-9s %s (%d of %d blocks, %s)\n", action, path, changed, blocks, humanBytes(float64(bytes)))
+		fmt.Fprintf(e.stdout, "%-9s %s (%d of %d blocks, %s)\n", action, escapeName(path), changed, blocks, humanBytes(float64(bytes)))
 		return
 	}
-	fmt.Fprintf(e.stdout, "%-9s %s\n", action, path)
+	fmt.Fprintf(e.stdout, "%-9s %s\n", action, escapeName(path))
 }
 
 func dryPrefix(dry bool) string {

@@ -22,7 +22,7 @@ type env struct {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	o, err := parseOptions(args)
 	if err != nil {
-		fmt.Fprintf(stderr, "lcsync: %v\n", err)
+		fmt.Fprintf(stderr, "lcsync: %s\n", escapeMessage(err.Error()))
 		fmt.Fprintln(stderr, "Try 'lcsync --help' for more information.")
 		return exitUsage
 	}
@@ -52,7 +52,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case code == exitInterrupted:
 		fmt.Fprintln(stderr, "lcsync: interrupted")
 	case err != nil:
-		fmt.Fprintf(stderr, "lcsync: %v\n", err)
+		fmt.Fprintf(stderr, "lcsync: %s\n", escapeMessage(err.Error()))
 		if code == exitUsage {
 			fmt.Fprintln(stderr, "Try 'lcsync --help' for more information.")
 		}

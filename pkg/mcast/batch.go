@@ -7,7 +7,7 @@ import "golang.org/x/net/ipv6"
 const maxMessage = 1 << 16
 
 // rxControlSpace is the control buffer of one message: SO_RXQ_OVFL and UDP_GRO need 24 bytes
-// each on 64-bit Linux; the rest is headroom.
+// each on 64-bit Linux and IPV6_PKTINFO 40; the rest is headroom.
 const rxControlSpace = 128
 
 // maxBatch bounds NewBatch: the kernel handles at most UIO_MAXIOV (1024) messages per

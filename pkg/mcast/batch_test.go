@@ -81,3 +81,21 @@ func TestNewBatch(t *testing.T) {
 		})
 	}
 }
+
+// TestSegments checks the datagram count of a message that is dropped without being split.
+func TestSegments(t *testing.T) {
+	for _, tc := range []struct{ n, seg, want int }{
+		{1452, 0, 1}, {100, 1452, 1}, {1452, 1452, 1}, {3 * 1452, 1452, 3}, {2*1452 + 7, 1452, 3},
+		{4, 1, 4}, {0, 0, 1}, {0, 1452, 1}, {10, -3, 1},
+	} {
+		if got := segments(tc.n, tc.seg); got != tc.want {
+			t.Errorf("segments(%d, %d) = %d, want %d", tc.n, tc.seg, got, tc.want)
+		}
+		// The same count appendSegments produces when the message is kept.
+		b := NewBatch(1)
+		b.reset()
+		if got := b.appendSegments(make([]byte, tc.n), tc.seg); got != tc.want {
+			t.Errorf("appendSegments(%d bytes, %d) = %d, segments says %d", tc.n, tc.seg, got, tc.want)
+		}
+	}
+}

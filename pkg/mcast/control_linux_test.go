@@ -4,6 +4,7 @@ package mcast
 
 import (
 	"encoding/binary"
+	"net/netip"
 	"strings"
 	"testing"
 	"unsafe"
@@ -29,7 +30,20 @@ func cat(bs ...[]byte) []byte {
 	return out
 }
 
+// pktinfo encodes an IPV6_PKTINFO message (struct in6_pktinfo) as the kernel does.
+func pktinfo(dst netip.Addr, ifindex uint32) []byte {
+	b := make([]byte, unix.CmsgSpace(unix.SizeofInet6Pktinfo))
+	h := (*unix.Cmsghdr)(unsafe.Pointer(&b[0]))
+	h.Level, h.Type = unix.IPPROTO_IPV6, unix.IPV6_PKTINFO
+	h.SetLen(unix.CmsgLen(unix.SizeofInet6Pktinfo))
+	a := dst.As16()
+	copy(b[unix.CmsgLen(0):], a[:])
+	binary.NativeEndian.PutUint32(b[unix.CmsgLen(0)+16:], ifindex)
+	return b
+}
+
 func TestParseControl(t *testing.T) {
+	group, unicast := netip.MustParseAddr("ff15::6c63:1"), netip.MustParseAddr("fd00:6c63::101")
 	ovfl := func(v uint32) []byte { return cmsg(unix.SOL_SOCKET, unix.SO_RXQ_OVFL, v) }
 	gro := func(v uint32) []byte { return cmsg(unix.SOL_UDP, unix.UDP_GRO, v) }
 	badLen := ovfl(1)
@@ -48,7 +62,11 @@ func TestParseControl(t *testing.T) {
 		{"gro segment size", gro(1452), rxControl{segSize: 1452}, ""},
 		{"both", cat(ovfl(3), gro(1200)), rxControl{drops: 3, hasDrops: true, segSize: 1200}, ""},
 		{"both reversed", cat(gro(1200), ovfl(3)), rxControl{drops: 3, hasDrops: true, segSize: 1200}, ""},
-		{"unknown message skipped", cat(cmsg(unix.IPPROTO_IPV6, unix.IPV6_PKTINFO, 9), gro(8)), rxControl{segSize: 8}, ""},
+		{"unknown message skipped", cat(cmsg(unix.IPPROTO_IPV6, unix.IPV6_HOPLIMIT, 9), gro(8)), rxControl{segSize: 8}, ""},
+		{"destination", pktinfo(group, 3), rxControl{dst: group, ifindex: 3, hasDst: true}, ""},
+		{"destination with the others", cat(ovfl(1), pktinfo(unicast, 2), gro(1452)),
+			rxControl{drops: 1, hasDrops: true, segSize: 1452, dst: unicast, ifindex: 2, hasDst: true}, ""},
+		{"short destination", cmsg(unix.IPPROTO_IPV6, unix.IPV6_PKTINFO, 9), rxControl{}, "IPV6_PKTINFO of 4 bytes"},
 		{"max counter", ovfl(^uint32(0)), rxControl{drops: ^uint32(0), hasDrops: true}, ""},
 		{"trailing bytes shorter than a header", cat(ovfl(2), []byte{1, 2, 3}), rxControl{drops: 2, hasDrops: true}, ""},
 		{"length beyond buffer", badLen, rxControl{}, "malformed control message"},
@@ -95,6 +113,7 @@ func FuzzParseControl(f *testing.F) {
 	f.Add(cmsg(unix.SOL_SOCKET, unix.SO_RXQ_OVFL, 5))
 	f.Add(cat(cmsg(unix.SOL_SOCKET, unix.SO_RXQ_OVFL, 5), cmsg(unix.SOL_UDP, unix.UDP_GRO, 1452)))
 	f.Add(cmsg(unix.SOL_UDP, unix.UDP_GRO, 0))
+	f.Add(cat(pktinfo(netip.MustParseAddr("ff15::1"), 2), cmsg(unix.SOL_UDP, unix.UDP_GRO, 1452)))
 	f.Fuzz(func(t *testing.T, oob []byte) {
 		// The kernel hands out 8-byte aligned buffers; keep that property.
 		buf := make([]uint64, (len(oob)+7)/8)
@@ -103,6 +122,9 @@ func FuzzParseControl(f *testing.F) {
 		rc, err := parseControl(b)
 		if err == nil && rc.segSize < 0 {
 			t.Fatalf("negative segment size %d accepted", rc.segSize)
+		}
+		if err == nil && rc.hasDst && !rc.dst.Is6() {
+			t.Fatalf("destination %v is not an IPv6 address", rc.dst)
 		}
 	})
 }

@@ -8,9 +8,12 @@
 // Receiving: [ListenRecv] opens one UDP socket bound to [::]:port with SO_REUSEADDR and
 // SO_REUSEPORT, IPV6_MULTICAST_ALL=0 (the socket sees only the groups it joined itself, even
 // when other sockets on the host share the port), a large receive buffer (SO_RCVBUFFORCE when
-// privileged), SO_RXQ_OVFL to count kernel drops and UDP_GRO where the kernel supports it.
-// [RecvConn.Read] fills a [Batch] with recvmmsg and splits GRO-coalesced segment trains back
-// into the original datagrams. Joining and leaving a group (RFC 3493 §5.2 socket options) is
+// privileged), SO_RXQ_OVFL to count kernel drops, IPV6_RECVPKTINFO (RFC 3542 §6.1) and UDP_GRO
+// where the kernel supports it. [RecvConn.Read] fills a [Batch] with recvmmsg, drops every
+// datagram whose destination is not a group the socket joined on the interface it arrived on
+// (unicast to the host's address and the port, above all: the bound wildcard address would
+// accept it) and counts it in [RecvStats].Foreign, and splits GRO-coalesced segment trains
+// back into the original datagrams. Joining and leaving a group (RFC 3493 §5.2 socket options) is
 // what makes the host emit the MLD reports (RFC 3810) the sender listens to.
 //
 // Sending: [NewSendConn] opens one UDP socket per interface with IPV6_MULTICAST_IF, an explicit

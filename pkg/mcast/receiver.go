@@ -49,6 +49,11 @@ type RecvStats struct {
 	Trains uint64
 	// Truncated is the number of messages discarded because they did not fit a 64 KiB buffer.
 	Truncated uint64
+	// Foreign is the number of datagrams discarded because they were not addressed to a group
+	// this socket had joined on the interface they arrived on: unicast to the host's address
+	// and the port, or a group left while the datagram waited in the queue. A GRO train
+	// counts as the datagrams it carries.
+	Foreign uint64
 	// RcvBuf is the receive buffer the kernel granted, in the units of the request
 	// (getsockopt(SO_RCVBUF) halved, as Linux doubles the request for bookkeeping).
 	RcvBuf int
@@ -59,7 +64,9 @@ type RecvStats struct {
 	GRO bool
 }
 
-// RecvConn is a UDP socket that receives the multicast groups it joined, and only those.
+// RecvConn is a UDP socket that receives the multicast groups it joined, and only those:
+// the kernel filters other groups (IPV6_MULTICAST_ALL=0) and Read drops anything else,
+// unicast included, by its destination address (IPV6_PKTINFO).
 // Exactly one goroutine calls Read; Join, Leave, Stats and Close may be called concurrently
 // with it and with each other.
 type RecvConn struct {
@@ -72,12 +79,12 @@ type RecvConn struct {
 	joined map[netip.Addr][]int // group -> indexes of the interfaces it is joined on
 	closed atomic.Bool
 
-	datagrams, bytes, drops, messages, trains, truncated atomic.Uint64
+	datagrams, bytes, drops, messages, trains, truncated, foreign atomic.Uint64
 }
 
 // ListenRecv opens the receiving socket: bound to [::]:port with SO_REUSEADDR and
-// SO_REUSEPORT, IPV6_MULTICAST_ALL=0, the configured receive buffer, SO_RXQ_OVFL and, unless
-// disabled or unsupported, UDP_GRO. It joins no group.
+// SO_REUSEPORT, IPV6_MULTICAST_ALL=0, the configured receive buffer, SO_RXQ_OVFL,
+// IPV6_RECVPKTINFO and, unless disabled or unsupported, UDP_GRO. It joins no group.
 func ListenRecv(cfg RecvConfig) (*RecvConn, error) {
 	if cfg.Port == 0 {
 		cfg.Port = DefaultPort
@@ -137,6 +144,7 @@ func (r *RecvConn) Join(g netip.Addr) error {
 	if err := checkGroup(g); err != nil {
 		return err
 	}
+	g = g.WithZone("") // the key Read looks destinations up by
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed.Load() {
@@ -169,6 +177,7 @@ func (r *RecvConn) Leave(g netip.Addr) error {
 	if err := checkGroup(g); err != nil {
 		return err
 	}
+	g = g.WithZone("") // the key Read looks destinations up by
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed.Load() {
@@ -214,9 +223,11 @@ func (r *RecvConn) iface(index int) *net.Interface {
 }
 
 // Read blocks until at least one datagram has arrived and fills b with every datagram one
-// recvmmsg call returned, splitting GRO-coalesced trains into the original datagrams.
-// Messages that did not fit a buffer are counted in Stats().Truncated and skipped. After Close
-// it returns net.ErrClosed.
+// recvmmsg call returned, splitting GRO-coalesced trains into the original datagrams. Only
+// datagrams addressed to a group this socket has joined, on the interface it was joined on,
+// are handed out; the others (unicast to the port above all) are counted in Stats().Foreign
+// and dropped. Messages that did not fit a buffer are counted in Stats().Truncated and
+// skipped. After Close it returns net.ErrClosed.
 func (r *RecvConn) Read(b *Batch) error {
 	for {
 		b.reset()
@@ -227,11 +238,13 @@ func (r *RecvConn) Read(b *Batch) error {
 			}
 			return fmt.Errorf("mcast: receiving: %w", err)
 		}
-		var dgrams, bytes, msgs, trains uint64
+		var dgrams, bytes, msgs, trains, foreign uint64
+		r.mu.Lock() // once per batch: the joined set changes rarely
 		for i := range n {
 			m := &b.msgs[i]
 			rc, err := parseControl(m.OOB[:m.NN])
 			if err != nil {
+				r.mu.Unlock()
 				// The kernel wrote this buffer; a parse failure is a bug, not hostile input.
 				return err
 			}
@@ -242,6 +255,10 @@ func (r *RecvConn) Read(b *Batch) error {
 				r.truncated.Add(1)
 				continue
 			}
+			if !r.addressedLocked(rc) {
+				foreign += uint64(segments(m.N, rc.segSize))
+				continue
+			}
 			k := b.appendSegments(m.Buffers[0][:m.N], rc.segSize)
 			if k > 1 {
 				trains++
@@ -250,14 +267,35 @@ func (r *RecvConn) Read(b *Batch) error {
 			dgrams += uint64(k)
 			bytes += uint64(m.N)
 		}
+		r.mu.Unlock()
 		r.datagrams.Add(dgrams)
 		r.bytes.Add(bytes)
 		r.messages.Add(msgs)
 		r.trains.Add(trains)
+		r.foreign.Add(foreign)
 		if b.Len() > 0 {
 			return nil
 		}
 	}
+}
+
+// addressedLocked reports whether a datagram was sent to a group this socket joined on the
+// interface it came in on. A datagram without IPV6_PKTINFO (which ListenRecv turns on) is not.
+// r.mu is held.
+func (r *RecvConn) addressedLocked(rc rxControl) bool {
+	if !rc.hasDst || !rc.dst.IsMulticast() {
+		return false
+	}
+	return slices.Contains(r.joined[rc.dst], rc.ifindex)
+}
+
+// segments returns how many datagrams a message of n bytes carries when coalesced with GRO
+// segment size seg (0: not coalesced).
+func segments(n, seg int) int {
+	if seg <= 0 || seg >= n {
+		return 1
+	}
+	return (n + seg - 1) / seg
 }
 
 // Stats returns the receiver's counters.
@@ -269,6 +307,7 @@ func (r *RecvConn) Stats() RecvStats {
 	s.Messages = r.messages.Load()
 	s.Trains = r.trains.Load()
 	s.Truncated = r.truncated.Load()
+	s.Foreign = r.foreign.Load()
 	return s
 }
 

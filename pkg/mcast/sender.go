@@ -308,6 +308,12 @@ func (e *egress) writeAll(ms []ipv6.Message, done <-chan struct{}) (int, error) 
 
 // sleepOrDone waits for d, or returns net.ErrClosed as soon as done is closed.
 func sleepOrDone(done <-chan struct{}, d time.Duration) error {
+	// Closed already: say so, rather than let select pick a timer that fired as fast.
+	select {
+	case <-done:
+		return net.ErrClosed
+	default:
+	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

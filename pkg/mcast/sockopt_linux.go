@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net/netip"
 	"syscall"
 	"unsafe"
 
@@ -41,6 +42,10 @@ func setupReceiver(fd int, cfg *RecvConfig, got *rxOpts) error {
 		// on its port (Linux >= 4.20).
 		{unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_ALL, 0, "IPV6_MULTICAST_ALL=0 (needs Linux >= 4.20)"},
 		{unix.SOL_SOCKET, unix.SO_RXQ_OVFL, 1, "SO_RXQ_OVFL"},
+		// The destination and arrival interface of every datagram (RFC 3542 §6.1), so Read
+		// can drop what was not sent to a group this socket joined: unicast to the host's
+		// address and the port is refused there, not handed to the protocol.
+		{unix.IPPROTO_IPV6, unix.IPV6_RECVPKTINFO, 1, "IPV6_RECVPKTINFO"},
 	} {
 		if err := unix.SetsockoptInt(fd, o.level, o.opt, o.val); err != nil {
 			return fmt.Errorf("mcast: setting %s: %w", o.name, err)
@@ -164,6 +169,11 @@ type rxControl struct {
 	drops    uint32 // the socket's drop counter when the datagram was queued
 	hasDrops bool
 	segSize  int // GRO segment size, 0 when the datagram was not coalesced
+	// dst and ifindex are the datagram's destination address and arrival interface
+	// (IPV6_PKTINFO); hasDst is false when the kernel attached none.
+	dst     netip.Addr
+	ifindex int
+	hasDst  bool
 }
 
 // parseControl decodes the control messages of one received datagram. Unknown messages are
@@ -184,6 +194,14 @@ func parseControl(oob []byte) (rxControl, error) {
 				return rxControl{}, fmt.Errorf("mcast: malformed control message: GRO segment size %d", seg)
 			}
 			rc.segSize = int(seg)
+		case h.Level == unix.IPPROTO_IPV6 && h.Type == unix.IPV6_PKTINFO:
+			// struct in6_pktinfo: the 16-byte destination, then the interface index.
+			if len(data) < unix.SizeofInet6Pktinfo {
+				return rxControl{}, fmt.Errorf("mcast: malformed control message: IPV6_PKTINFO of %d bytes", len(data))
+			}
+			rc.dst = netip.AddrFrom16([16]byte(data[:16]))
+			rc.ifindex = int(binary.NativeEndian.Uint32(data[16:20]))
+			rc.hasDst = true
 		}
 		oob = rest
 	}

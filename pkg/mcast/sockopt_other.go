@@ -4,6 +4,7 @@ package mcast
 
 import (
 	"errors"
+	"net/netip"
 	"syscall"
 )
 
@@ -13,6 +14,9 @@ type rxControl struct {
 	drops    uint32
 	hasDrops bool
 	segSize  int
+	dst      netip.Addr
+	ifindex  int
+	hasDst   bool
 }
 
 func receiverControl(*RecvConfig, *rxOpts) func(string, string, syscall.RawConn) error {
