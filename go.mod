@@ -3,6 +3,7 @@ module github.com/lcsync/lcsync
 go 1.26.8
 
 require (
+	aead.dev/minisign v0.3.0
 	github.com/bits-and-blooms/bitset v1.29.0
 	github.com/klauspost/reedsolomon v1.14.2
 	golang.org/x/crypto v0.58.0
