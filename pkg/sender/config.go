@@ -96,6 +96,9 @@ type Config struct {
 	RefreshMin, RefreshInterval time.Duration
 	// Workers bounds re-hashing concurrency (0: GOMAXPROCS).
 	Workers int
+	// Signer signs every manifest generation (signed shares, PROTOCOL.md §4.7; pkg/sign's
+	// Publisher); nil serves the share unsigned.
+	Signer Signer
 	// Logger receives notices (nil: silent).
 	Logger *slog.Logger
 }

@@ -41,22 +41,24 @@ func NewPublisher(key *SecretKey, store *Store, lifetime time.Duration, now func
 // Key returns the publisher's public key as a manifest names it.
 func (p *Publisher) Key() *wire.Publisher { return p.key.Public().Publisher() }
 
-// Generation returns the generation for a new manifest of share and records it: greater than
-// prev and than every generation issued for the share with this key before (persisted, so
-// across restarts), and at least the clock in nanoseconds (so a lost state directory does not
-// send it back). A clock stepped back changes nothing: the persisted generation wins.
-func (p *Publisher) Generation(share string, prev uint64) (uint64, error) {
-	last, _, err := p.store.Published(p.key.Public(), share)
+// Generation returns the generation for a new manifest of share and records it: at least
+// atLeast, greater than every generation issued for the share with this key before (persisted,
+// so across restarts), and at least the clock in nanoseconds (so a lost state directory does
+// not send it back). A clock stepped back changes nothing: the persisted generation wins.
+func (p *Publisher) Generation(share string, atLeast uint64) (uint64, error) {
+	last, ok, err := p.store.Published(p.key.Public(), share)
 	if err != nil {
 		return 0, err
 	}
-	gen := max(prev, last.Generation)
-	if gen == math.MaxUint64 {
-		return 0, fmt.Errorf("sign: generation of share %q exhausted", share)
+	gen := atLeast
+	if ok {
+		if last.Generation == math.MaxUint64 {
+			return 0, fmt.Errorf("sign: generation of share %q exhausted", share)
+		}
+		gen = max(gen, last.Generation+1)
 	}
-	gen++
-	if now := p.now().UnixNano(); now > 0 && uint64(now) > gen {
-		gen = uint64(now)
+	if now := p.now().UnixNano(); now > 0 {
+		gen = max(gen, uint64(now))
 	}
 	if err := p.store.SetPublished(p.key.Public(), share, Mark{Generation: gen}); err != nil {
 		return 0, err
