@@ -7,6 +7,7 @@ import (
 
 	"github.com/lcsync/lcsync/pkg/mcast"
 	"github.com/lcsync/lcsync/pkg/receiver"
+	"github.com/lcsync/lcsync/pkg/sign"
 )
 
 // fetch receives the served NAME into local DST.
@@ -21,11 +22,15 @@ func fetch(ctx context.Context, e *env, name, dst string) error {
 		return withCode(exitNetwork, err)
 	}
 	fec, _ := parseFEC(o.fec) // checked with the other options
+	gate, err := trustGate(e)
+	if err != nil {
+		return err
+	}
 	bar := newProgressBar(e)
 	st, err := receiver.Fetch(ctx, receiver.Config{
 		Name: name, Dest: dst, Transport: receiver.NewTransport(rx), Scope: scope, Channels: o.channels,
 		Perms: o.perms, Times: o.times, Delete: o.delete, DryRun: o.dryRun,
-		Timeout: o.timeout, IdleTimeout: o.idleTimeout, Logger: e.log, FEC: fec,
+		Timeout: o.timeout, IdleTimeout: o.idleTimeout, Logger: e.log, FEC: fec, Gate: gate,
 		OnProgress: bar.update,
 		OnFile: func(r receiver.FileResult) {
 			if o.dryRun || o.verbose {
@@ -41,6 +46,8 @@ func fetch(ctx context.Context, e *env, name, dst string) error {
 	switch {
 	case err == nil:
 		return nil
+	case errors.Is(err, sign.ErrUntrusted):
+		return withCode(exitTrust, err)
 	case errors.Is(err, receiver.ErrTimeout):
 		return withCode(exitNetwork, err)
 	case errors.Is(err, receiver.ErrVerify):

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lcsync/lcsync/pkg/sign"
 	"github.com/lcsync/lcsync/pkg/wire"
 )
 
@@ -45,6 +46,12 @@ type options struct {
 	stats       bool
 	hops        int
 	cpuProfile  string
+	keygen      string
+	signKey     string
+	sigLifetime time.Duration
+	trust       []string
+	maxSkew     time.Duration
+	stateDir    string
 
 	args []string // positional arguments
 }
@@ -94,6 +101,12 @@ var optionDocs = []optionDoc{
 	{"-q, --quiet", "print errors only"},
 	{"-v, --verbose", "print every entry and debug detail (same as --loglevel debug)"},
 	{"--loglevel LEVEL", "error, warn, info or debug (or the original's numeric mask)"},
+	{"--keygen FILE", "write a new signing key to FILE (mode 0600) and FILE.pub, and print the public key"},
+	{"--sign FILE", "serve: sign the share with the minisign secret key in FILE"},
+	{"--sig-lifetime DURATION", "serve: how long a signature stays valid; re-signed at half of it (default 24h)"},
+	{"--trust KEY", "fetch: accept only manifests signed by KEY (a public key or key file; repeatable)"},
+	{"--max-skew DURATION", "fetch: how far in the future a signature may have been made (default 5m)"},
+	{"--state DIR", "where signed shares keep their generations (default $XDG_STATE_HOME/lcsync; root: /var/lib/lcsync)"},
 	{"--cpuprofile FILE", "write a Go CPU profile (pprof) to FILE, for performance work"},
 	{"-h, --help", "show this help and exit"},
 	{"--version", "show the version and exit"},
@@ -142,6 +155,12 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.StringVar(&o.bwlimit, "bwlimit", "auto", "")
 	fs.DurationVar(&o.timeout, "timeout", 0, "")
 	fs.DurationVar(&o.idleTimeout, "idle-timeout", defaultIdleTimeout, "")
+	fs.StringVar(&o.keygen, "keygen", "", "")
+	fs.StringVar(&o.signKey, "sign", "", "")
+	fs.DurationVar(&o.sigLifetime, "sig-lifetime", sign.DefaultLifetime, "")
+	fs.Var(listValue{&o.trust}, "trust", "")
+	fs.DurationVar(&o.maxSkew, "max-skew", sign.DefaultMaxSkew, "")
+	fs.StringVar(&o.stateDir, "state", "", "")
 	return fs
 }
 
@@ -229,6 +248,10 @@ func (o *options) check() error {
 		return usagef(fmt.Sprintf("--hops %d: must be between 1 and 255", o.hops))
 	case o.timeout < 0 || o.idleTimeout < 0:
 		return usagef("--timeout and --idle-timeout must not be negative")
+	case o.sigLifetime < sign.MinLifetime:
+		return usagef(fmt.Sprintf("--sig-lifetime %v: must be at least %v", o.sigLifetime, sign.MinLifetime))
+	case o.maxSkew < 0:
+		return usagef("--max-skew must not be negative")
 	}
 	if _, err := parseFEC(o.fec); err != nil {
 		return usagef(err.Error())
@@ -239,6 +262,21 @@ func (o *options) check() error {
 	if _, err := o.level(); err != nil {
 		return err
 	}
+	return nil
+}
+
+// listValue collects a repeatable option.
+type listValue struct{ list *[]string }
+
+func (l listValue) String() string {
+	if l.list == nil {
+		return ""
+	}
+	return strings.Join(*l.list, ",")
+}
+
+func (l listValue) Set(s string) error {
+	*l.list = append(*l.list, s)
 	return nil
 }
 

@@ -66,6 +66,15 @@ func isLocal(arg string) bool {
 
 func dispatch(ctx context.Context, e *env) error {
 	a := e.o.args
+	if err := checkSigningOptions(e.o); err != nil {
+		return err
+	}
+	if e.o.keygen != "" {
+		if len(a) != 0 {
+			return usagef("--keygen FILE takes no other arguments")
+		}
+		return keygen(e, e.o.keygen)
+	}
 	if e.o.hex {
 		if len(a) != 1 {
 			return usagef("--hex takes exactly one FILE")
@@ -99,6 +108,7 @@ func writeHelp(w io.Writer) {
        lcsync [OPTIONS] NAME DST         fetch the served NAME (file or directory/) into local DST
        lcsync [OPTIONS] SRC DST          sync local SRC into local DST, copying only changed blocks
        lcsync --hex FILE                 print the merkle tree of a local FILE
+       lcsync --keygen FILE              make a signing key (FILE, FILE.pub) for --sign and --trust
 
 A local path starts with /, ./ or ../ (or is . or ..); anything else is a remote name, such as
 share/dir/file for a server started with 'lcsync /srv/share'.
@@ -110,7 +120,7 @@ Options:
 	}
 	fmt.Fprint(w, `
 Exit status: 0 success, 1 error, 2 usage, 3 local I/O, 4 verification, 5 network or timeout,
-6 missing privilege, 130 interrupted. See lcsync(1).
+6 missing privilege, 7 no trusted manifest, 130 interrupted. See lcsync(1).
 `)
 }
 

@@ -27,6 +27,12 @@ func serve(ctx context.Context, e *env, src string) error {
 	if o.bwlimit != "auto" {
 		rate, _ = parseRate(o.bwlimit) // validated with the options
 	}
+	if o.signKey != "" {
+		// Read the key before hashing a large share: a wrong password should not wait.
+		if _, err := loadSecretKey(e); err != nil {
+			return err
+		}
+	}
 	e.log.Info("indexing", "path", src, "blocksize", o.blockSize)
 	ix, err := index.Build(ctx, src, index.Options{BlockSize: o.blockSize, Logger: e.log})
 	if err != nil {
@@ -39,6 +45,9 @@ func serve(ctx context.Context, e *env, src string) error {
 	defer tx.Close()
 	cfg := sender.Config{Index: ix, Transport: tx, Carousel: o.carousel, Scope: scope, MTU: o.mtu,
 		Rate: rate, Delay: o.delay, Logger: e.log}
+	if cfg.Signer, err = publisher(e); err != nil {
+		return err
+	}
 	var listener *mld.Listener
 	if !o.carousel {
 		mc := mld.DefaultConfig()

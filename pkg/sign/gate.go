@@ -232,7 +232,7 @@ func (g *Gate) report(m *wire.Manifest, id [wire.HashLen]byte) {
 
 // Heard returns nil if nothing was refused; otherwise an error wrapping ErrUntrusted (and
 // ErrEquivocation if a trusted key equivocated) that says what was heard and why none of it
-// was accepted, e.g. "2 manifests for share "s" refused: 2 signed by an unknown key 1A2B…".
+// was accepted, e.g. "heard 2 manifests and refused them (…): 2 signed by an unknown key 1A2B…".
 func (g *Gate) Heard(share string) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -263,8 +263,15 @@ func (g *Gate) Heard(share string) error {
 	for _, k := range g.cfg.Trusted {
 		trusted = append(trusted, k.IDString())
 	}
-	err := fmt.Errorf("%w: %d manifests for share %q refused, none signed by a trusted key (%s) and valid: %s",
-		ErrUntrusted, len(g.refused), share, strings.Join(trusted, ", "), strings.Join(reasons, "; "))
+	what := "no manifest it could accept"
+	switch n := len(g.refused); {
+	case n == 1:
+		what = "1 manifest and refused it"
+	case n > 1:
+		what = fmt.Sprintf("%d manifests and refused them", n)
+	}
+	err := fmt.Errorf("%w: share %q: heard %s (trusting key %s): %s",
+		ErrUntrusted, share, what, strings.Join(trusted, ", "), strings.Join(reasons, "; "))
 	if g.equivoc {
 		err = fmt.Errorf("%w (%w)", err, ErrEquivocation)
 	}

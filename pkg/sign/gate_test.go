@@ -164,7 +164,7 @@ func TestGateHighWaterPersists(t *testing.T) {
 	if _, err := g2.Accept(old, oldID, now); err == nil || !strings.Contains(err.Error(), "older generation 99") {
 		t.Fatalf("replay after a restart: %v", err)
 	}
-	if err := g2.Heard("share"); !errors.Is(err, ErrUntrusted) || !strings.Contains(err.Error(), "1 manifests for share") {
+	if err := g2.Heard("share"); !errors.Is(err, ErrUntrusted) || !strings.Contains(err.Error(), "heard 1 manifest and refused it") {
 		t.Fatalf("Heard: %v", err)
 	}
 	// ...which a fresh receiver accepts: the replay is real, only the mark stops it.

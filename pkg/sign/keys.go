@@ -268,7 +268,7 @@ func writeNew(path string, b []byte, perm os.FileMode) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 	if err != nil {
 		if errors.Is(err, os.ErrExist) {
-			return fmt.Errorf("sign: %s already exists; not overwriting a key", path)
+			return fmt.Errorf("sign: %s: %w; not overwriting a key", path, os.ErrExist)
 		}
 		return fmt.Errorf("sign: %w", err)
 	}
