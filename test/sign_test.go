@@ -214,4 +214,3 @@ func testReplay(t *testing.T, rig *netnstest.Rig, alice, alicePub string) {
 		t.Fatal("a fresh receiver did not take the replayed generation: the replay test proves nothing")
 	}
 }
-
