@@ -2,7 +2,8 @@
 # demo.sh: lcsync end to end. Builds lcsync, builds a rig of network namespaces (one sender,
 # two receivers on a bridge with MLD snooping), serves a generated directory from the sender,
 # fetches it into both receivers at once (progress shown), verifies every byte, then changes a
-# few blocks at the source and shows that a second fetch moves only those blocks.
+# few blocks at the source and shows that a second fetch moves only those blocks. The share is
+# signed; receiver lc-r1 accepts only manifests signed by the demo's key (--trust).
 # Needs root (network namespaces; the server's MLD listener needs a raw socket). Cleans up.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,15 +40,19 @@ done
 ln -s data/image.bin "$src/latest"
 du -sh "$src"
 
-step "serve it from lc-s (MLD-triggered: nothing is sent until a receiver joins)"
-ip netns exec lc-s "$bin" "$src" &
+step "make a signing key: the server signs the share, lc-r1 accepts only what that key signed"
+pub=$("$bin" --keygen "$work/share.key")
+echo "public key: $pub"
+
+step "serve it from lc-s, signed (MLD-triggered: nothing is sent until a receiver joins)"
+ip netns exec lc-s "$bin" --sign "$work/share.key" --state "$work/state-s" "$src" &
 server=$!
 sleep 1
 
-step "fetch share/ into both receivers at once"
+step "fetch share/ into both receivers at once (lc-r1 with --trust; lc-r2 without, and it prints the key)"
 ip netns exec lc-r2 "$bin" -a --stats share/ "$work/r2/" >"$work/r2.log" 2>&1 &
 r2=$!
-ip netns exec lc-r1 "$bin" -a --progress --stats share/ "$work/r1/"
+ip netns exec lc-r1 "$bin" -a --progress --stats --trust "$pub" --state "$work/state-r1" share/ "$work/r1/"
 wait "$r2"
 echo "-- lc-r2:"
 cat "$work/r2.log"
@@ -65,7 +70,7 @@ for off in 1000 40000000 90000000; do
 done
 
 step "fetch again into lc-r1: only the changed blocks travel"
-ip netns exec lc-r1 "$bin" -a --stats share/ "$work/r1/"
+ip netns exec lc-r1 "$bin" -a --stats --trust "$pub" --state "$work/state-r1" share/ "$work/r1/"
 (cd "$src" && find . -type f -print0 | sort -z | xargs -0 sha256sum) >"$work/want.sum"
 (cd "$work/r1" && sha256sum --quiet -c "$work/want.sum") && echo "r1: verified after the delta"
 

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # deps.sh [tools...]: install the Debian packages that provide the given tools, when missing.
-# With no arguments: what the tests need (ip, bridge, tc from iproute2; nft from nftables).
+# With no arguments: what the tests need (ip, bridge, tc from iproute2; nft from nftables;
+# minisign, for the key interoperability test).
 # Needs root for apt-get; prints what to install otherwise.
 set -euo pipefail
 declare -A pkg=([ip]=iproute2 [bridge]=iproute2 [tc]=iproute2 [nft]=nftables [rsync]=rsync
 	[uftp]=uftp [uftpd]=uftp [udp-sender]=udpcast [udp-receiver]=udpcast [iperf]=iperf
-	[ss]=iproute2 [timeout]=coreutils [tar]=tar [tcpdump]=tcpdump [man]=man-db [groff]=groff-base [sha256sum]=coreutils [time]=time [python3]=python3)
+	[ss]=iproute2 [timeout]=coreutils [tar]=tar [tcpdump]=tcpdump [man]=man-db [groff]=groff-base [sha256sum]=coreutils [time]=time [python3]=python3 [minisign]=minisign)
 tools=("$@")
-[ ${#tools[@]} -eq 0 ] && tools=(ip bridge tc nft)
+[ ${#tools[@]} -eq 0 ] && tools=(ip bridge tc nft minisign)
 want=()
 for t in "${tools[@]}"; do
 	if [ "$t" = time ]; then [ -x /usr/bin/time ] && continue; else command -v "$t" >/dev/null && continue; fi

@@ -6,7 +6,7 @@
 # Privileged tests skip loudly when not root; with LCSYNC_REQUIRE_NETNS=1 they fail instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/deps.sh ip bridge tc nft rsync
+bash scripts/deps.sh ip bridge tc nft rsync minisign
 echo "== gofmt"
 bad=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$bad" ]; then echo "gofmt needed:"; echo "$bad"; exit 1; fi

@@ -16,6 +16,7 @@ const (
 	exitVerify      = 4   // received or local data failed verification
 	exitNetwork     = 5   // network failure or timeout (nothing heard, idle too long)
 	exitPrivilege   = 6   // missing privilege (raw socket for MLD)
+	exitTrust       = 7   // only untrusted, forged, expired or older signed manifests heard
 	exitDoctor      = 8   // --doctor found a problem that blocks lcsync
 	exitInterrupted = 130 // SIGINT or SIGTERM
 )

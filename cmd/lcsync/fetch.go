@@ -9,6 +9,7 @@ import (
 	"github.com/lcsync/lcsync/pkg/mcast"
 	"github.com/lcsync/lcsync/pkg/metrics"
 	"github.com/lcsync/lcsync/pkg/receiver"
+	"github.com/lcsync/lcsync/pkg/sign"
 )
 
 // fetch receives the served NAME into local DST.
@@ -24,6 +25,10 @@ func fetch(ctx context.Context, e *env, name, dst string) error {
 	}
 	defer rx.Close()
 	fec, _ := parseFEC(o.fec) // checked with the other options
+	gate, err := trustGate(e)
+	if err != nil {
+		return err
+	}
 	var progress metrics.FetchProgress
 	metricsRun, err := startMetrics(e, metrics.NewFetchCollector(rx.Stats, &progress))
 	if err != nil {
@@ -35,7 +40,7 @@ func fetch(ctx context.Context, e *env, name, dst string) error {
 	st, err := receiver.Fetch(ctx, receiver.Config{
 		Name: name, Dest: dst, Transport: receiver.NewTransport(rx), Scope: scope, Channels: o.channels,
 		Perms: o.perms, Times: o.times, Delete: o.delete, DryRun: o.dryRun,
-		Timeout: o.timeout, IdleTimeout: o.idleTimeout, Logger: e.log, FEC: fec,
+		Timeout: o.timeout, IdleTimeout: o.idleTimeout, Logger: e.log, FEC: fec, Gate: gate,
 		OnProgress: func(p receiver.Progress) {
 			progress.Store(p)
 			bar.update(p)
@@ -57,6 +62,8 @@ func fetch(ctx context.Context, e *env, name, dst string) error {
 	switch {
 	case err == nil:
 		return nil
+	case errors.Is(err, sign.ErrUntrusted):
+		return withCode(exitTrust, err)
 	case errors.Is(err, receiver.ErrTimeout):
 		return withCode(exitNetwork, err)
 	case errors.Is(err, receiver.ErrVerify):

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lcsync/lcsync/pkg/sign"
 	"github.com/lcsync/lcsync/pkg/watch"
 	"github.com/lcsync/lcsync/pkg/wire"
 )
@@ -60,6 +61,12 @@ type options struct {
 	logFormat   string
 	metrics     string
 	completion  string
+	keygen      string
+	signKey     string
+	sigLifetime time.Duration
+	trust       []string
+	maxSkew     time.Duration
+	stateDir    string
 
 	args []string // positional arguments
 }
@@ -117,6 +124,12 @@ var optionDocs = []optionDoc{
 	{"-q, --quiet", "print errors only"},
 	{"-v, --verbose", "print every entry and debug detail (same as --loglevel debug)"},
 	{"--loglevel LEVEL", "error, warn, info or debug (or the original's numeric mask)"},
+	{"--keygen FILE", "write a new signing key to FILE (mode 0600) and FILE.pub, and print the public key"},
+	{"--sign FILE", "serve: sign the share with the minisign secret key in FILE"},
+	{"--sig-lifetime DURATION", "serve: how long a signature stays valid; re-signed at half of it (default 24h)"},
+	{"--trust KEY", "fetch: accept only manifests signed by KEY (a public key or key file; repeatable)"},
+	{"--max-skew DURATION", "fetch: how far in the future a signature may have been made (default 5m)"},
+	{"--state DIR", "where signed shares keep their generations (default $XDG_STATE_HOME/lcsync; root: /var/lib/lcsync)"},
 	{"--cpuprofile FILE", "write a Go CPU profile (pprof) to FILE, for performance work"},
 	{"--doctor", "check that this host and its network can carry lcsync and say how to fix what cannot (exit 8 if something blocks)"},
 	{"--json", "--doctor: print the results as JSON"},
@@ -184,6 +197,12 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.Var(ruleFlag{&o.rules, "exclude"}, "exclude", "")
 	fs.Var(ruleFlag{&o.rules, "include"}, "include", "")
 	fs.Var(ruleFlag{&o.rules, "exclude-from"}, "exclude-from", "")
+	fs.StringVar(&o.keygen, "keygen", "", "")
+	fs.StringVar(&o.signKey, "sign", "", "")
+	fs.DurationVar(&o.sigLifetime, "sig-lifetime", sign.DefaultLifetime, "")
+	fs.Var(listValue{&o.trust}, "trust", "")
+	fs.DurationVar(&o.maxSkew, "max-skew", sign.DefaultMaxSkew, "")
+	fs.StringVar(&o.stateDir, "state", "", "")
 	return fs
 }
 
@@ -271,6 +290,10 @@ func (o *options) check() error {
 		return usagef(fmt.Sprintf("--hops %d: must be between 1 and 255", o.hops))
 	case o.timeout < 0 || o.idleTimeout < 0:
 		return usagef("--timeout and --idle-timeout must not be negative")
+	case o.sigLifetime < sign.MinLifetime:
+		return usagef(fmt.Sprintf("--sig-lifetime %v: must be at least %v", o.sigLifetime, sign.MinLifetime))
+	case o.maxSkew < 0:
+		return usagef("--max-skew must not be negative")
 	}
 	if err := o.checkOperations(); err != nil {
 		return err
@@ -307,6 +330,21 @@ func (o *options) checkOperations() error {
 			return usagef(fmt.Sprintf("--metrics %q: want HOST:PORT, such as 127.0.0.1:9142 or [::1]:9142", o.metrics))
 		}
 	}
+	return nil
+}
+
+// listValue collects a repeatable option.
+type listValue struct{ list *[]string }
+
+func (l listValue) String() string {
+	if l.list == nil {
+		return ""
+	}
+	return strings.Join(*l.list, ",")
+}
+
+func (l listValue) Set(s string) error {
+	*l.list = append(*l.list, s)
 	return nil
 }
 

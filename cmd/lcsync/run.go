@@ -69,6 +69,15 @@ func isLocal(arg string) bool {
 
 func dispatch(ctx context.Context, e *env) error {
 	a := e.o.args
+	if err := checkSigningOptions(e.o); err != nil {
+		return err
+	}
+	if e.o.keygen != "" {
+		if len(a) != 0 {
+			return usagef("--keygen FILE takes no other arguments")
+		}
+		return keygen(e, e.o.keygen)
+	}
 	if e.o.doctor {
 		return runDoctor(ctx, e)
 	}
@@ -116,6 +125,7 @@ func writeHelp(w io.Writer) {
        lcsync [OPTIONS] NAME DST         fetch the served NAME (file or directory/) into local DST
        lcsync [OPTIONS] SRC DST          sync local SRC into local DST, copying only changed blocks
        lcsync --hex FILE                 print the merkle tree of a local FILE
+       lcsync --keygen FILE              make a signing key (FILE, FILE.pub) for --sign and --trust
        lcsync --doctor [SRC]             check this host and network for lcsync (and SRC for watching)
 
 A local path starts with /, ./ or ../ (or is . or ..); anything else is a remote name, such as
@@ -128,7 +138,8 @@ Options:
 	}
 	fmt.Fprint(w, `
 Exit status: 0 success, 1 error, 2 usage, 3 local I/O, 4 verification, 5 network or timeout,
-6 missing privilege, 8 --doctor found a blocking problem, 130 interrupted. See lcsync(1).
+6 missing privilege, 7 no trusted manifest, 8 --doctor found a blocking problem, 130 interrupted.
+See lcsync(1).
 `)
 }
 

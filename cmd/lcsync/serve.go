@@ -34,6 +34,12 @@ func serve(ctx context.Context, e *env, src string) error {
 	if o.bwlimit != "auto" {
 		rate, _ = parseRate(o.bwlimit) // validated with the options
 	}
+	if o.signKey != "" {
+		// Read the key before hashing a large share: a wrong password should not wait.
+		if _, err := loadSecretKey(e); err != nil {
+			return err
+		}
+	}
 	var w *watch.Watcher
 	if o.watch.on {
 		// Watches first, then the walk: a change made while indexing is not missed.
@@ -57,6 +63,9 @@ func serve(ctx context.Context, e *env, src string) error {
 	defer tx.Close()
 	cfg := sender.Config{Index: ix, Transport: tx, Carousel: o.carousel, Scope: scope, MTU: o.mtu,
 		Rate: rate, Delay: o.delay, Logger: e.log, AllowShrink: o.allowShrink}
+	if cfg.Signer, err = publisher(e); err != nil {
+		return err
+	}
 	var watchRun func(context.Context) error
 	if w != nil {
 		cfg.Watch, watchRun = w, w.Run

@@ -91,6 +91,39 @@ func CongestionGroup(s Scope, share string) netip.Addr {
 	return Group(s, KindCongestion, []byte(share))
 }
 
+// Publisher is the Ed25519 public key of a signed share's publisher. It derives the share's
+// manifest, stream and congestion channels along with their names (PROTOCOL.md §3), so that
+// two publishers of one share name use different channels; nil means an unsigned share.
+type Publisher = *[32]byte
+
+// shareKey is the channel key of a share-level name: the name for an unsigned share,
+// 0x00 || publisher key || name for a signed one. Canonical names hold no NUL byte, so the
+// two forms never meet.
+func shareKey(pub Publisher, name string) []byte {
+	if pub == nil {
+		return []byte(name)
+	}
+	return append(append([]byte{0}, pub[:]...), name...)
+}
+
+// SignedManifestGroup is the manifest channel of share as published by the key pub
+// (ManifestGroup when pub is nil).
+func SignedManifestGroup(s Scope, pub Publisher, share string) netip.Addr {
+	return Group(s, KindManifest, shareKey(pub, share))
+}
+
+// SignedStreamGroup is the stream channel of directory dir of a share published by the key
+// pub (StreamGroup when pub is nil).
+func SignedStreamGroup(s Scope, pub Publisher, dir string) netip.Addr {
+	return Group(s, KindStream, shareKey(pub, dir))
+}
+
+// SignedCongestionGroup is the congestion channel of share as published by the key pub
+// (CongestionGroup when pub is nil).
+func SignedCongestionGroup(s Scope, pub Publisher, share string) netip.Addr {
+	return Group(s, KindCongestion, shareKey(pub, share))
+}
+
 // TreeGroup is the tree channel of the node at level whose hash is node. The level is part of
 // the key because a page depends on it, and a node with a single child has its child's hash
 // (promotion), so one hash can name nodes at several levels.

@@ -230,3 +230,33 @@ func BenchmarkDataGroup(b *testing.B) {
 		_ = DataGroup(ScopeSite, node)
 	}
 }
+
+// TestSignedShareGroups checks the keyed derivation of a signed share's channels (PROTOCOL.md
+// §3): key = 0x00 || publisher key || name, the plain name without a publisher.
+func TestSignedShareGroups(t *testing.T) {
+	var pub, other [32]byte
+	for i := range pub {
+		pub[i], other[i] = byte(i+1), byte(i+2)
+	}
+	for _, c := range []struct {
+		kind   Kind
+		signed func(Scope, Publisher, string) netip.Addr
+		plain  func(Scope, string) netip.Addr
+	}{
+		{KindManifest, SignedManifestGroup, ManifestGroup},
+		{KindStream, SignedStreamGroup, StreamGroup},
+		{KindCongestion, SignedCongestionGroup, CongestionGroup},
+	} {
+		if got, want := c.signed(ScopeSite, nil, "share"), c.plain(ScopeSite, "share"); got != want {
+			t.Errorf("%v: unsigned %v, want %v", c.kind, got, want)
+		}
+		key := append(append([]byte{0}, pub[:]...), "share"...)
+		want := Group(ScopeSite, c.kind, key)
+		if got := c.signed(ScopeSite, &pub, "share"); got != want {
+			t.Errorf("%v: signed %v, want %v", c.kind, got, want)
+		}
+		if c.signed(ScopeSite, &other, "share") == want || c.plain(ScopeSite, "share") == want {
+			t.Errorf("%v: another publisher, or none, derives the same group", c.kind)
+		}
+	}
+}

@@ -65,6 +65,9 @@ type Config struct {
 	FEC int
 	// Workers verify and write blocks (default 2).
 	Workers int
+	// Gate, if set, vets manifests for signed shares (PROTOCOL.md §7; pkg/sign's Gate):
+	// which manifest channels to join, and which manifest to accept.
+	Gate Gate
 	// Logger receives progress notes (nil: silent).
 	Logger *slog.Logger
 	// OnProgress, if set, is called about five times a second from Fetch's goroutine.

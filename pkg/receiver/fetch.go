@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/lcsync/lcsync/merkle"
-	"github.com/lcsync/lcsync/pkg/mcast"
 	"github.com/lcsync/lcsync/pkg/wire"
 )
 
@@ -113,7 +112,7 @@ func (s *session) congestion(now time.Time, busy bool) {
 	if s.cfg.NoCongestionSignal {
 		return
 	}
-	g := mcast.CongestionGroup(s.cfg.Scope, s.share())
+	g := s.congestionGroup()
 	if s.congJoined {
 		if now.Sub(s.congAt) >= congestionHold {
 			_ = s.cfg.Transport.Leave(g)
@@ -205,9 +204,11 @@ func (s *session) run(ctx context.Context) error {
 // fetchManifest joins the manifest channel until a valid manifest is assembled.
 func (s *session) fetchManifest(ctx context.Context) error {
 	s.mu.Lock()
-	s.enqueue(s.manifestGroup(), subManifest, nil)
+	for _, g := range s.manifestGroups() {
+		s.enqueue(g, subManifest, nil)
+	}
 	s.mu.Unlock()
-	return s.drive(ctx, "manifest", func() bool { return s.manifest != nil }, nil)
+	return s.trustError(s.drive(ctx, "manifest", func() bool { return s.manifest != nil }, nil))
 }
 
 // transfer starts files (a bounded number at a time), runs their tree walks and data

@@ -60,6 +60,8 @@ func (s *session) handle(d []byte, now time.Time) {
 			return
 		}
 		s.onParity(p)
+	case wire.TypeStatement:
+		s.onStatement(d, now)
 	default:
 		s.stats.Malformed++
 	}
@@ -76,7 +78,7 @@ type assembly struct {
 const maxAssemblies = 4
 
 func (s *session) onManifestChunk(c wire.ManifestChunk, now time.Time) {
-	sb := s.subs[s.manifestGroup()]
+	sb := s.manifestSub()
 	if s.manifest != nil || sb == nil {
 		s.stats.Foreign++
 		return
@@ -120,6 +122,12 @@ func (s *session) onManifestChunk(c wire.ManifestChunk, now time.Time) {
 	m, err := wire.UnmarshalManifest(a.buf)
 	if err == nil && m.Share != s.share() {
 		err = fmt.Errorf("it is for share %q", m.Share)
+	}
+	if err == nil {
+		var retry bool
+		if retry, err = s.vet(m, c.ID, now); retry {
+			return // its statement comes with the next cycle
+		}
 	}
 	if err != nil {
 		// Remember it, so the same bad manifest is not assembled again and again, and so

@@ -14,7 +14,6 @@ import (
 	"strings"
 
 	"github.com/lcsync/lcsync/merkle"
-	"github.com/lcsync/lcsync/pkg/mcast"
 	"github.com/lcsync/lcsync/pkg/wire"
 )
 
@@ -229,7 +228,7 @@ func (s *session) chooseStreams(p *plan) {
 			s.maybeReady(f)
 			continue
 		}
-		s.enqueue(mcast.StreamGroup(s.cfg.Scope, dir), subStream, s.dataTarget(f, f.shape.TopLevel(), 0, merkle.Hash(f.entry.Top)))
+		s.enqueue(s.streamGroup(dir), subStream, s.dataTarget(f, f.shape.TopLevel(), 0, merkle.Hash(f.entry.Top)))
 	}
 	p.pending = len(p.streamed)
 }

@@ -95,7 +95,7 @@ func (s *session) planData(f *fileState) {
 	}
 	if s.manifest.Carousel {
 		top := merkle.Hash(f.entry.Top)
-		s.enqueue(mcast.StreamGroup(s.cfg.Scope, s.share()), subStream, s.dataTarget(f, f.shape.TopLevel(), 0, top))
+		s.enqueue(s.streamGroup(s.share()), subStream, s.dataTarget(f, f.shape.TopLevel(), 0, top))
 		return
 	}
 	var nodes []*wnode

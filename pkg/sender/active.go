@@ -72,7 +72,7 @@ func saw(list []seen, src netip.Addr, now time.Time, window time.Duration) ([]se
 
 // activate starts (or extends) a channel after a join from src.
 func (s *Sender) activate(key actKey, src netip.Addr, now time.Time, forever bool) {
-	if key.group == s.tab.manifest {
+	if s.tab.isManifest(key.group) {
 		s.walkers.note(key.ifindex, src, now)
 	}
 	if a, ok := s.byKey[key]; ok {

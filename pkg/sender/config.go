@@ -101,6 +101,9 @@ type Config struct {
 	// generation lose more than half of the files (the guard refuses it otherwise).
 	Watch       Watch
 	AllowShrink bool
+	// Signer signs every manifest generation (signed shares, PROTOCOL.md §4.7; pkg/sign's
+	// Publisher); nil serves the share unsigned.
+	Signer Signer
 	// Logger receives notices (nil: silent).
 	Logger *slog.Logger
 }

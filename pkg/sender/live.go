@@ -2,6 +2,7 @@ package sender
 
 import (
 	"context"
+	"net/netip"
 	"time"
 
 	"github.com/lcsync/lcsync/pkg/index"
@@ -236,32 +237,42 @@ func (s *Sender) releaseIfIdle(now time.Time) {
 	}
 }
 
-// pushManifest sends the manifest once more on every interface where someone listens to it.
+// pushManifest sends the manifest once more on every interface where someone listens to it,
+// on each of the share's manifest channels (a signed share has one keyed by its publisher and
+// one by the name alone).
 func (s *Sender) pushManifest() {
 	if s.cfg.Trigger == nil {
 		return // carousel: it is sent all the time anyway
 	}
 	for _, ifi := range s.cfg.Transport.Ifaces() {
-		key := actKey{ifi.Index, s.tab.manifest}
-		if !s.cfg.Trigger.Wanted(ifi.Index, s.tab.manifest) {
-			continue
-		}
-		if a := s.byKey[key]; a != nil {
-			if a.budget >= 0 {
-				a.budget = max(a.budget, a.cyc.total)
+		for _, g := range []netip.Addr{s.tab.manifest, s.tab.byName} {
+			if g.IsValid() {
+				s.pushManifestOn(actKey{ifi.Index, g})
 			}
-			s.count(func(st *Stats) { st.Pushes++ })
-			continue
 		}
-		c := s.cycle(key.group)
-		if c.total == 0 {
-			continue
-		}
-		a := &active{key: key, cyc: c, budget: c.total}
-		s.byKey[key] = a
-		s.act = append(s.act, a)
-		s.count(func(st *Stats) { st.Pushes++; st.Activations++; st.Active = len(s.act) })
 	}
+}
+
+// pushManifestOn grants one more cycle on manifest channel key if MLD says someone wants it.
+func (s *Sender) pushManifestOn(key actKey) {
+	if !s.cfg.Trigger.Wanted(key.ifindex, key.group) {
+		return
+	}
+	if a := s.byKey[key]; a != nil {
+		if a.budget >= 0 {
+			a.budget = max(a.budget, a.cyc.total)
+		}
+		s.count(func(st *Stats) { st.Pushes++ })
+		return
+	}
+	c := s.cycle(key.group)
+	if c.total == 0 {
+		return
+	}
+	a := &active{key: key, cyc: c, budget: c.total}
+	s.byKey[key] = a
+	s.act = append(s.act, a)
+	s.count(func(st *Stats) { st.Pushes++; st.Activations++; st.Active = len(s.act) })
 }
 
 // watchBatches is the watcher's channel, or nil (never ready) without --watch.

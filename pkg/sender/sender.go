@@ -29,6 +29,7 @@ type Sender struct {
 
 	tab      *table
 	manifest [][]byte // datagrams of the current manifest
+	signing  signing  // the current manifest's statement (signed shares)
 	gen      uint64
 	cycles   map[netip.Addr]*cycle
 
@@ -122,13 +123,21 @@ func New(cfg Config) (*Sender, error) {
 
 // rebuild recomputes the group table and the manifest after (re)indexing.
 func (s *Sender) rebuild() error {
-	s.tab = buildTable(s.ix, s.cfg.Scope, s.cfg.PageHeight)
-	blob, err := s.ix.Manifest(s.cfg.Carousel, uint8(s.cfg.PageHeight), s.gen).MarshalBinary()
+	if err := s.signGeneration(); err != nil {
+		return err
+	}
+	s.tab = buildTable(s.ix, s.cfg.Scope, s.cfg.PageHeight, s.publisherKey())
+	m := s.ix.Manifest(s.cfg.Carousel, uint8(s.cfg.PageHeight), s.gen)
+	m.Publisher = s.publisher()
+	blob, err := m.MarshalBinary()
 	if err != nil {
 		return fmt.Errorf("sender: encoding manifest: %w", err)
 	}
 	if s.manifest, err = wire.ManifestChunks(blob, s.geo.maxDatagram); err != nil {
 		return fmt.Errorf("sender: %w", err)
+	}
+	if err := s.signManifest(blob); err != nil {
+		return err
 	}
 	s.cycles = map[netip.Addr]*cycle{}
 	s.fec.parityOf = map[netip.Addr]parityRef{}
@@ -162,6 +171,7 @@ func (s *Sender) Run(ctx context.Context) error {
 			return nil
 		}
 		s.takeEvents(ctx)
+		s.resignIfDue()
 		select {
 		case r := <-s.refreshed:
 			s.applyRefresh(r)
@@ -186,7 +196,7 @@ func (s *Sender) Run(ctx context.Context) error {
 		if wait == 0 {
 			continue
 		}
-		s.idle(ctx, wait, notify)
+		s.idle(ctx, s.untilResign(wait), notify)
 	}
 }
 
@@ -227,7 +237,10 @@ func (s *Sender) idle(ctx context.Context, wait time.Duration, notify <-chan str
 // startCarousel activates the manifest and stream channels on every interface, forever.
 func (s *Sender) startCarousel() {
 	for _, ifi := range s.cfg.Transport.Ifaces() {
-		for _, g := range []netip.Addr{s.tab.manifest, s.tab.stream} {
+		for _, g := range []netip.Addr{s.tab.manifest, s.tab.byName, s.tab.stream} {
+			if !g.IsValid() {
+				continue // an unsigned share has no second manifest channel
+			}
 			s.activate(actKey{ifi.Index, g}, netip.Addr{}, time.Now(), true)
 		}
 	}
@@ -268,7 +281,7 @@ func (s *Sender) takeEvents(ctx context.Context) {
 			continue
 		}
 		s.count(func(st *Stats) { st.Joins++ })
-		if ev.Group == s.tab.manifest && !s.repeatJoin(key, ev.Source, now) && s.holdManifest(ctx, key, now) {
+		if s.tab.isManifest(ev.Group) && !s.repeatJoin(key, ev.Source, now) && s.holdManifest(ctx, key, now) {
 			// Someone wants the manifest: make sure it is current first (fresh.go).
 			s.held = append(s.held, heldJoin{key: key, src: ev.Source})
 			continue
@@ -335,15 +348,7 @@ func (s *Sender) applyRefresh(r refreshResult) {
 			s.cfg.Logger.Error("rebuilding the manifest failed", "err", err)
 		}
 		s.files.reset()
-		for _, a := range s.act {
-			if _, ok := s.tab.groups[a.key.group]; !ok {
-				a.budget = 0
-				continue
-			}
-			a.cyc = s.cycle(a.key.group)
-			a.pos %= max(1, a.cyc.total)
-			a.loaded = false
-		}
+		s.recycle()
 		s.count(func(st *Stats) { st.Refreshes++ })
 		if s.cfg.Logger != nil {
 			s.cfg.Logger.Info("share changed; serving a new manifest", "files", len(s.ix.Files), "bytes", s.ix.Bytes, "generation", s.gen)
@@ -354,6 +359,20 @@ func (s *Sender) applyRefresh(r refreshResult) {
 	now := time.Now()
 	for _, h := range held {
 		s.activate(h.key, h.src, now, h.forever)
+	}
+}
+
+// recycle points the active channels at the cycles of a rebuilt table and manifest; those
+// whose group is gone stop.
+func (s *Sender) recycle() {
+	for _, a := range s.act {
+		if _, ok := s.tab.groups[a.key.group]; !ok {
+			a.budget = 0
+			continue
+		}
+		a.cyc = s.cycle(a.key.group)
+		a.pos %= max(1, a.cyc.total)
+		a.loaded = false
 	}
 }
 
@@ -369,6 +388,7 @@ func (s *Sender) cycle(g netip.Addr) *cycle {
 			s.fec.parityOf[c.parity[j]] = parityRef{group: g, layer: uint8(j)}
 		}
 	}
+	s.signCycle(c)
 	s.cycles[g] = c
 	return c
 }

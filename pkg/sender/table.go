@@ -22,24 +22,32 @@ type ref struct {
 type table struct {
 	groups     map[netip.Addr]ref
 	manifest   netip.Addr
+	byName     netip.Addr // a signed share's manifest channel keyed by the name alone (else invalid)
 	stream     netip.Addr // the whole share's stream
 	congestion netip.Addr // joined by receivers that drop datagrams
 	dirs       []string   // directory names with a stream channel, index 0 = the share
 }
 
-func buildTable(ix *index.Index, scope mcast.Scope, pageHeight int) *table {
+// buildTable maps the groups of ix. The share-level channels of a signed share (pub not nil)
+// are keyed by its publisher's key as well as by name (PROTOCOL.md §3); its manifest is also
+// answered on the channel of the name alone, where receivers that trust no key look for it.
+func buildTable(ix *index.Index, scope mcast.Scope, pageHeight int, pub mcast.Publisher) *table {
 	t := &table{
 		groups:     make(map[netip.Addr]ref),
-		manifest:   mcast.ManifestGroup(scope, ix.Share),
-		stream:     mcast.StreamGroup(scope, ix.Share),
-		congestion: mcast.CongestionGroup(scope, ix.Share),
+		manifest:   mcast.SignedManifestGroup(scope, pub, ix.Share),
+		stream:     mcast.SignedStreamGroup(scope, pub, ix.Share),
+		congestion: mcast.SignedCongestionGroup(scope, pub, ix.Share),
 	}
 	t.groups[t.manifest] = ref{kind: mcast.KindManifest, file: -1}
+	if pub != nil {
+		t.byName = mcast.ManifestGroup(scope, ix.Share)
+		t.groups[t.byName] = ref{kind: mcast.KindManifest, file: -1}
+	}
 	t.groups[t.stream] = ref{kind: mcast.KindStream, file: -1}
 	t.dirs = []string{ix.Share}
 	for _, e := range ix.Entries {
 		if e.Type == wire.EntryDir && e.Name != ix.Share {
-			t.groups[mcast.StreamGroup(scope, e.Name)] = ref{kind: mcast.KindStream, file: -1, index: uint32(len(t.dirs))}
+			t.groups[mcast.SignedStreamGroup(scope, pub, e.Name)] = ref{kind: mcast.KindStream, file: -1, index: uint32(len(t.dirs))}
 			t.dirs = append(t.dirs, e.Name)
 		}
 	}
@@ -62,6 +70,11 @@ func buildTable(ix *index.Index, scope mcast.Scope, pageHeight int) *table {
 		}
 	}
 	return t
+}
+
+// isManifest reports whether g is one of the share's manifest channels.
+func (t *table) isManifest(g netip.Addr) bool {
+	return g == t.manifest || (t.byName.IsValid() && g == t.byName)
 }
 
 func (t *table) add(g netip.Addr, r ref, kind mcast.Kind) {

@@ -94,11 +94,15 @@ func FuzzUnmarshalManifest(f *testing.F) {
 	vector, _ := vectorManifest().MarshalBinary()
 	single, _ := vectorSingle().MarshalBinary()
 	empty, _ := (&Manifest{PageHeight: 1, Share: "e"}).MarshalBinary()
-	f.Add(vector)                                                 // every entry type, byte-order sorting
-	f.Add(single)                                                 // a single-file carousel share
-	f.Add(empty)                                                  // no entries
-	f.Add(edit(vector, put(23, 0xff, 0xff, 0xff, 0xff)))          // a huge count in a small blob
-	f.Add(append(bytes.Clone(vector), 0))                         // a trailing byte
+	f.Add(vector)                                        // every entry type, byte-order sorting
+	f.Add(single)                                        // a single-file carousel share
+	f.Add(empty)                                         // no entries
+	f.Add(edit(vector, put(23, 0xff, 0xff, 0xff, 0xff))) // a huge count in a small blob
+	f.Add(append(bytes.Clone(vector), 0))                // a trailing byte
+	signed := vectorManifest()
+	signed.Publisher = &Publisher{KeyID: [8]byte{1}, Key: [32]byte{2}}
+	signedBlob, _ := signed.MarshalBinary()
+	f.Add(signedBlob)                                             // a signed share names its publisher
 	f.Add(edit(vector, put(40, 0, 8)))                            // a name length that misaligns the rest
 	f.Add((&Manifest{PageHeight: 1, Share: "s", Entries: []Entry{ // an entry below a symlink
 		{Type: EntrySymlink, Name: "s/l", Target: "x"}, {Type: EntryDir, Name: "s/l/x"}}}).appendValid(nil))

@@ -29,6 +29,8 @@ const (
 	TypeEnd Type = 4
 	// TypeParity carries a parity shard of a block (§4.6).
 	TypeParity Type = 5
+	// TypeStatement carries the publisher's signed statement about a manifest (§4.7).
+	TypeStatement Type = 6
 )
 
 // String returns the lower-case name of t, or "type(N)" for an unknown type.
@@ -44,13 +46,15 @@ func (t Type) String() string {
 		return "end"
 	case TypeParity:
 		return "parity"
+	case TypeStatement:
+		return "statement"
 	}
 	return fmt.Sprintf("type(%d)", uint8(t))
 }
 
 // Known reports whether t is a packet type of this protocol version.
 func (t Type) Known() bool {
-	return t >= TypeManifest && t <= TypeParity
+	return t >= TypeManifest && t <= TypeStatement
 }
 
 // PeekType checks the common header of datagram b and returns its packet type. It returns an

@@ -24,7 +24,8 @@ func TestPeekType(t *testing.T) {
 		{"type 0", []byte{0x6c, 0x63, 1, 0}, 0, ErrType, "type 0"},
 		{"type 4 (end)", []byte{0x6c, 0x63, 1, 4}, TypeEnd, nil, ""},
 		{"type 5 (parity)", []byte{0x6c, 0x63, 1, 5}, TypeParity, nil, ""},
-		{"type 6", []byte{0x6c, 0x63, 1, 6}, 0, ErrType, "type 6"},
+		{"type 6 (statement)", []byte{0x6c, 0x63, 1, 6}, TypeStatement, nil, ""},
+		{"type 7", []byte{0x6c, 0x63, 1, 7}, 0, ErrType, "type 7"},
 		{"type 255", []byte{0x6c, 0x63, 1, 255}, 0, ErrType, "type 255"},
 	}
 	for _, tc := range cases {
@@ -48,6 +49,7 @@ func TestTypeString(t *testing.T) {
 		{TypeBlock, "block"},
 		{TypeEnd, "end"},
 		{TypeParity, "parity"},
+		{TypeStatement, "statement"},
 		{0, "type(0)"},
 		{200, "type(200)"},
 	}

@@ -17,6 +17,11 @@ const (
 	ManifestHeaderLen = 8
 	// FlagCarousel is bit 0 of the manifest flags: the share is sent in carousel mode.
 	FlagCarousel = 1 << 0
+	// FlagSigned is bit 1 of the manifest flags: the share is signed, and the publisher's key
+	// id and public key follow the fixed header (PROTOCOL.md §5.1).
+	FlagSigned = 1 << 1
+	// PublisherLen is the length of the publisher field of a signed manifest.
+	PublisherLen = KeyIDLen + PublicKeyLen
 	// MaxTargetLen is the longest symlink target in bytes.
 	MaxTargetLen = 4095
 )
@@ -88,12 +93,24 @@ type Manifest struct {
 	Carousel bool
 	// PageHeight is how many levels a tree page reaches, at least 1 (PROTOCOL.md §5.2).
 	PageHeight uint8
+	// Publisher is the key that signs the share, nil for an unsigned share. It names the key
+	// (so that a receiver can show it, to be pinned) and derives the share's channels
+	// (PROTOCOL.md §3); it proves nothing by itself: a statement signed by a trusted key does.
+	Publisher *Publisher
 	// Share is the share name: one canonical component.
 	Share string
 	// Generation changes whenever the sender re-indexes the share.
 	Generation uint64
 	// Entries are the share's entries, sorted by name with no duplicates.
 	Entries []Entry
+}
+
+// Publisher is a signing key as a manifest names it: minisign's key id and the Ed25519 key.
+type Publisher struct {
+	// KeyID is minisign's 8-byte key number, as stored in its key files.
+	KeyID [KeyIDLen]byte
+	// Key is the Ed25519 public key.
+	Key [PublicKeyLen]byte
 }
 
 // SortEntries sorts m.Entries into the order MarshalBinary requires: by name, in byte order.

@@ -32,8 +32,8 @@ func UnmarshalManifest(blob []byte) (*Manifest, error) {
 		return nil, errorf(ErrVersion, "manifest: version %d, this implementation reads %d", blob[4], ManifestVersion)
 	}
 	flags, height, reserved := blob[5], blob[6], blob[7]
-	if flags&^FlagCarousel != 0 {
-		return nil, malformed("manifest: unknown flags %#02x", flags&^FlagCarousel)
+	if flags&^(FlagCarousel|FlagSigned) != 0 {
+		return nil, malformed("manifest: unknown flags %#02x", flags&^(FlagCarousel|FlagSigned))
 	}
 	if reserved != 0 {
 		return nil, malformed("manifest: reserved byte is %#02x, not zero", reserved)
@@ -42,6 +42,10 @@ func UnmarshalManifest(blob []byte) (*Manifest, error) {
 	d.s = string(blob) // one copy that every name and target slices
 
 	m := &Manifest{Carousel: flags&FlagCarousel != 0, PageHeight: height}
+	if flags&FlagSigned != 0 && d.need(PublisherLen, "publisher") {
+		m.Publisher = &Publisher{KeyID: [KeyIDLen]byte(blob[d.off:]), Key: [PublicKeyLen]byte(blob[d.off+KeyIDLen:])}
+		d.off += PublisherLen
+	}
 	m.Share = d.string16("share name length", "share name")
 	m.Generation = d.u64("generation")
 	count := d.u32("entry count")

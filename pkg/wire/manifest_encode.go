@@ -16,6 +16,9 @@ const (
 // encodedLen returns the length of m's blob. m must be valid.
 func (m *Manifest) encodedLen() int {
 	n := ManifestHeaderLen + 2 + len(m.Share) + 8 + 4
+	if m.Publisher != nil {
+		n += PublisherLen
+	}
 	for i := range m.Entries {
 		e := &m.Entries[i]
 		n += entryFixedLen + len(e.Name)
@@ -68,7 +71,13 @@ func (m *Manifest) appendValid(dst []byte) []byte {
 	if m.Carousel {
 		flags |= FlagCarousel
 	}
+	if m.Publisher != nil {
+		flags |= FlagSigned
+	}
 	dst = append(dst, ManifestVersion, flags, m.PageHeight, 0)
+	if m.Publisher != nil {
+		dst = append(append(dst, m.Publisher.KeyID[:]...), m.Publisher.Key[:]...)
+	}
 	dst = appendString16(dst, m.Share)
 	dst = binary.BigEndian.AppendUint64(dst, m.Generation)
 	dst = binary.BigEndian.AppendUint32(dst, uint32(len(m.Entries)))

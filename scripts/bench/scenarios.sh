@@ -71,8 +71,10 @@ make_file() {
 scen_full() {
 	make_file
 	default_grids
+	# "signed": the share signed (--sign) and fetched with --trust, against "default".
+	grid_lcsync=${LCSYNC_GRID:-"default,signed,--bwlimit 1G,--bwlimit 2G,--bwlimit 3G"}
 	begin_section full "full: ${size_mb} MiB to N receivers" \
-		"One random ${size_mb} MiB file, empty receivers, MTU 1500, no impairment; N = ${full_n// /, }."
+		"One random ${size_mb} MiB file, empty receivers, MTU 1500, no impairment; N = ${full_n// /, }. The lcsync \`signed\` row serves with \`--sign\` and fetches with \`--trust\` (otherwise as \`default\`)."
 	local n
 	for n in $full_n; do
 		rig "$n"

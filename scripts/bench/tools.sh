@@ -83,9 +83,17 @@ lcsync_note() {
 
 note_rc() { [ "$2" -ne 0 ] && echo "$1 exit $2"; true; }
 
+# run_lcsync SET N ROUND: one lcsync transfer. SET is "default", server options, or "signed":
+# the share signed with a key made for the benchmark and every receiver fetching with --trust.
 run_lcsync() {
-	local set=$1 n=$2 round=$3 opts=() i
-	[ "$set" = default ] || read -ra opts <<<"$set"
+	local set=$1 n=$2 round=$3 opts=() ropts=() i
+	if [ "$set" = signed ]; then
+		[ -f "$work/bench.key" ] || "$bin" --keygen "$work/bench.key" >"$work/bench.pub" 2>/dev/null
+		opts=(--sign "$work/bench.key" --state "$work/state-s")
+		ropts=(--trust "$(cat "$work/bench.pub")")
+	elif [ "$set" != default ]; then
+		read -ra opts <<<"$set"
+	fi
 	fresh_dsts "$n"
 	spawn ip netns exec lc-s "$bin" "${opts[@]}" "$srcdir" >"$work/s.log" 2>&1
 	local srv=$spawned
@@ -101,7 +109,7 @@ run_lcsync() {
 	cpu0=$idx tx0=$(txbytes) t0=$(now)
 	for i in $(seq 1 "$n"); do
 		spawn ip netns exec "lc-r$i" timeout -k 5 "$run_timeout" "$bin" -q --stats --idle-timeout 30s \
-			"$name" "$work/r$i/" >"$work/r$i.log" 2>&1
+			"${ropts[@]}" ${ropts[0]:+--state "$work/state-r$i"} "$name" "$work/r$i/" >"$work/r$i.log" 2>&1
 		pids+=("$spawned")
 	done
 	local rc t1 tx1 cpu1
