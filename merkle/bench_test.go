@@ -101,3 +101,43 @@ func BenchmarkNodeHash(b *testing.B) {
 		l = NodeHash(l, r)
 	}
 }
+
+// BenchmarkHashLeaves hashes a batch of 64 blocks of 16 KiB, as a receiver
+// verifying completed blocks would, against LeafHash one block at a time.
+func BenchmarkHashLeaves(b *testing.B) {
+	data := patternBytes(64 * DefaultBlockSize)
+	blocks := make([][]byte, 64)
+	for i := range blocks {
+		blocks[i] = data[i*DefaultBlockSize : (i+1)*DefaultBlockSize]
+	}
+	out := make([]Hash, len(blocks))
+	b.Run("HashLeaves", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		b.ReportAllocs()
+		for b.Loop() {
+			HashLeaves(blocks, out)
+		}
+	})
+	b.Run("LeafHash", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		b.ReportAllocs()
+		for b.Loop() {
+			for i, blk := range blocks {
+				out[i] = LeafHash(blk)
+			}
+		}
+	})
+}
+
+// BenchmarkFold folds a run of 4096 leaf hashes to its top (4095 inner
+// nodes, batched), as a receiver checking a page of nodes does.
+func BenchmarkFold(b *testing.B) {
+	run := make([]Hash, 4096)
+	for i := range run {
+		run[i] = Hash{byte(i), byte(i >> 8)}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		Fold(run)
+	}
+}

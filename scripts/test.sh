@@ -13,6 +13,14 @@ if [ -n "$bad" ]; then echo "gofmt needed:"; echo "$bad"; exit 1; fi
 echo "== go vet"
 go vet ./...
 go vet -tags purego ./simd/... ./mld/... ./merkle/...
+echo "== generated multi-buffer BLAKE2s assembly matches its generator (simd/blake2s/asm, avo)"
+gen=$(mktemp -d)
+(cd simd/blake2s/asm && go run . -out "$gen/blake2s_amd64.s" -stubs "$gen/blake2s_stub_amd64.go" -pkg blake2s)
+for f in blake2s_amd64.s blake2s_stub_amd64.go; do # line 1 names the command, paths included
+	diff <(tail -n +2 "simd/blake2s/$f") <(tail -n +2 "$gen/$f") >/dev/null ||
+		{ echo "simd/blake2s/$f is stale: run go generate ./simd/blake2s"; rm -rf "$gen"; exit 1; }
+done
+rm -rf "$gen"
 echo "== go test -race"
 go test -race -count=1 -timeout 15m ./...
 echo "== go test -tags purego (pure-Go SIMD fallbacks)"

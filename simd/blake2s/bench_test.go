@@ -4,18 +4,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
-	"syscall"
 	"testing"
 )
-
-// threadCPU returns the CPU time (user+sys) the calling OS thread has used.
-func threadCPU() int64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(1 /* RUSAGE_THREAD */, &ru); err != nil {
-		return 0
-	}
-	return ru.Utime.Nano() + ru.Stime.Nano()
-}
 
 // loop runs f b.N times on one locked OS thread and reports, besides the
 // wall-clock figures, "cpuMB/s": throughput over the thread's CPU time, which
@@ -28,7 +18,7 @@ func loop(b *testing.B, bytes int, f func()) {
 	for b.Loop() {
 		f()
 	}
-	if cpu := threadCPU() - c0; cpu > 0 {
+	if cpu := threadCPU() - c0; c0 > 0 && cpu > 0 {
 		b.ReportMetric(float64(bytes)*float64(b.N)/(float64(cpu)/1e9)/1e6, "cpuMB/s")
 	}
 }
