@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test.sh: the whole test suite, as README and CI run it.
 #   formatting (gofmt), go vet, every test with the race detector (network-namespace tests
-#   included when root), and the SIMD and MLD packages again with the pure-Go kernels.
+#   included when root), the SIMD and MLD packages again with the pure-Go kernels, and the
+#   packaging (scripts/test-dist.sh: make install, systemd-analyze verify, make deb).
 # Privileged tests skip loudly when not root; with LCSYNC_REQUIRE_NETNS=1 they fail instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +17,8 @@ echo "== go test -race"
 go test -race -count=1 -timeout 15m ./...
 echo "== go test -tags purego (pure-Go SIMD fallbacks)"
 go test -tags purego -count=1 ./simd/... ./mld/...
+echo "== packaging: make install, systemd-analyze verify, make deb"
+bash scripts/test-dist.sh
 echo "== benchmarks compile and run once"
 go test -run '^$' -bench . -benchtime 1x -count=1 ./merkle ./simd ./mld/bloom ./pkg/wire >/dev/null
 echo "all tests passed"
