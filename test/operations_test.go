@@ -293,4 +293,3 @@ func grepLcsync(body string) string {
 	}
 	return strings.Join(out, "\n")
 }
-
