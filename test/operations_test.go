@@ -83,7 +83,8 @@ func testDoctorPasses(t *testing.T, rig *netnstest.Rig) {
 		t.Fatalf("doctor on the rig: exit %d, ready %v:\n%s\n%s", d.code, d.report.Ready, d.stdout, d.stderr)
 	}
 	for _, c := range d.report.Checks {
-		if c.Status != "pass" {
+		// net.core.rmem_max is host-wide, not per namespace: the host decides that one.
+		if c.Status != "pass" && c.Check != "buffers" {
 			t.Errorf("check %s: %s: %s (fix: %s)", c.Check, c.Status, c.Detail, c.Fix)
 		}
 	}
