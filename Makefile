@@ -6,12 +6,29 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GO      ?= go
 BIN      = bin/lcsync
 
-.PHONY: all build test demo bench bench-local bench-net lint install uninstall clean net-setup net-teardown help
+# Where install puts the units, the sysusers.d entry, the completions and the docs.
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR    ?= $(PREFIX)/lib/sysusers.d
+BASHCOMPDIR    ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR     ?= $(PREFIX)/share/zsh/site-functions
+FISHCOMPDIR    ?= $(PREFIX)/share/fish/vendor_completions.d
+DOCDIR         ?= $(PREFIX)/share/doc/lcsync
+UNITS           = lcsync-serve@.service lcsync-fetch@.service lcsync-fetch@.timer
+
+# The Debian package: version from git (0.0~gitYYYYMMDD.HASH without a tag), architecture
+# from the go tool's target.
+DEBVERSION ?= $(shell v=$$(git describe --tags --match 'v[0-9]*' 2>/dev/null | sed 's/^v//; s/-/+/g'); \
+	[ -n "$$v" ] || v=0.0~git$$(git log -1 --format=%cd --date=format:%Y%m%d 2>/dev/null || date +%Y%m%d).$$(git rev-parse --short HEAD 2>/dev/null || echo 0); echo $$v)
+DEBARCH    ?= $(shell $(GO) env GOARCH)
+DEBROOT     = bin/deb
+DEB         = bin/lcsync_$(DEBVERSION)_$(DEBARCH).deb
+
+.PHONY: all build test demo bench bench-local bench-net lint install uninstall deb completions clean net-setup net-teardown help
 
 all: build
 
-build: ## build bin/lcsync
-	$(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/lcsync
+build: ## build bin/lcsync (static, stamped with the version and VCS revision)
+	CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=auto -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/lcsync
 
 test: ## run every test (as root for the network-namespace tests), as CI does
 	bash scripts/test.sh
@@ -31,15 +48,46 @@ lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-install: build ## install the binary and the man page under $(PREFIX)
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+completions: build ## generate bin/completion/{lcsync.bash,_lcsync,lcsync.fish} from the option table
+	install -d bin/completion
+	$(BIN) --completion bash > bin/completion/lcsync.bash
+	$(BIN) --completion zsh > bin/completion/_lcsync
+	$(BIN) --completion fish > bin/completion/lcsync.fish
+
+install: build completions ## install binary, man page, systemd units, completions and docs under $(DESTDIR)$(PREFIX)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR) $(DESTDIR)$(DOCDIR)
 	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/lcsync
 	install -m 0644 lcsync.1 $(DESTDIR)$(MANDIR)/man1/lcsync.1
+	for u in $(UNITS); do \
+		sed 's|/usr/bin/lcsync|$(BINDIR)/lcsync|g' dist/systemd/$$u > $(DESTDIR)$(SYSTEMDUNITDIR)/$$u && \
+		chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/$$u || exit 1; \
+	done
+	install -m 0644 dist/sysusers.d/lcsync.conf $(DESTDIR)$(SYSUSERSDIR)/lcsync.conf
+	install -m 0644 bin/completion/lcsync.bash $(DESTDIR)$(BASHCOMPDIR)/lcsync
+	install -m 0644 bin/completion/_lcsync $(DESTDIR)$(ZSHCOMPDIR)/_lcsync
+	install -m 0644 bin/completion/lcsync.fish $(DESTDIR)$(FISHCOMPDIR)/lcsync.fish
+	install -m 0644 README.md PROTOCOL.md $(DESTDIR)$(DOCDIR)/
 
 uninstall: ## remove what install installed
-	rm -f $(DESTDIR)$(BINDIR)/lcsync $(DESTDIR)$(MANDIR)/man1/lcsync.1
+	rm -f $(DESTDIR)$(BINDIR)/lcsync $(DESTDIR)$(MANDIR)/man1/lcsync.1 $(DESTDIR)$(SYSUSERSDIR)/lcsync.conf \
+		$(DESTDIR)$(BASHCOMPDIR)/lcsync $(DESTDIR)$(ZSHCOMPDIR)/_lcsync $(DESTDIR)$(FISHCOMPDIR)/lcsync.fish \
+		$(addprefix $(DESTDIR)$(SYSTEMDUNITDIR)/,$(UNITS)) $(DESTDIR)$(DOCDIR)/README.md $(DESTDIR)$(DOCDIR)/PROTOCOL.md
+	-rmdir $(DESTDIR)$(DOCDIR)
 
-clean: ## remove build output
+deb: ## build bin/lcsync_VERSION_ARCH.deb with dpkg-deb
+	rm -rf $(DEBROOT)
+	$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/$(DEBROOT) PREFIX=/usr SYSTEMDUNITDIR=/lib/systemd/system
+	gzip -9n $(DEBROOT)/usr/share/man/man1/lcsync.1
+	install -d -m 0755 $(DEBROOT)/etc/lcsync $(DEBROOT)/DEBIAN
+	install -m 0644 dist/debian/copyright $(DEBROOT)/usr/share/doc/lcsync/copyright
+	install -m 0755 dist/debian/postinst dist/debian/postrm $(DEBROOT)/DEBIAN/
+	sed -e 's/@VERSION@/$(DEBVERSION)/' -e 's/@ARCH@/$(DEBARCH)/' \
+		-e "s/@SIZE@/$$(du -sk --exclude=DEBIAN $(DEBROOT) | cut -f1)/" dist/debian/control > $(DEBROOT)/DEBIAN/control
+	dpkg-deb --root-owner-group -Zxz --build $(DEBROOT) $(DEB)
+	@echo "built $(DEB)"
+
+clean: ## remove build output (bin/, completions and the package included)
 	rm -rf bin
 
 net-setup: ## create the rig: lc-br, lc-s, lc-r1..lc-r$(N) (N=2 by default)

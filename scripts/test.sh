@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # test.sh: the whole test suite, as README and CI run it.
 #   formatting (gofmt), go vet, every test with the race detector (network-namespace tests
-#   included when root), the SIMD, MLD and merkle packages again with the pure-Go kernels, and
-#   the multi-buffer BLAKE2s and merkle tests once per SIMD path (LCSYNC_SIMD).
+#   included when root), the SIMD, MLD and merkle packages again with the pure-Go kernels, the
+#   multi-buffer BLAKE2s and merkle tests once per SIMD path (LCSYNC_SIMD), and the packaging
+#   (scripts/test-dist.sh: make install, systemd-analyze verify, make deb).
 # Privileged tests skip loudly when not root; with LCSYNC_REQUIRE_NETNS=1 they fail instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,6 +30,8 @@ echo "== go test on each multi-buffer BLAKE2s path (LCSYNC_SIMD; avx512 falls ba
 for path in generic avx2 avx512; do
 	LCSYNC_SIMD=$path go test -count=1 ./simd/blake2s/... ./merkle/...
 done
+echo "== packaging: make install, systemd-analyze verify, make deb"
+bash scripts/test-dist.sh
 echo "== benchmarks compile and run once"
 go test -run '^$' -bench . -benchtime 1x -count=1 ./merkle ./simd ./simd/blake2s ./mld/bloom ./pkg/wire >/dev/null
 echo "all tests passed"

@@ -36,7 +36,9 @@ func Buffers(sys System, rcvBuf, sndBuf int) Result {
 	case rmax >= int64(rcvBuf):
 		return pass(CheckBuffers, fmt.Sprintf("net.core.rmem_max %s allows the %s receive buffer; %s", mib(rmax), mib(int64(rcvBuf)), send))
 	case forced:
-		return pass(CheckBuffers, fmt.Sprintf("net.core.rmem_max is %s, but this process has CAP_NET_ADMIN and gets the %s receive buffer anyway; %s", mib(rmax), mib(int64(rcvBuf)), send))
+		return warn(CheckBuffers, fmt.Sprintf("net.core.rmem_max is %s: this process has CAP_NET_ADMIN and gets the %s receive buffer, but an unprivileged receiver (such as lcsync-fetch@) gets %s and may drop datagrams in bursts; %s",
+			mib(rmax), mib(int64(rcvBuf)), mib(rmax), send),
+			fmt.Sprintf("sysctl -w net.core.rmem_max=%d (persist it in /etc/sysctl.d/)", rcvBuf))
 	}
 	return warn(CheckBuffers, fmt.Sprintf("net.core.rmem_max is %s: an unprivileged receiver gets that instead of %s and may drop datagrams in bursts", mib(rmax), mib(int64(rcvBuf))),
 		fmt.Sprintf("sysctl -w net.core.rmem_max=%d (persist it in /etc/sysctl.d/)", rcvBuf))

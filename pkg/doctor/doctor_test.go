@@ -74,6 +74,10 @@ func TestIPv6(t *testing.T) {
 	ifs := []Interface{eth("eth0", 2)}
 	sys := healthy()
 	expect(t, IPv6(sys, ifs), Pass)
+	sys.files["/proc/sys/net/ipv6/conf/eth0/force_mld_version"] = "1\n"
+	expect(t, IPv6(sys, ifs), Warn, "force_mld_version = 1", "does not hear", "sysctl -w net.ipv6.conf.eth0.force_mld_version=0")
+	sys.files["/proc/sys/net/ipv6/conf/eth0/force_mld_version"] = "2\n"
+	expect(t, IPv6(sys, ifs), Pass)
 	sys.files["/proc/sys/net/ipv6/conf/eth0/disable_ipv6"] = "1\n"
 	expect(t, IPv6(sys, ifs), Fail, "disabled on eth0", "sysctl -w net.ipv6.conf.eth0.disable_ipv6=0")
 	sys.files["/proc/sys/net/ipv6/conf/all/disable_ipv6"] = "1\n"
@@ -232,7 +236,7 @@ func TestBuffers(t *testing.T) {
 	sys.files["/proc/sys/net/core/rmem_max"] = "212992\n"
 	expect(t, Buffers(sys, 32<<20, 0), Warn, "208 KiB", "sysctl -w net.core.rmem_max=33554432")
 	sys.files["/proc/self/status"] = status(capsRawAdm, capsAllRoot, false)
-	expect(t, Buffers(sys, 32<<20, 0), Pass, "CAP_NET_ADMIN")
+	expect(t, Buffers(sys, 32<<20, 0), Warn, "this process has CAP_NET_ADMIN", "unprivileged receiver", "sysctl -w net.core.rmem_max=33554432")
 	sys.files["/proc/self/status"] = status(capsNone, capsAllRoot, false)
 	sys.files["/proc/sys/net/core/rmem_max"] = "67108864\n"
 	expect(t, Buffers(sys, 32<<20, 4<<20), Warn, "wmem_max is 208 KiB", "sysctl -w net.core.wmem_max=4194304")

@@ -80,10 +80,13 @@ func Interfaces(sys System, names []string) ([]Interface, Result) {
 }
 
 // ifaceNames joins interface names.
-func ifaceNames(ifs []Interface) string {
+func ifaceNames(ifs []Interface) string { return strings.Join(ifaceNamesOf(ifs), ", ") }
+
+// ifaceNamesOf lists interface names.
+func ifaceNamesOf(ifs []Interface) []string {
 	n := make([]string, len(ifs))
 	for i, ifi := range ifs {
 		n[i] = ifi.Name
 	}
-	return strings.Join(n, ", ")
+	return n
 }

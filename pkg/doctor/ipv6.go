@@ -44,5 +44,17 @@ func IPv6(sys System, ifaces []Interface) Result {
 		return fail(CheckIPv6, "IPv6 is disabled on "+strings.Join(off, ", "),
 			"sysctl -w net.ipv6.conf."+off[0]+".disable_ipv6=0")
 	}
+	// force_mld_version=1 makes this host report with MLDv1, to the group address itself,
+	// which a server in MLD mode hears only for groups it listens to (mld.Config.MLDv1Reports).
+	var v1 []string
+	for _, name := range append([]string{"all"}, ifaceNamesOf(ifaces)...) {
+		if v, err := readInt(sys, "/proc/sys/net/ipv6/conf/"+name+"/force_mld_version"); err == nil && v == 1 {
+			v1 = append(v1, name)
+		}
+	}
+	if len(v1) > 0 {
+		return warn(CheckIPv6, "MLDv1 is forced (net.ipv6.conf."+v1[0]+".force_mld_version = 1): this host's joins are MLDv1 reports, which an lcsync server in MLD mode does not hear",
+			"sysctl -w net.ipv6.conf."+v1[0]+".force_mld_version=0")
+	}
 	return pass(CheckIPv6, "IPv6 is enabled")
 }

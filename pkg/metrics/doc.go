@@ -4,5 +4,6 @@
 // their own counters and nothing here touches them. [Server] serves /metrics over HTTP.
 //
 // Metric names follow the Prometheus conventions: the lcsync_ prefix, _total for counters,
-// base units (bytes, bits per second). Interface-level MLD figures carry an iface label.
+// base units (bytes, bytes per second). Interface-level MLD figures carry an iface label.
+// A follower's lag and last applied generation will join them with the follow mode.
 package metrics
