@@ -28,18 +28,12 @@ func serve(ctx context.Context, e *env, src string) error {
 	if o.bwlimit != "auto" {
 		rate, _ = parseRate(o.bwlimit) // validated with the options
 	}
-	e.log.Info("indexing", "path", src, "blocksize", o.blockSize)
-	ix, err := index.Build(ctx, src, index.Options{BlockSize: o.blockSize, Logger: e.log})
-	if err != nil {
-		return err
-	}
+	// Open every socket first, while we may; then drop to --user; only then read the share.
 	tx, err := mcast.NewSendConn(mcast.SendConfig{Ifaces: ifaces, Port: o.port, HopLimit: o.hops})
 	if err != nil {
 		return withCode(exitNetwork, err)
 	}
 	defer tx.Close()
-	cfg := sender.Config{Index: ix, Transport: tx, Carousel: o.carousel, Scope: scope, MTU: o.mtu,
-		Rate: rate, Delay: o.delay, Logger: e.log}
 	var listener *mld.Listener
 	if !o.carousel {
 		mc := mld.DefaultConfig()
@@ -53,6 +47,24 @@ func serve(ctx context.Context, e *env, src string) error {
 			return withCode(exitNetwork, err)
 		}
 		defer listener.Close()
+	}
+	if o.user != "" {
+		uid, gid, err := dropPrivileges(o.user)
+		if err != nil {
+			return err
+		}
+		e.log.Info("switched user", "user", o.user, "uid", uid, "gid", gid)
+	} else if os.Geteuid() == 0 {
+		e.log.Warn("serving as root: any file the share leads to is readable by the server; consider --user")
+	}
+	e.log.Info("indexing", "path", src, "blocksize", o.blockSize)
+	ix, err := index.Build(ctx, src, index.Options{BlockSize: o.blockSize, Logger: e.log})
+	if err != nil {
+		return err
+	}
+	cfg := sender.Config{Index: ix, Transport: tx, Carousel: o.carousel, Scope: scope, MTU: o.mtu,
+		Rate: rate, Delay: o.delay, Logger: e.log}
+	if listener != nil {
 		cfg.Trigger = listener
 	}
 	s, err := sender.New(cfg)
