@@ -76,7 +76,7 @@ func serve(ctx context.Context, e *env, src string) error {
 	if o.carousel {
 		mode = "carousel"
 	}
-	e.log.Info("serving", "rate", humanRate(rate), "share", ix.Share, "files", len(ix.Files), "bytes", ix.Bytes, "skipped", ix.Skipped,
+	e.log.Info("serving", "rate", humanRate(rate), "share", ix.Share, "files", len(ix.Files), "bytes", ix.Bytes, "skipped", ix.Skipped, "unreadable", ix.Unreadable,
 		"groups", groups, "manifest", manifest, "port", o.port, "mode", mode, "ifaces", ifaceNames(ifaces))
 	err = runAll(ctx, s.Run, listenerRun(listener))
 	if o.stats {

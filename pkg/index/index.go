@@ -53,12 +53,31 @@ type Index struct {
 	Entries []wire.Entry
 	// Files lists the regular files, in name order, with their trees.
 	Files []*File
-	// Skipped counts entries that are not served (devices, fifos, sockets, bad names).
+	// Skipped counts entries that are not served (devices, fifos, sockets, bad names, and
+	// the unreadable ones).
 	Skipped int
+	// Unreadable counts entries that could not be read (listed, stat'ed or hashed); the
+	// directories holding them are marked incomplete in the manifest (wire.Entry.Incomplete).
+	Unreadable int
 	// Bytes is the total size of the files.
 	Bytes int64
 	// BlockSize is the block size files were hashed with.
 	BlockSize int
+
+	incomplete map[string]bool // directories, by name, with an unreadable entry below them
+}
+
+// markIncomplete records that the directory named dir lost an entry it could not read. The
+// share's own name is marked for entries directly in it; "" (a single-file share) is not.
+func (ix *Index) markIncomplete(dir string) {
+	ix.Unreadable++
+	if dir == "" {
+		return
+	}
+	if ix.incomplete == nil {
+		ix.incomplete = map[string]bool{}
+	}
+	ix.incomplete[dir] = true
 }
 
 // large is the file size from which a file gets every hashing worker to itself.
@@ -105,9 +124,11 @@ func (ix *Index) sync() {
 		byName[f.Entry.Name] = f
 	}
 	for i := range ix.Entries {
-		if f, ok := byName[ix.Entries[i].Name]; ok {
-			ix.Entries[i] = f.Entry
+		e := &ix.Entries[i]
+		if f, ok := byName[e.Name]; ok {
+			*e = f.Entry
 		}
+		e.Incomplete = e.Type == wire.EntryDir && ix.incomplete[e.Name]
 	}
 }
 
@@ -180,7 +201,8 @@ func hashAll(ctx context.Context, ix *Index, opt Options, reuse map[string]*File
 	return nil
 }
 
-// drop removes the files whose hashing failed from Files and Entries.
+// drop removes the files whose hashing failed from Files and Entries, marking the directories
+// that held them incomplete.
 func (ix *Index) drop(failed []error, log *slog.Logger) {
 	gone := map[string]bool{}
 	kept := ix.Files[:0]
@@ -191,6 +213,7 @@ func (ix *Index) drop(failed []error, log *slog.Logger) {
 		}
 		gone[f.Entry.Name] = true
 		ix.Skipped++
+		ix.markIncomplete(parentName(f.Entry.Name))
 		if log != nil {
 			log.Warn("not serving", "path", f.Path, "reason", failed[i])
 		}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lcsync/lcsync/pkg/wire"
 )
 
 // outsideAndTwin makes a file outside the share (standing for /etc/shadow) and, inside the
@@ -259,5 +261,45 @@ func TestFIFOSwapDoesNotBlock(t *testing.T) {
 	next, _, err := Refresh(context.Background(), ix, Options{})
 	if err != nil || len(next.Files) != 0 {
 		t.Fatalf("refresh: %v, files %d", err, len(next.Files))
+	}
+}
+
+// TestUnreadableMarksIncomplete: an unreadable directory is listed without its contents and
+// marked incomplete, and so is the directory of an unreadable file, so that receivers with
+// --delete keep what they have there; directories read in full are not marked.
+func TestUnreadableMarksIncomplete(t *testing.T) {
+	if !asNobody(t) {
+		return
+	}
+	src := filepath.Join(t.TempDir(), "share")
+	write(t, filepath.Join(src, "ok", "a"), "a", 0o644)
+	write(t, filepath.Join(src, "locked", "x"), "x", 0o644)
+	write(t, filepath.Join(src, "sub", "secret"), "s", 0o000)
+	write(t, filepath.Join(src, "sub", "y"), "y", 0o644)
+	if err := os.Chmod(filepath.Join(src, "locked"), 0); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.Chmod(filepath.Join(src, "locked"), 0o755) })
+	ix, err := Build(context.Background(), src, Options{BlockSize: 1024})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, e := range ix.Entries {
+		got[e.Name] = e.Incomplete
+	}
+	want := map[string]bool{"share": false, "share/ok": false, "share/ok/a": false, "share/locked": true,
+		"share/sub": true, "share/sub/y": false}
+	for name, inc := range want {
+		if g, ok := got[name]; !ok || g != inc {
+			t.Errorf("%s: listed %v, incomplete %v; want listed, incomplete %v", name, ok, g, inc)
+		}
+	}
+	if len(got) != len(want) || ix.Unreadable != 2 {
+		t.Errorf("entries %v, unreadable %d; want %d entries, 2 unreadable", got, ix.Unreadable, len(want))
+	}
+	blob, err := ix.Manifest(false, 4, 1).MarshalBinary()
+	if err != nil || blob[5]&wire.FlagIncomplete == 0 {
+		t.Errorf("manifest flags %#02x (%v), want the incomplete flag", blob[5], err)
 	}
 }

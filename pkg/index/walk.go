@@ -57,7 +57,7 @@ func (w *walker) dir(dfd int, path, rel, name string, top bool) error {
 		if top {
 			return fmt.Errorf("index: %w", err)
 		}
-		w.skip(path, err.Error())
+		w.unreadable(path, name, err.Error())
 		return nil
 	}
 	sort.Strings(names)
@@ -70,7 +70,7 @@ func (w *walker) dir(dfd int, path, rel, name string, top bool) error {
 		var st unix.Stat_t
 		if err := unix.Fstatat(dfd, n, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 			if !errors.Is(err, unix.ENOENT) { // a name removed since the listing is simply gone
-				w.skip(cpath, err.Error())
+				w.unreadable(cpath, name, err.Error())
 			}
 			continue
 		}
@@ -79,13 +79,13 @@ func (w *walker) dir(dfd int, path, rel, name string, top bool) error {
 		}
 		cfd, err := unix.Openat(dfd, n, openDir, 0)
 		if err != nil {
-			w.skip(cpath, "cannot open directory: "+err.Error())
+			w.unreadable(cpath, cname, "cannot open directory: "+err.Error())
 			continue
 		}
 		var cst unix.Stat_t
 		if err := unix.Fstat(cfd, &cst); err != nil || cst.Dev != st.Dev || cst.Ino != st.Ino {
 			unix.Close(cfd)
-			w.skip(cpath, "directory replaced while the share was walked")
+			w.unreadable(cpath, cname, "directory replaced while the share was walked")
 			continue
 		}
 		if err := w.dir(cfd, cpath, crel, cname, false); err != nil {
@@ -116,7 +116,7 @@ func (w *walker) add(dfd int, path, rel, name string, st *unix.Stat_t) bool {
 	case unix.S_IFLNK:
 		target, err := readlinkAt(dfd, path)
 		if err != nil {
-			w.skip(path, err.Error())
+			w.unreadable(path, parentName(name), err.Error())
 			return false
 		}
 		if len(target) == 0 || len(target) > wire.MaxTargetLen || strings.ContainsRune(target, 0) {
@@ -140,6 +140,21 @@ func readlinkAt(dfd int, path string) (string, error) {
 		return "", &os.PathError{Op: "readlinkat", Path: path, Err: err}
 	}
 	return string(buf[:n]), nil
+}
+
+// unreadable skips the entry at path, which could not be read, and marks the directory dir
+// (a share name) incomplete, so that receivers delete nothing below it.
+func (w *walker) unreadable(path, dir, why string) {
+	w.skip(path, why)
+	w.ix.markIncomplete(dir)
+}
+
+// parentName returns the share name of the directory holding name, or "" for the share.
+func parentName(name string) string {
+	if i := strings.LastIndexByte(name, '/'); i >= 0 {
+		return name[:i]
+	}
+	return ""
 }
 
 func (w *walker) skip(p, why string) {

@@ -68,6 +68,9 @@ func (m *Manifest) appendValid(dst []byte) []byte {
 	if m.Carousel {
 		flags |= FlagCarousel
 	}
+	if m.incomplete() {
+		flags |= FlagIncomplete
+	}
 	dst = append(dst, ManifestVersion, flags, m.PageHeight, 0)
 	dst = appendString16(dst, m.Share)
 	dst = binary.BigEndian.AppendUint64(dst, m.Generation)
@@ -81,7 +84,11 @@ func (m *Manifest) appendValid(dst []byte) []byte {
 // appendEntry appends one valid entry.
 func appendEntry(dst []byte, e *Entry) []byte {
 	dst = append(dst, byte(e.Type))
-	dst = binary.BigEndian.AppendUint32(dst, e.Mode)
+	mode := e.Mode
+	if e.Incomplete {
+		mode |= ModeIncomplete
+	}
+	dst = binary.BigEndian.AppendUint32(dst, mode)
 	dst = binary.BigEndian.AppendUint64(dst, uint64(e.MTime))
 	dst = appendString16(dst, e.Name)
 	switch e.Type {
