@@ -225,7 +225,8 @@ func (s *Sender) takeEvents(ctx context.Context) {
 	s.fec.expire(s.cfg.Trigger, now)
 	for _, ev := range s.events {
 		if ev.Group == s.tab.congestion {
-			if s.rate != nil && !ev.Refresh && s.rate.signal(ev.Source, ev.Leave, now) {
+			member := func(h netip.Addr) bool { return s.memberOn(ev.Ifindex, h) }
+			if s.rate != nil && !ev.Refresh && s.rate.signal(ev.Source, ev.Leave, now, member) {
 				s.setRate()
 				s.count(func(st *Stats) { st.Slowdowns++ })
 			}
