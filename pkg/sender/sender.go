@@ -253,12 +253,32 @@ func (s *Sender) takeEvents(ctx context.Context) {
 		s.count(func(st *Stats) { st.Joins++ })
 		if ev.Group == s.tab.manifest && s.byKey[key] == nil && (s.refreshing || now.Sub(s.lastRefresh) >= s.cfg.RefreshMin) {
 			// Someone wants the manifest: make sure it is current first.
-			s.held = append(s.held, heldJoin{key: key, src: ev.Source})
+			s.hold(heldJoin{key: key, src: ev.Source})
 			s.refresh(ctx)
 			continue
 		}
 		s.activate(key, ev.Source, now, false)
 	}
+}
+
+// maxHeld bounds the manifest joins held during a re-index: their sources can be forged.
+const maxHeld = 1024
+
+// hold keeps a manifest join until the running re-index ends. A repeat of a held join is
+// dropped; past maxHeld, so is a join for a channel that has one held already (the channel
+// starts for that one, and the other hosts find it running).
+func (s *Sender) hold(h heldJoin) {
+	held := false
+	for _, o := range s.held {
+		if o == h {
+			return
+		}
+		held = held || o.key == h.key
+	}
+	if held && len(s.held) >= maxHeld {
+		return
+	}
+	s.held = append(s.held, h)
 }
 
 // Stats returns a snapshot of the counters. It is safe to call from any goroutine.
