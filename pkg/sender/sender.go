@@ -113,16 +113,28 @@ func New(cfg Config) (*Sender, error) {
 	return s, nil
 }
 
-// rebuild recomputes the group table and the manifest after (re)indexing.
+// manifestWarnAt is the manifest size from which every rebuild warns: past wire.MaxManifestLen
+// the share can no longer change (see applyRefresh), so the operator hears of it long before.
+const manifestWarnAt = wire.MaxManifestLen / 2
+
+// rebuild recomputes the group table and the manifest of s.ix at generation s.gen. Nothing
+// changes unless both can be built: on error the sender keeps serving the old table and
+// manifest together.
 func (s *Sender) rebuild() error {
-	s.tab = buildTable(s.ix, s.cfg.Scope, s.cfg.PageHeight)
+	tab := buildTable(s.ix, s.cfg.Scope, s.cfg.PageHeight)
 	blob, err := s.ix.Manifest(s.cfg.Carousel, uint8(s.cfg.PageHeight), s.gen).MarshalBinary()
 	if err != nil {
 		return fmt.Errorf("sender: encoding manifest: %w", err)
 	}
-	if s.manifest, err = wire.ManifestChunks(blob, s.geo.maxDatagram); err != nil {
+	chunks, err := wire.ManifestChunks(blob, s.geo.maxDatagram)
+	if err != nil {
 		return fmt.Errorf("sender: %w", err)
 	}
+	if len(blob) >= manifestWarnAt && s.cfg.Logger != nil {
+		s.cfg.Logger.Warn("the manifest nears its size limit; past it the share is served as it is and changes are not published",
+			"bytes", len(blob), "limit", wire.MaxManifestLen, "entries", len(s.ix.Entries))
+	}
+	s.tab, s.manifest = tab, chunks
 	s.cycles = map[netip.Addr]*cycle{}
 	s.fec.parityOf = map[netip.Addr]parityRef{}
 	s.mu.Lock()
@@ -327,10 +339,14 @@ func (s *Sender) applyRefresh(r refreshResult) {
 			s.cfg.Logger.Warn("re-indexing the share failed; serving the previous index", "err", r.err)
 		}
 	case r.changed:
-		s.ix = r.ix
-		s.gen++
-		if err := s.rebuild(); err != nil && s.cfg.Logger != nil {
-			s.cfg.Logger.Error("rebuilding the manifest failed", "err", err)
+		oldIx, oldGen := s.ix, s.gen
+		s.ix, s.gen = r.ix, s.gen+1
+		if err := s.rebuild(); err != nil {
+			s.ix, s.gen = oldIx, oldGen
+			if s.cfg.Logger != nil {
+				s.cfg.Logger.Error("the share changed but its new manifest cannot be served; serving the previous one", "err", err)
+			}
+			break
 		}
 		s.files.reset()
 		for _, a := range s.act {
