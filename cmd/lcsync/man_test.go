@@ -267,7 +267,7 @@ func TestManExitStatus(t *testing.T) {
 func TestManSections(t *testing.T) {
 	want := []string{"NAME", "SYNOPSIS", "DESCRIPTION", "ARGUMENTS", "NAMES", "MODES", "OPTIONS",
 		"TREE DUMP FORMAT", "EXIT STATUS", "ENVIRONMENT", "FILES", "EXAMPLES", "NETWORK NOTES",
-		"SEE ALSO", "BUGS"}
+		"SECURITY", "SEE ALSO", "BUGS"}
 	got := readManPage(t).order
 	if !slices.Equal(got, want) {
 		t.Errorf("lcsync.1 sections:\n got %q\nwant %q", got, want)

@@ -67,6 +67,7 @@ type options struct {
 	trust       []string
 	maxSkew     time.Duration
 	stateDir    string
+	user        string
 
 	args []string // positional arguments
 }
@@ -117,6 +118,7 @@ var optionDocs = []optionDoc{
 	{"--port N", "UDP port of every channel (default 4242)"},
 	{"--mtu N", "serve: path MTU; datagrams fit it without fragmentation (default 1500)"},
 	{"--hops N", "serve: multicast hop limit (default 1: the local link)"},
+	{"--user NAME", "serve: once the sockets are open, run as user NAME and its group, with no capability"},
 	{"--timeout DURATION", "fetch: give up after DURATION in total (default: none)"},
 	{"--idle-timeout DURATION", "fetch: give up when nothing useful arrives for DURATION (default 30s)"},
 	{"--progress", "fetch: show a progress bar even when stderr is not a terminal"},
@@ -176,6 +178,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.Var(usecValue{&o.delay}, "delay", "")
 	fs.StringVar(&o.logLevel, "loglevel", "", "")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "")
+	fs.StringVar(&o.user, "user", "", "")
 	fs.StringVar(&o.scope, "scope", "site", "")
 	fs.StringVar(&o.ifaces, "iface", "", "")
 	fs.IntVar(&o.port, "port", defaultPort, "")

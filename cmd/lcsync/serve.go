@@ -34,11 +34,40 @@ func serve(ctx context.Context, e *env, src string) error {
 	if o.bwlimit != "auto" {
 		rate, _ = parseRate(o.bwlimit) // validated with the options
 	}
-	if o.signKey != "" {
-		// Read the key before hashing a large share: a wrong password should not wait.
-		if _, err := loadSecretKey(e); err != nil {
+	// Open every socket first, while we may; then drop to --user; only then read the share.
+	tx, err := mcast.NewSendConn(mcast.SendConfig{Ifaces: ifaces, Port: o.port, HopLimit: o.hops})
+	if err != nil {
+		return withCode(exitNetwork, err)
+	}
+	defer tx.Close()
+	var listener *mld.Listener
+	if !o.carousel {
+		mc := mld.DefaultConfig()
+		mc.Ifaces, mc.Logger = ifaces, e.log
+		mc.LastListenerQueryInterval = leaveQueryInterval
+		listener, err = mld.Listen(mc)
+		if err != nil {
+			if errors.Is(err, mld.ErrPrivilege) {
+				return withCode(exitPrivilege, err) // the error says how to fix it
+			}
+			return withCode(exitNetwork, err)
+		}
+		defer listener.Close()
+	}
+	// The secret key and the state directory are opened before privileges are dropped, as a
+	// daemon reads its keys (the state directory must stay writable by --user).
+	signer, err := publisher(e)
+	if err != nil {
+		return err
+	}
+	if o.user != "" {
+		uid, gid, err := dropPrivileges(o.user)
+		if err != nil {
 			return err
 		}
+		e.log.Info("switched user", "user", o.user, "uid", uid, "gid", gid)
+	} else if os.Geteuid() == 0 {
+		e.log.Warn("serving as root: any file the share leads to is readable by the server; consider --user")
 	}
 	var w *watch.Watcher
 	if o.watch.on {
@@ -56,33 +85,13 @@ func serve(ctx context.Context, e *env, src string) error {
 	if err != nil {
 		return err
 	}
-	tx, err := mcast.NewSendConn(mcast.SendConfig{Ifaces: ifaces, Port: o.port, HopLimit: o.hops})
-	if err != nil {
-		return withCode(exitNetwork, err)
-	}
-	defer tx.Close()
 	cfg := sender.Config{Index: ix, Transport: tx, Carousel: o.carousel, Scope: scope, MTU: o.mtu,
-		Rate: rate, Delay: o.delay, Logger: e.log, AllowShrink: o.allowShrink}
-	if cfg.Signer, err = publisher(e); err != nil {
-		return err
-	}
+		Rate: rate, Delay: o.delay, Logger: e.log, AllowShrink: o.allowShrink, Signer: signer}
 	var watchRun func(context.Context) error
 	if w != nil {
 		cfg.Watch, watchRun = w, w.Run
 	}
-	var listener *mld.Listener
-	if !o.carousel {
-		mc := mld.DefaultConfig()
-		mc.Ifaces, mc.Logger = ifaces, e.log
-		mc.LastListenerQueryInterval = leaveQueryInterval
-		listener, err = mld.Listen(mc)
-		if err != nil {
-			if errors.Is(err, mld.ErrPrivilege) {
-				return withCode(exitPrivilege, err) // the error says how to fix it
-			}
-			return withCode(exitNetwork, err)
-		}
-		defer listener.Close()
+	if listener != nil {
 		cfg.Trigger = listener
 	}
 	s, err := sender.New(cfg)
@@ -94,7 +103,7 @@ func serve(ctx context.Context, e *env, src string) error {
 	if o.carousel {
 		mode = "carousel"
 	}
-	e.log.Info("serving", "rate", humanRate(rate), "share", ix.Share, "files", len(ix.Files), "bytes", ix.Bytes, "skipped", ix.Skipped,
+	e.log.Info("serving", "rate", humanRate(rate), "share", ix.Share, "files", len(ix.Files), "bytes", ix.Bytes, "skipped", ix.Skipped, "unreadable", ix.Unreadable,
 		"groups", groups, "manifest", manifest, "port", o.port, "mode", mode, "ifaces", ifaceNames(ifaces))
 	var mldStats func() mld.Stats
 	if listener != nil {

@@ -1,8 +1,18 @@
 // Package index walks a served file or directory tree and hashes every regular file into a
 // merkle tree, producing the share's manifest (PROTOCOL.md §5.1) together with what the
-// sender needs to serve it: the local path, the tree and the size and modification time
-// observed when hashing, so that a file changed since indexing is noticed and re-indexed
-// instead of having stale blocks sent for it.
+// sender needs to serve it: the file's place below the share, its tree and its identity when
+// hashed (device, inode, size, modification and change time), so that a file changed since
+// indexing is noticed and re-indexed instead of having stale blocks sent for it.
+//
+// A local user who can write into the share must not be able to make the server read
+// anything else (a root server reading /etc/shadow through a symlink swapped in) or hang
+// (a FIFO swapped in). So nothing below the share's directory is ever reached by path: the
+// walk opens each directory relative to its parent's descriptor with O_NOFOLLOW and checks
+// it is the inode it listed; files are opened the same way with O_NOFOLLOW|O_NONBLOCK, then
+// fstat'ed, and read only if they are the regular file that was walked (when hashing) or
+// hashed (File.Open, when serving). A name swapped for something else is re-indexed at the
+// next refresh (File.Changed compares the whole identity, the change time included, so a
+// rewrite with its modification time set back is seen too).
 //
 // Names follow PROTOCOL.md §2: serving /srv/share exposes share, share/a, share/a/b.txt…;
 // serving a single file /srv/f.iso exposes f.iso. Symlinks inside the share are recorded as

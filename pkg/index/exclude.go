@@ -1,7 +1,6 @@
 package index
 
 import (
-	"io/fs"
 	"path/filepath"
 )
 
@@ -9,6 +8,6 @@ import (
 // in the OS's separators) out of the index: the rules in Options.Exclude, and lcsync's own
 // temporary files always. Excluded entries are not counted as skipped: leaving them out is
 // what was asked for.
-func (w *walker) excluded(rel string, d fs.DirEntry) bool {
-	return w.opt.Exclude.Match(filepath.ToSlash(rel), d.IsDir())
+func (w *walker) excluded(rel string, dir bool) bool {
+	return w.opt.Exclude.Match(filepath.ToSlash(rel), dir)
 }

@@ -4,13 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"runtime"
-	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -37,13 +33,18 @@ type Options struct {
 type File struct {
 	// Entry is the file's manifest entry.
 	Entry wire.Entry
-	// Path is the local path the file is read from.
+	// Path is the local path of the file, for messages; it is opened relative to the share's
+	// directory, never by this path (see Open).
 	Path string
 	// Tree is the file's merkle tree.
 	Tree *merkle.Tree
 	// Size and ModTime are what the file looked like when it was hashed.
 	Size    int64
 	ModTime time.Time
+
+	root string   // the directory the file is opened relative to
+	rel  string   // its slash-separated path below root; "" for a single-file share
+	id   identity // the inode and times it had when walked, then when hashed
 }
 
 // Index is a hashed share. It is immutable once built: Refresh returns a new Index.
@@ -56,14 +57,32 @@ type Index struct {
 	Entries []wire.Entry
 	// Files lists the regular files, in name order, with their trees.
 	Files []*File
-	// Skipped counts entries that are not served (devices, fifos, sockets, bad names).
+	// Skipped counts entries that are not served (devices, fifos, sockets, bad names, and
+	// the unreadable ones).
 	Skipped int
+	// Unreadable counts entries that could not be read (listed, stat'ed or hashed); the
+	// directories holding them are marked incomplete in the manifest (wire.Entry.Incomplete).
+	Unreadable int
 	// Bytes is the total size of the files.
 	Bytes int64
 	// BlockSize is the block size files were hashed with.
 	BlockSize int
 
-	exclude *exclude.Matcher // the rules it was built with
+	exclude    *exclude.Matcher // the rules it was built with
+	incomplete map[string]bool  // directories, by name, with an unreadable entry below them
+}
+
+// markIncomplete records that the directory named dir lost an entry it could not read. The
+// share's own name is marked for entries directly in it; "" (a single-file share) is not.
+func (ix *Index) markIncomplete(dir string) {
+	ix.Unreadable++
+	if dir == "" {
+		return
+	}
+	if ix.incomplete == nil {
+		ix.incomplete = map[string]bool{}
+	}
+	ix.incomplete[dir] = true
 }
 
 // large is the file size from which a file gets every hashing worker to itself.
@@ -110,9 +129,11 @@ func (ix *Index) sync() {
 		byName[f.Entry.Name] = f
 	}
 	for i := range ix.Entries {
-		if f, ok := byName[ix.Entries[i].Name]; ok {
-			ix.Entries[i] = f.Entry
+		e := &ix.Entries[i]
+		if f, ok := byName[e.Name]; ok {
+			*e = f.Entry
 		}
+		e.Incomplete = e.Type == wire.EntryDir && ix.incomplete[e.Name]
 	}
 }
 
@@ -127,13 +148,16 @@ func (ix *Index) Manifest(carousel bool, pageHeight uint8, generation uint64) *w
 	}
 }
 
-// Changed reports whether f's size or modification time differs from when it was hashed.
+// Changed reports whether the name of f no longer leads to the regular file that was hashed,
+// unchanged: another inode (a file, symlink or FIFO renamed over it), another size,
+// modification or change time. The name is looked up below the share's directory without
+// following symlinks. A file that cannot be looked up counts as changed, with the error.
 func (f *File) Changed() (bool, error) {
-	st, err := os.Stat(f.Path)
+	st, err := lstatBeneath(f.root, f.rel)
 	if err != nil {
 		return true, fmt.Errorf("index: %w", err)
 	}
-	return st.Size() != f.Size || !st.ModTime().Equal(f.ModTime), nil
+	return !isRegular(st.Mode) || identityOf(&st) != f.id, nil
 }
 
 // hashAll hashes every file: large ones sequentially with all workers, small ones
@@ -142,7 +166,7 @@ func (f *File) Changed() (bool, error) {
 func hashAll(ctx context.Context, ix *Index, opt Options, reuse map[string]*File) error {
 	failed := make([]error, len(ix.Files))
 	for i, f := range ix.Files {
-		if old := reuse[f.Path]; old != nil && old.Size == f.Size && old.ModTime.Equal(f.ModTime) &&
+		if old := reuse[f.Path]; old != nil && old.id == f.id &&
 			old.Entry.BlockShift == f.Entry.BlockShift && old.Entry.Name == f.Entry.Name {
 			g := *old
 			g.Entry.Mode = f.Entry.Mode
@@ -182,7 +206,8 @@ func hashAll(ctx context.Context, ix *Index, opt Options, reuse map[string]*File
 	return nil
 }
 
-// drop removes the files whose hashing failed from Files and Entries.
+// drop removes the files whose hashing failed from Files and Entries, marking the directories
+// that held them incomplete.
 func (ix *Index) drop(failed []error, log *slog.Logger) {
 	gone := map[string]bool{}
 	kept := ix.Files[:0]
@@ -193,6 +218,7 @@ func (ix *Index) drop(failed []error, log *slog.Logger) {
 		}
 		gone[f.Entry.Name] = true
 		ix.Skipped++
+		ix.markIncomplete(parentName(f.Entry.Name))
 		if log != nil {
 			log.Warn("not serving", "path", f.Path, "reason", failed[i])
 		}
@@ -258,147 +284,34 @@ func sameEntries(a, b []wire.Entry) bool {
 	return true
 }
 
-// hashFile (re)hashes one file, recording the size and time seen before reading so that a
-// change during hashing is caught by the next Changed check.
+// hashFile (re)hashes one file, recording its identity as it was opened, so that a change
+// during hashing is caught by the next Changed check. The file is opened below the share's
+// directory without following symlinks or blocking, and must be the inode the walk saw: a
+// file swapped (for a symlink, a FIFO or another file) since the walk is not hashed.
 func hashFile(ctx context.Context, f *File, workers int) error {
-	fh, err := os.Open(f.Path)
+	fh, st, err := openBeneath(f.root, f.rel)
 	if err != nil {
 		return fmt.Errorf("index: %w", err)
 	}
 	defer fh.Close()
-	st, err := fh.Stat()
-	if err != nil {
-		return fmt.Errorf("index: %w", err)
-	}
-	if !st.Mode().IsRegular() {
-		return fmt.Errorf("index: %s is no longer a regular file", f.Path)
+	id := identityOf(&st)
+	if id.dev != f.id.dev || id.ino != f.id.ino {
+		return fmt.Errorf("index: %w: %s was replaced since the walk", ErrChanged, f.Path)
 	}
 	bs := f.Entry.BlockSize()
-	t, err := merkle.Build(ctx, fh, st.Size(), bs, workers)
+	t, err := merkle.Build(ctx, fh, id.size, bs, workers)
 	if err != nil {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return err
 		}
 		return fmt.Errorf("index: hashing %s: %w", f.Path, err)
 	}
-	f.Tree, f.Size, f.ModTime = t, st.Size(), st.ModTime()
-	f.Entry.Size = st.Size()
-	f.Entry.MTime = st.ModTime().UnixNano()
-	f.Entry.Mode = unixMode(st.Mode())
+	f.Tree, f.Size, f.ModTime, f.id = t, id.size, id.modTime(), id
+	f.Entry.Size = id.size
+	f.Entry.MTime = id.mtime
+	f.Entry.Mode = st.Mode & 0o7777
 	f.Entry.Top = t.Top()
 	return nil
-}
-
-// walker collects entries; it never follows symlinks below the top.
-type walker struct {
-	ix  *Index
-	opt Options
-}
-
-func (w *walker) walk(abs string) error {
-	st, err := os.Stat(abs) // the argument itself is followed
-	if err != nil {
-		return fmt.Errorf("index: %w", err)
-	}
-	if err := w.add(abs, w.ix.Share, st); err != nil {
-		return err
-	}
-	if !st.IsDir() {
-		return nil
-	}
-	err = filepath.WalkDir(abs, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if p == abs {
-				return fmt.Errorf("index: %w", err)
-			}
-			w.skip(p, err.Error()) // unreadable directory: serve the rest
-			return nil
-		}
-		if p == abs {
-			return nil
-		}
-		rel, err := filepath.Rel(abs, p)
-		if err != nil {
-			return fmt.Errorf("index: %w", err)
-		}
-		if w.excluded(rel, d) {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		name := w.ix.Share + "/" + filepath.ToSlash(rel)
-		info, err := d.Info()
-		if err != nil {
-			return fmt.Errorf("index: %w", err)
-		}
-		if err := w.add(p, name, info); err != nil {
-			return err
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	sort.Slice(w.ix.Entries, func(i, j int) bool { return w.ix.Entries[i].Name < w.ix.Entries[j].Name })
-	sort.Slice(w.ix.Files, func(i, j int) bool { return w.ix.Files[i].Entry.Name < w.ix.Files[j].Entry.Name })
-	return nil
-}
-
-func (w *walker) add(p, name string, info fs.FileInfo) error {
-	if err := wire.CheckName(name); err != nil {
-		w.skip(p, err.Error())
-		if info.IsDir() {
-			return filepath.SkipDir
-		}
-		return nil
-	}
-	e := wire.Entry{Name: name, Mode: unixMode(info.Mode()), MTime: info.ModTime().UnixNano()}
-	switch m := info.Mode(); {
-	case m.IsRegular():
-		e.Type = wire.EntryFile
-		e.BlockShift = shift(w.opt.BlockSize)
-		w.ix.Files = append(w.ix.Files, &File{Entry: e, Path: p, Size: info.Size(), ModTime: info.ModTime()})
-	case m.IsDir():
-		e.Type = wire.EntryDir
-	case m&fs.ModeSymlink != 0:
-		target, err := os.Readlink(p)
-		if err != nil {
-			return fmt.Errorf("index: %w", err)
-		}
-		if len(target) == 0 || len(target) > wire.MaxTargetLen || strings.ContainsRune(target, 0) {
-			w.skip(p, "symlink target too long")
-			return nil
-		}
-		e.Type, e.Target = wire.EntrySymlink, target
-	default:
-		w.skip(p, "not a regular file, directory or symlink")
-		return nil
-	}
-	w.ix.Entries = append(w.ix.Entries, e)
-	return nil
-}
-
-func (w *walker) skip(p, why string) {
-	w.ix.Skipped++
-	if w.opt.Logger != nil {
-		w.opt.Logger.Warn("not serving", "path", p, "reason", why)
-	}
-}
-
-// unixMode converts Go's FileMode permission, setuid, setgid and sticky bits to 07777 form.
-func unixMode(m fs.FileMode) uint32 {
-	u := uint32(m.Perm())
-	if m&fs.ModeSetuid != 0 {
-		u |= 04000
-	}
-	if m&fs.ModeSetgid != 0 {
-		u |= 02000
-	}
-	if m&fs.ModeSticky != 0 {
-		u |= 01000
-	}
-	return u
 }
 
 func shift(bs int) uint8 {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/lcsync/lcsync/pkg/watch"
 	"github.com/lcsync/lcsync/pkg/wire"
+	"golang.org/x/sys/unix"
 )
 
 // tornRetries is how many times Update hashes a file that keeps changing under it before
@@ -233,15 +234,27 @@ func (u *updater) oldFile(name string) *File {
 	return nil
 }
 
-// add records one entry through the walker (which applies the name and type rules).
-func (u *updater) add(p, name string, info fs.FileInfo) error {
-	w := walker{ix: u.ix, opt: u.opt}
+// add records one entry through the walker (which applies the name and type rules); info is
+// only a hint: the entry is looked at again with lstat, as the walk does.
+func (u *updater) add(p, name string, _ fs.FileInfo) error {
+	w := walker{ix: u.ix, opt: u.opt, root: u.abs}
 	u.ix.Entries, u.ix.Files = u.ix.Entries[:0], u.ix.Files[:0]
-	if err := w.add(p, name, info); err != nil && !errors.Is(err, filepath.SkipDir) {
-		return err
+	var st unix.Stat_t
+	if err := unix.Lstat(p, &st); err != nil {
+		return nil // vanished meanwhile: its parent's next event says so
 	}
+	w.add(-1, p, u.rel(p), name, &st)
 	u.take()
 	return nil
+}
+
+// rel returns p relative to the share root, '/'-separated.
+func (u *updater) rel(p string) string {
+	r, err := filepath.Rel(u.abs, p)
+	if err != nil || r == "." {
+		return ""
+	}
+	return filepath.ToSlash(r)
 }
 
 // take moves what the walker collected into the maps; new files are to be hashed.
@@ -258,46 +271,30 @@ func (u *updater) take() {
 	u.ix.Entries, u.ix.Files = u.ix.Entries[:0], u.ix.Files[:0]
 }
 
-// walkTree indexes directory p (named name, at rel) and everything below it.
-func (u *updater) walkTree(p, name, rel string, info fs.FileInfo) error {
-	w := walker{ix: u.ix, opt: u.opt}
+// walkTree indexes directory p (named name, at rel) and everything below it, as the walk
+// does: opened without following a symlink and checked to be the directory it stat'ed.
+func (u *updater) walkTree(p, name, rel string, _ fs.FileInfo) error {
+	w := walker{ix: u.ix, opt: u.opt, root: u.abs}
 	u.ix.Entries, u.ix.Files = u.ix.Entries[:0], u.ix.Files[:0]
-	if err := w.add(p, name, info); err != nil {
-		if errors.Is(err, filepath.SkipDir) {
-			u.take()
-			return nil
-		}
-		return err
+	defer u.take()
+	var st unix.Stat_t
+	if err := unix.Lstat(p, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return nil // vanished or replaced meanwhile: the next event says so
 	}
-	err := filepath.WalkDir(p, func(q string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if q == p {
-				return nil // vanished meanwhile: its parent's next event says so
-			}
-			w.skip(q, err.Error())
-			return nil
-		}
-		if q == p {
-			return nil
-		}
-		sub, err := filepath.Rel(u.abs, q)
-		if err != nil {
-			return fmt.Errorf("index: %w", err)
-		}
-		if w.excluded(sub, d) {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		info, err := d.Info()
-		if err != nil {
-			return nil // vanished meanwhile
-		}
-		return w.add(q, u.old.Share+"/"+filepath.ToSlash(sub), info)
-	})
-	u.take()
-	return err
+	if !w.add(-1, p, rel, name, &st) {
+		return nil
+	}
+	fd, err := unix.Open(p, openDir, 0)
+	if err != nil {
+		w.unreadable(p, name, "cannot open directory: "+err.Error())
+		return nil
+	}
+	var cst unix.Stat_t
+	if err := unix.Fstat(fd, &cst); err != nil || cst.Dev != st.Dev || cst.Ino != st.Ino {
+		unix.Close(fd)
+		return nil // replaced meanwhile: the next event says so
+	}
+	return w.dir(fd, p, rel, name, false)
 }
 
 // finish hashes the files that need it, checks none changed while being hashed, and

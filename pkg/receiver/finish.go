@@ -248,15 +248,17 @@ func (p *plan) symlink(s *session, it placed) error {
 }
 
 // deleteExtraneous removes destination entries below the fetched directory that the
-// manifest does not list.
+// manifest does not list, except below a directory the server could not read in full
+// (wire.Entry.Incomplete), as rsync deletes nothing after an I/O error.
 func (p *plan) deleteExtraneous(s *session) error {
 	if p.root == nil {
 		return nil
 	}
-	keep := map[string]bool{}
+	keep, incomplete := map[string]bool{}, map[string]bool{}
 	base := "."
 	for _, it := range p.l.items {
 		keep[it.rel] = true
+		incomplete[it.rel] = it.e.Incomplete
 	}
 	if len(p.l.items) > 0 {
 		base = p.l.items[0].rel
@@ -265,6 +267,9 @@ func (p *plan) deleteExtraneous(s *session) error {
 	err := fs.WalkDir(p.root.FS(), base, func(rel string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
+		}
+		if incomplete[rel] && d.IsDir() {
+			return fs.SkipDir
 		}
 		if rel == base || keep[rel] {
 			return nil

@@ -3,6 +3,7 @@ package sender
 import (
 	"context"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/lcsync/lcsync/pkg/mcast"
@@ -140,6 +141,16 @@ func (a *active) addMember(src netip.Addr) {
 	if len(a.members) < 256 {
 		a.members = append(a.members, src)
 	}
+}
+
+// memberOn reports whether h is a member of a channel being sent on interface ifindex.
+func (s *Sender) memberOn(ifindex int, h netip.Addr) bool {
+	for _, a := range s.act {
+		if !a.removed && a.key.ifindex == ifindex && slices.Contains(a.members, h) {
+			return true
+		}
+	}
+	return false
 }
 
 // left handles a leave from src. A leave names its sender only by a source address any

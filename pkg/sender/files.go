@@ -9,7 +9,9 @@ import (
 )
 
 // fileCache keeps a few files open for ReadAt and remembers when each file was last checked
-// for changes. It is owned by the sender goroutine.
+// for changes. A file is opened only if it is still the inode that was hashed
+// (index.File.Open), and read through that descriptor from then on, so a name swapped for a
+// symlink or a FIFO later is never followed. It is owned by the sender goroutine.
 type fileCache struct {
 	open    map[*index.File]*os.File
 	order   []*index.File // least recently opened first
@@ -50,7 +52,7 @@ func (c *fileCache) get(f *index.File) (*os.File, error) {
 	if fh, ok := c.open[f]; ok {
 		return fh, nil
 	}
-	fh, err := os.Open(f.Path)
+	fh, err := f.Open() // below the share, no symlink, no FIFO, and only the file hashed
 	if err != nil {
 		return nil, fmt.Errorf("sender: %w", err)
 	}

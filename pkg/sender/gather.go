@@ -37,14 +37,35 @@ const rootGatherFull = 512 << 20
 // hashing the local copy is quick and hosts do not drift apart much.
 const rootGatherMin = 32 << 20
 
-// note records that src joined the manifest on interface ifindex.
+// maxWalkers bounds the hosts remembered per interface: manifest joins carry a source address
+// any host can forge, and a root page's gather costs time in proportion to them.
+const maxWalkers = 256
+
+// note records that src joined the manifest on interface ifindex. When the interface already
+// has maxWalkers hosts, the ones older than walkerTTL are forgotten, and if that is not
+// enough, half of them (in map order, which is random): waits then expect fewer hosts.
 func (w walkers) note(ifindex int, src netip.Addr, now time.Time) {
 	m := w[ifindex]
 	if m == nil {
 		m = make(map[netip.Addr]time.Time)
 		w[ifindex] = m
 	}
+	if _, ok := m[src]; !ok && len(m) >= maxWalkers {
+		trim(m, maxWalkers, func(at time.Time) bool { return now.Sub(at) >= walkerTTL })
+	}
 	m[src] = now
+}
+
+// trim makes room in m, which holds limit entries or more: it deletes the old ones, then, if
+// m is still over half full, entries in map order until it is not.
+func trim[K comparable, V any](m map[K]V, limit int, old func(V) bool) {
+	sweep(m, old)
+	for k := range m {
+		if len(m) < limit/2 {
+			return
+		}
+		delete(m, k)
+	}
 }
 
 // hosts returns the hosts on ifindex that joined the manifest within walkerTTL, forgetting
@@ -76,6 +97,9 @@ const servedTTL = 2 * time.Second
 // maxServed bounds the hosts a channel remembers serving.
 const maxServed = 64
 
+// maxRootServed bounds the hosts a root page remembers having served.
+const maxRootServed = 1024
+
 func (a *active) addServed(src netip.Addr) {
 	if len(a.served) < maxServed && !slices.Contains(a.served, src) {
 		a.served = append(a.served, src)
@@ -99,10 +123,13 @@ func (s *Sender) keepServed(a *active, now time.Time) {
 			m = make(map[netip.Addr]time.Time)
 			s.rootServed[a.key] = m
 		}
+		sweep(m, func(at time.Time) bool { return now.Sub(at) >= walkerTTL })
 		for _, h := range a.served {
+			if _, ok := m[h]; !ok && len(m) >= maxRootServed {
+				trim(m, maxRootServed, func(time.Time) bool { return false })
+			}
 			m[h] = now
 		}
-		sweep(m, func(at time.Time) bool { return now.Sub(at) >= walkerTTL })
 	}
 }
 

@@ -525,3 +525,57 @@ func TestMLDSpoofedLeavesDoNotStopAFetch(t *testing.T) {
 		t.Errorf("stats after forged leaves: %+v", st)
 	}
 }
+
+// join sends an MLDv2 report with one CHANGE_TO_EXCLUDE record and no sources for g (a
+// join) to dst with the given hop limit.
+func (sp *spoofer) join(g, dst netip.Addr, hops int) error {
+	msg := make([]byte, 8+20)
+	msg[0] = mld.TypeV2Report
+	msg[7] = 1 // one record
+	msg[8] = 4 // CHANGE_TO_EXCLUDE_MODE
+	a := g.As16()
+	copy(msg[12:], a[:])
+	cm := &ipv6.ControlMessage{HopLimit: hops, IfIndex: sp.ifi.Index, Src: sp.src.AsSlice()}
+	_, err := sp.p.WriteTo(msg, cm, &net.IPAddr{IP: dst.AsSlice()})
+	return err
+}
+
+// TestMLDInvalidReportsIgnored: well-formed joins of the share's stream channel that break
+// RFC 3810 §5.2.13 — sent unicast to the server, from a global address, or with hop limit 2
+// — start nothing; the same join sent as the RFC requires does.
+func TestMLDInvalidReportsIgnored(t *testing.T) {
+	netnstest.Require(t, "bridge", "nft", "tc")
+	rig := netnstest.NewRig(t, netnstest.RigConfig{Receivers: 1})
+	sv := startServer(t, rig, 64<<10, 0)
+	g := sv.topGroup()
+	server := netip.MustParseAddr("fd00:6c63::1")
+	routers := netip.MustParseAddr("ff02::16")
+	global := newSpoofer(t, rig.Receivers[0], netip.MustParseAddr("fd00:6c63::99"))
+	ll := &spoofer{p: global.p, c: global.c, ifi: global.ifi, src: linkLocal(t, rig.Receivers[0])}
+	for _, try := range []struct {
+		name string
+		sp   *spoofer
+		dst  netip.Addr
+		hops int
+	}{
+		{"unicast to the server", ll, server, 1},
+		{"from a global address", global, routers, 1},
+		{"hop limit 2", ll, routers, 2},
+	} {
+		for range 3 {
+			if err := try.sp.join(g, try.dst, try.hops); err != nil {
+				t.Fatalf("%s: %v", try.name, err)
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+		if st := sv.s.Stats(); st.Activations != 0 {
+			t.Fatalf("%s: a channel started: %+v", try.name, st)
+		}
+	}
+	if err := ll.join(g, routers, 1); err != nil {
+		t.Fatal(err)
+	}
+	if !waitFor(2*time.Second, func() bool { return sv.s.Stats().Activations > 0 }) {
+		t.Fatalf("a valid join started nothing: %+v", sv.s.Stats())
+	}
+}

@@ -121,24 +121,36 @@ func New(cfg Config) (*Sender, error) {
 	return s, nil
 }
 
-// rebuild recomputes the group table and the manifest after (re)indexing.
+// manifestWarnAt is the manifest size from which every rebuild warns: past wire.MaxManifestLen
+// the share can no longer change (see applyRefresh), so the operator hears of it long before.
+const manifestWarnAt = wire.MaxManifestLen / 2
+
+// rebuild recomputes the group table and the manifest of s.ix at generation s.gen. Nothing
+// changes unless both can be built: on error the sender keeps serving the old table and
+// manifest together.
 func (s *Sender) rebuild() error {
 	if err := s.signGeneration(); err != nil {
 		return err
 	}
-	s.tab = buildTable(s.ix, s.cfg.Scope, s.cfg.PageHeight, s.publisherKey())
+	tab := buildTable(s.ix, s.cfg.Scope, s.cfg.PageHeight, s.publisherKey())
 	m := s.ix.Manifest(s.cfg.Carousel, uint8(s.cfg.PageHeight), s.gen)
 	m.Publisher = s.publisher()
 	blob, err := m.MarshalBinary()
 	if err != nil {
 		return fmt.Errorf("sender: encoding manifest: %w", err)
 	}
-	if s.manifest, err = wire.ManifestChunks(blob, s.geo.maxDatagram); err != nil {
+	chunks, err := wire.ManifestChunks(blob, s.geo.maxDatagram)
+	if err != nil {
 		return fmt.Errorf("sender: %w", err)
 	}
 	if err := s.signManifest(blob); err != nil {
 		return err
 	}
+	if len(blob) >= manifestWarnAt && s.cfg.Logger != nil {
+		s.cfg.Logger.Warn("the manifest nears its size limit; past it the share is served as it is and changes are not published",
+			"bytes", len(blob), "limit", wire.MaxManifestLen, "entries", len(s.ix.Entries))
+	}
+	s.tab, s.manifest = tab, chunks
 	s.cycles = map[netip.Addr]*cycle{}
 	s.fec.parityOf = map[netip.Addr]parityRef{}
 	s.mu.Lock()
@@ -256,7 +268,8 @@ func (s *Sender) takeEvents(ctx context.Context) {
 	s.fec.expire(s.cfg.Trigger, now)
 	for _, ev := range s.events {
 		if ev.Group == s.tab.congestion {
-			if s.rate != nil && !ev.Refresh && s.rate.signal(ev.Source, ev.Leave, now) {
+			member := func(h netip.Addr) bool { return s.memberOn(ev.Ifindex, h) }
+			if s.rate != nil && !ev.Refresh && s.rate.signal(ev.Source, ev.Leave, now, member) {
 				s.setRate()
 				s.count(func(st *Stats) { st.Slowdowns++ })
 			}
@@ -283,11 +296,31 @@ func (s *Sender) takeEvents(ctx context.Context) {
 		s.count(func(st *Stats) { st.Joins++ })
 		if s.tab.isManifest(ev.Group) && !s.repeatJoin(key, ev.Source, now) && s.holdManifest(ctx, key, now) {
 			// Someone wants the manifest: make sure it is current first (fresh.go).
-			s.held = append(s.held, heldJoin{key: key, src: ev.Source})
+			s.hold(heldJoin{key: key, src: ev.Source})
 			continue
 		}
 		s.activate(key, ev.Source, now, false)
 	}
+}
+
+// maxHeld bounds the manifest joins held during a re-index: their sources can be forged.
+const maxHeld = 1024
+
+// hold keeps a manifest join until the running re-index ends. A repeat of a held join is
+// dropped; past maxHeld, so is a join for a channel that has one held already (the channel
+// starts for that one, and the other hosts find it running).
+func (s *Sender) hold(h heldJoin) {
+	held := false
+	for _, o := range s.held {
+		if o == h {
+			return
+		}
+		held = held || o.key == h.key
+	}
+	if held && len(s.held) >= maxHeld {
+		return
+	}
+	s.held = append(s.held, h)
 }
 
 // Stats returns a snapshot of the counters. It is safe to call from any goroutine.
@@ -342,10 +375,14 @@ func (s *Sender) applyRefresh(r refreshResult) {
 			s.cfg.Logger.Warn("re-indexing the share failed; serving the previous index", "err", r.err)
 		}
 	case r.changed:
-		s.ix = r.ix
-		s.gen++
-		if err := s.rebuild(); err != nil && s.cfg.Logger != nil {
-			s.cfg.Logger.Error("rebuilding the manifest failed", "err", err)
+		oldIx, oldGen := s.ix, s.gen
+		s.ix, s.gen = r.ix, s.gen+1
+		if err := s.rebuild(); err != nil {
+			s.ix, s.gen = oldIx, oldGen
+			if s.cfg.Logger != nil {
+				s.cfg.Logger.Error("the share changed but its new manifest cannot be served; serving the previous one", "err", err)
+			}
+			break
 		}
 		s.files.reset()
 		s.recycle()

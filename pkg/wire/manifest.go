@@ -22,6 +22,14 @@ const (
 	FlagSigned = 1 << 1
 	// PublisherLen is the length of the publisher field of a signed manifest.
 	PublisherLen = KeyIDLen + PublicKeyLen
+	// FlagIncomplete is bit 2 of the manifest flags: the sender could not read all of the
+	// share, and the directories it could not list completely carry ModeIncomplete. A
+	// receiver that predates it refuses the manifest (unknown flag) rather than mistaking
+	// such a directory for a complete one.
+	FlagIncomplete = 1 << 2
+	// ModeIncomplete is the bit of a directory entry's mode field, on the wire, that marks
+	// it incomplete (Entry.Incomplete); it is allowed only with FlagIncomplete.
+	ModeIncomplete = 1 << 16
 	// MaxTargetLen is the longest symlink target in bytes.
 	MaxTargetLen = 4095
 )
@@ -75,6 +83,11 @@ type Entry struct {
 	// Target is a symlink's target, 1 to MaxTargetLen bytes without NUL; empty for other
 	// types. It is not a name and is not checked as one.
 	Target string
+
+	// Incomplete marks a directory the sender could not read completely (an entry below it
+	// could not be listed or read, so it is missing from the manifest). A receiver deletes
+	// nothing below it. Only directories may be incomplete.
+	Incomplete bool
 }
 
 // BlockSize returns a file entry's block size in bytes, or 0 for other entry types.

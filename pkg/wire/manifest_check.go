@@ -52,6 +52,9 @@ func entryProblem(e *Entry, share string) string {
 	if e.Mode&^0o7777 != 0 {
 		return fmt.Sprintf("mode %#o has bits outside 07777", e.Mode)
 	}
+	if e.Incomplete && e.Type != EntryDir {
+		return "marked incomplete, which only a directory may be"
+	}
 	switch e.Type {
 	case EntryFile:
 		return fileProblem(e)
@@ -134,4 +137,14 @@ func checkNoneBelowLeaves(entries []Entry) error {
 		}
 	}
 	return nil
+}
+
+// incomplete reports whether some entry of m is marked incomplete.
+func (m *Manifest) incomplete() bool {
+	for i := range m.Entries {
+		if m.Entries[i].Incomplete {
+			return true
+		}
+	}
+	return false
 }

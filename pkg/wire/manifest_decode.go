@@ -32,9 +32,10 @@ func UnmarshalManifest(blob []byte) (*Manifest, error) {
 		return nil, errorf(ErrVersion, "manifest: version %d, this implementation reads %d", blob[4], ManifestVersion)
 	}
 	flags, height, reserved := blob[5], blob[6], blob[7]
-	if flags&^(FlagCarousel|FlagSigned) != 0 {
-		return nil, malformed("manifest: unknown flags %#02x", flags&^(FlagCarousel|FlagSigned))
+	if known := byte(FlagCarousel | FlagSigned | FlagIncomplete); flags&^known != 0 {
+		return nil, malformed("manifest: unknown flags %#02x", flags&^known)
 	}
+	d.incomplete = flags&FlagIncomplete != 0
 	if reserved != 0 {
 		return nil, malformed("manifest: reserved byte is %#02x, not zero", reserved)
 	}
@@ -76,6 +77,9 @@ func UnmarshalManifest(blob []byte) (*Manifest, error) {
 	if err := m.Validate(); err != nil {
 		return nil, err
 	}
+	if d.incomplete && !m.incomplete() {
+		return nil, malformed("manifest: the incomplete flag is set but no directory is marked incomplete")
+	}
 	return m, nil
 }
 
@@ -92,11 +96,12 @@ func (m *Manifest) UnmarshalBinary(blob []byte) error {
 // decoder reads a manifest blob front to back. The first short read sets err; later reads
 // then return zero values, so callers check err once per entry.
 type decoder struct {
-	b     []byte
-	s     string // b as a string, for substrings without a copy each
-	off   int
-	index int // index of the entry being read, -1 before the entries
-	err   error
+	b          []byte
+	s          string // b as a string, for substrings without a copy each
+	off        int
+	index      int  // index of the entry being read, -1 before the entries
+	incomplete bool // the manifest has FlagIncomplete: directory modes may carry ModeIncomplete
+	err        error
 }
 
 // need reports whether n more bytes remain, recording an error that names what if not.
@@ -162,6 +167,10 @@ func (d *decoder) readEntry(e *Entry, i int) {
 	d.index = i
 	e.Type = EntryType(d.u8("type"))
 	e.Mode = d.u32("mode")
+	if d.incomplete && e.Type == EntryDir && e.Mode&ModeIncomplete != 0 {
+		e.Mode &^= ModeIncomplete
+		e.Incomplete = true
+	}
 	e.MTime = int64(d.u64("mtime"))
 	e.Name = d.string16("name length", "name")
 	if d.err != nil {

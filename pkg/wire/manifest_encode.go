@@ -74,6 +74,9 @@ func (m *Manifest) appendValid(dst []byte) []byte {
 	if m.Publisher != nil {
 		flags |= FlagSigned
 	}
+	if m.incomplete() {
+		flags |= FlagIncomplete
+	}
 	dst = append(dst, ManifestVersion, flags, m.PageHeight, 0)
 	if m.Publisher != nil {
 		dst = append(append(dst, m.Publisher.KeyID[:]...), m.Publisher.Key[:]...)
@@ -90,7 +93,11 @@ func (m *Manifest) appendValid(dst []byte) []byte {
 // appendEntry appends one valid entry.
 func appendEntry(dst []byte, e *Entry) []byte {
 	dst = append(dst, byte(e.Type))
-	dst = binary.BigEndian.AppendUint32(dst, e.Mode)
+	mode := e.Mode
+	if e.Incomplete {
+		mode |= ModeIncomplete
+	}
+	dst = binary.BigEndian.AppendUint32(dst, mode)
 	dst = binary.BigEndian.AppendUint64(dst, uint64(e.MTime))
 	dst = appendString16(dst, e.Name)
 	switch e.Type {

@@ -36,6 +36,11 @@ func TestManifestRoundTrip(t *testing.T) {
 			}}},
 		{"signed", &Manifest{PageHeight: 4, Share: "s", Generation: 9, Publisher: &Publisher{KeyID: [8]byte{1, 2, 3}, Key: someTop},
 			Entries: []Entry{{Type: EntryFile, Name: "s", Size: 1, BlockShift: 14, Top: someTop}}}},
+		{"incomplete directories", &Manifest{PageHeight: 4, Share: "s", Entries: []Entry{
+			{Type: EntryDir, Mode: 0o755, Name: "s", Incomplete: true},
+			{Type: EntryDir, Mode: 0o7777, Name: "s/unreadable", Incomplete: true},
+			{Type: EntryDir, Mode: 0o700, Name: "s/z"},
+		}}},
 		{"longest name", &Manifest{PageHeight: 1, Share: "s", Entries: []Entry{{Type: EntryDir, Name: longName}}}},
 		{"byte order puts a.txt before a/", &Manifest{PageHeight: 2, Share: "s", Entries: []Entry{
 			{Type: EntryDir, Name: "s/a"},
@@ -197,6 +202,8 @@ func TestUnmarshalManifestHostile(t *testing.T) {
 		{"unknown flag", edit(good, put(5, 0x04)), ErrMalformed, "unknown flags 0x04"},
 		{"all flags", edit(good, put(5, 0xff)), ErrMalformed, "unknown flags 0xfc"},
 		{"signed flag without room for the publisher", edit(good[:ManifestHeaderLen+20], put(5, FlagSigned)), ErrMalformed, "publisher needs 40 bytes"},
+		{"incomplete flag without an incomplete directory", edit(good, put(5, FlagIncomplete)), ErrMalformed, "no directory is marked incomplete"},
+		{"incomplete mark without the flag", edit(good, put(29, 1)), ErrMalformed, "bits outside 07777"},
 		{"reserved byte", edit(good, put(7, 1)), ErrMalformed, "reserved byte"},
 		{"page height 0", edit(good, put(6, 0)), ErrMalformed, "page height is 0"},
 		{"share name longer than blob", edit(good, put(8, 0xff, 0xff)), ErrMalformed, "share name needs 65535 bytes at offset 10"},
@@ -368,5 +375,36 @@ func TestEntryBlockSize(t *testing.T) {
 		if got := tc.e.BlockSize(); got != tc.want {
 			t.Errorf("%s: BlockSize = %d, want %d", tc.name, got, tc.want)
 		}
+	}
+}
+
+// TestManifestIncomplete: a directory the sender could not read completely is marked in the
+// mode field (bit 16) and announced by flag bit 1, so that a receiver that predates the mark
+// refuses the manifest (unknown flag) instead of taking the directory as complete; the mark
+// is allowed on directories only, and the flag only with a mark.
+func TestManifestIncomplete(t *testing.T) {
+	m := &Manifest{PageHeight: 4, Share: "s", Entries: []Entry{
+		{Type: EntryDir, Mode: 0o755, Name: "s"},
+		{Type: EntryDir, Mode: 0o700, Name: "s/d", Incomplete: true},
+	}}
+	blob, err := m.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if blob[5] != FlagIncomplete {
+		t.Errorf("flags %#02x, want %#02x", blob[5], FlagIncomplete)
+	}
+	// Entry 1 starts after the header (8), share name (2+1), generation (8), count (4) and
+	// entry 0 (1+4+8+2+1): it starts at 39, its mode at 40.
+	if mode := binary.BigEndian.Uint32(blob[40:]); mode != ModeIncomplete|0o700 {
+		t.Errorf("mode on the wire %#o, want %#o", mode, ModeIncomplete|0o700)
+	}
+	complete := &Manifest{PageHeight: 4, Share: "s", Entries: []Entry{{Type: EntryDir, Mode: 0o755, Name: "s"}}}
+	if b, err := complete.MarshalBinary(); err != nil || b[5] != 0 {
+		t.Errorf("a complete manifest has flags %#02x (%v)", b[5], err)
+	}
+	onFile := &Manifest{PageHeight: 4, Share: "s", Entries: []Entry{{Type: EntryFile, Name: "s", BlockShift: 14, Incomplete: true}}}
+	if _, err := onFile.MarshalBinary(); err == nil || !strings.Contains(err.Error(), "only a directory") {
+		t.Errorf("incomplete file entry: %v", err)
 	}
 }
