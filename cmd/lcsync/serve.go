@@ -57,7 +57,8 @@ func serve(ctx context.Context, e *env, src string) error {
 		Rate: rate, Delay: o.delay, Logger: e.log, AllowShrink: o.allowShrink}
 	var watchRun func(context.Context) error
 	if w != nil {
-		cfg.Watch, watchRun = w, w.Run
+		cfg.Watch = w
+		watchRun = func(ctx context.Context) error { return withCode(exitIO, w.Run(ctx)) }
 	}
 	var listener *mld.Listener
 	if !o.carousel {
@@ -96,6 +97,10 @@ func serve(ctx context.Context, e *env, src string) error {
 		}
 	}
 	if err != nil {
+		var c classified
+		if errors.As(err, &c) {
+			return err // the watcher's: a local I/O error
+		}
 		return withCode(exitNetwork, err)
 	}
 	e.log.Info("stopped")

@@ -355,3 +355,22 @@ func TestSingleFileShare(t *testing.T) {
 		}
 	}
 }
+
+// TestPendingSeesQueuedEvents: an event the kernel queued but the watcher has not read yet
+// already counts as pending, so that a manifest request right after a write waits for it.
+func TestPendingSeesQueuedEvents(t *testing.T) {
+	dir := t.TempDir()
+	w, err := New(fastConfig(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.running.Store(true) // as if Run were running but had not read anything yet
+	defer w.ino.f.Close()
+	if w.Pending() {
+		t.Fatal("pending before any change")
+	}
+	mustWrite(t, filepath.Join(dir, "f"), "x")
+	if !w.Pending() {
+		t.Fatal("a queued event is not pending")
+	}
+}
