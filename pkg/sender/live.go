@@ -30,6 +30,9 @@ type Watch interface {
 	Batches() <-chan watch.Batch
 	// Pending reports whether changes were seen that are not in a batch yet.
 	Pending() bool
+	// Polls reports whether the watcher polls (it then sees changes only every interval,
+	// so a manifest request gets a rescan first, as without a watcher).
+	Polls() bool
 }
 
 // pushRepeats are when a new generation is pushed again, after the first push.
@@ -38,7 +41,8 @@ var pushRepeats = [...]time.Duration{50 * time.Millisecond, 250 * time.Milliseco
 // maxPendingChanges turns a huge backlog of changes into one rescan.
 const maxPendingChanges = 100000
 
-// liveRescanGap is the least time between two rescans asked for by block reads.
+// liveRescanGap is the most time between two rescans asked for by block reads or manifest
+// requests; they are spaced by walkDutyFactor times the last rescan's duration, up to it.
 const liveRescanGap = time.Second
 
 type liveState struct {
@@ -47,7 +51,9 @@ type liveState struct {
 	rescan   bool // the next update is a full rescan
 	updating bool
 
-	lastRescan time.Time
+	lastRescan time.Time     // when the last rescan started
+	rescanEnd  time.Time     // and ended
+	rescanTook time.Duration // how long it took
 	rescanAt   time.Time // a rate-limited rescan waiting (zero: none)
 	repeats    []time.Time
 	refusing   bool // the guard holds a generation back
@@ -71,7 +77,7 @@ func (l *liveState) nextWake() time.Time {
 
 // liveBusy reports whether changes are known that the manifest does not show yet.
 func (s *Sender) liveBusy() bool {
-	return s.live.updating || s.live.rescan || len(s.live.pending) > 0 || s.cfg.Watch.Pending()
+	return s.live.updating || s.live.rescan || !s.live.rescanAt.IsZero() || len(s.live.pending) > 0 || s.cfg.Watch.Pending()
 }
 
 // takeBatch merges a batch into the pending changes.
@@ -87,10 +93,15 @@ func (s *Sender) takeBatch(b watch.Batch) {
 }
 
 // liveRefresh is what a request for a re-walk (a file found changed while serving it, the
-// carousel's periodic walk) becomes with --watch: a rescan, at most every liveRescanGap.
+// carousel's periodic walk, a manifest request to a polling watcher) becomes with --watch:
+// a rescan, spaced from the last one as walks are without a watcher (fresh.go).
 func (s *Sender) liveRefresh(ctx context.Context) {
 	now := time.Now()
-	if at := s.live.lastRescan.Add(liveRescanGap); now.Before(at) {
+	if s.live.rescan || (s.live.updating && s.live.rescanEnd.Before(s.live.lastRescan)) {
+		return // one is coming
+	}
+	gap := min(liveRescanGap, walkDutyFactor*s.live.rescanTook)
+	if at := s.live.rescanEnd.Add(gap); now.Before(at) {
 		if s.live.rescanAt.IsZero() {
 			s.live.rescanAt = at
 			s.arm(now)
@@ -170,6 +181,10 @@ func (s *Sender) startUpdate(ctx context.Context) {
 func (s *Sender) applyLive(r liveResult, now time.Time) {
 	l := &s.live
 	l.updating = false
+	if r.rescan {
+		l.rescanEnd = time.Now()
+		l.rescanTook = l.rescanEnd.Sub(l.lastRescan)
+	}
 	log := s.cfg.Logger
 	s.count(func(st *Stats) { st.Hashed += uint64(r.res.Hashed) })
 	switch {

@@ -74,10 +74,12 @@ func (f *fakeNet) manifestSent() []uint64 {
 type fakeWatch struct {
 	ch      chan watch.Batch
 	pending atomic.Bool
+	polls   bool
 }
 
 func (w *fakeWatch) Batches() <-chan watch.Batch { return w.ch }
 func (w *fakeWatch) Pending() bool               { return w.pending.Load() }
+func (w *fakeWatch) Polls() bool                 { return w.polls }
 
 // liveRig serves a share of n files with a fake watcher (nil: without --watch).
 func liveRig(t *testing.T, n int, fw *fakeWatch, allowShrink bool) (*Sender, *fakeNet, string) {
@@ -259,6 +261,26 @@ func TestFetchRightAfterWalkIsFresh(t *testing.T) {
 	for _, g := range sent[before:] {
 		if g != gen0+1 {
 			t.Fatalf("second fetch got generation %d, want %d (the one with the new file)", g, gen0+1)
+		}
+	}
+}
+
+// TestPollingWatchRescansOnRequest: with a polling watcher, which has not seen a write yet,
+// a manifest request gets a rescan first, so it is not answered with the stale generation.
+func TestPollingWatchRescansOnRequest(t *testing.T) {
+	fw := &fakeWatch{ch: make(chan watch.Batch), polls: true}
+	s, fn, dir := liveRig(t, 2, fw, false)
+	gen0 := s.Stats().Generation
+	for i := range 3 {
+		time.Sleep(pushRepeats[len(pushRepeats)-1] + 100*time.Millisecond) // the last pushes are over
+		writeTestFile(t, filepath.Join(dir, fmt.Sprint("new", i)), "not polled yet")
+		before := len(fn.manifestSent())
+		fn.join(byte(i + 1))
+		eventually(t, "the manifest", func() bool { return len(fn.manifestSent()) > before })
+		for _, g := range fn.manifestSent()[before:] {
+			if g != gen0+uint64(i)+1 {
+				t.Fatalf("request %d got generation %d, want %d", i, g, gen0+uint64(i)+1)
+			}
 		}
 	}
 }

@@ -186,6 +186,9 @@ func (w *Watcher) setStats(f func(*Stats)) {
 	w.stats.Store(&s)
 }
 
+// Polls reports whether the watcher polls (chosen, or fallen back to at the watch limit).
+func (w *Watcher) Polls() bool { return w.Mode() == "poll" }
+
 // Mode returns "inotify" or "poll".
 func (w *Watcher) Mode() string { return w.Stats().Mode }
 

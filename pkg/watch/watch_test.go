@@ -206,8 +206,12 @@ func TestOverflowRescans(t *testing.T) {
 	r.waitFor("unseen/", has("unseen"))
 	r.w.ino.events <- []event{{wd: -1, mask: unix.IN_Q_OVERFLOW}}
 	r.waitFor("a rescan", rescanned)
-	if st := r.w.Stats(); st.Overflows != 1 || st.Rescans != 1 {
-		t.Errorf("stats %+v, want 1 overflow and 1 rescan", st)
+	deadline := time.Now().Add(time.Second) // the counters follow the send
+	for st := r.w.Stats(); st.Overflows != 1 || st.Rescans != 1; st = r.w.Stats() {
+		if time.Now().After(deadline) {
+			t.Fatalf("stats %+v, want 1 overflow and 1 rescan", st)
+		}
+		time.Sleep(time.Millisecond)
 	}
 	mustWrite(t, filepath.Join(r.dir, "unseen", "f"), "x")
 	r.waitFor("unseen/f", has("unseen/f"))
