@@ -54,7 +54,7 @@ type liveState struct {
 	lastRescan time.Time     // when the last rescan started
 	rescanEnd  time.Time     // and ended
 	rescanTook time.Duration // how long it took
-	rescanAt   time.Time // a rate-limited rescan waiting (zero: none)
+	rescanAt   time.Time     // a rate-limited rescan waiting (zero: none)
 	repeats    []time.Time
 	refusing   bool // the guard holds a generation back
 	mustRescan bool // the next update must be a full rescan (after a refusal)
