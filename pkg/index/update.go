@@ -17,6 +17,10 @@ import (
 	"github.com/lcsync/lcsync/pkg/wire"
 )
 
+// bulkChanges is the number of changes from which (and from an eighth of the share) Update
+// walks the whole share as Refresh does: the overlay's lookups grow with the changes.
+const bulkChanges = 4096
+
 // tornRetries is how many times Update hashes a file that keeps changing under it before
 // leaving it out of this update (its writer's next events bring it back).
 const tornRetries = 3
@@ -39,8 +43,9 @@ type UpdateResult struct {
 // changed (then its tree is kept), and the parent directory of each path is stat'ed again
 // for its modification time. Nothing else is looked at, so an update costs the changed
 // paths, not the share. A file that changes while it is hashed is hashed again, and never
-// enters the index with a tree that mixes two versions. A single-file share, or an empty
-// change list, is refreshed as Refresh does.
+// enters the index with a tree that mixes two versions. A single-file share, an empty
+// change list or a very long one (more than 4,096 changes and an eighth of the entries) is
+// refreshed as Refresh does.
 func Update(ctx context.Context, old *Index, changes []watch.Change, opt Options) (UpdateResult, error) {
 	if opt.BlockSize == 0 {
 		opt.BlockSize = old.BlockSize
@@ -59,7 +64,8 @@ func Update(ctx context.Context, old *Index, changes []watch.Change, opt Options
 	if err != nil {
 		return UpdateResult{}, fmt.Errorf("index: share root: %w", err)
 	}
-	if !rootInfo.IsDir() || len(changes) == 0 {
+	if !rootInfo.IsDir() || len(changes) == 0 || len(changes) > max(bulkChanges, len(old.Entries)/8) {
+		// A single file, or so many changes that one walk of the share is cheaper.
 		ix, changed, err := Refresh(ctx, old, opt)
 		return UpdateResult{Index: ix, Changed: changed}, err
 	}
