@@ -2,8 +2,10 @@ package sender
 
 import (
 	"context"
+	"net/netip"
 	"time"
 
+	"github.com/lcsync/lcsync/mld"
 	"github.com/lcsync/lcsync/pkg/index"
 	"github.com/lcsync/lcsync/pkg/watch"
 )
@@ -15,8 +17,8 @@ import (
 // finds a file changed behind the watcher's back, and after the shrink guard refused a
 // generation. An update that changes nothing publishes nothing.
 //
-// Each new generation is pushed at once on the manifest channel of every interface where
-// MLD shows a listener, and pushed again pushRepeats later, so that a follower that lost a
+// Each new generation is pushed at once on the manifest channel of every interface where a
+// host is known to listen to it (from its MLD reports), and pushed again pushRepeats later, so that a follower that lost a
 // datagram of it need not wait for its next poll.
 //
 // The guard: a generation in which the share root vanished (an unmounted disk, a removed
@@ -34,6 +36,11 @@ type Watch interface {
 	// so a manifest request gets a rescan first, as without a watcher).
 	Polls() bool
 }
+
+// listenerTTL is how long a host that joined the manifest channel, or said it is still a
+// member (answering a query), counts as listening without saying so again: about MLD's
+// Multicast Address Listening Interval (260 s with the defaults).
+const listenerTTL = 5 * time.Minute
 
 // pushRepeats are when a new generation is pushed again, after the first push.
 var pushRepeats = [...]time.Duration{50 * time.Millisecond, 250 * time.Millisecond, time.Second}
@@ -58,12 +65,56 @@ type liveState struct {
 	repeats    []time.Time
 	refusing   bool // the guard holds a generation back
 	mustRescan bool // the next update must be a full rescan (after a refusal)
+
+	// listeners are the hosts known to listen to the manifest channel, per interface, and
+	// when they last said so: MLD's Wanted cannot tell (it says yes while it verifies a
+	// group), and a push to nobody would cost whole manifests.
+	listeners map[int]map[netip.Addr]time.Time
 }
 
 type liveResult struct {
 	res    index.UpdateResult
 	rescan bool
 	err    error
+}
+
+// note records a manifest-channel report: a join or a current-state report keeps its host
+// listening, a leave ends it.
+func (l *liveState) note(ev mld.Event, now time.Time) {
+	if ev.Leave {
+		delete(l.listeners[ev.Ifindex], ev.Source)
+		return
+	}
+	if l.listeners == nil {
+		l.listeners = map[int]map[netip.Addr]time.Time{}
+	}
+	m := l.listeners[ev.Ifindex]
+	if m == nil {
+		m = map[netip.Addr]time.Time{}
+		l.listeners[ev.Ifindex] = m
+	}
+	if len(m) >= 4096 {
+		for h, at := range m {
+			if now.Sub(at) >= listenerTTL {
+				delete(m, h)
+			}
+		}
+		if len(m) >= 4096 {
+			return // enough to know someone listens
+		}
+	}
+	m[ev.Source] = now
+}
+
+// listening reports whether a host is known to listen to the manifest on ifindex.
+func (l *liveState) listening(ifindex int, now time.Time) bool {
+	for h, at := range l.listeners[ifindex] {
+		if now.Sub(at) < listenerTTL {
+			return true
+		}
+		delete(l.listeners[ifindex], h)
+	}
+	return false
 }
 
 // nextWake is the live work's next deadline.
@@ -251,14 +302,16 @@ func (s *Sender) releaseIfIdle(now time.Time) {
 	}
 }
 
-// pushManifest sends the manifest once more on every interface where someone listens to it.
+// pushManifest sends the manifest once more on every interface where a host is known to
+// listen to it (it joined and has not left, or answered a query lately).
 func (s *Sender) pushManifest() {
 	if s.cfg.Trigger == nil {
 		return // carousel: it is sent all the time anyway
 	}
+	now := time.Now()
 	for _, ifi := range s.cfg.Transport.Ifaces() {
 		key := actKey{ifi.Index, s.tab.manifest}
-		if !s.cfg.Trigger.Wanted(ifi.Index, s.tab.manifest) {
+		if !s.live.listening(ifi.Index, now) {
 			continue
 		}
 		if a := s.byKey[key]; a != nil {

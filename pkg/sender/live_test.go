@@ -54,9 +54,16 @@ func (f *fakeNet) TakeEvents(dst []mld.Event) []mld.Event {
 }
 
 // join injects a join of the manifest group from host h.
-func (f *fakeNet) join(h byte) {
+func (f *fakeNet) join(h byte) { f.report(mld.Event{Ifindex: 1, Group: f.manifest, Source: host(h)}) }
+
+// leave injects a leave of the manifest group from host h.
+func (f *fakeNet) leave(h byte) {
+	f.report(mld.Event{Ifindex: 1, Group: f.manifest, Source: host(h), Leave: true})
+}
+
+func (f *fakeNet) report(ev mld.Event) {
 	f.mu.Lock()
-	f.events = append(f.events, mld.Event{Ifindex: 1, Group: f.manifest, Source: host(h)})
+	f.events = append(f.events, ev)
 	f.mu.Unlock()
 	select {
 	case f.notify <- struct{}{}:
@@ -142,6 +149,11 @@ func TestLivePublishesAndPushes(t *testing.T) {
 	fw := &fakeWatch{ch: make(chan watch.Batch)}
 	s, fn, dir := liveRig(t, 4, fw, false)
 	gen0 := s.Stats().Generation
+	// A follower: it joined the manifest channel and stays.
+	fn.join(9)
+	eventually(t, "the follower's manifest", func() bool { return len(fn.manifestSent()) > 0 })
+	time.Sleep(100 * time.Millisecond)
+	before := len(fn.manifestSent())
 	writeTestFile(t, filepath.Join(dir, "new"), "new file")
 	fw.ch <- watch.Batch{Changes: []watch.Change{{Rel: "new"}}}
 	eventually(t, "a new generation", func() bool { return s.Stats().Generation == gen0+1 })
@@ -149,7 +161,7 @@ func TestLivePublishesAndPushes(t *testing.T) {
 	if st := s.Stats(); st.Updates != 1 || st.Hashed != 1 {
 		t.Errorf("after one new file: %d updates, %d hashed; want 1, 1", st.Updates, st.Hashed)
 	}
-	for _, g := range fn.manifestSent() {
+	for _, g := range fn.manifestSent()[before:] {
 		if g != gen0+1 {
 			t.Fatalf("a manifest datagram went out at generation %d, want only %d", g, gen0+1)
 		}
@@ -167,6 +179,17 @@ func TestLivePublishesAndPushes(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	if st := s.Stats(); st.Generation != gen0+2 || st.Hashed != 2 {
 		t.Errorf("unchanged content: generation %d (want %d), %d hashed (want 2)", st.Generation, gen0+2, st.Hashed)
+	}
+	// Once the follower left, nobody listens: a new generation is not pushed.
+	time.Sleep(pushRepeats[len(pushRepeats)-1] + 100*time.Millisecond)
+	fn.leave(9)
+	pushes, sent := s.Stats().Pushes, len(fn.manifestSent())
+	writeTestFile(t, filepath.Join(dir, "unheard"), "nobody listens")
+	fw.ch <- watch.Batch{Changes: []watch.Change{{Rel: "unheard"}}}
+	eventually(t, "the generation nobody hears", func() bool { return s.Stats().Generation == gen0+3 })
+	time.Sleep(pushRepeats[len(pushRepeats)-1] + 100*time.Millisecond)
+	if st := s.Stats(); st.Pushes != pushes || len(fn.manifestSent()) != sent {
+		t.Errorf("pushed %d times (%d datagrams) with nobody listening", st.Pushes-pushes, len(fn.manifestSent())-sent)
 	}
 }
 

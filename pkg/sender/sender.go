@@ -251,6 +251,9 @@ func (s *Sender) takeEvents(ctx context.Context) {
 			continue
 		}
 		key := actKey{ev.Ifindex, ev.Group}
+		if ev.Group == s.tab.manifest {
+			s.live.note(ev, now) // who to push new generations to (live.go)
+		}
 		if ev.Leave {
 			s.left(key, ev.Source, now)
 			continue
