@@ -208,6 +208,7 @@ func (s *Sender) startUpdate(ctx context.Context) {
 	l.pending, l.rescan = nil, false
 	if rescan {
 		l.lastRescan = time.Now()
+		s.count(func(st *Stats) { st.Rescans++ })
 	}
 	opt := index.Options{Workers: s.cfg.Workers, Logger: s.cfg.Logger}
 	s.workers.Add(1)
@@ -235,6 +236,7 @@ func (s *Sender) applyLive(r liveResult, now time.Time) {
 	if r.rescan {
 		l.rescanEnd = time.Now()
 		l.rescanTook = l.rescanEnd.Sub(l.lastRescan)
+		s.lastRefresh = l.rescanEnd // the carousel's periodic walk counts from here
 	}
 	log := s.cfg.Logger
 	s.count(func(st *Stats) { st.Hashed += uint64(r.res.Hashed) })

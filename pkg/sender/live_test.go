@@ -307,3 +307,27 @@ func TestPollingWatchRescansOnRequest(t *testing.T) {
 		}
 	}
 }
+
+// TestCarouselWatchRescansPeriodically: in carousel mode with a watcher, the periodic walk of
+// carousel mode is a rescan every RefreshInterval, not one per loop of the sender.
+func TestCarouselWatchRescansPeriodically(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "share")
+	writeTestFile(t, filepath.Join(dir, "f"), "x")
+	ix, err := index.Build(context.Background(), dir, index.Options{BlockSize: 1024})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fw := &fakeWatch{ch: make(chan watch.Batch)}
+	s, err := New(Config{Index: ix, Transport: nullNet{}, Carousel: true, Watch: fw, RefreshInterval: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if err := s.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.Stats().Rescans; n < 2 || n > 4 {
+		t.Errorf("%d rescans in a second with RefreshInterval 300ms, want 2 to 4", n)
+	}
+}
