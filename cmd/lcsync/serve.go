@@ -89,7 +89,8 @@ func serve(ctx context.Context, e *env, src string) error {
 		Rate: rate, Delay: o.delay, Logger: e.log, AllowShrink: o.allowShrink, Signer: signer}
 	var watchRun func(context.Context) error
 	if w != nil {
-		cfg.Watch, watchRun = w, w.Run
+		cfg.Watch = w
+		watchRun = func(ctx context.Context) error { return withCode(exitIO, w.Run(ctx)) }
 	}
 	if listener != nil {
 		cfg.Trigger = listener
@@ -120,11 +121,15 @@ func serve(ctx context.Context, e *env, src string) error {
 			st.Datagrams, humanBytes(float64(st.Bytes)), st.Joins, st.DupJoins, st.Activations, st.Cycles, st.Refreshes, st.Slowdowns, st.SendErrors)
 		if w != nil {
 			ws := w.Stats()
-			fmt.Fprintf(e.stdout, "watch (%s): %d batches, %d rescans, %d overflows; %d generations published, %d files hashed, %d manifest pushes, %d generations refused by the shrink guard\n",
-				ws.Mode, ws.Batches, ws.Rescans, ws.Overflows, st.Updates, st.Hashed, st.Pushes, st.ShrinkRefusals)
+			fmt.Fprintf(e.stdout, "watch (%s): %d batches, %d rescans (%d walks of the share), %d overflows; %d generations published, %d files hashed, %d manifest pushes, %d generations refused by the shrink guard\n",
+				ws.Mode, ws.Batches, ws.Rescans, st.Rescans, ws.Overflows, st.Updates, st.Hashed, st.Pushes, st.ShrinkRefusals)
 		}
 	}
 	if err != nil {
+		var c classified
+		if errors.As(err, &c) {
+			return err // the watcher's: a local I/O error
+		}
 		return withCode(exitNetwork, err)
 	}
 	e.log.Info("stopped")

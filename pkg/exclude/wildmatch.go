@@ -12,9 +12,6 @@ const (
 	abortToStarStar
 )
 
-// wildmatch reports whether text matches pattern in full.
-func wildmatch(pattern, text string) bool { return dowild(pattern, text) == matched }
-
 // wildmatchAt matches pattern against text as rsync's wildmatch_array does with where:
 // 0 = the whole text; n > 0 = exactly the last n slash-separated elements of text;
 // -1 = the whole text or any suffix that starts after a `/`.
@@ -89,10 +86,6 @@ func dowild(p, text string) int {
 			if tc != p[pi] {
 				return noMatch
 			}
-		default:
-			if tc != pc {
-				return noMatch
-			}
 		case '?':
 			if tc == '/' {
 				return noMatch
@@ -133,6 +126,10 @@ func dowild(p, text string) int {
 				return noMatch
 			}
 			pi += n - 1
+		default:
+			if tc != pc {
+				return noMatch
+			}
 		}
 	}
 	if ti < len(text) {

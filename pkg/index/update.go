@@ -12,11 +12,16 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/lcsync/lcsync/pkg/watch"
 	"github.com/lcsync/lcsync/pkg/wire"
 	"golang.org/x/sys/unix"
 )
+
+// bulkChanges is the number of changes from which (and from an eighth of the share) Update
+// walks the whole share as Refresh does: the overlay's lookups grow with the changes.
+const bulkChanges = 4096
 
 // tornRetries is how many times Update hashes a file that keeps changing under it before
 // leaving it out of this update (its writer's next events bring it back).
@@ -40,8 +45,9 @@ type UpdateResult struct {
 // changed (then its tree is kept), and the parent directory of each path is stat'ed again
 // for its modification time. Nothing else is looked at, so an update costs the changed
 // paths, not the share. A file that changes while it is hashed is hashed again, and never
-// enters the index with a tree that mixes two versions. A single-file share, or an empty
-// change list, is refreshed as Refresh does.
+// enters the index with a tree that mixes two versions. A single-file share, an empty
+// change list or a very long one (more than 4,096 changes and an eighth of the entries) is
+// refreshed as Refresh does.
 func Update(ctx context.Context, old *Index, changes []watch.Change, opt Options) (UpdateResult, error) {
 	if opt.BlockSize == 0 {
 		opt.BlockSize = old.BlockSize
@@ -60,21 +66,15 @@ func Update(ctx context.Context, old *Index, changes []watch.Change, opt Options
 	if err != nil {
 		return UpdateResult{}, fmt.Errorf("index: share root: %w", err)
 	}
-	if !rootInfo.IsDir() || len(changes) == 0 {
+	if !rootInfo.IsDir() || len(changes) == 0 || len(changes) > max(bulkChanges, len(old.Entries)/8) {
+		// A single file, or so many changes that one walk of the share is cheaper.
 		ix, changed, err := Refresh(ctx, old, opt)
 		return UpdateResult{Index: ix, Changed: changed}, err
 	}
 	u := updater{
 		old: old, opt: opt, abs: abs,
-		entries: make(map[string]wire.Entry, len(old.Entries)),
-		files:   make(map[string]*File, len(old.Files)),
-		pre:     map[string]stamp{},
-	}
-	for _, e := range old.Entries {
-		u.entries[e.Name] = e
-	}
-	for _, f := range old.Files {
-		u.files[f.Entry.Name] = f
+		ups: map[string]upsert{},
+		pre: map[string]stamp{},
 	}
 	u.ix = &Index{Share: old.Share, Source: old.Source, BlockSize: opt.BlockSize, exclude: opt.Exclude, Skipped: old.Skipped}
 	for _, c := range plan(changes) {
@@ -118,29 +118,81 @@ func plan(changes []watch.Change) []watch.Change {
 	return out
 }
 
-// stamp is what a file looked like just before it was hashed.
+// stamp is what a file looked like just before it was hashed, and when it was looked at.
 type stamp struct {
 	size, mtime, ctime int64
+	at                 int64 // Unix ns
+}
+
+// racyWindow is how recent a file's mtime may be, when its stamp is taken, for the stamp to
+// prove nothing: file systems keep times at the kernel's tick (1-10 ms), so a write in the
+// same tick as the one before the stamp leaves mtime and ctime as they were. Such a file is
+// hashed again instead of trusted (git's "racily clean" entries).
+const racyWindow = int64(20 * time.Millisecond)
+
+// racy reports whether the stamp cannot tell a later write from none.
+func (s stamp) racy() bool {
+	return s.at-s.mtime < racyWindow || s.at-s.ctime < racyWindow && s.ctime >= 0
+}
+
+// settleStamps waits until no stamp to be hashed is racy any more (at most racyWindow, and
+// only when a file was written that recently), then takes the stamps again.
+func (u *updater) settleStamps() {
+	var wait int64
+	for _, st := range u.pre {
+		if st.racy() {
+			wait = max(wait, racyWindow-(st.at-max(st.mtime, st.ctime)))
+		}
+	}
+	if wait <= 0 {
+		return
+	}
+	time.Sleep(time.Duration(min(wait, racyWindow)))
+	for name, st := range u.pre {
+		f := u.file(name)
+		if f == nil {
+			continue
+		}
+		if info, err := os.Lstat(f.Path); err == nil {
+			ns := stampOf(info)
+			if st.ctime < 0 {
+				ns.ctime = -1
+			}
+			u.pre[name] = ns
+		}
+	}
 }
 
 func stampOf(info fs.FileInfo) stamp {
-	s := stamp{size: info.Size(), mtime: info.ModTime().UnixNano()}
+	s := stamp{size: info.Size(), mtime: info.ModTime().UnixNano(), at: time.Now().UnixNano()}
 	if st, ok := info.Sys().(*syscall.Stat_t); ok {
 		s.ctime = st.Ctim.Nano()
 	}
 	return s
 }
 
-// updater applies changes to a copy of the old index's entries.
+// updater applies changes to an overlay on the old index: upserted and removed names on top
+// of the old sorted entries, merged in one pass at the end, so that an update costs the
+// changed paths and one linear merge, not a map and a sort of the whole share.
 type updater struct {
-	old     *Index
-	opt     Options
-	abs     string
-	ix      *Index // receives the walker's entries and Skipped count
-	entries map[string]wire.Entry
-	files   map[string]*File
-	pre     map[string]stamp // files to hash, with their stamp before hashing
+	old  *Index
+	opt  Options
+	abs  string
+	ix   *Index            // receives the walker's entries and Skipped count
+	ups  map[string]upsert // names added, changed or removed
+	gone []span            // ranges of old.Entries removed (whole subtrees)
+	pre  map[string]stamp  // files to hash, with their stamp before hashing
 }
+
+// upsert is a name's new state: an entry (and its file, for a regular file), or removed.
+type upsert struct {
+	e       wire.Entry
+	f       *File
+	removed bool
+}
+
+// span is a half-open range of indexes into old.Entries.
+type span struct{ lo, hi int }
 
 func (u *updater) name(rel string) string {
 	if rel == "" {
@@ -149,23 +201,77 @@ func (u *updater) name(rel string) string {
 	return u.old.Share + "/" + rel
 }
 
+// search returns the index of name in old.Entries, or -1.
+func (u *updater) search(name string) int {
+	es := u.old.Entries
+	i := sort.Search(len(es), func(i int) bool { return es[i].Name >= name })
+	if i < len(es) && es[i].Name == name {
+		return i
+	}
+	return -1
+}
+
+// prefixSpan returns the range of old.Entries whose names start with prefix (contiguous,
+// as they are sorted).
+func (u *updater) prefixSpan(prefix string) span {
+	es := u.old.Entries
+	lo := sort.Search(len(es), func(i int) bool { return es[i].Name >= prefix })
+	hi := lo + sort.Search(len(es)-lo, func(i int) bool { return !strings.HasPrefix(es[lo+i].Name, prefix) })
+	return span{lo, hi}
+}
+
+func (u *updater) removedOld(i int) bool {
+	for _, g := range u.gone {
+		if i >= g.lo && i < g.hi {
+			return true
+		}
+	}
+	return false
+}
+
+// lookup returns name's current entry.
+func (u *updater) lookup(name string) (wire.Entry, bool) {
+	if up, ok := u.ups[name]; ok {
+		return up.e, !up.removed
+	}
+	if i := u.search(name); i >= 0 && !u.removedOld(i) {
+		return u.old.Entries[i], true
+	}
+	return wire.Entry{}, false
+}
+
 // remove drops name, and everything below it if it was a directory.
 func (u *updater) remove(name string) {
-	e, ok := u.entries[name]
-	delete(u.entries, name)
-	delete(u.files, name)
+	e, ok := u.lookup(name)
+	u.ups[name] = upsert{removed: true}
 	delete(u.pre, name)
 	if !ok || e.Type != wire.EntryDir {
 		return
 	}
 	prefix := name + "/"
-	for n := range u.entries {
+	if sp := u.prefixSpan(prefix); sp.hi > sp.lo {
+		u.gone = append(u.gone, sp)
+	}
+	for n := range u.ups {
 		if strings.HasPrefix(n, prefix) {
-			delete(u.entries, n)
-			delete(u.files, n)
+			delete(u.ups, n)
 			delete(u.pre, n)
 		}
 	}
+}
+
+// set records name's new entry (and file).
+func (u *updater) set(e wire.Entry, f *File) { u.ups[e.Name] = upsert{e: e, f: f} }
+
+// file returns name's current file, if it is a regular file.
+func (u *updater) file(name string) *File {
+	if up, ok := u.ups[name]; ok {
+		return up.f
+	}
+	if i := u.search(name); i >= 0 && !u.removedOld(i) {
+		return u.oldFile(name)
+	}
+	return nil
 }
 
 // apply re-reads one path.
@@ -191,11 +297,11 @@ func (u *updater) apply(c watch.Change) error {
 		return nil
 	}
 	if c.Rel != "" {
-		if _, parentKnown := u.entries[path.Dir(name)]; !parentKnown {
+		if _, parentKnown := u.lookup(path.Dir(name)); !parentKnown {
 			return nil // below a directory that is not indexed (excluded, vanished, bad name)
 		}
 	}
-	prev, had := u.entries[name]
+	prev, had := u.lookup(name)
 	if info.IsDir() {
 		if c.Tree || !had || prev.Type != wire.EntryDir {
 			u.remove(name)
@@ -209,7 +315,7 @@ func (u *updater) apply(c watch.Change) error {
 	if err := u.add(p, name, info); err != nil {
 		return err
 	}
-	f := u.files[name]
+	f := u.file(name)
 	if f == nil {
 		return nil
 	}
@@ -218,7 +324,7 @@ func (u *updater) apply(c watch.Change) error {
 		g := *oldF
 		g.Entry.Mode, g.Entry.MTime, g.ModTime = f.Entry.Mode, f.Entry.MTime, f.ModTime
 		g.Entry.Size = f.Size
-		u.files[name] = &g
+		u.set(g.Entry, &g)
 		delete(u.pre, name)
 		return nil
 	}
@@ -240,7 +346,11 @@ func (u *updater) add(p, name string, _ fs.FileInfo) error {
 	w := walker{ix: u.ix, opt: u.opt, root: u.abs}
 	u.ix.Entries, u.ix.Files = u.ix.Entries[:0], u.ix.Files[:0]
 	var st unix.Stat_t
-	if err := unix.Lstat(p, &st); err != nil {
+	stat := unix.Lstat
+	if p == u.abs {
+		stat = unix.Stat // the share itself is followed, as the walk does
+	}
+	if err := stat(p, &st); err != nil {
 		return nil // vanished meanwhile: its parent's next event says so
 	}
 	w.add(-1, p, u.rel(p), name, &st)
@@ -257,15 +367,15 @@ func (u *updater) rel(p string) string {
 	return filepath.ToSlash(r)
 }
 
-// take moves what the walker collected into the maps; new files are to be hashed.
+// take moves what the walker collected into the overlay; new files are to be hashed.
 func (u *updater) take() {
 	for _, e := range u.ix.Entries {
-		u.entries[e.Name] = e
+		u.set(e, nil)
 	}
 	for _, f := range u.ix.Files {
-		u.files[f.Entry.Name] = f
+		u.set(f.Entry, f)
 		if _, ok := u.pre[f.Entry.Name]; !ok {
-			u.pre[f.Entry.Name] = stamp{size: f.Size, mtime: f.ModTime.UnixNano(), ctime: -1}
+			u.pre[f.Entry.Name] = stamp{size: f.Size, mtime: f.ModTime.UnixNano(), ctime: -1, at: time.Now().UnixNano()}
 		}
 	}
 	u.ix.Entries, u.ix.Files = u.ix.Entries[:0], u.ix.Files[:0]
@@ -302,9 +412,10 @@ func (u *updater) walkTree(p, name, rel string, _ fs.FileInfo) error {
 func (u *updater) finish(ctx context.Context) (UpdateResult, error) {
 	var res UpdateResult
 	for attempt := 0; len(u.pre) > 0; attempt++ {
+		u.settleStamps()
 		batch := &Index{Share: u.old.Share, BlockSize: u.opt.BlockSize}
 		for name := range u.pre {
-			f := *u.files[name]
+			f := *u.ups[name].f
 			f.Tree = nil
 			batch.Files = append(batch.Files, &f)
 		}
@@ -333,12 +444,11 @@ func (u *updater) finish(ctx context.Context) (UpdateResult, error) {
 			}
 			after := stampOf(now)
 			if after.size != f.Size || after.mtime != f.ModTime.UnixNano() || (before.ctime >= 0 && after.ctime != before.ctime) ||
-				before.size != f.Size || before.mtime != f.ModTime.UnixNano() {
+				before.size != f.Size || before.mtime != f.ModTime.UnixNano() || before.racy() {
 				torn[f.Entry.Name] = after
 				continue
 			}
-			u.files[f.Entry.Name] = f
-			u.entries[f.Entry.Name] = f.Entry
+			u.set(f.Entry, f)
 		}
 		u.pre = torn
 		if len(torn) > 0 && attempt+1 >= tornRetries {
@@ -346,31 +456,88 @@ func (u *updater) finish(ctx context.Context) (UpdateResult, error) {
 				rel := strings.TrimPrefix(strings.TrimPrefix(name, u.old.Share), "/")
 				res.Unsettled = append(res.Unsettled, rel)
 				u.remove(name)
-				if f := u.oldFile(name); f != nil {
-					u.files[name], u.entries[name] = f, f.Entry
+				if i := u.search(name); i >= 0 && !u.removedOld(i) {
+					if f := u.oldFile(name); f != nil {
+						u.set(f.Entry, f)
+					}
 				}
 			}
 			sort.Strings(res.Unsettled)
 			break
 		}
 	}
-	ix := u.ix
-	ix.Entries = make([]wire.Entry, 0, len(u.entries))
-	for _, e := range u.entries {
-		ix.Entries = append(ix.Entries, e)
-	}
-	sort.Slice(ix.Entries, func(i, j int) bool { return ix.Entries[i].Name < ix.Entries[j].Name })
-	ix.Files = make([]*File, 0, len(u.files))
-	for _, f := range u.files {
-		ix.Files = append(ix.Files, f)
-		ix.Bytes += f.Size
-	}
-	sort.Slice(ix.Files, func(i, j int) bool { return ix.Files[i].Entry.Name < ix.Files[j].Entry.Name })
-	ix.sync()
-	res.Changed = !sameEntries(u.old.Entries, ix.Entries)
+	ix, changed := u.merge()
+	res.Changed = changed
 	res.Index = ix
 	if !res.Changed {
 		res.Index = u.old
 	}
 	return res, nil
+}
+
+// merge builds the new index: the old entries not removed nor overridden, and the upserts,
+// in name order, in one pass over each.
+func (u *updater) merge() (*Index, bool) {
+	ix := u.ix
+	ups := make([]upsert, 0, len(u.ups))
+	changed := false
+	for name, up := range u.ups {
+		i := u.search(name)
+		had := i >= 0 && !u.removedOld(i)
+		switch {
+		case up.removed:
+			changed = changed || had
+			continue
+		case !had || u.old.Entries[i] != up.e:
+			changed = true
+		}
+		ups = append(ups, up)
+	}
+	sort.Slice(ups, func(i, j int) bool { return ups[i].e.Name < ups[j].e.Name })
+	sort.Slice(u.gone, func(i, j int) bool { return u.gone[i].lo < u.gone[j].lo })
+	if len(u.gone) > 0 {
+		changed = true
+	}
+	ix.Entries = make([]wire.Entry, 0, len(u.old.Entries)+len(ups))
+	ix.Files = make([]*File, 0, len(u.old.Files)+len(ups))
+	of := u.old.Files
+	g, k := 0, 0
+	for i, e := range u.old.Entries {
+		for g < len(u.gone) && u.gone[g].hi <= i {
+			g++
+		}
+		for k < len(ups) && ups[k].e.Name < e.Name {
+			ix.appendEntry(ups[k])
+			k++
+		}
+		if g < len(u.gone) && i >= u.gone[g].lo {
+			continue // in a removed subtree
+		}
+		if _, overridden := u.ups[e.Name]; overridden {
+			continue // its upsert is added in order, or it was removed
+		}
+		var f *File
+		if e.Type == wire.EntryFile {
+			for len(of) > 0 && of[0].Entry.Name < e.Name {
+				of = of[1:]
+			}
+			if len(of) > 0 && of[0].Entry.Name == e.Name {
+				f = of[0]
+			}
+		}
+		ix.appendEntry(upsert{e: e, f: f})
+	}
+	for ; k < len(ups); k++ {
+		ix.appendEntry(ups[k])
+	}
+	return ix, changed
+}
+
+// appendEntry appends an entry (and its file) to a merged index.
+func (ix *Index) appendEntry(up upsert) {
+	ix.Entries = append(ix.Entries, up.e)
+	if up.f != nil {
+		ix.Files = append(ix.Files, up.f)
+		ix.Bytes += up.f.Size
+	}
 }

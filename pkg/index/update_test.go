@@ -3,8 +3,11 @@ package index
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -188,5 +191,90 @@ func TestUpdateNeverTorn(t *testing.T) {
 	t.Logf("%d updates settled, %d left the file unsettled", settled, unsettled)
 	if unsettled == 0 {
 		t.Error("a file rewritten continuously was never reported unsettled")
+	}
+}
+
+// TestUpdateRandomOperations applies random creations, rewrites, chmods, deletions, renames
+// of files and directories and type changes, reporting the touched names as the watcher
+// does, and checks after every batch that the index equals a fresh build.
+func TestUpdateRandomOperations(t *testing.T) {
+	for seed := range uint64(6) {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) { randomOperations(t, seed) })
+	}
+}
+
+func randomOperations(t *testing.T, seed uint64) {
+	src := filepath.Join(t.TempDir(), "share")
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(seed, 7))
+	names := []string{"a", "b", "c", "a-b", "a0", "d/x", "d/y", "d/e/z", "a/in", "b/in/deep", "d-1", "d/e-1"}
+	pick := func() string { return names[rng.IntN(len(names))] }
+	ix, err := Build(context.Background(), src, Options{BlockSize: 1024})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for step := range 150 {
+		var cs []watch.Change
+		for range 1 + rng.IntN(4) {
+			rel := pick()
+			p := filepath.Join(src, rel)
+			switch op := rng.IntN(6); op {
+			case 0, 1: // write a file (creating parents: report the topmost new directory whole)
+				top := rel
+				for d := filepath.Dir(rel); d != "."; d = filepath.Dir(d) {
+					if _, err := os.Lstat(filepath.Join(src, d)); err != nil {
+						top = d
+					}
+				}
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					continue // a file where a directory is needed
+				}
+				if st, err := os.Lstat(p); err == nil && st.IsDir() {
+					continue
+				}
+				if err := os.WriteFile(p, []byte(fmt.Sprint(step, rel)), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				cs = append(cs, watch.Change{Rel: filepath.ToSlash(top), Tree: top != rel})
+			case 2: // chmod
+				if os.Chmod(p, os.FileMode(0o600+rng.IntN(2)*0o44)) == nil {
+					cs = append(cs, watch.Change{Rel: rel, Meta: true})
+				}
+			case 3: // delete (a directory with everything in it)
+				if os.RemoveAll(p) == nil {
+					cs = append(cs, watch.Change{Rel: rel})
+				}
+			case 4: // rename onto another name
+				to := pick()
+				if to == rel || strings.HasPrefix(to, rel+"/") || strings.HasPrefix(rel, to+"/") {
+					continue
+				}
+				if _, err := os.Lstat(filepath.Dir(filepath.Join(src, to))); err != nil {
+					continue
+				}
+				if err := os.Rename(p, filepath.Join(src, to)); err == nil {
+					st, _ := os.Lstat(filepath.Join(src, to))
+					cs = append(cs, watch.Change{Rel: rel}, watch.Change{Rel: to, Tree: st != nil && st.IsDir()})
+				}
+			case 5: // a directory made where a file was
+				if st, err := os.Lstat(p); err == nil && !st.IsDir() {
+					os.Remove(p)
+					if os.Mkdir(p, 0o755) == nil {
+						cs = append(cs, watch.Change{Rel: rel, Tree: true})
+					}
+				}
+			}
+		}
+		r, err := Update(context.Background(), ix, cs, Options{})
+		if err != nil {
+			t.Fatalf("step %d: %v", step, err)
+		}
+		sameAsBuild(t, r.Index)
+		if t.Failed() {
+			t.Fatalf("step %d, changes %+v", step, cs)
+		}
+		ix = r.Index
 	}
 }

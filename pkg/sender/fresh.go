@@ -17,7 +17,8 @@ import (
 //
 // With --watch the index follows the tree by itself; a request is held only while changes
 // are known but not yet indexed (the watcher's debounce, a running update), and at most
-// liveHoldMax, so that a file that never settles does not hold requests for ever.
+// liveHoldMax, so that a file that never settles does not hold requests for ever. A polling
+// watcher learns of changes only every interval, so there a request gets a rescan first.
 
 // walkDutyFactor spaces re-walks by this many times the last walk's duration.
 const walkDutyFactor = 10
@@ -42,6 +43,9 @@ func (s *Sender) holdManifest(ctx context.Context, key actKey, now time.Time) bo
 		return false
 	}
 	if s.cfg.Watch != nil {
+		if s.cfg.Watch.Polls() {
+			s.liveRefresh(ctx) // the poller may not have seen the latest writes yet
+		}
 		if !s.liveBusy() {
 			return false
 		}

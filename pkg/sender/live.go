@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/lcsync/lcsync/mld"
 	"github.com/lcsync/lcsync/pkg/index"
 	"github.com/lcsync/lcsync/pkg/watch"
 )
@@ -16,8 +17,8 @@ import (
 // finds a file changed behind the watcher's back, and after the shrink guard refused a
 // generation. An update that changes nothing publishes nothing.
 //
-// Each new generation is pushed at once on the manifest channel of every interface where
-// MLD shows a listener, and pushed again pushRepeats later, so that a follower that lost a
+// Each new generation is pushed at once on the manifest channel of every interface where a
+// host is known to listen to it (from its MLD reports), and pushed again pushRepeats later, so that a follower that lost a
 // datagram of it need not wait for its next poll.
 //
 // The guard: a generation in which the share root vanished (an unmounted disk, a removed
@@ -31,7 +32,15 @@ type Watch interface {
 	Batches() <-chan watch.Batch
 	// Pending reports whether changes were seen that are not in a batch yet.
 	Pending() bool
+	// Polls reports whether the watcher polls (it then sees changes only every interval,
+	// so a manifest request gets a rescan first, as without a watcher).
+	Polls() bool
 }
+
+// listenerTTL is how long a host that joined the manifest channel, or said it is still a
+// member (answering a query), counts as listening without saying so again: about MLD's
+// Multicast Address Listening Interval (260 s with the defaults).
+const listenerTTL = 5 * time.Minute
 
 // pushRepeats are when a new generation is pushed again, after the first push.
 var pushRepeats = [...]time.Duration{50 * time.Millisecond, 250 * time.Millisecond, time.Second}
@@ -39,7 +48,8 @@ var pushRepeats = [...]time.Duration{50 * time.Millisecond, 250 * time.Milliseco
 // maxPendingChanges turns a huge backlog of changes into one rescan.
 const maxPendingChanges = 100000
 
-// liveRescanGap is the least time between two rescans asked for by block reads.
+// liveRescanGap is the most time between two rescans asked for by block reads or manifest
+// requests; they are spaced by walkDutyFactor times the last rescan's duration, up to it.
 const liveRescanGap = time.Second
 
 type liveState struct {
@@ -48,17 +58,64 @@ type liveState struct {
 	rescan   bool // the next update is a full rescan
 	updating bool
 
-	lastRescan time.Time
-	rescanAt   time.Time // a rate-limited rescan waiting (zero: none)
+	lastRescan time.Time     // when the last rescan started
+	rescanEnd  time.Time     // and ended
+	rescanTook time.Duration // how long it took
+	rescanAt   time.Time     // a rate-limited rescan waiting (zero: none)
 	repeats    []time.Time
 	refusing   bool // the guard holds a generation back
 	mustRescan bool // the next update must be a full rescan (after a refusal)
+
+	// listeners are the hosts known to listen to the manifest channel, per interface, and
+	// when they last said so: MLD's Wanted cannot tell (it says yes while it verifies a
+	// group), and a push to nobody would cost whole manifests.
+	listeners map[actKey]map[netip.Addr]time.Time
 }
 
 type liveResult struct {
 	res    index.UpdateResult
 	rescan bool
 	err    error
+}
+
+// note records a manifest-channel report: a join or a current-state report keeps its host
+// listening, a leave ends it.
+func (l *liveState) note(ev mld.Event, now time.Time) {
+	key := actKey{ev.Ifindex, ev.Group}
+	if ev.Leave {
+		delete(l.listeners[key], ev.Source)
+		return
+	}
+	if l.listeners == nil {
+		l.listeners = map[actKey]map[netip.Addr]time.Time{}
+	}
+	m := l.listeners[key]
+	if m == nil {
+		m = map[netip.Addr]time.Time{}
+		l.listeners[key] = m
+	}
+	if len(m) >= 4096 {
+		for h, at := range m {
+			if now.Sub(at) >= listenerTTL {
+				delete(m, h)
+			}
+		}
+		if len(m) >= 4096 {
+			return // enough to know someone listens
+		}
+	}
+	m[ev.Source] = now
+}
+
+// listening reports whether a host is known to listen to manifest channel key.
+func (l *liveState) listening(key actKey, now time.Time) bool {
+	for h, at := range l.listeners[key] {
+		if now.Sub(at) < listenerTTL {
+			return true
+		}
+		delete(l.listeners[key], h)
+	}
+	return false
 }
 
 // nextWake is the live work's next deadline.
@@ -72,7 +129,7 @@ func (l *liveState) nextWake() time.Time {
 
 // liveBusy reports whether changes are known that the manifest does not show yet.
 func (s *Sender) liveBusy() bool {
-	return s.live.updating || s.live.rescan || len(s.live.pending) > 0 || s.cfg.Watch.Pending()
+	return s.live.updating || s.live.rescan || !s.live.rescanAt.IsZero() || len(s.live.pending) > 0 || s.cfg.Watch.Pending()
 }
 
 // takeBatch merges a batch into the pending changes.
@@ -88,10 +145,15 @@ func (s *Sender) takeBatch(b watch.Batch) {
 }
 
 // liveRefresh is what a request for a re-walk (a file found changed while serving it, the
-// carousel's periodic walk) becomes with --watch: a rescan, at most every liveRescanGap.
+// carousel's periodic walk, a manifest request to a polling watcher) becomes with --watch:
+// a rescan, spaced from the last one as walks are without a watcher (fresh.go).
 func (s *Sender) liveRefresh(ctx context.Context) {
 	now := time.Now()
-	if at := s.live.lastRescan.Add(liveRescanGap); now.Before(at) {
+	if s.live.rescan || (s.live.updating && s.live.rescanEnd.Before(s.live.lastRescan)) {
+		return // one is coming
+	}
+	gap := min(liveRescanGap, walkDutyFactor*s.live.rescanTook)
+	if at := s.live.rescanEnd.Add(gap); now.Before(at) {
 		if s.live.rescanAt.IsZero() {
 			s.live.rescanAt = at
 			s.arm(now)
@@ -147,6 +209,7 @@ func (s *Sender) startUpdate(ctx context.Context) {
 	l.pending, l.rescan = nil, false
 	if rescan {
 		l.lastRescan = time.Now()
+		s.count(func(st *Stats) { st.Rescans++ })
 	}
 	opt := index.Options{Workers: s.cfg.Workers, Logger: s.cfg.Logger}
 	s.workers.Add(1)
@@ -171,6 +234,11 @@ func (s *Sender) startUpdate(ctx context.Context) {
 func (s *Sender) applyLive(r liveResult, now time.Time) {
 	l := &s.live
 	l.updating = false
+	if r.rescan {
+		l.rescanEnd = time.Now()
+		l.rescanTook = l.rescanEnd.Sub(l.lastRescan)
+		s.lastRefresh = l.rescanEnd // the carousel's periodic walk counts from here
+	}
 	log := s.cfg.Logger
 	s.count(func(st *Stats) { st.Hashed += uint64(r.res.Hashed) })
 	switch {
@@ -237,25 +305,26 @@ func (s *Sender) releaseIfIdle(now time.Time) {
 	}
 }
 
-// pushManifest sends the manifest once more on every interface where someone listens to it,
-// on each of the share's manifest channels (a signed share has one keyed by its publisher and
-// one by the name alone).
+// pushManifest sends the manifest once more on every interface where a host is known to
+// listen to it (it joined and has not left, or answered a query lately), on each of the share's
+// manifest channels (a signed share has one keyed by its publisher and one by the name alone).
 func (s *Sender) pushManifest() {
 	if s.cfg.Trigger == nil {
 		return // carousel: it is sent all the time anyway
 	}
+	now := time.Now()
 	for _, ifi := range s.cfg.Transport.Ifaces() {
 		for _, g := range []netip.Addr{s.tab.manifest, s.tab.byName} {
 			if g.IsValid() {
-				s.pushManifestOn(actKey{ifi.Index, g})
+				s.pushManifestOn(actKey{ifi.Index, g}, now)
 			}
 		}
 	}
 }
 
-// pushManifestOn grants one more cycle on manifest channel key if MLD says someone wants it.
-func (s *Sender) pushManifestOn(key actKey) {
-	if !s.cfg.Trigger.Wanted(key.ifindex, key.group) {
+// pushManifestOn grants one more cycle on manifest channel key if a host listens to it.
+func (s *Sender) pushManifestOn(key actKey, now time.Time) {
+	if !s.live.listening(key, now) {
 		return
 	}
 	if a := s.byKey[key]; a != nil {

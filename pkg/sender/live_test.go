@@ -54,9 +54,16 @@ func (f *fakeNet) TakeEvents(dst []mld.Event) []mld.Event {
 }
 
 // join injects a join of the manifest group from host h.
-func (f *fakeNet) join(h byte) {
+func (f *fakeNet) join(h byte) { f.report(mld.Event{Ifindex: 1, Group: f.manifest, Source: host(h)}) }
+
+// leave injects a leave of the manifest group from host h.
+func (f *fakeNet) leave(h byte) {
+	f.report(mld.Event{Ifindex: 1, Group: f.manifest, Source: host(h), Leave: true})
+}
+
+func (f *fakeNet) report(ev mld.Event) {
 	f.mu.Lock()
-	f.events = append(f.events, mld.Event{Ifindex: 1, Group: f.manifest, Source: host(h)})
+	f.events = append(f.events, ev)
 	f.mu.Unlock()
 	select {
 	case f.notify <- struct{}{}:
@@ -74,10 +81,12 @@ func (f *fakeNet) manifestSent() []uint64 {
 type fakeWatch struct {
 	ch      chan watch.Batch
 	pending atomic.Bool
+	polls   bool
 }
 
 func (w *fakeWatch) Batches() <-chan watch.Batch { return w.ch }
 func (w *fakeWatch) Pending() bool               { return w.pending.Load() }
+func (w *fakeWatch) Polls() bool                 { return w.polls }
 
 // liveRig serves a share of n files with a fake watcher (nil: without --watch).
 func liveRig(t *testing.T, n int, fw *fakeWatch, allowShrink bool) (*Sender, *fakeNet, string) {
@@ -140,6 +149,11 @@ func TestLivePublishesAndPushes(t *testing.T) {
 	fw := &fakeWatch{ch: make(chan watch.Batch)}
 	s, fn, dir := liveRig(t, 4, fw, false)
 	gen0 := s.Stats().Generation
+	// A follower: it joined the manifest channel and stays.
+	fn.join(9)
+	eventually(t, "the follower's manifest", func() bool { return len(fn.manifestSent()) > 0 })
+	time.Sleep(100 * time.Millisecond)
+	before := len(fn.manifestSent())
 	writeTestFile(t, filepath.Join(dir, "new"), "new file")
 	fw.ch <- watch.Batch{Changes: []watch.Change{{Rel: "new"}}}
 	eventually(t, "a new generation", func() bool { return s.Stats().Generation == gen0+1 })
@@ -147,7 +161,7 @@ func TestLivePublishesAndPushes(t *testing.T) {
 	if st := s.Stats(); st.Updates != 1 || st.Hashed != 1 {
 		t.Errorf("after one new file: %d updates, %d hashed; want 1, 1", st.Updates, st.Hashed)
 	}
-	for _, g := range fn.manifestSent() {
+	for _, g := range fn.manifestSent()[before:] {
 		if g != gen0+1 {
 			t.Fatalf("a manifest datagram went out at generation %d, want only %d", g, gen0+1)
 		}
@@ -165,6 +179,17 @@ func TestLivePublishesAndPushes(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	if st := s.Stats(); st.Generation != gen0+2 || st.Hashed != 2 {
 		t.Errorf("unchanged content: generation %d (want %d), %d hashed (want 2)", st.Generation, gen0+2, st.Hashed)
+	}
+	// Once the follower left, nobody listens: a new generation is not pushed.
+	time.Sleep(pushRepeats[len(pushRepeats)-1] + 100*time.Millisecond)
+	fn.leave(9)
+	pushes, sent := s.Stats().Pushes, len(fn.manifestSent())
+	writeTestFile(t, filepath.Join(dir, "unheard"), "nobody listens")
+	fw.ch <- watch.Batch{Changes: []watch.Change{{Rel: "unheard"}}}
+	eventually(t, "the generation nobody hears", func() bool { return s.Stats().Generation == gen0+3 })
+	time.Sleep(pushRepeats[len(pushRepeats)-1] + 100*time.Millisecond)
+	if st := s.Stats(); st.Pushes != pushes || len(fn.manifestSent()) != sent {
+		t.Errorf("pushed %d times (%d datagrams) with nobody listening", st.Pushes-pushes, len(fn.manifestSent())-sent)
 	}
 }
 
@@ -260,5 +285,49 @@ func TestFetchRightAfterWalkIsFresh(t *testing.T) {
 		if g != gen0+1 {
 			t.Fatalf("second fetch got generation %d, want %d (the one with the new file)", g, gen0+1)
 		}
+	}
+}
+
+// TestPollingWatchRescansOnRequest: with a polling watcher, which has not seen a write yet,
+// a manifest request gets a rescan first, so it is not answered with the stale generation.
+func TestPollingWatchRescansOnRequest(t *testing.T) {
+	fw := &fakeWatch{ch: make(chan watch.Batch), polls: true}
+	s, fn, dir := liveRig(t, 2, fw, false)
+	gen0 := s.Stats().Generation
+	for i := range 3 {
+		time.Sleep(pushRepeats[len(pushRepeats)-1] + 100*time.Millisecond) // the last pushes are over
+		writeTestFile(t, filepath.Join(dir, fmt.Sprint("new", i)), "not polled yet")
+		before := len(fn.manifestSent())
+		fn.join(byte(i + 1))
+		eventually(t, "the manifest", func() bool { return len(fn.manifestSent()) > before })
+		for _, g := range fn.manifestSent()[before:] {
+			if g != gen0+uint64(i)+1 {
+				t.Fatalf("request %d got generation %d, want %d", i, g, gen0+uint64(i)+1)
+			}
+		}
+	}
+}
+
+// TestCarouselWatchRescansPeriodically: in carousel mode with a watcher, the periodic walk of
+// carousel mode is a rescan every RefreshInterval, not one per loop of the sender.
+func TestCarouselWatchRescansPeriodically(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "share")
+	writeTestFile(t, filepath.Join(dir, "f"), "x")
+	ix, err := index.Build(context.Background(), dir, index.Options{BlockSize: 1024})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fw := &fakeWatch{ch: make(chan watch.Batch)}
+	s, err := New(Config{Index: ix, Transport: nullNet{}, Carousel: true, Watch: fw, RefreshInterval: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if err := s.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.Stats().Rescans; n < 2 || n > 4 {
+		t.Errorf("%d rescans in a second with RefreshInterval 300ms, want 2 to 4", n)
 	}
 }

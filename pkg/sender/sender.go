@@ -283,6 +283,9 @@ func (s *Sender) takeEvents(ctx context.Context) {
 			continue
 		}
 		key := actKey{ev.Ifindex, ev.Group}
+		if s.tab.isManifest(ev.Group) {
+			s.live.note(ev, now) // who to push new generations to (live.go)
+		}
 		if ev.Leave {
 			s.left(key, ev.Source, now)
 			continue

@@ -34,6 +34,7 @@ type Stats struct {
 	SendErrors, Refreshes uint64
 	// With --watch: Updates counts the generations published from the watcher's changes,
 	// Hashed the files hashed for them, Pushes the manifest pushes to joined hosts and
-	// ShrinkRefusals the generations the guard held back.
-	Updates, Hashed, Pushes, ShrinkRefusals uint64
+	// ShrinkRefusals the generations the guard held back, Rescans the full walks of the
+	// share (events lost, a file changed behind the watcher, carousel's periodic walk).
+	Updates, Hashed, Pushes, ShrinkRefusals, Rescans uint64
 }

@@ -282,7 +282,7 @@ func (in *inotify) handle(ev event, now time.Time) error {
 		return nil
 	}
 	isDir := ev.mask&unix.IN_ISDIR != 0
-	if in.w.cfg.Exclude.Match(full, isDir) {
+	if in.w.cfg.Exclude.Match(rel, isDir) {
 		return nil
 	}
 	switch {

@@ -163,9 +163,19 @@ func newWatcher(cfg Config, addWatch func(fd int, path string, mask uint32) (int
 // Batches returns the channel Run sends batches on.
 func (w *Watcher) Batches() <-chan Batch { return w.out }
 
-// Pending reports whether changes were seen that have not been sent in a batch yet. It is
-// safe to call from any goroutine.
-func (w *Watcher) Pending() bool { return w.pending.Load() }
+// Pending reports whether changes were seen that have not been sent in a batch yet,
+// counting events the kernel has queued but the watcher not read yet. It is safe to call
+// from any goroutine while Run runs.
+func (w *Watcher) Pending() bool {
+	if w.pending.Load() {
+		return true
+	}
+	if w.ino != nil && w.running.Load() {
+		n, err := unix.IoctlGetInt(w.ino.fd, unix.TIOCINQ) // FIONREAD
+		return err == nil && n > 0
+	}
+	return false
+}
 
 // Stats returns a snapshot of the counters; safe from any goroutine.
 func (w *Watcher) Stats() Stats { return *w.stats.Load() }
@@ -175,6 +185,9 @@ func (w *Watcher) setStats(f func(*Stats)) {
 	f(&s)
 	w.stats.Store(&s)
 }
+
+// Polls reports whether the watcher polls (chosen, or fallen back to at the watch limit).
+func (w *Watcher) Polls() bool { return w.Mode() == "poll" }
 
 // Mode returns "inotify" or "poll".
 func (w *Watcher) Mode() string { return w.Stats().Mode }

@@ -206,8 +206,12 @@ func TestOverflowRescans(t *testing.T) {
 	r.waitFor("unseen/", has("unseen"))
 	r.w.ino.events <- []event{{wd: -1, mask: unix.IN_Q_OVERFLOW}}
 	r.waitFor("a rescan", rescanned)
-	if st := r.w.Stats(); st.Overflows != 1 || st.Rescans != 1 {
-		t.Errorf("stats %+v, want 1 overflow and 1 rescan", st)
+	deadline := time.Now().Add(time.Second) // the counters follow the send
+	for st := r.w.Stats(); st.Overflows != 1 || st.Rescans != 1; st = r.w.Stats() {
+		if time.Now().After(deadline) {
+			t.Fatalf("stats %+v, want 1 overflow and 1 rescan", st)
+		}
+		time.Sleep(time.Millisecond)
 	}
 	mustWrite(t, filepath.Join(r.dir, "unseen", "f"), "x")
 	r.waitFor("unseen/f", has("unseen/f"))
@@ -353,5 +357,24 @@ func TestSingleFileShare(t *testing.T) {
 				t.Errorf("change %+v outside a single-file share", c)
 			}
 		}
+	}
+}
+
+// TestPendingSeesQueuedEvents: an event the kernel queued but the watcher has not read yet
+// already counts as pending, so that a manifest request right after a write waits for it.
+func TestPendingSeesQueuedEvents(t *testing.T) {
+	dir := t.TempDir()
+	w, err := New(fastConfig(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.running.Store(true) // as if Run were running but had not read anything yet
+	defer w.ino.f.Close()
+	if w.Pending() {
+		t.Fatal("pending before any change")
+	}
+	mustWrite(t, filepath.Join(dir, "f"), "x")
+	if !w.Pending() {
+		t.Fatal("a queued event is not pending")
 	}
 }
