@@ -38,6 +38,8 @@ type GateConfig struct {
 	// Notice, if set, receives messages for the user: the key of a signed share fetched
 	// without --trust, and equivocation.
 	Notice func(msg string)
+	// ReadOnly applies the high-water marks without moving them (a dry run changes nothing).
+	ReadOnly bool
 }
 
 // Gate decides which manifests a fetch accepts (pkg/receiver's Gate). It is safe for
@@ -206,8 +208,8 @@ func (g *Gate) check(m *wire.Manifest, id [wire.HashLen]byte, now time.Time) str
 			g.cfg.Notice(msg)
 		}
 		return msg
-	case ok && st.Generation == mark.Generation:
-		return "" // the same generation again: nothing to record
+	case ok && st.Generation == mark.Generation, g.cfg.ReadOnly:
+		return "" // nothing to record
 	}
 	if err := g.cfg.Store.SetAccepted(k, m.Share, Mark{Generation: st.Generation, Manifest: id}); err != nil {
 		return "cannot record the high-water mark: " + err.Error()

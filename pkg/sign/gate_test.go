@@ -173,7 +173,17 @@ func TestGateHighWaterPersists(t *testing.T) {
 	if _, err := g3.Accept(old, oldID, now); err != nil {
 		t.Fatalf("fresh receiver: %v", err)
 	}
-	// A refused manifest does not move the mark.
+	// A read-only gate (a dry run) checks the mark but does not move it.
+	newer, newerID, newerSt := alice.publish(t, "share", 101, now, time.Hour)
+	ro, err := NewGate(GateConfig{Trusted: []PublicKey{alice.pub}, Store: g2.cfg.Store, ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ro.Statement(newerSt, now)
+	if _, err := ro.Accept(newer, newerID, now); err != nil {
+		t.Fatal(err)
+	}
+	// A refused manifest does not move the mark either.
 	mark, ok, err := g2.cfg.Store.Accepted(alice.pub, "share")
 	if err != nil || !ok || mark.Generation != 100 || mark.Manifest != id {
 		t.Fatalf("mark %+v %v %v", mark, ok, err)
