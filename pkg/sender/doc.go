@@ -21,5 +21,8 @@
 // file's size or modification time changed since it was indexed; a changed file stops being
 // served until it has been hashed again, and then the manifest gets a new generation.
 //
+// A signed share (Config.Signer, PROTOCOL.md §7) gets a statement at the start of every
+// manifest cycle, keyed share-level channels, and a new generation every half lifetime.
+//
 // The sender owns its Trigger interface; *mld.Listener satisfies it directly, and tests use a fake.
 package sender
