@@ -123,7 +123,7 @@ func publisher(e *env) (sender.Signer, error) {
 // trustGate returns the fetch's gate: with --trust it accepts only manifests signed by those
 // keys; without, it accepts any and reports the key of a signed share once.
 func trustGate(e *env) (*sign.Gate, error) {
-	cfg := sign.GateConfig{MaxSkew: e.o.maxSkew, Notice: func(msg string) { e.log.Warn(msg) }}
+	cfg := sign.GateConfig{MaxSkew: e.o.maxSkew, Notice: func(msg string) { e.log.Warn(msg) }, ReadOnly: e.o.dryRun}
 	if e.o.maxSkew == 0 {
 		cfg.MaxSkew = -1 // --max-skew 0: no issue time in the future at all
 	}

@@ -1,10 +1,17 @@
 package main
 
 import (
+	"bytes"
+	"encoding/base64"
+	"encoding/binary"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/crypto/blake2b"
+	"golang.org/x/crypto/scrypt"
+	"golang.org/x/term"
 )
 
 // TestKeygenAndKeyErrors: --keygen writes a key pair and prints the public key; bad keys,
@@ -60,5 +67,58 @@ func TestKeygenAndKeyErrors(t *testing.T) {
 	code, _, stderr = runArgs(t, "--keygen", filepath.Join(dir, "missing", "k"))
 	if code != exitIO {
 		t.Fatalf("--keygen into a missing directory: exit %d, %q", code, stderr)
+	}
+}
+
+// encryptKeyFile rewrites the unencrypted minisign secret key at path encrypted with
+// password, at cheap scrypt parameters (opslimit 2^15, memlimit 2^24: N = 1024, r = 8, p = 1).
+func encryptKeyFile(t *testing.T, path, password string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nl := bytes.IndexByte(b, '\n') + 1
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b[nl:])))
+	if err != nil || len(raw) != 158 {
+		t.Fatalf("secret key of %d bytes: %v", len(raw), err)
+	}
+	copy(raw[2:4], "Sc")
+	salt := raw[6:38]
+	binary.LittleEndian.PutUint64(raw[38:], 1<<15)
+	binary.LittleEndian.PutUint64(raw[46:], 1<<24)
+	sum := blake2b.Sum256(append([]byte("Ed"), raw[54:126]...))
+	copy(raw[126:], sum[:])
+	ks, err := scrypt.Key([]byte(password), salt, 1024, 8, 1, 104)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range ks {
+		raw[54+i] ^= ks[i]
+	}
+	if err := os.WriteFile(path, append(b[:nl], base64.StdEncoding.EncodeToString(raw)+"\n"...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestEncryptedSigningKey: an encrypted --sign key with a wrong password, or none to be had
+// (no LCSYNC_KEY_PASSWORD, no terminal), is a usage error before anything is indexed.
+func TestEncryptedSigningKey(t *testing.T) {
+	key := filepath.Join(t.TempDir(), "enc.key")
+	if code, _, stderr := runArgs(t, "--keygen", key); code != exitOK {
+		t.Fatal(stderr)
+	}
+	encryptKeyFile(t, key, "right")
+	src := t.TempDir()
+	t.Setenv(passwordEnv, "wrong")
+	if code, _, stderr := runArgs(t, "--sign", key, src); code != exitUsage || !strings.Contains(stderr, "wrong password") {
+		t.Fatalf("wrong password: exit %d, %q", code, stderr)
+	}
+	os.Unsetenv(passwordEnv)
+	if term.IsTerminal(int(os.Stdin.Fd())) {
+		t.Skip("SKIP the no-password case: standard input is a terminal, lcsync would prompt")
+	}
+	if code, _, stderr := runArgs(t, "--sign", key, src); code != exitUsage || !strings.Contains(stderr, passwordEnv) {
+		t.Fatalf("no password: exit %d, %q", code, stderr)
 	}
 }

@@ -19,7 +19,9 @@
 // hostile manifest or a symlink already in the destination cannot make the receiver write
 // outside it. Names are checked by the manifest decoder (pkg/wire); packets are bounds-checked
 // by their parsers and then against the file geometry; data is trusted only after it hashes to
-// a node that chains up to the manifest entry.
+// a node that chains up to the manifest entry. For a signed share a Gate (pkg/sign) decides
+// which manifest channels to join and which manifest to accept, before anything is planned
+// (PROTOCOL.md §7); the share's stream and congestion channels then follow its publisher's key.
 //
 // One goroutine reads the socket; a small pool verifies and writes blocks; the caller's
 // goroutine plans and drives the channel joins. Fetch returns when everything is in place, on

@@ -208,7 +208,7 @@ func (s *session) fetchManifest(ctx context.Context) error {
 		s.enqueue(g, subManifest, nil)
 	}
 	s.mu.Unlock()
-	return s.trustError(s.drive(ctx, "manifest", func() bool { return s.manifest != nil }, nil))
+	return s.trustError(s.drive(ctx, "manifest", func() bool { return s.manifest != nil }, s.manifestStep()))
 }
 
 // transfer starts files (a bounded number at a time), runs their tree walks and data

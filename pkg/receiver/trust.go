@@ -14,8 +14,9 @@ import (
 // methods are called with the session's lock held, from the reader, so they must be quick
 // (one signature verification at most) and must not call back into the receiver.
 type Gate interface {
-	// ManifestGroups returns the manifest channels to join for share.
-	ManifestGroups(scope mcast.Scope, share string) []netip.Addr
+	// ManifestGroups returns the manifest channels to join for share: now, and later too if
+	// no manifest was accepted within manifestLater.
+	ManifestGroups(scope mcast.Scope, share string) (now, later []netip.Addr)
 	// Statement takes a statement heard while the manifest is awaited.
 	Statement(st *wire.Statement, now time.Time)
 	// Accept decides on a manifest that decoded and whose blob hashed to id, before anything
@@ -27,12 +28,41 @@ type Gate interface {
 	Heard(share string) error
 }
 
-// manifestGroups returns the manifest channels to join (caller holds mu).
+// manifestLater is how long a fetch waits for an acceptable manifest on the channels the
+// gate names first before it joins the others too (see Gate.ManifestGroups).
+const manifestLater = time.Second
+
+// manifestGroups returns the manifest channels to join at once (caller holds mu).
 func (s *session) manifestGroups() []netip.Addr {
 	if s.cfg.Gate != nil {
-		return s.cfg.Gate.ManifestGroups(s.cfg.Scope, s.share())
+		now, _ := s.cfg.Gate.ManifestGroups(s.cfg.Scope, s.share())
+		return now
 	}
 	return []netip.Addr{s.manifestGroup()}
+}
+
+// manifestStep returns the manifest phase's step (nil if there is nothing to do): it joins
+// the gate's later channels once manifestLater has passed without a manifest.
+func (s *session) manifestStep() func() error {
+	if s.cfg.Gate == nil {
+		return nil
+	}
+	_, later := s.cfg.Gate.ManifestGroups(s.cfg.Scope, s.share())
+	at := time.Now().Add(manifestLater)
+	return func() error {
+		if len(later) == 0 || time.Now().Before(at) {
+			return nil
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.manifest == nil {
+			for _, g := range later {
+				s.enqueue(g, subManifest, nil)
+			}
+		}
+		later = nil
+		return nil
+	}
 }
 
 // manifestSub returns a subscription to a manifest channel, nil if there is none (caller
@@ -41,9 +71,12 @@ func (s *session) manifestSub() *sub {
 	if s.cfg.Gate == nil {
 		return s.subs[s.manifestGroup()]
 	}
-	for _, g := range s.cfg.Gate.ManifestGroups(s.cfg.Scope, s.share()) {
-		if sb := s.subs[g]; sb != nil {
-			return sb
+	now, later := s.cfg.Gate.ManifestGroups(s.cfg.Scope, s.share())
+	for _, list := range [2][]netip.Addr{now, later} {
+		for _, g := range list {
+			if sb := s.subs[g]; sb != nil {
+				return sb
+			}
 		}
 	}
 	return nil

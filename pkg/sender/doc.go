@@ -26,5 +26,8 @@
 // the index follows the watcher's batches and each new generation is pushed to the hosts
 // that listen to the manifest (live.go), behind a guard against mass disappearances.
 //
+// A signed share (Config.Signer, PROTOCOL.md §7) gets a statement at the start of every
+// manifest cycle, keyed share-level channels, and a new generation every half lifetime.
+//
 // The sender owns its Trigger interface; *mld.Listener satisfies it directly, and tests use a fake.
 package sender

@@ -38,6 +38,8 @@ type GateConfig struct {
 	// Notice, if set, receives messages for the user: the key of a signed share fetched
 	// without --trust, and equivocation.
 	Notice func(msg string)
+	// ReadOnly applies the high-water marks without moving them (a dry run changes nothing).
+	ReadOnly bool
 }
 
 // Gate decides which manifests a fetch accepts (pkg/receiver's Gate). It is safe for
@@ -55,6 +57,7 @@ type Gate struct {
 	unknown  map[[wire.KeyIDLen]byte]bool          // key ids of statements from unknown keys
 	equivoc  bool
 	shown    bool // untrusted mode: the key was reported
+	groups   groupCache
 }
 
 // NewGate returns a gate for cfg.
@@ -78,15 +81,35 @@ func NewGate(cfg GateConfig) (*Gate, error) {
 	return g, nil
 }
 
-// ManifestGroups returns the manifest channels to join for share: the channel of the share's
-// name (where any publisher answers, so the receiver can also say what else it heard) and,
-// for each trusted key, the channel that key's publisher answers on.
-func (g *Gate) ManifestGroups(scope mcast.Scope, share string) []netip.Addr {
-	groups := []netip.Addr{mcast.ManifestGroup(scope, share)}
-	for _, k := range g.cfg.Trusted {
-		groups = append(groups, mcast.SignedManifestGroup(scope, &k.Key, share))
+// ManifestGroups returns the manifest channels to join for share: at once, the channel each
+// trusted key's publisher answers on (without trusted keys, the channel of the share's name);
+// later, if no manifest was accepted by then, also the channel of the share's name, where
+// every publisher of the name answers, so that the receiver can say what else it heard.
+// The receiver asks for every manifest chunk, so the answer is kept for the last share.
+func (g *Gate) ManifestGroups(scope mcast.Scope, share string) (now, later []netip.Addr) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if c := &g.groups; c.now != nil && c.scope == scope && c.share == share {
+		return c.now, c.later
 	}
-	return groups
+	byName := mcast.ManifestGroup(scope, share)
+	if len(g.cfg.Trusted) == 0 {
+		now = []netip.Addr{byName}
+	} else {
+		for _, k := range g.cfg.Trusted {
+			now = append(now, mcast.SignedManifestGroup(scope, &k.Key, share))
+		}
+		later = []netip.Addr{byName}
+	}
+	g.groups = groupCache{scope: scope, share: share, now: now, later: later}
+	return now, later
+}
+
+// groupCache is the last answer of ManifestGroups.
+type groupCache struct {
+	scope      mcast.Scope
+	share      string
+	now, later []netip.Addr
 }
 
 // Statement takes a statement heard on a manifest channel. With trusted keys, one whose key
@@ -185,8 +208,8 @@ func (g *Gate) check(m *wire.Manifest, id [wire.HashLen]byte, now time.Time) str
 			g.cfg.Notice(msg)
 		}
 		return msg
-	case ok && st.Generation == mark.Generation:
-		return "" // the same generation again: nothing to record
+	case ok && st.Generation == mark.Generation, g.cfg.ReadOnly:
+		return "" // nothing to record
 	}
 	if err := g.cfg.Store.SetAccepted(k, m.Share, Mark{Generation: st.Generation, Manifest: id}); err != nil {
 		return "cannot record the high-water mark: " + err.Error()

@@ -173,7 +173,17 @@ func TestGateHighWaterPersists(t *testing.T) {
 	if _, err := g3.Accept(old, oldID, now); err != nil {
 		t.Fatalf("fresh receiver: %v", err)
 	}
-	// A refused manifest does not move the mark.
+	// A read-only gate (a dry run) checks the mark but does not move it.
+	newer, newerID, newerSt := alice.publish(t, "share", 101, now, time.Hour)
+	ro, err := NewGate(GateConfig{Trusted: []PublicKey{alice.pub}, Store: g2.cfg.Store, ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ro.Statement(newerSt, now)
+	if _, err := ro.Accept(newer, newerID, now); err != nil {
+		t.Fatal(err)
+	}
+	// A refused manifest does not move the mark either.
 	mark, ok, err := g2.cfg.Store.Accepted(alice.pub, "share")
 	if err != nil || !ok || mark.Generation != 100 || mark.Manifest != id {
 		t.Fatalf("mark %+v %v %v", mark, ok, err)
@@ -188,8 +198,8 @@ func TestGateWithoutTrustReportsTheKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if groups := g.ManifestGroups(mcast.ScopeSite, "share"); len(groups) != 1 || groups[0] != mcast.ManifestGroup(mcast.ScopeSite, "share") {
-		t.Fatalf("groups %v", groups)
+	if groups, later := g.ManifestGroups(mcast.ScopeSite, "share"); len(groups) != 1 || groups[0] != mcast.ManifestGroup(mcast.ScopeSite, "share") || later != nil {
+		t.Fatalf("groups %v, later %v", groups, later)
 	}
 	m, id, st := alice.publish(t, "share", 5, now, time.Hour)
 	g.Statement(st, now)
@@ -214,11 +224,11 @@ func TestGateWithoutTrustReportsTheKey(t *testing.T) {
 func TestGateGroups(t *testing.T) {
 	alice, bob := newSigner(t), newSigner(t)
 	g, _ := newTestGate(t, t.TempDir(), alice.pub, bob.pub)
-	groups := g.ManifestGroups(mcast.ScopeSite, "share")
-	want := []any{mcast.ManifestGroup(mcast.ScopeSite, "share"), mcast.SignedManifestGroup(mcast.ScopeSite, &alice.pub.Key, "share"),
-		mcast.SignedManifestGroup(mcast.ScopeSite, &bob.pub.Key, "share")}
-	if len(groups) != 3 || groups[0] != want[0] || groups[1] != want[1] || groups[2] != want[2] {
-		t.Fatalf("groups %v, want %v", groups, want)
+	now, later := g.ManifestGroups(mcast.ScopeSite, "share")
+	want := []any{mcast.SignedManifestGroup(mcast.ScopeSite, &alice.pub.Key, "share"),
+		mcast.SignedManifestGroup(mcast.ScopeSite, &bob.pub.Key, "share"), mcast.ManifestGroup(mcast.ScopeSite, "share")}
+	if len(now) != 2 || now[0] != want[0] || now[1] != want[1] || len(later) != 1 || later[0] != want[2] {
+		t.Fatalf("groups %v then %v, want %v", now, later, want)
 	}
 	if _, err := NewGate(GateConfig{Trusted: []PublicKey{alice.pub}}); err == nil {
 		t.Fatal("a gate with trusted keys and no store")

@@ -1,6 +1,7 @@
 // Package wire implements the lcsync version 1 wire formats of PROTOCOL.md: the common packet
-// header (§4), manifest chunk, tree and block packets (§4.2–§4.4), the manifest blob (§5.1) and
-// the rules for canonical names (§2).
+// header (§4), manifest chunk, tree, block, end, parity and statement packets (§4.2–§4.7), the
+// manifest blob (§5.1) and the rules for canonical names (§2). It encodes a statement and the
+// bytes its signature covers; signing and verifying are pkg/sign's.
 //
 // The package is a leaf: it does no I/O, starts no goroutines and keeps no state. Every
 // packet type has an Append function that writes a datagram to the end of a caller's buffer and
