@@ -2,6 +2,7 @@ package receiver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/bits-and-blooms/bitset"
 	"github.com/lcsync/lcsync/merkle"
+	"github.com/lcsync/lcsync/pkg/destfs"
 )
 
 // copyJob asks the copier to put blocks [first, end) of a file, reused from its local copy,
@@ -114,11 +116,15 @@ func copyBlocks(ctx context.Context, root *os.Root, f *fileState, dst *os.File, 
 		return fmt.Errorf("receiver: reopening %s: %w", f.rel, err)
 	}
 	defer src.Close()
+	var c destfs.Copier
 	for _, r := range runsOf(f, set, math.MaxInt64) { // copy_file_range takes any length
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if err := copyRange(dst, src, r.off, r.n); err != nil {
+		err := c.Copy(ctx, dst, src, r.off, r.n)
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return ctx.Err()
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			return fmt.Errorf("%w: %s changed while it was being updated (it shrank)", ErrVerify, f.rel)
+		case err != nil:
 			return fmt.Errorf("receiver: copying unchanged blocks of %s: %w", f.rel, err)
 		}
 	}

@@ -177,7 +177,7 @@ func (s *session) quietFor(sb *sub, now time.Time) time.Duration {
 }
 
 // run drives the fetch: manifest, plan, channels, files, directories.
-func (s *session) run(ctx context.Context) error {
+func (s *session) run(ctx context.Context) (err error) {
 	if err := s.fetchManifest(ctx); err != nil {
 		return err
 	}
@@ -189,7 +189,11 @@ func (s *session) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer p.close()
+	defer func() {
+		if cerr := p.close(); err == nil {
+			err = cerr
+		}
+	}()
 	// The copier uses the plan's files: it is stopped (deferred last, so run first) before
 	// they are closed.
 	cctx, stopCopier := context.WithCancel(ctx)

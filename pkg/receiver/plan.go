@@ -2,8 +2,6 @@ package receiver
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -14,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/lcsync/lcsync/merkle"
+	"github.com/lcsync/lcsync/pkg/destfs"
 	"github.com/lcsync/lcsync/pkg/mcast"
 	"github.com/lcsync/lcsync/pkg/wire"
 )
@@ -100,20 +99,12 @@ func localTree(ctx context.Context, root *os.Root, rel string, bs int) (*merkle.
 	return t, nil
 }
 
-// tempName returns a hidden name beside rel for assembling it.
-func tempName(rel string) string {
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	dir, file := path.Split(rel)
-	return dir + "." + file + ".lcsync-" + hex.EncodeToString(b[:])
-}
-
 // plan is the destination side of a fetch: the root all writes go through, the files in
 // manifest order, and the directories and symlinks to make.
 type plan struct {
 	l        *layout
-	root     *os.Root  // nil in a dry run whose destination does not exist
-	dc       *dirCache // root's directories, kept open; nil with root
+	root     *os.Root     // nil in a dry run whose destination does not exist
+	dc       *destfs.Dirs // root's directories, kept open; nil with root
 	files    []*fileState
 	next     int // next file to start
 	inflight int // started, not finished
@@ -130,7 +121,7 @@ const maxInflight = 64
 // prepare opens (creating, unless dry) the destination root, makes the directories and lists
 // the files, directories and symlinks.
 func (s *session) prepare(l *layout) (*plan, error) {
-	p := &plan{l: l, umask: umask()}
+	p := &plan{l: l, umask: destfs.Umask()}
 	if !s.cfg.DryRun {
 		if err := os.MkdirAll(l.rootDir, 0o755); err != nil {
 			return nil, fmt.Errorf("receiver: creating %s: %w", l.rootDir, err)
@@ -139,7 +130,7 @@ func (s *session) prepare(l *layout) (*plan, error) {
 	root, err := os.OpenRoot(l.rootDir)
 	switch {
 	case err == nil:
-		p.root, p.dc = root, newDirCache(root)
+		p.root, p.dc = root, destfs.NewDirs(root)
 		s.root, s.dc = root, p.dc
 	case s.cfg.DryRun && errors.Is(err, fs.ErrNotExist):
 	default:
@@ -239,7 +230,7 @@ func (p *plan) exists(rel string) bool {
 	if p.root == nil {
 		return false
 	}
-	_, err := p.dc.lstat(rel)
+	_, err := p.dc.Lstat(rel)
 	return err == nil
 }
 
@@ -310,7 +301,7 @@ func (p *plan) local(ctx context.Context, s *session, f *fileState) (t *merkle.T
 	if p.root == nil {
 		return nil, false, nil
 	}
-	fi, err := p.dc.lstat(f.rel)
+	fi, err := p.dc.Lstat(f.rel)
 	if err != nil {
 		return nil, false, nil
 	}
@@ -340,18 +331,19 @@ func (p *plan) createTemp(s *session, f *fileState) error {
 	return nil
 }
 
-// openTemp creates a temporary file beside rel, returning it and its name.
-func openTemp(dc *dirCache, rel string) (*os.File, string, error) {
-	tmpRel := tempName(rel)
+// openTemp creates a temporary file beside rel (its name fits in NAME_MAX whatever rel's),
+// returning it and its path relative to the root.
+func openTemp(dc *destfs.Dirs, rel string) (*os.File, string, error) {
 	var tmp *os.File
-	err := dc.do(tmpRel, func(d *os.Root, name string) (err error) {
-		tmp, err = d.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	var tmpRel string
+	err := dc.Do(rel, func(d *destfs.Dir, name string) (err error) {
+		tmp, tmpRel, err = destfs.OpenTemp(d.Root(), name, 0o600)
 		return err
 	})
 	if err != nil {
 		return nil, "", fmt.Errorf("receiver: creating a temporary file for %s: %w", rel, err)
 	}
-	return tmp, tmpRel, nil
+	return tmp, path.Join(path.Dir(rel), tmpRel), nil
 }
 
 // dropTemp removes f's temporary file, not needed after all.
@@ -369,7 +361,7 @@ func (p *plan) emptyFile(rel string) bool {
 	if p.root == nil {
 		return false
 	}
-	fi, err := p.dc.lstat(rel)
+	fi, err := p.dc.Lstat(rel)
 	return err == nil && fi.Mode().IsRegular() && fi.Size() == 0
 }
 

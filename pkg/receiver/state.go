@@ -8,6 +8,7 @@ import (
 
 	"github.com/bits-and-blooms/bitset"
 	"github.com/lcsync/lcsync/merkle"
+	"github.com/lcsync/lcsync/pkg/destfs"
 	"github.com/lcsync/lcsync/pkg/fec"
 	"github.com/lcsync/lcsync/pkg/wire"
 )
@@ -164,8 +165,8 @@ type session struct {
 	mu  sync.Mutex
 
 	stats   Stats
-	root    *os.Root  // the destination, for temporary files created as data arrives
-	dc      *dirCache // root's directories, kept open
+	root    *os.Root     // the destination, for temporary files created as data arrives
+	dc      *destfs.Dirs // root's directories, kept open
 	started time.Time
 	drained time.Time // when data last ended the reader's wait on an empty socket
 	// Congestion signalling, owned by the reader goroutine.

@@ -1,6 +1,6 @@
 //go:build unix
 
-package localsync
+package destfs
 
 import (
 	"os"
@@ -9,8 +9,15 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// setMtime sets the modification time of entry name of directory dir,
-// without following a symbolic link, and leaves the access time alone.
+// Umask returns the process umask (set and restored at once).
+func Umask() uint32 {
+	m := unix.Umask(0o022)
+	unix.Umask(m)
+	return uint32(m)
+}
+
+// setMtime sets the modification time of entry name of directory dir, without following a
+// symbolic link, and leaves the access time alone.
 func setMtime(dir *os.File, name string, mtime time.Time) error {
 	ts := []unix.Timespec{{Nsec: unix.UTIME_OMIT}, unix.NsecToTimespec(mtime.UnixNano())}
 	rc, err := dir.SyscallConn()
