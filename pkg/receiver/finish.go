@@ -74,7 +74,7 @@ func (p *plan) finishFile(ctx context.Context, s *session, f *fileState) error {
 	res := FileResult{Name: f.name, Path: filepath.Join(p.l.rootDir, f.rel), Action: action,
 		Blocks: f.shape.Blocks(), Fetch: int(f.need.Count()), Bytes: blockBytes(f, f.need)}
 	if s.cfg.DryRun {
-		s.report(res)
+		p.report(s, res)
 		return nil
 	}
 	if err := p.copyReused(ctx, s, f); err != nil {
@@ -95,7 +95,7 @@ func (p *plan) finishFile(ctx context.Context, s *session, f *fileState) error {
 		return fmt.Errorf("receiver: %s: %w", f.rel, err)
 	}
 	p.dc.Renamed(f.rel)
-	s.report(res)
+	p.report(s, res)
 	return nil
 }
 
@@ -149,7 +149,7 @@ func (p *plan) unchanged(s *session, f *fileState) error {
 	s.stats.Blocks += int64(f.shape.Blocks())
 	s.stats.Reused += int64(f.shape.Blocks())
 	s.mu.Unlock()
-	s.report(FileResult{Name: f.name, Path: filepath.Join(p.l.rootDir, f.rel), Action: "unchanged", Blocks: f.shape.Blocks()})
+	p.report(s, FileResult{Name: f.name, Path: filepath.Join(p.l.rootDir, f.rel), Action: "unchanged", Blocks: f.shape.Blocks()})
 	if s.cfg.DryRun {
 		return nil
 	}
@@ -208,7 +208,7 @@ func (p *plan) symlink(s *session, it placed) error {
 			}
 		}
 	}
-	s.report(FileResult{Name: it.e.Name, Path: filepath.Join(p.l.rootDir, it.rel), Action: "symlink"})
+	p.report(s, FileResult{Name: it.e.Name, Path: filepath.Join(p.l.rootDir, it.rel), Action: "symlink"})
 	if s.cfg.DryRun {
 		return nil
 	}
@@ -255,7 +255,7 @@ func (p *plan) deleteExtraneous(s *session) error {
 	}
 	sort.Sort(sort.Reverse(sort.StringSlice(gone)))
 	for _, rel := range gone {
-		s.report(FileResult{Path: filepath.Join(p.l.rootDir, rel), Action: "delete"})
+		p.report(s, FileResult{Path: filepath.Join(p.l.rootDir, rel), Action: "delete"})
 		if s.cfg.DryRun {
 			continue
 		}

@@ -33,18 +33,18 @@ type layout struct {
 	isDir   bool     // the requested name is a directory
 }
 
-func (s *session) layout() (*layout, error) {
-	name := strings.TrimSuffix(s.cfg.Name, "/")
-	contents := strings.HasSuffix(s.cfg.Name, "/")
-	sel := s.manifest.Under(name)
+func newLayout(cfg Config, m *wire.Manifest) (*layout, error) {
+	name := strings.TrimSuffix(cfg.Name, "/")
+	contents := strings.HasSuffix(cfg.Name, "/")
+	sel := m.Under(name)
 	if len(sel) == 0 {
-		return nil, fmt.Errorf("%w: %s is not in share %s (%d entries)", ErrNotFound, name, s.manifest.Share, len(s.manifest.Entries))
+		return nil, fmt.Errorf("%w: %s is not in share %s (%d entries)", ErrNotFound, name, m.Share, len(m.Entries))
 	}
-	top, ok := s.manifest.Lookup(name)
+	top, ok := m.Lookup(name)
 	if !ok {
-		return nil, fmt.Errorf("%w: %s has no entry of its own in share %s", ErrNotFound, name, s.manifest.Share)
+		return nil, fmt.Errorf("%w: %s has no entry of its own in share %s", ErrNotFound, name, m.Share)
 	}
-	dest := s.cfg.Dest
+	dest := cfg.Dest
 	st, err := os.Stat(dest)
 	destDir := err == nil && st.IsDir()
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -118,9 +118,9 @@ type plan struct {
 // maxInflight bounds the files being fetched at once (open temporary files, queued channels).
 const maxInflight = 64
 
-// prepare opens (creating, unless dry) the destination root, makes the directories and lists
+// newPlan opens (creating, unless dry) the destination root, makes the directories and lists
 // the files, directories and symlinks.
-func (s *session) prepare(l *layout) (*plan, error) {
+func newPlan(s *session, l *layout) (*plan, error) {
 	p := &plan{l: l, umask: destfs.Umask()}
 	if !s.cfg.DryRun {
 		if err := os.MkdirAll(l.rootDir, 0o755); err != nil {
@@ -156,7 +156,7 @@ func (s *session) prepare(l *layout) (*plan, error) {
 		}
 	}
 	if !s.manifest.Carousel {
-		s.chooseStreams(p)
+		p.chooseStreams(s)
 	}
 	return p, nil
 }
@@ -165,7 +165,7 @@ func (s *session) prepare(l *layout) (*plan, error) {
 // least half of the bytes, in at least two files, have no local copy at all. One join then
 // brings every file below, instead of one join per file. Files with a local copy below a
 // streamed directory still go through the tree walk (caller does not hold mu).
-func (s *session) chooseStreams(p *plan) {
+func (p *plan) chooseStreams(s *session) {
 	fresh := make([]bool, len(p.files))
 	for i, f := range p.files {
 		fresh[i] = f.shape.Blocks() > 0 && !p.exists(f.rel)
@@ -220,7 +220,7 @@ func (s *session) chooseStreams(p *plan) {
 			s.maybeReady(f)
 			continue
 		}
-		s.enqueue(mcast.StreamGroup(s.cfg.Scope, dir), subStream, s.dataTarget(f, f.shape.TopLevel(), 0, merkle.Hash(f.entry.Top)))
+		s.enqueue(mcast.StreamGroup(s.cfg.Scope, dir), subStream, f.dataTarget(f.shape.TopLevel(), 0, merkle.Hash(f.entry.Top)))
 	}
 	p.pending = len(p.streamed)
 }
@@ -244,7 +244,7 @@ func (p *plan) mkdir(s *session, it placed) error {
 			return nil
 		}
 	}
-	s.report(FileResult{Name: it.e.Name, Path: filepath.Join(p.l.rootDir, it.rel), Action: "mkdir"})
+	p.report(s, FileResult{Name: it.e.Name, Path: filepath.Join(p.l.rootDir, it.rel), Action: "mkdir"})
 	if s.cfg.DryRun {
 		return nil
 	}
@@ -365,7 +365,8 @@ func (p *plan) emptyFile(rel string) bool {
 	return err == nil && fi.Mode().IsRegular() && fi.Size() == 0
 }
 
-func (s *session) report(r FileResult) {
+// report tells Config.OnFile about an entry.
+func (p *plan) report(s *session, r FileResult) {
 	if s.cfg.OnFile != nil {
 		s.cfg.OnFile(r)
 	}
