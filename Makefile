@@ -5,6 +5,8 @@ MANDIR  ?= $(PREFIX)/share/man
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GO      ?= go
 BIN      = bin/lcsync
+# staticcheck, pinned (a version that knows Go 1.26); `go run` fetches it on first use.
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 .PHONY: all build test demo bench bench-local bench-net lint install uninstall clean net-setup net-teardown help
 
@@ -27,9 +29,11 @@ bench-local: ## tree building, SIMD kernels, local sync vs cp and rsync
 bench-net: ## multicast transfer benchmarks on the namespace rig (root)
 	bash scripts/bench.sh
 
-lint: ## gofmt and go vet
+lint: ## gofmt, go vet, staticcheck and a FreeBSD build
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+	GOOS=freebsd $(GO) build ./...
 
 install: build ## install the binary and the man page under $(PREFIX)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test.sh: the whole test suite, as README and CI run it.
-#   formatting (gofmt), go vet, every test with the race detector (network-namespace tests
-#   included when root), and the SIMD and MLD packages again with the pure-Go kernels.
+#   formatting (gofmt), go vet, staticcheck, a FreeBSD build, every test with the race
+#   detector (network-namespace tests included when root), and the SIMD and MLD packages
+#   again with the pure-Go kernels.
 # Privileged tests skip loudly when not root; with LCSYNC_REQUIRE_NETNS=1 they fail instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +13,10 @@ if [ -n "$bad" ]; then echo "gofmt needed:"; echo "$bad"; exit 1; fi
 echo "== go vet"
 go vet ./...
 go vet -tags purego ./simd/... ./mld/...
+echo "== staticcheck"
+go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+echo "== FreeBSD build (the receiver and local sync are portable; the server needs Linux)"
+GOOS=freebsd go build ./...
 echo "== go test -race"
 go test -race -count=1 -timeout 15m ./...
 echo "== go test -tags purego (pure-Go SIMD fallbacks)"

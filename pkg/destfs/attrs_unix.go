@@ -19,7 +19,7 @@ func Umask() uint32 {
 // setMtime sets the modification time of entry name of directory dir, without following a
 // symbolic link, and leaves the access time alone.
 func setMtime(dir *os.File, name string, mtime time.Time) error {
-	ts := []unix.Timespec{{Nsec: unix.UTIME_OMIT}, unix.NsecToTimespec(mtime.UnixNano())}
+	ts := []unix.Timespec{keepAtime(mtime), unix.NsecToTimespec(mtime.UnixNano())}
 	rc, err := dir.SyscallConn()
 	if err != nil {
 		return err

@@ -34,7 +34,7 @@ func TestTempName(t *testing.T) {
 			t.Errorf("IsTemp(%.30q) = false", got)
 		}
 	}
-	if TempName("f") == TempName("f") {
+	if a, b := TempName("f"), TempName("f"); a == b {
 		t.Error("two temporary names alike")
 	}
 	for name, want := range map[string]bool{"f": false, ".f": false, "f.lcsync-12345678": false, ".f.lcsync-12345678": true} {
