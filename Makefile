@@ -5,6 +5,8 @@ MANDIR  ?= $(PREFIX)/share/man
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GO      ?= go
 BIN      = bin/lcsync
+# staticcheck, pinned (a version that knows Go 1.26); `go run` fetches it on first use.
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 # Where install puts the units, the sysusers.d entry, the completions and the docs.
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
@@ -44,9 +46,11 @@ bench-local: ## tree building, SIMD kernels, local sync vs cp and rsync
 bench-net: ## multicast transfer benchmarks on the namespace rig (root)
 	bash scripts/bench.sh
 
-lint: ## gofmt and go vet
+lint: ## gofmt, go vet, staticcheck and a FreeBSD build
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+	GOOS=freebsd $(GO) build ./...
 
 completions: build ## generate bin/completion/{lcsync.bash,_lcsync,lcsync.fish} from the option table
 	install -d bin/completion

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # test.sh: the whole test suite, as README and CI run it.
-#   formatting (gofmt), go vet, every test with the race detector (network-namespace tests
-#   included when root), the SIMD, MLD and merkle packages again with the pure-Go kernels, the
-#   multi-buffer BLAKE2s and merkle tests once per SIMD path (LCSYNC_SIMD), and the packaging
-#   (scripts/test-dist.sh: make install, systemd-analyze verify, make deb).
+#   formatting (gofmt), go vet, staticcheck, a FreeBSD build, every test with the race
+#   detector (network-namespace tests included when root), the SIMD, MLD and merkle packages
+#   again with the pure-Go kernels, the multi-buffer BLAKE2s and merkle tests once per SIMD path
+#   (LCSYNC_SIMD), and the packaging (scripts/test-dist.sh: make install, systemd-analyze
+#   verify, make deb).
 # Privileged tests skip loudly when not root; with LCSYNC_REQUIRE_NETNS=1 they fail instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +23,10 @@ for f in blake2s_amd64.s blake2s_stub_amd64.go; do # line 1 names the command, p
 		{ echo "simd/blake2s/$f is stale: run go generate ./simd/blake2s"; rm -rf "$gen"; exit 1; }
 done
 rm -rf "$gen"
+echo "== staticcheck"
+go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+echo "== FreeBSD build (the receiver and local sync are portable; the server needs Linux)"
+GOOS=freebsd go build ./...
 echo "== go test -race"
 go test -race -count=1 -timeout 15m ./...
 echo "== go test -tags purego (pure-Go SIMD fallbacks)"

@@ -2,11 +2,9 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/lcsync/lcsync/pkg/receiver"
-	"golang.org/x/sys/unix"
 )
 
 // progressBar draws a one-line progress bar on stderr.
@@ -20,15 +18,6 @@ type progressBar struct {
 func newProgressBar(e *env) *progressBar {
 	on := e.o.progress || isTerminal(e.stderr)
 	return &progressBar{e: e, on: on && !e.o.quiet}
-}
-
-func isTerminal(w any) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-	return err == nil
 }
 
 func (b *progressBar) update(p receiver.Progress) {

@@ -66,7 +66,8 @@
 // # How a file is written
 //
 // By default a changed file is assembled in a temporary file beside it,
-// named .NAME.lcsync-XXXXXXXX: the compare pass writes the changed blocks
+// named .NAME.lcsync-XXXXXXXX (NAME cut to fit 255 bytes; pkg/destfs, the
+// destination layer shared with fetches, makes and commits it): the compare pass writes the changed blocks
 // (the temporary file is created at the first one), unchanged block runs are
 // then copied from the old destination with copy_file_range(2) (a kernel
 // copy, or a reflink where the file system shares extents; plain reads and
@@ -93,7 +94,9 @@
 // # Deleting, dry runs and errors
 //
 // [Options.Delete] removes, in every synced directory, the entries the
-// source directory does not have (a removed directory counts once).
+// source directory does not have (a removed directory counts once), except
+// temporary files of lcsync (.NAME.lcsync-XXXXXXXX): another sync or fetch
+// may be assembling a file there.
 // [Options.DryRun] computes and reports everything (reading both sides of the
 // files the quick check does not settle) but touches nothing: no directory, temporary file, write or attribute change.
 //

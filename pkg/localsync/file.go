@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"math/rand/v2"
 	"os"
 	"path"
 	"syscall"
 
 	"github.com/bits-and-blooms/bitset"
 	"github.com/lcsync/lcsync/merkle"
+	"github.com/lcsync/lcsync/pkg/destfs"
 )
 
 // copyBufSize is the size of the buffer blocks are copied through. It is a
@@ -137,7 +137,7 @@ func (s *syncer) sameFileAttrs(parent *dstDir, rel, name string, si, di fs.FileI
 	if s.opt.DryRun {
 		return nil
 	}
-	if s.opt.Perms && modeBits(di) != modeBits(si) {
+	if s.opt.Perms && destfs.ModeBits(di) != destfs.ModeBits(si) {
 		if old == nil {
 			f, err := parent.r.OpenFile(name, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 			if err != nil {
@@ -152,12 +152,12 @@ func (s *syncer) sameFileAttrs(parent *dstDir, rel, name string, si, di fs.FileI
 			}
 			old = f
 		}
-		if err := old.Chmod(modeBits(si)); err != nil {
+		if err := old.Chmod(destfs.ModeBits(si)); err != nil {
 			return newError("chmod", s.dstPath(rel), err)
 		}
 	}
 	if s.opt.Times && !di.ModTime().Equal(si.ModTime()) {
-		if err := setMtime(parent.f, name, si.ModTime()); err != nil {
+		if err := parent.fs().SetMtime(name, si.ModTime()); err != nil {
 			return newError("set times", s.dstPath(rel), err)
 		}
 	}
@@ -230,37 +230,22 @@ func (s *syncer) writeTemp(j *fileJob, out *output) error {
 	if err != nil {
 		return err
 	}
-	if err := tf.Sync(); err != nil {
-		return newError("sync", tmpPath, err)
-	}
+	a := destfs.Attrs{MTime: j.si.ModTime(), SetMTime: s.opt.Times}
 	switch {
 	case s.opt.Perms:
-		err = tf.Chmod(modeBits(j.si))
+		a.Mode, a.SetMode = destfs.ModeBits(j.si), true
 	case j.oldInfo != nil:
-		err = tf.Chmod(modeBits(j.oldInfo)) // keep the destination's mode
+		a.Mode, a.SetMode = destfs.ModeBits(j.oldInfo), true // keep the destination's mode
 	}
-	if err != nil {
-		return newError("chmod", tmpPath, err)
-	}
-	if s.opt.Times {
-		if err := setMtime(j.parent.f, path.Base(out.tmp), j.si.ModTime()); err != nil {
-			return newError("set times", tmpPath, err)
+	ready := func() error {
+		if j.di != nil && j.di.IsDir() {
+			return s.clear(j.rel, j.di)
 		}
+		return nil
 	}
-	out.f = nil
-	if err := tf.Close(); err != nil {
-		s.root.Remove(out.tmp)
-		return newError("close", tmpPath, err)
-	}
-	if j.di != nil && j.di.IsDir() {
-		if err := s.clear(j.rel, j.di); err != nil {
-			s.root.Remove(out.tmp)
-			return err
-		}
-	}
-	if err := j.parent.r.Rename(path.Base(out.tmp), j.name); err != nil {
-		s.root.Remove(out.tmp)
-		return newError("rename", s.dstPath(j.rel), err)
+	out.f = nil // Commit closes it, and removes it on failure
+	if err := j.parent.fs().Commit(tf, path.Base(out.tmp), j.name, a, ready); err != nil {
+		return s.dirErr(j.parent.rel, err)
 	}
 	j.parent.renamed = true // synced once the directory is filled
 	return nil
@@ -283,12 +268,12 @@ func (s *syncer) finishInplace(j *fileJob, out *output) error {
 		return newError("sync", dstPath, err)
 	}
 	if s.opt.Perms {
-		if err := f.Chmod(modeBits(j.si)); err != nil {
+		if err := f.Chmod(destfs.ModeBits(j.si)); err != nil {
 			return newError("chmod", dstPath, err)
 		}
 	}
 	if s.opt.Times {
-		if err := setMtime(j.parent.f, j.name, j.si.ModTime()); err != nil {
+		if err := j.parent.fs().SetMtime(j.name, j.si.ModTime()); err != nil {
 			return newError("set times", dstPath, err)
 		}
 	}
@@ -337,52 +322,48 @@ func (s *syncer) wrote() {
 	}
 }
 
-// copyThrough copies n bytes at off from src to dst through the buffer.
-func (s *syncer) copyThrough(dst, src *os.File, off, n int64, dstPath string) error {
+// copyRange copies n bytes at offset off of src into dst at the same offset, inside the
+// kernel where it can (see destfs.Copier).
+func (s *syncer) copyRange(dst, src *os.File, off, n int64, dstPath string) error {
+	c := &s.copier
 	if s.buf == nil {
 		s.buf = make([]byte, copyBufSize)
 	}
-	for n > 0 {
-		if err := s.ctx.Err(); err != nil {
-			return err
-		}
-		p := s.buf[:min(n, int64(len(s.buf)))]
-		if r, err := src.ReadAt(p, off); r < len(p) {
-			if err == nil || errors.Is(err, io.EOF) {
-				err = fmt.Errorf("destination shrank during the sync: %w", io.ErrUnexpectedEOF)
-			}
-			return newError("read", src.Name(), err)
-		}
-		if _, err := dst.WriteAt(p, off); err != nil {
-			return newError("write", dstPath, err)
-		}
-		s.stats.BytesWritten += int64(len(p))
-		s.wrote()
-		off += int64(len(p))
-		n -= int64(len(p))
+	c.Buf, c.OnChunk = s.buf, s.wrote
+	cloned, written := c.Cloned, c.Written
+	err := c.Copy(s.ctx, dst, src, off, n)
+	s.stats.BytesCloned += c.Cloned - cloned
+	s.stats.BytesWritten += c.Written - written
+	var pe *fs.PathError
+	switch {
+	case err == nil || s.ctx.Err() != nil:
+		return err
+	case errors.As(err, &pe) && pe.Op == "read":
+		return newError("read", src.Name(), pe.Err)
+	case errors.As(err, &pe):
+		return newError(pe.Op, dstPath, pe.Err)
 	}
-	return nil
+	return newError("copy", dstPath, err)
+}
+
+// dirErr puts an error of the destination layer about an entry of directory dirRel in the
+// package's terms.
+func (s *syncer) dirErr(dirRel string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return newError(pe.Op, s.dstPath(path.Join(dirRel, pe.Path)), pe.Err)
+	}
+	return err
 }
 
 // tempName creates a temporary entry beside name in directory dirRel with
 // create, retrying on a name clash, and returns its path relative to the root.
 func (s *syncer) tempName(dirRel, name string, create func(tmp string) error) (string, error) {
-	const suffix = ".lcsync-12345678"
-	base := name
-	if limit := 255 - 1 - len(suffix); len(base) > limit {
-		base = base[:limit]
+	tmp, err := destfs.CreateTemp(name, func(tmp string) error { return create(path.Join(dirRel, tmp)) })
+	if err != nil {
+		return "", newError("create temporary file in", s.dstPath(dirRel), err)
 	}
-	var err error
-	for range 16 {
-		tmp := path.Join(dirRel, fmt.Sprintf(".%s.lcsync-%08x", base, rand.Uint32()))
-		if err = create(tmp); err == nil {
-			return tmp, nil
-		}
-		if !errors.Is(err, fs.ErrExist) {
-			break
-		}
-	}
-	return "", newError("create temporary file in", s.dstPath(dirRel), err)
+	return path.Join(dirRel, tmp), nil
 }
 
 // runBytes is the number of bytes in blocks [first, end).

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/lcsync/lcsync/merkle"
+	"github.com/lcsync/lcsync/pkg/destfs"
 )
 
 // syncer is the state of one Sync call. It is used by one goroutine.
@@ -27,7 +28,7 @@ type syncer struct {
 	buf      []byte
 	cmpSrc   []byte // compare buffers of a one-slab file (see compare)
 	cmpOld   []byte
-	noClone  bool // copy_file_range is unsupported here: copy through buf
+	copier   destfs.Copier // remembers that copy_file_range is unsupported here
 }
 
 // dstDir is a destination directory being filled. f is nil when the
@@ -38,6 +39,9 @@ type dstDir struct {
 	r       *os.Root // the same directory, for operations on its entries by name; nil with f
 	renamed bool     // a file was renamed into it: sync it once it is filled
 }
+
+// fs returns dir for the destination layer (dir must exist).
+func (dir *dstDir) fs() *destfs.Dir { return destfs.NewDir(dir.r, dir.f) }
 
 // syncRenamed fsyncs dir if a file was renamed into it, making those renames durable: once
 // per directory instead of once per file.
@@ -164,20 +168,19 @@ func (s *syncer) deleteExtras(dir *dstDir, src []fs.DirEntry) error {
 	if dir.f == nil {
 		return nil
 	}
-	have, err := dir.f.ReadDir(-1)
+	gone, err := destfs.Extras(dir.f, func(name string) bool {
+		_, found := slices.BinarySearchFunc(src, name, func(e fs.DirEntry, n string) int { return cmpString(e.Name(), n) })
+		return found
+	})
 	if err != nil {
 		s.fail(dir.rel, newError("read directory", s.dstPath(dir.rel), err))
 		return nil
 	}
-	slices.SortFunc(have, func(a, b fs.DirEntry) int { return cmpString(a.Name(), b.Name()) })
-	for _, d := range have {
-		if _, found := slices.BinarySearchFunc(src, d.Name(), func(e fs.DirEntry, n string) int { return cmpString(e.Name(), n) }); found {
-			continue
-		}
+	for _, name := range gone {
 		if err := s.ctx.Err(); err != nil {
 			return err
 		}
-		rel := path.Join(dir.rel, d.Name())
+		rel := path.Join(dir.rel, name)
 		if !s.opt.DryRun {
 			if err := s.root.RemoveAll(rel); err != nil {
 				s.fail(rel, newError("delete", s.dstPath(rel), err))
@@ -288,7 +291,7 @@ func (s *syncer) dirAttrs(parent *dstDir, dir *dstDir, si fs.FileInfo, created b
 	}
 	switch {
 	case s.opt.Perms:
-		if err := dir.f.Chmod(modeBits(si)); err != nil {
+		if err := dir.f.Chmod(destfs.ModeBits(si)); err != nil {
 			return newError("chmod", s.dstPath(dir.rel), err)
 		}
 	case created && si.Mode().Perm()&0o700 != 0o700:
@@ -309,16 +312,11 @@ func (s *syncer) dirAttrs(parent *dstDir, dir *dstDir, si fs.FileInfo, created b
 			}
 			return nil
 		}
-		if err := setMtime(parent.f, path.Base(dir.rel), si.ModTime()); err != nil {
+		if err := parent.fs().SetMtime(path.Base(dir.rel), si.ModTime()); err != nil {
 			return newError("set times", s.dstPath(dir.rel), err)
 		}
 	}
 	return nil
-}
-
-// modeBits returns the permission, setuid, setgid and sticky bits of fi.
-func modeBits(fi fs.FileInfo) fs.FileMode {
-	return fi.Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)
 }
 
 // syncLink copies a symbolic link as a link.
@@ -373,7 +371,7 @@ func (s *syncer) linkTimes(parent *dstDir, rel, name string, si, di fs.FileInfo)
 	if !s.opt.Times || s.opt.DryRun || (di != nil && di.ModTime().Equal(si.ModTime())) {
 		return nil
 	}
-	if err := setMtime(parent.f, name, si.ModTime()); err != nil {
+	if err := parent.fs().SetMtime(name, si.ModTime()); err != nil {
 		return newError("set times", s.dstPath(rel), err)
 	}
 	return nil

@@ -26,6 +26,20 @@ type Transport interface {
 	Close() error
 }
 
+// QueueFiller is an optional capability of a Transport: how many bytes wait in the socket's
+// receive queue, and its limit. A Transport without it never signals congestion before the
+// kernel drops datagrams.
+type QueueFiller interface {
+	QueueFill() (used, limit int, err error)
+}
+
+// MessageCounter is an optional capability of a Transport: the mean number of datagrams a
+// message read from the socket carried, what one message the kernel dropped is worth (a GRO
+// train is one message). Without it a dropped message counts as one datagram.
+type MessageCounter interface {
+	DatagramsPerMessage() float64
+}
+
 // Config describes one fetch.
 type Config struct {
 	// Name is the remote name: "share", "share/dir", "share/dir/" or "share/file". A trailing
@@ -138,6 +152,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.Scope == 0 {
 		c.Scope = mcast.ScopeSite
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	return nil
 }

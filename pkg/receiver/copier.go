@@ -2,6 +2,7 @@ package receiver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/bits-and-blooms/bitset"
 	"github.com/lcsync/lcsync/merkle"
+	"github.com/lcsync/lcsync/pkg/destfs"
 )
 
 // copyJob asks the copier to put blocks [first, end) of a file, reused from its local copy,
@@ -19,11 +21,20 @@ type copyJob struct {
 	first, end int
 }
 
-// queueCopy hands blocks [first, end) of f, just found equal to the local copy by the tree
-// walk, to the copier, so that copying and checking them overlaps the rest of the walk and the
+// copier is the goroutine that copies reused blocks of the local copies into the temporary
+// files while the walk and the network part of the fetch go on. Its queue q is guarded by
+// session.mu (the walk fills it, the copier empties it); wake signals it.
+type copier struct {
+	s    *session
+	q    []copyJob
+	wake chan struct{}
+}
+
+// queue hands blocks [first, end) of f, just found equal to the local copy by the tree walk,
+// to the copier, so that copying and checking them overlaps the rest of the walk and the
 // network part of the fetch instead of following it (caller holds mu).
-func (s *session) queueCopy(f *fileState, first, end int) {
-	if s.cfg.DryRun || f.local == nil || f.teed || first >= end {
+func (c *copier) queue(f *fileState, first, end int) {
+	if c.s.cfg.DryRun || f.local == nil || f.teed || first >= end {
 		return
 	}
 	if f.early == nil {
@@ -34,26 +45,27 @@ func (s *session) queueCopy(f *fileState, first, end int) {
 		f.copying = make(chan struct{})
 	}
 	f.copyJobs++
-	s.copyQ = append(s.copyQ, copyJob{f: f, first: first, end: end})
+	c.q = append(c.q, copyJob{f: f, first: first, end: end})
 	select {
-	case s.copyWake <- struct{}{}:
+	case c.wake <- struct{}{}:
 	default:
 	}
 }
 
-// copier copies queued blocks until ctx ends. It is owned by run, which cancels ctx and waits for
-// it before the plan closes the files.
-func (s *session) copier(ctx context.Context) {
+// run copies queued blocks until ctx ends. It is owned by the controller, which cancels ctx
+// and waits for it before the plan closes the files.
+func (c *copier) run(ctx context.Context) {
+	s := c.s
 	for {
 		s.mu.Lock()
-		q := s.copyQ
-		s.copyQ = nil
+		q := c.q
+		c.q = nil
 		s.mu.Unlock()
 		if len(q) == 0 {
 			select {
 			case <-ctx.Done():
 				return
-			case <-s.copyWake:
+			case <-c.wake:
 			}
 			continue
 		}
@@ -73,7 +85,7 @@ func (s *session) copier(ctx context.Context) {
 			jobs[j.f]++
 		}
 		for _, f := range order {
-			err := s.copyEarly(ctx, f, sets[f])
+			err := c.copyEarly(ctx, f, sets[f])
 			s.mu.Lock()
 			if err != nil && f.copyErr == nil {
 				f.copyErr = err
@@ -89,7 +101,8 @@ func (s *session) copier(ctx context.Context) {
 
 // copyEarly copies and checks blocks of f on one core, the fetch going on meanwhile (an
 // earlier failure of the file skips it).
-func (s *session) copyEarly(ctx context.Context, f *fileState, set *bitset.BitSet) error {
+func (c *copier) copyEarly(ctx context.Context, f *fileState, set *bitset.BitSet) error {
+	s := c.s
 	if err := s.ensureTemp(f); err != nil {
 		return err
 	}
@@ -114,11 +127,15 @@ func copyBlocks(ctx context.Context, root *os.Root, f *fileState, dst *os.File, 
 		return fmt.Errorf("receiver: reopening %s: %w", f.rel, err)
 	}
 	defer src.Close()
+	var c destfs.Copier
 	for _, r := range runsOf(f, set, math.MaxInt64) { // copy_file_range takes any length
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if err := copyRange(dst, src, r.off, r.n); err != nil {
+		err := c.Copy(ctx, dst, src, r.off, r.n)
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return ctx.Err()
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			return fmt.Errorf("%w: %s changed while it was being updated (it shrank)", ErrVerify, f.rel)
+		case err != nil:
 			return fmt.Errorf("receiver: copying unchanged blocks of %s: %w", f.rel, err)
 		}
 	}

@@ -23,7 +23,58 @@
 // which manifest channels to join and which manifest to accept, before anything is planned
 // (PROTOCOL.md §7); the share's stream and congestion channels then follow its publisher's key.
 //
-// One goroutine reads the socket; a small pool verifies and writes blocks; the caller's
-// goroutine plans and drives the channel joins. Fetch returns when everything is in place, on
-// the first fatal error, on timeout, or when ctx ends.
+// Fetch returns when everything is in place, on the first fatal error, on timeout, or when
+// ctx ends. Destination writes (temporary files, copies, attributes, renames, directory
+// fsync, deletes) go through pkg/destfs, the layer local sync uses too.
+//
+// # Stages
+//
+// The files are named after the stage they hold:
+//
+//   - manifest.go, the manifest assembler: chunks in, a checked manifest out;
+//   - dest.go and finish.go, the destination: the layout of the requested name under DST, the
+//     plan of files, directories and symlinks, temporary files, reused local blocks, commit;
+//   - walk.go and cover.go, the planner: the tree walk against the local copy and the one rule
+//     that covers needed blocks with data channels (cover), also used by repairs;
+//   - subs.go, the subscriptions: channels by group and by label, the join queue;
+//   - controller.go, the controller: joins, leaves, rejoins and repairs (repair.go), parity
+//     layers (fec.go), file finishing, progress;
+//   - reader.go, assembler.go, leaves.go and fec.go, the reader's side: datagrams to pieces to
+//     blocks, hash runs to verified leaves, parity shards;
+//   - workers.go and copier.go: blocks verified against their leaves and written; reused
+//     blocks copied from the local copy and checked.
+//
+// # Concurrency
+//
+// A fetch runs these goroutines, each started and waited for by Fetch (or by the controller):
+//
+//   - the controller, on Fetch's goroutine (controller): it owns its own fields, the plan and
+//     the layout, and alone joins and leaves data, tree and parity channels;
+//   - the reader (reader): the socket's only reader; it owns pending and the congestion
+//     signal, and alone joins and leaves the congestion channel; it exits when Fetch closes
+//     the transport;
+//   - Config.Workers workers (session.worker): they verify blocks, write them into the
+//     temporary files and read back the backlog; they exit when Fetch closes the jobs
+//     channel, after the reader has exited;
+//   - the copier (copier.run): it copies reused blocks of local copies; the controller starts
+//     it once the plan exists and stops it (cancel, then wait) before the plan closes files;
+//   - short-lived pools inside a call that waits for them: checkBlocks (reused blocks read
+//     back and checked), merkle.Build (hashing a local copy).
+//
+// Everything else the stages share is in the session and guarded by session.mu: the session
+// fields marked so, every fileState (but its read-only identity, and tempFile, which says
+// how it is shared), every sub and target, the channel table, the assembler's memory, the
+// loss meter. The reader holds mu while it handles a datagram (a spilled piece is written to
+// its temporary file under mu); the workers, the copier and the controller hold it only to
+// read or update state, never across a network call other than Join and Leave or across a
+// copy or hash of a file.
+//
+// Other locks: fileState.tmpMu serialises the creation of a temporary file (ensureTemp);
+// backlog.mu guards the backlog queue; destfs.Dirs has its own lock for the open directories.
+// The lock order is tmpMu, then mu, then backlog.mu; Dirs' lock is taken with at most tmpMu
+// held, never with mu.
+//
+// Channels: jobs carries completed blocks from the reader to the workers (sent after the
+// reader lets go of mu); session.wake pokes the controller; backlog.ready wakes a worker for
+// the backlog; copier.wake wakes the copier.
 package receiver

@@ -2,10 +2,8 @@ package receiver
 
 import (
 	"math"
-	"time"
 
 	"github.com/lcsync/lcsync/pkg/fec"
-	"github.com/lcsync/lcsync/pkg/mcast"
 	"github.com/lcsync/lcsync/pkg/wire"
 )
 
@@ -64,29 +62,11 @@ func (m *lossMeter) rate() (float64, bool) {
 	return max(m.lost-m.over, 0) / n, true
 }
 
-// meterOverruns feeds the loss meter with the datagrams the socket dropped since the last
-// call, counting a dropped message as the mean datagrams per message read (a GRO train is
-// one message). Called by the reader.
-func (s *session) meterOverruns() {
-	d := s.cfg.Transport.Drops()
-	if d <= s.meterDrops {
-		return
-	}
-	per := 1.0
-	if t, ok := s.cfg.Transport.(interface{ DatagramsPerMessage() float64 }); ok {
-		per = t.DatagramsPerMessage()
-	}
-	s.mu.Lock()
-	s.loss.overrun(float64(d-s.meterDrops) * per)
-	s.mu.Unlock()
-	s.meterDrops = d
-}
-
 // track feeds the loss meter as block packets of target t arrive (caller holds mu). Blocks
 // completed count when they complete (see counted); a block still missing pieces counts once
 // the channel has moved more than wire.ParityInterleave blocks past it (a sender interleaves
 // at most that many blocks), as the pieces it got and the pieces it lacks.
-func (s *session) track(t *target, b int, p wire.BlockPacket) {
+func (m *lossMeter) track(t *target, b int, p wire.BlockPacket) {
 	sb := t.sub
 	sb.seqSize = max(sb.seqSize, len(p.Data)) // the sender's piece size, learnt from the largest piece
 	if sb.seqT != t || b < sb.seqNext-wire.ParityInterleave {
@@ -109,16 +89,16 @@ func (s *session) track(t *target, b int, p wire.BlockPacket) {
 				}
 			}
 		}
-		s.loss.add(got, k-got)
+		m.add(got, k-got)
 	}
 }
 
 // counted feeds the loss meter with a block handed to the workers: all its pieces (of size
 // bytes, 0 if not known yet) arrived, or those job does not rebuild (caller holds mu).
-func (s *session) counted(f *fileState, b int, job *fecJob, size int) {
+func (m *lossMeter) counted(f *fileState, b int, job *fecJob, size int) {
 	if job == nil {
 		if size > 0 {
-			s.loss.add((f.shape.BlockLen(b)+size-1)/size, 0)
+			m.add((f.shape.BlockLen(b)+size-1)/size, 0)
 		}
 		return
 	}
@@ -128,7 +108,7 @@ func (s *session) counted(f *fileState, b int, job *fecJob, size int) {
 			lost++
 		}
 	}
-	s.loss.add(len(job.have)-lost, lost)
+	m.add(len(job.have)-lost, lost)
 }
 
 // minParityBlocks is the least a channel must still bring for parity to be worth joining.
@@ -145,15 +125,15 @@ const failCost = 5
 const minLossForFEC = 0.02
 
 // parityLayers returns how many parity layers a channel sending blocks of bs bytes in pieces of
-// size bytes should have, given the measured loss.
-func (s *session) parityLayers(bs, size int) int {
+// size bytes should have, given Config.FEC and the measured loss.
+func parityLayers(fixed int, loss *lossMeter, bs, size int) int {
 	switch {
-	case s.cfg.FEC < 0:
+	case fixed < 0:
 		return 0
-	case s.cfg.FEC > 0:
-		return min(s.cfg.FEC, wire.ParityLayers)
+	case fixed > 0:
+		return min(fixed, wire.ParityLayers)
 	}
-	p, ok := s.loss.rate()
+	p, ok := loss.rate()
 	if !ok || p < minLossForFEC || size <= 0 {
 		return 0
 	}
@@ -194,72 +174,9 @@ func binomial(n, k int) float64 {
 	return r
 }
 
-// adjustParity keeps the joined data channels that still bring enough blocks on as many
-// parity layers as the measured loss calls for: it joins the missing layers at once, and
-// leaves a layer no longer called for at most every fecSettle, so an early burst of loss does
-// not fix the overhead for the whole transfer (caller holds mu).
-func (s *session) adjustParity(joined []*sub, now time.Time) {
-	if s.cfg.FEC < 0 || s.noParity {
-		return
-	}
-	for _, sb := range joined {
-		if sb.kind != subData && sb.kind != subStream || len(sb.targets) == 0 {
-			continue
-		}
-		size := sb.seqSize
-		if s.cfg.FEC > 0 && size == 0 {
-			size = 1 // fixed layers: join before the first piece
-		}
-		want := s.parityLayers(sb.targets[0].f.shape.BlockSize(), size)
-		if want < sb.fec && now.Sub(sb.fecAt) >= fecSettle {
-			sb.fec--
-			sb.fecAt = now
-			_ = s.cfg.Transport.Leave(mcast.ParityGroup(s.cfg.Scope, sb.group, uint8(sb.fec)))
-			continue
-		}
-		if want <= sb.fec {
-			continue
-		}
-		remaining := 0
-		for _, t := range sb.targets {
-			remaining += t.remaining
-		}
-		if remaining < minParityBlocks {
-			continue
-		}
-		for j := sb.fec; j < want; j++ {
-			if err := s.cfg.Transport.Join(mcast.ParityGroup(s.cfg.Scope, sb.group, uint8(j))); err != nil {
-				// Parity is an optimisation: without it blocks are repaired as usual.
-				if s.cfg.Logger != nil {
-					s.cfg.Logger.Debug("cannot join a parity channel", "group", sb.group, "layer", j, "err", err)
-				}
-				s.noParity = true
-				return
-			}
-			sb.fec, sb.fecAt = j+1, now
-		}
-		if s.cfg.Logger != nil {
-			p, _ := s.loss.rate()
-			s.cfg.Logger.Debug("joined parity", "group", sb.group, "layers", sb.fec, "loss", p, "elapsed", now.Sub(s.started))
-		}
-		s.stats.FECLayers = max(s.stats.FECLayers, sb.fec)
-	}
-}
-
-// fecSettle is the least time between leaving two parity layers of a channel.
-const fecSettle = 500 * time.Millisecond
-
-// leaveParity leaves a channel's parity layers (caller holds mu).
-func (s *session) leaveParity(sb *sub) {
-	for j := range sb.fec {
-		_ = s.cfg.Transport.Leave(mcast.ParityGroup(s.cfg.Scope, sb.group, uint8(j)))
-	}
-	sb.fec = 0
-}
-
 // onParity stores a parity shard for every file the labelled node belongs to.
 func (s *session) onParity(p wire.ParityPacket) {
-	targets := s.byLabel[p.Label]
+	targets := s.chans.byLabel[p.Label]
 	if len(targets) == 0 {
 		s.stats.Foreign++
 		return
@@ -340,10 +257,10 @@ func rebuildable(n int, bs *blockState) (*fecJob, bool) {
 // rebuild restores the missing shards of a block from its parity (a worker's job). An error
 // leaves garbage where shards were missing; the block then fails verification and is fetched
 // again.
-func (s *session) rebuild(buf []byte, job *fecJob) error {
+func rebuild(codec *fec.Codec, buf []byte, job *fecJob) error {
 	_, stripes, _ := wire.ParityShards(len(buf), job.size)
 	for st := range stripes {
-		err := s.codec.Reconstruct(buf, job.size, st, func(i int) bool { return job.have[i] },
+		err := codec.Reconstruct(buf, job.size, st, func(i int) bool { return job.have[i] },
 			job.shards[st*wire.ParityLayers:(st+1)*wire.ParityLayers])
 		if err != nil {
 			return err

@@ -2,17 +2,15 @@ package receiver
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"os"
 	"path"
 	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/lcsync/lcsync/pkg/destfs"
 	"github.com/lcsync/lcsync/pkg/wire"
 )
 
@@ -68,7 +66,7 @@ func (p *plan) finishIfReady(ctx context.Context, s *session, f *fileState) (boo
 func (p *plan) finishFile(ctx context.Context, s *session, f *fileState) error {
 	var cur fs.FileInfo // what the destination holds now
 	if p.root != nil {
-		cur, _ = p.dc.lstat(f.rel)
+		cur, _ = p.dc.Lstat(f.rel)
 	}
 	action := "create"
 	if f.local != nil || cur != nil {
@@ -77,41 +75,28 @@ func (p *plan) finishFile(ctx context.Context, s *session, f *fileState) error {
 	res := FileResult{Name: f.name, Path: filepath.Join(p.l.rootDir, f.rel), Action: action,
 		Blocks: f.shape.Blocks(), Fetch: int(f.need.Count()), Bytes: blockBytes(f, f.need)}
 	if s.cfg.DryRun {
-		s.report(res)
+		p.report(s, res)
 		return nil
 	}
 	if err := p.copyReused(ctx, s, f); err != nil {
 		return err
 	}
-	mode := p.mode(s, f, cur)
-	if err := f.tmp.Chmod(mode); err != nil {
-		return fmt.Errorf("receiver: %s: %w", f.rel, err)
-	}
-	if err := f.tmp.Sync(); err != nil {
-		return fmt.Errorf("receiver: syncing %s: %w", f.rel, err)
-	}
-	if err := f.tmp.Close(); err != nil {
-		return fmt.Errorf("receiver: closing %s: %w", f.rel, err)
-	}
-	f.tmp = nil
-	if s.cfg.Times {
-		mt := time.Unix(0, f.entry.MTime)
-		err := p.dc.do(f.tmpRel, func(d *os.Root, name string) error { return d.Chtimes(name, mt, mt) })
-		if err != nil {
-			return fmt.Errorf("receiver: %s: %w", f.rel, err)
+	a := destfs.Attrs{Mode: p.mode(s, f, cur), SetMode: true, MTime: time.Unix(0, f.entry.MTime), SetMTime: s.cfg.Times}
+	ready := func() error {
+		if cur != nil && cur.IsDir() {
+			return fmt.Errorf("cannot replace directory %s with a file", filepath.Join(p.l.rootDir, f.rel))
 		}
-	}
-	if cur != nil && cur.IsDir() {
-		return fmt.Errorf("receiver: cannot replace directory %s with a file", filepath.Join(p.l.rootDir, f.rel))
+		return nil
 	}
 	// The temporary file is beside the file: one rename in one open directory.
-	newName := path.Base(f.rel)
-	if err := p.dc.do(f.tmpRel, func(d *os.Root, name string) error { return d.Rename(name, newName) }); err != nil {
-		return fmt.Errorf("receiver: renaming %s: %w", f.rel, err)
+	tmp, tmpName := f.tmp, path.Base(f.tmpRel)
+	f.tmp, f.tmpRel = nil, ""
+	err := p.dc.Do(f.rel, func(d *destfs.Dir, name string) error { return d.Commit(tmp, tmpName, name, a, ready) })
+	if err != nil {
+		return fmt.Errorf("receiver: %s: %w", f.rel, err)
 	}
-	f.tmpRel = ""
-	p.dc.renamed(f.rel)
-	s.report(res)
+	p.dc.Renamed(f.rel)
+	p.report(s, res)
 	return nil
 }
 
@@ -120,7 +105,7 @@ func (p *plan) finishFile(ctx context.Context, s *session, f *fileState) error {
 // (as rsync).
 func (p *plan) mode(s *session, f *fileState, cur fs.FileInfo) fs.FileMode {
 	if s.cfg.Perms {
-		return fileMode(f.entry.Mode)
+		return destfs.ModeOf(f.entry.Mode)
 	}
 	if cur != nil && cur.Mode().IsRegular() {
 		return cur.Mode().Perm()
@@ -165,7 +150,7 @@ func (p *plan) unchanged(s *session, f *fileState) error {
 	s.stats.Blocks += int64(f.shape.Blocks())
 	s.stats.Reused += int64(f.shape.Blocks())
 	s.mu.Unlock()
-	s.report(FileResult{Name: f.name, Path: filepath.Join(p.l.rootDir, f.rel), Action: "unchanged", Blocks: f.shape.Blocks()})
+	p.report(s, FileResult{Name: f.name, Path: filepath.Join(p.l.rootDir, f.rel), Action: "unchanged", Blocks: f.shape.Blocks()})
 	if s.cfg.DryRun {
 		return nil
 	}
@@ -174,16 +159,12 @@ func (p *plan) unchanged(s *session, f *fileState) error {
 
 // meta applies Perms and Times to an existing entry.
 func (p *plan) meta(s *session, rel string, e wire.Entry) error {
-	if s.cfg.Perms {
-		if err := p.root.Chmod(rel, fileMode(e.Mode)); err != nil {
-			return fmt.Errorf("receiver: %w", err)
-		}
+	a := destfs.Attrs{Mode: destfs.ModeOf(e.Mode), SetMode: s.cfg.Perms, MTime: time.Unix(0, e.MTime), SetMTime: s.cfg.Times}
+	if !a.SetMode && !a.SetMTime {
+		return nil
 	}
-	if s.cfg.Times {
-		mt := time.Unix(0, e.MTime)
-		if err := p.root.Chtimes(rel, mt, mt); err != nil {
-			return fmt.Errorf("receiver: %w", err)
-		}
+	if err := p.dc.Do(rel, func(d *destfs.Dir, name string) error { return d.Apply(name, a) }); err != nil {
+		return fmt.Errorf("receiver: %s: %w", filepath.Join(p.l.rootDir, rel), err)
 	}
 	return nil
 }
@@ -228,67 +209,70 @@ func (p *plan) symlink(s *session, it placed) error {
 			}
 		}
 	}
-	s.report(FileResult{Name: it.e.Name, Path: filepath.Join(p.l.rootDir, it.rel), Action: "symlink"})
+	p.report(s, FileResult{Name: it.e.Name, Path: filepath.Join(p.l.rootDir, it.rel), Action: "symlink"})
 	if s.cfg.DryRun {
 		return nil
 	}
-	tmp := tempName(it.rel)
-	if err := p.root.Symlink(it.e.Target, tmp); err != nil {
-		return fmt.Errorf("receiver: %w", err)
-	}
-	if err := p.root.Rename(tmp, it.rel); err != nil {
-		_ = p.root.Remove(tmp)
-		return fmt.Errorf("receiver: %w", err)
-	}
-	if s.cfg.Times {
-		mt := time.Unix(0, it.e.MTime)
-		_ = lchtimes(filepath.Join(p.l.rootDir, it.rel), mt) // best effort, as rsync
-	}
-	return nil
+	return p.dc.Do(it.rel, func(d *destfs.Dir, name string) error {
+		tmp, err := destfs.CreateTemp(name, func(tmp string) error { return d.Root().Symlink(it.e.Target, tmp) })
+		if err != nil {
+			return fmt.Errorf("receiver: %w", err)
+		}
+		if err := d.Root().Rename(tmp, name); err != nil {
+			_ = d.Root().Remove(tmp)
+			return fmt.Errorf("receiver: %w", err)
+		}
+		if s.cfg.Times {
+			_ = d.SetMtime(name, time.Unix(0, it.e.MTime)) // best effort, as rsync
+		}
+		return nil
+	})
 }
 
 // deleteExtraneous removes destination entries below the fetched directory that the
-// manifest does not list, except below a directory the server could not read in full
+// manifest does not list, except in and below a directory the server could not read in full
 // (wire.Entry.Incomplete), as rsync deletes nothing after an I/O error.
 func (p *plan) deleteExtraneous(s *session) error {
 	if p.root == nil {
 		return nil
 	}
-	keep, incomplete := map[string]bool{}, map[string]bool{}
-	base := "."
+	keep := map[string]bool{}
+	var incomplete []string
 	for _, it := range p.l.items {
 		keep[it.rel] = true
-		incomplete[it.rel] = it.e.Incomplete
+		if it.e.Type == wire.EntryDir && it.e.Incomplete {
+			incomplete = append(incomplete, it.rel)
+		}
 	}
-	if len(p.l.items) > 0 {
-		base = p.l.items[0].rel
+	below := func(rel string) bool {
+		for _, d := range incomplete {
+			if rel == d || d == "." || strings.HasPrefix(rel, d+"/") {
+				return true
+			}
+		}
+		return false
 	}
+	// The fetched directories, parents first: an extraneous directory goes whole, so nothing
+	// below it is listed.
 	var gone []string
-	err := fs.WalkDir(p.root.FS(), base, func(rel string, d fs.DirEntry, err error) error {
+	for _, it := range p.dirs {
+		if below(it.rel) {
+			continue // the server could not list all of it
+		}
+		if fi, err := p.root.Lstat(it.rel); err != nil || !fi.IsDir() {
+			continue // not made (a dry run)
+		}
+		names, err := p.extras(it.rel, keep)
 		if err != nil {
-			return err
+			return fmt.Errorf("receiver: listing %s for --delete: %w", filepath.Join(p.l.rootDir, it.rel), err)
 		}
-		if incomplete[rel] && d.IsDir() {
-			return fs.SkipDir
+		for _, n := range names {
+			gone = append(gone, path.Join(it.rel, n))
 		}
-		if rel == base || keep[rel] {
-			return nil
-		}
-		if strings.Contains(filepath.Base(rel), ".lcsync-") && strings.HasPrefix(filepath.Base(rel), ".") {
-			return nil // somebody's temporary file; not ours to judge
-		}
-		gone = append(gone, rel)
-		if d.IsDir() {
-			return fs.SkipDir
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("receiver: listing %s for --delete: %w", p.l.rootDir, err)
 	}
 	sort.Sort(sort.Reverse(sort.StringSlice(gone)))
 	for _, rel := range gone {
-		s.report(FileResult{Path: filepath.Join(p.l.rootDir, rel), Action: "delete"})
+		p.report(s, FileResult{Path: filepath.Join(p.l.rootDir, rel), Action: "delete"})
 		if s.cfg.DryRun {
 			continue
 		}
@@ -302,8 +286,19 @@ func (p *plan) deleteExtraneous(s *session) error {
 	return nil
 }
 
-// close removes leftover temporary files and closes the root.
-func (p *plan) close() {
+// extras lists the entries of directory rel not kept.
+func (p *plan) extras(rel string, keep map[string]bool) ([]string, error) {
+	d, err := p.root.Open(rel)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	return destfs.Extras(d, func(name string) bool { return keep[path.Join(rel, name)] })
+}
+
+// close removes leftover temporary files, syncs the directories renamed into and closes the
+// root. It returns the first failure to sync a directory.
+func (p *plan) close() error {
 	for _, f := range p.files {
 		if f.tmp != nil {
 			f.tmp.Close()
@@ -313,39 +308,13 @@ func (p *plan) close() {
 			_ = p.root.Remove(f.tmpRel)
 		}
 	}
-	if p.root != nil {
-		p.dc.flush()
-		p.root.Close()
+	if p.root == nil {
+		return nil
 	}
-}
-
-// fileMode converts 07777 permission bits to an fs.FileMode.
-func fileMode(m uint32) fs.FileMode {
-	fm := fs.FileMode(m & 0o777)
-	if m&0o4000 != 0 {
-		fm |= fs.ModeSetuid
-	}
-	if m&0o2000 != 0 {
-		fm |= fs.ModeSetgid
-	}
-	if m&0o1000 != 0 {
-		fm |= fs.ModeSticky
-	}
-	return fm
-}
-
-// copyRangeFallback copies n bytes at off from src to dst with ReadAt/WriteAt.
-func copyRangeFallback(dst, src *os.File, off, n int64) error {
-	buf := make([]byte, min(n, 1<<20))
-	for n > 0 {
-		k := min(n, int64(len(buf)))
-		if _, err := src.ReadAt(buf[:k], off); err != nil && !errors.Is(err, io.EOF) {
-			return err
-		}
-		if _, err := dst.WriteAt(buf[:k], off); err != nil {
-			return err
-		}
-		off, n = off+k, n-k
+	err := p.dc.Flush()
+	p.root.Close()
+	if err != nil {
+		return fmt.Errorf("receiver: %w", err)
 	}
 	return nil
 }

@@ -46,15 +46,11 @@ func (s *session) repair(sb *sub) repairResult {
 	var plan []node
 	waiting := false
 	for _, t := range sb.targets {
-		if s.targetFinished(t) {
+		if t.finished() {
 			continue
 		}
 		f := t.f
-		any := false
-		for b := t.blockFirst; b < t.blockEnd && !any; b++ {
-			any = f.missing(b)
-		}
-		if !any { // every block it still counts is with a worker: wait for them, not the sender
+		if f.countMissing(t.blockFirst, t.blockEnd) == 0 { // every block it still counts is with a worker: wait for them, not the sender
 			waiting = true
 			continue
 		}
@@ -66,45 +62,13 @@ func (s *session) repair(sb *sub) repairResult {
 			waiting = true
 			continue
 		}
-		var visit func(k, i int) bool
-		visit = func(k, i int) bool {
-			first, end := f.shape.Span(k, i)
-			need, halves := 0, 0
-			for b := first; b < end; b++ {
-				if f.missing(b) {
-					need++
-				}
-			}
-			if need == 0 {
-				return true
-			}
-			if k > 0 {
-				for c := 2 * i; c <= 2*i+1 && f.shape.HasNode(k-1, c); c++ {
-					c0, c1 := f.shape.Span(k-1, c)
-					for b := c0; b < c1; b++ {
-						if f.missing(b) {
-							halves++
-							break
-						}
-					}
-				}
-			}
-			if k == 0 || 2*need >= end-first && halves > 1 {
-				if len(plan) >= maxRepair {
-					return false
-				}
-				plan = append(plan, node{t, k, i, merkle.Fold(f.leaves[first:end])})
-				return true
-			}
-			for c := 2 * i; c <= 2*i+1 && f.shape.HasNode(k-1, c); c++ {
-				if !visit(k-1, c) {
-					return false
-				}
-			}
-			return true
-		}
-		if !visit(t.k, t.i) {
+		nodes, ok := cover(f.shape, t.k, t.i, f.countMissing, nil, nil, maxRepair-len(plan))
+		if !ok {
 			return repairNone
+		}
+		for _, n := range nodes {
+			first, end := f.shape.Span(n.k, n.i)
+			plan = append(plan, node{t, n.k, n.i, merkle.Fold(f.leaves[first:end])})
 		}
 	}
 	if waiting {
@@ -140,12 +104,10 @@ func (s *session) repair(sb *sub) repairResult {
 			continue
 		}
 		planned[g] = true
-		s.enqueue(g, subData, s.dataTarget(n.t.f, n.k, n.i, n.h))
+		s.enqueue(g, subData, n.t.f.dataTarget(n.k, n.i, n.h))
 	}
 	s.stats.Repairs += len(plan)
-	if s.cfg.Logger != nil {
-		s.cfg.Logger.Debug("repairing a channel", "group", sb.group, "channels", len(planned), "elapsed", time.Since(s.started))
-	}
+	s.cfg.Logger.Debug("repairing a channel", "group", sb.group, "channels", len(planned), "elapsed", time.Since(s.clock.started))
 	return repairDone
 }
 
@@ -167,7 +129,7 @@ func (s *session) seekLostLeaves(sb *sub, now time.Time) {
 	}
 	for _, t := range sb.targets {
 		if t.leavesSought || t.verified || t.run == nil || t.level != 0 || t.firstBlock.IsZero() ||
-			now.Sub(t.firstBlock) < leafGrace || s.targetFinished(t) {
+			now.Sub(t.firstBlock) < leafGrace || t.finished() {
 			continue
 		}
 		t.leavesSought = true
@@ -185,9 +147,7 @@ func (s *session) seekLostLeaves(sb *sub, now time.Time) {
 // down to them: each page is verified against its parent, so the leaves chain up to the
 // manifest (caller holds mu).
 func (s *session) fetchLeaves(f *fileState, lo, hi int) {
-	if s.cfg.Logger != nil {
-		s.cfg.Logger.Debug("fetching leaf hashes", "file", f.rel, "from", lo, "to", hi, "elapsed", time.Since(s.started))
-	}
+	s.cfg.Logger.Debug("fetching leaf hashes", "file", f.rel, "from", lo, "to", hi, "elapsed", time.Since(s.clock.started))
 	s.leafWalk(f, f.shape.TopLevel(), 0, merkle.Hash(f.entry.Top), lo, hi)
 }
 
@@ -198,7 +158,7 @@ func (s *session) leafWalk(f *fileState, k, i int, h merkle.Hash, lo, hi int) {
 	first, end := f.shape.Descendants(k, i, level)
 	t := &target{f: f, k: k, i: i, hash: h, label: wire.LabelOf(h), level: level, first: first, end: end,
 		run: make([]merkle.Hash, end-first), have: bitset.New(uint(end - first)), want: [2]int{lo, hi}}
-	if run, ok := f.pages[[2]int{k, i}]; ok && len(run) == len(t.run) {
+	if run, ok := f.pages[nodeRef{k, i}]; ok && len(run) == len(t.run) {
 		copy(t.run, run) // verified before: enqueue completes the target without a join
 		t.have.FlipRange(0, uint(len(run)))
 	}
@@ -226,36 +186,6 @@ func (s *session) expandLeaves(t *target) {
 		}
 		s.leafWalk(f, t.level, idx, h, lo, hi)
 	}
-}
-
-// unknownMissing reports whether some block in [a, b) is missing and its leaf unknown.
-func (f *fileState) unknownMissing(a, b int) bool {
-	for x := a; x < b; x++ {
-		if f.missing(x) && !f.leafOK.Test(uint(x)) {
-			return true
-		}
-	}
-	return false
-}
-
-// missing reports whether block b is needed and neither done nor on its way to a worker.
-func (f *fileState) missing(b int) bool {
-	return f.need.Test(uint(b)) && !f.done.Test(uint(b)) && !f.queued.Test(uint(b))
-}
-
-// leaflessSpan returns the smallest span [lo, hi) holding every block of [first, end) that is
-// missing and has no verified leaf, or -1, -1 when there is none.
-func (f *fileState) leaflessSpan(first, end int) (lo, hi int) {
-	lo, hi = -1, -1
-	for b := first; b < end; b++ {
-		if f.missing(b) && !f.leafOK.Test(uint(b)) {
-			if lo < 0 {
-				lo = b
-			}
-			hi = b + 1
-		}
-	}
-	return lo, hi
 }
 
 // checkLeafCandidates verifies the leaves [a, b) under a node whose hash h is verified, using

@@ -38,7 +38,7 @@ func TestSelfHashedLeaves(t *testing.T) {
 			f.need.Set(uint(b))
 		}
 		f.remaining = n
-		tg := s.dataTarget(f, shape.TopLevel(), 0, top)
+		tg := f.dataTarget(shape.TopLevel(), 0, top)
 		s.enqueue(netip.MustParseAddr("ff15::1"), subData, tg)
 		// Hash packets brought the candidates of blocks 0-4; those of 5-7 were lost.
 		for b := range 5 {

@@ -6,46 +6,160 @@ import (
 
 	"github.com/bits-and-blooms/bitset"
 	"github.com/lcsync/lcsync/merkle"
-	"github.com/lcsync/lcsync/pkg/mcast"
 	"github.com/lcsync/lcsync/pkg/wire"
 )
 
-func (s *session) share() string {
-	name := s.cfg.Name
-	for i := 0; i < len(name); i++ {
-		if name[i] == '/' {
-			return name[:i]
-		}
-	}
-	return name
+// subKind says what a channel subscription is for.
+type subKind uint8
+
+const (
+	subManifest subKind = iota
+	subTree             // a tree page (walk)
+	subData             // a node's leaf hashes and blocks
+	subStream           // carousel: every file's top data
+)
+
+func (k subKind) String() string {
+	return [...]string{"manifest", "tree", "data", "stream"}[k]
 }
 
-func (s *session) manifestGroup() netip.Addr { return mcast.ManifestGroup(s.cfg.Scope, s.share()) }
-
-func (s *session) pageHeight() int {
-	if s.manifest == nil || s.manifest.PageHeight == 0 {
-		return 1
-	}
-	return int(s.manifest.PageHeight)
+// sub is one joined (or queued) channel, guarded by mu. The reader stamps its packet times;
+// only the controller joins and leaves it (joined, joinedAt, leftAt, fec, fecAt).
+type sub struct {
+	group      netip.Addr
+	kind       subKind
+	targets    []*target
+	joined     bool
+	done       bool
+	joinedAt   time.Time
+	lastPacket time.Time // any datagram for this channel
+	lastUseful time.Time // verified progress
+	lastEnd    time.Time // the sender said the cycle is over
+	leftAt     time.Time // left to be joined again (see handleSilent); zero otherwise
+	fec        int       // parity layers joined
+	fecAt      time.Time // when fec last changed
+	// The loss meter's view of the channel (see lossMeter.track): the next block of target
+	// seqT to count, and the sender's piece size.
+	seqT    *target
+	seqNext int
+	seqSize int
 }
 
-// enqueue adds a target to the subscription of group g, creating and queueing the
-// subscription if needed (caller holds mu). t may be nil (manifest).
-func (s *session) enqueue(g netip.Addr, kind subKind, t *target) *sub {
-	sb := s.subs[g]
+// target is one node of one file that a subscription serves (identical content in several
+// files shares one channel, so one sub may have several targets). Guarded by mu.
+type target struct {
+	sub   *sub
+	f     *fileState
+	k, i  int
+	hash  merkle.Hash
+	label wire.Label
+	// run is the level (0 for data channels), first..end the absolute indices of the hashes
+	// this target expects as tree packets; have marks those received (or already verified).
+	level      int
+	first, end int
+	run        []merkle.Hash
+	have       *bitset.BitSet
+	verified   bool
+	walk       bool   // a tree page of the walk: expanded when verified
+	want       [2]int // leaf-walk targets: the leaves sought (empty for others)
+	blockFirst int
+	blockEnd   int
+	remaining  int // needed blocks of [blockFirst, blockEnd) not yet done
+	// firstBlock is when the first block datagram came on a data or stream target;
+	// leavesSought whether the leaves its run lacked have been asked for (see seekLostLeaves).
+	firstBlock   time.Time
+	leavesSought bool
+}
+
+// leafRun reports whether t collects the leaf hashes of a data or stream channel: its run
+// aliases f.leaves.
+func (t *target) leafRun() bool {
+	return t.level == 0 && (t.sub.kind == subData || t.sub.kind == subStream)
+}
+
+// finished reports whether a target needs nothing more from its channel.
+func (t *target) finished() bool {
+	switch t.sub.kind {
+	case subTree:
+		return t.verified
+	case subData, subStream:
+		// Needed blocks are done only once verified against their leaves, so this also
+		// means every leaf that mattered is known.
+		return t.f.finished || t.f.err != nil || t.remaining == 0
+	}
+	return true
+}
+
+// channels is the table of subscriptions, guarded by mu: every one by group, the targets by
+// label (how the reader finds what a datagram is for) and the queue of those not joined yet.
+type channels struct {
+	subs    map[netip.Addr]*sub
+	byLabel map[wire.Label][]*target
+	queue   []*sub // waiting to be joined, in order
+}
+
+func newChannels() channels {
+	return channels{subs: map[netip.Addr]*sub{}, byLabel: map[wire.Label][]*target{}}
+}
+
+// add adds target t (nil for the manifest) to the subscription of group g, creating and
+// queueing the subscription if needed.
+func (c *channels) add(g netip.Addr, kind subKind, t *target) *sub {
+	sb := c.subs[g]
 	if sb == nil || sb.done {
 		sb = &sub{group: g, kind: kind}
-		s.subs[g] = sb
-		s.queue = append(s.queue, sb)
+		c.subs[g] = sb
+		c.queue = append(c.queue, sb)
 	}
 	if t == nil {
 		return sb
 	}
 	t.sub = sb
 	sb.targets = append(sb.targets, t)
-	s.byLabel[t.label] = append(s.byLabel[t.label], t)
+	c.byLabel[t.label] = append(c.byLabel[t.label], t)
 	if kind == subData || kind == subStream {
 		t.f.targets = append(t.f.targets, t)
+	}
+	return sb
+}
+
+// drop forgets a subscription's targets once it is left.
+func (c *channels) drop(sb *sub) {
+	for _, t := range sb.targets {
+		list := c.byLabel[t.label]
+		kept := list[:0]
+		for _, o := range list {
+			if o != t {
+				kept = append(kept, o)
+			}
+		}
+		if len(kept) == 0 {
+			delete(c.byLabel, t.label)
+		} else {
+			c.byLabel[t.label] = kept
+		}
+		if f := t.f; f != nil {
+			fk := f.targets[:0]
+			for _, o := range f.targets {
+				if o != t {
+					fk = append(fk, o)
+				}
+			}
+			f.targets = fk
+		}
+	}
+	if c.subs[sb.group] == sb {
+		delete(c.subs, sb.group)
+	}
+}
+
+// enqueue adds a target to the subscription of group g, creating and queueing the
+// subscription if needed, and completes it at once if what it expects is known already
+// (caller holds mu). t may be nil (manifest).
+func (s *session) enqueue(g netip.Addr, kind subKind, t *target) *sub {
+	sb := s.chans.add(g, kind, t)
+	if t == nil {
+		return sb
 	}
 	s.markKnown(t)
 	if t.run != nil && t.have.Count() == uint(t.end-t.first) {
@@ -54,9 +168,38 @@ func (s *session) enqueue(g netip.Addr, kind subKind, t *target) *sub {
 	return sb
 }
 
+// targetDone marks a target finished and its sub done when all its targets are (caller holds
+// mu).
+func (s *session) targetDone(t *target) {
+	sb := t.sub
+	for _, o := range sb.targets {
+		if !o.finished() {
+			return
+		}
+	}
+	sb.done = true
+	s.poke()
+}
+
+// subFinished reports whether a joined subscription can be left (caller holds mu).
+func (s *session) subFinished(sb *sub) bool {
+	if sb.done {
+		return true
+	}
+	if sb.kind == subManifest {
+		return s.manifest != nil
+	}
+	for _, t := range sb.targets {
+		if !t.finished() {
+			return false
+		}
+	}
+	return len(sb.targets) > 0
+}
+
 // dataTarget builds the target for the data channel of node (k, i) of f. It collects the
-// node's leaf run only if some needed leaf under it is not known yet.
-func (s *session) dataTarget(f *fileState, k, i int, h merkle.Hash) *target {
+// node's leaf run only if some needed leaf under it is not known yet (caller holds mu).
+func (f *fileState) dataTarget(k, i int, h merkle.Hash) *target {
 	t := &target{f: f, k: k, i: i, hash: h, label: wire.LabelOf(h)}
 	t.blockFirst, t.blockEnd = f.shape.Span(k, i)
 	for b := t.blockFirst; b < t.blockEnd; b++ {
@@ -80,79 +223,6 @@ func (s *session) dataTarget(f *fileState, k, i int, h merkle.Hash) *target {
 		}
 	}
 	return t
-}
-
-// planData queues the data channels that fetch f's needed blocks (caller holds mu).
-func (s *session) planData(f *fileState) {
-	if f.planned {
-		return
-	}
-	f.planned = true
-	s.maybeReady(f)
-	s.poke()
-	if f.remaining == 0 || s.cfg.DryRun {
-		return
-	}
-	if s.manifest.Carousel {
-		top := merkle.Hash(f.entry.Top)
-		s.enqueue(s.streamGroup(s.share()), subStream, s.dataTarget(f, f.shape.TopLevel(), 0, top))
-		return
-	}
-	var nodes []*wnode
-	if f.walk == nil {
-		nodes = []*wnode{{k: f.shape.TopLevel(), hash: merkle.Hash(f.entry.Top)}}
-	} else {
-		nodes = cover(f.walk, nil)
-	}
-	for _, n := range nodes {
-		s.enqueue(mcast.DataGroup(s.cfg.Scope, n.hash), subData, s.dataTarget(f, n.k, n.i, n.hash))
-	}
-}
-
-// drop forgets a subscription's targets once it is left (caller holds mu).
-func (s *session) drop(sb *sub) {
-	for _, t := range sb.targets {
-		list := s.byLabel[t.label]
-		kept := list[:0]
-		for _, o := range list {
-			if o != t {
-				kept = append(kept, o)
-			}
-		}
-		if len(kept) == 0 {
-			delete(s.byLabel, t.label)
-		} else {
-			s.byLabel[t.label] = kept
-		}
-		if f := t.f; f != nil {
-			fk := f.targets[:0]
-			for _, o := range f.targets {
-				if o != t {
-					fk = append(fk, o)
-				}
-			}
-			f.targets = fk
-		}
-	}
-	if s.subs[sb.group] == sb {
-		delete(s.subs, sb.group)
-	}
-}
-
-// subFinished reports whether a joined subscription can be left (caller holds mu).
-func (s *session) subFinished(sb *sub) bool {
-	if sb.done {
-		return true
-	}
-	if sb.kind == subManifest {
-		return s.manifest != nil
-	}
-	for _, t := range sb.targets {
-		if !s.targetFinished(t) {
-			return false
-		}
-	}
-	return len(sb.targets) > 0
 }
 
 // lastActivity is when the subscription was last joined or last received a datagram.

@@ -37,3 +37,9 @@ func (t *mcastTransport) DatagramsPerMessage() float64 {
 	}
 	return float64(st.Datagrams) / float64(st.Messages)
 }
+
+// The socket adapter has both optional capabilities.
+var (
+	_ QueueFiller    = (*mcastTransport)(nil)
+	_ MessageCounter = (*mcastTransport)(nil)
+)

@@ -35,7 +35,7 @@ const manifestLater = time.Second
 // manifestGroups returns the manifest channels to join at once (caller holds mu).
 func (s *session) manifestGroups() []netip.Addr {
 	if s.cfg.Gate != nil {
-		now, _ := s.cfg.Gate.ManifestGroups(s.cfg.Scope, s.share())
+		now, _ := s.cfg.Gate.ManifestGroups(s.cfg.Scope, s.share)
 		return now
 	}
 	return []netip.Addr{s.manifestGroup()}
@@ -47,7 +47,7 @@ func (s *session) manifestStep() func() error {
 	if s.cfg.Gate == nil {
 		return nil
 	}
-	_, later := s.cfg.Gate.ManifestGroups(s.cfg.Scope, s.share())
+	_, later := s.cfg.Gate.ManifestGroups(s.cfg.Scope, s.share)
 	at := time.Now().Add(manifestLater)
 	return func() error {
 		if len(later) == 0 || time.Now().Before(at) {
@@ -69,12 +69,12 @@ func (s *session) manifestStep() func() error {
 // holds mu). Chunks do not say which manifest channel they came on, and need not.
 func (s *session) manifestSub() *sub {
 	if s.cfg.Gate == nil {
-		return s.subs[s.manifestGroup()]
+		return s.chans.subs[s.manifestGroup()]
 	}
-	now, later := s.cfg.Gate.ManifestGroups(s.cfg.Scope, s.share())
+	now, later := s.cfg.Gate.ManifestGroups(s.cfg.Scope, s.share)
 	for _, list := range [2][]netip.Addr{now, later} {
 		for _, g := range list {
-			if sb := s.subs[g]; sb != nil {
+			if sb := s.chans.subs[g]; sb != nil {
 				return sb
 			}
 		}
@@ -98,7 +98,7 @@ func (s *session) streamGroup(dir string) netip.Addr {
 
 // congestionGroup is the share's congestion channel.
 func (s *session) congestionGroup() netip.Addr {
-	return mcast.SignedCongestionGroup(s.cfg.Scope, s.publisher(), s.share())
+	return mcast.SignedCongestionGroup(s.cfg.Scope, s.publisher(), s.share)
 }
 
 // onStatement hands a statement heard while the manifest is awaited to the gate (caller
@@ -113,7 +113,7 @@ func (s *session) onStatement(d []byte, now time.Time) {
 		s.stats.Malformed++
 		return
 	}
-	if st.Share != s.share() {
+	if st.Share != s.share {
 		s.stats.Foreign++
 		return
 	}
@@ -135,7 +135,7 @@ func (s *session) trustError(err error) error {
 	if err == nil || s.cfg.Gate == nil || !(errors.Is(err, ErrTimeout) || errors.Is(err, ErrVerify)) {
 		return err
 	}
-	if herr := s.cfg.Gate.Heard(s.share()); herr != nil {
+	if herr := s.cfg.Gate.Heard(s.share); herr != nil {
 		return fmt.Errorf("receiver: %w", herr)
 	}
 	return err

@@ -1,40 +1,25 @@
 package receiver
 
 import (
+	"math"
+
 	"github.com/bits-and-blooms/bitset"
 	"github.com/lcsync/lcsync/merkle"
 	"github.com/lcsync/lcsync/pkg/mcast"
 	"github.com/lcsync/lcsync/pkg/wire"
 )
 
-// wnode is a node visited by the tree walk: one whose hash differs from the local copy.
-type wnode struct {
-	k, i     int
-	hash     merkle.Hash
-	span     int // leaves under the node
-	need     int // needed leaves under the node, once the walk below it is done
-	children []*wnode
-	whole    bool // not walked: every leaf under it is needed (see expand)
-}
-
-// localEqual reports whether the local tree has node (k, i) covering the same leaves with the
-// same hash, so its blocks can be reused.
-func (f *fileState) localEqual(k, i int, h merkle.Hash) bool {
-	if f.local == nil || !f.local.Shape().HasNode(k, i) {
-		return false
-	}
-	a0, a1 := f.shape.Span(k, i)
-	b0, b1 := f.local.Shape().Span(k, i)
-	return a0 == b0 && a1 == b1 && f.local.Node(k, i) == h
-}
+// The planner: it walks a file's tree top-down against its local copy, page by page on tree
+// channels, only into the branches that differ, then covers the needed blocks with data
+// channels (see cover). It runs under mu, from the controller (startWalk, planData) and from
+// the reader (a verified page expands the walk).
 
 // startWalk begins comparing a file with its local copy from the top node (caller holds mu).
 func (s *session) startWalk(f *fileState) {
 	top := f.shape.TopLevel()
 	h := merkle.Hash(f.entry.Top)
 	f.walked = true
-	root := &wnode{k: top, i: 0, hash: h, span: f.shape.Blocks()}
-	f.walk = root
+	f.walkHash = map[nodeRef]merkle.Hash{{top, 0}: h}
 	if top == 0 { // a single block: its leaf is the top, trusted from the manifest
 		f.leaves[0] = h
 		f.leafOK.Set(0)
@@ -43,65 +28,61 @@ func (s *session) startWalk(f *fileState) {
 		} else {
 			f.need.Set(0)
 			f.remaining++
-			root.need = 1
 		}
 		s.planData(f)
 		return
 	}
-	s.walkNode(f, root)
+	s.walkNode(f, top, 0, h)
 }
 
-// walkNode queues the tree page of n.
-func (s *session) walkNode(f *fileState, n *wnode) {
-	level := max(0, n.k-s.pageHeight())
-	first, end := f.shape.Descendants(n.k, n.i, level)
-	t := &target{f: f, k: n.k, i: n.i, hash: n.hash, label: wire.LabelOf(n.hash), level: level,
-		first: first, end: end, run: make([]merkle.Hash, end-first), have: bitset.New(uint(end - first)), wnode: n}
+// walkNode queues the tree page below node (k, i) of f, whose hash h differs from the local
+// copy's.
+func (s *session) walkNode(f *fileState, k, i int, h merkle.Hash) {
+	level := max(0, k-s.pageHeight())
+	first, end := f.shape.Descendants(k, i, level)
+	t := &target{f: f, k: k, i: i, hash: h, label: wire.LabelOf(h), level: level,
+		first: first, end: end, run: make([]merkle.Hash, end-first), have: bitset.New(uint(end - first)), walk: true}
 	f.walking++
-	s.enqueue(mcast.TreeGroup(s.cfg.Scope, uint8(n.k), n.hash), subTree, t)
+	s.enqueue(mcast.TreeGroup(s.cfg.Scope, uint8(k), h), subTree, t)
 }
 
-// expand records a verified page of parent's descendants: equal nodes are reused, differing
-// ones walked further, differing leaves needed. parent is nil for a single-leaf file.
-func (s *session) expand(f *fileState, parent *wnode, level, first int, run []merkle.Hash) {
-	whole := level > 0 && parent != nil && s.allDiffer(f, level, first, run)
+// expand records a verified page of a walked node's descendants: equal nodes are reused,
+// differing ones walked further, differing leaves needed (caller holds mu).
+func (s *session) expand(t *target) {
+	f, level, first, run := t.f, t.level, t.first, t.run
+	whole := level > 0 && f.allDiffer(level, first, run)
 	for j, h := range run {
 		i := first + j
-		if whole {
-			a, b := f.shape.Span(level, i)
+		a, b := f.shape.Span(level, i)
+		switch {
+		case whole:
 			f.need.SetRange(uint(a), uint(b))
 			f.remaining += b - a
-			parent.children = append(parent.children, &wnode{k: level, i: i, hash: h, span: b - a, need: b - a, whole: true})
-			continue
-		}
-		if level == 0 {
-			f.leaves[i], _ = h, f.leafOK.Set(uint(i))
+			if f.whole == nil {
+				f.whole = map[nodeRef]bool{}
+			}
+			f.whole[nodeRef{level, i}] = true
+			f.walkHash[nodeRef{level, i}] = h
+		case level == 0:
+			f.leaves[i] = h
+			f.leafOK.Set(uint(i))
 			if f.localEqual(0, i, h) {
 				f.reuse.Set(uint(i))
-				s.queueCopy(f, i, i+1)
+				s.copier.queue(f, i, i+1)
 				continue
 			}
 			f.need.Set(uint(i))
 			f.remaining++
-			if parent != nil {
-				parent.children = append(parent.children, &wnode{k: 0, i: i, hash: h, span: 1, need: 1})
-			}
-			continue
-		}
-		if f.localEqual(level, i, h) {
-			a, b := f.shape.Span(level, i)
+			f.walkHash[nodeRef{0, i}] = h
+		case f.localEqual(level, i, h):
 			f.reuse.SetRange(uint(a), uint(b))
-			s.queueCopy(f, a, b)
-			continue
+			s.copier.queue(f, a, b)
+		default:
+			f.walkHash[nodeRef{level, i}] = h
+			s.walkNode(f, level, i, h)
 		}
-		a, b := f.shape.Span(level, i)
-		child := &wnode{k: level, i: i, hash: h, span: b - a}
-		parent.children = append(parent.children, child)
-		s.walkNode(f, child)
 	}
-	if parent != nil {
-		f.walking--
-	}
+	f.walking--
 	if f.walking == 0 {
 		s.planData(f)
 	}
@@ -117,66 +98,60 @@ func (s *session) expand(f *fileState, parent *wnode, level, first int, run []me
 // 10,000 pages.
 const wholeMax = 128
 
-// allDiffer reports whether a page of nodes at level (level > 0), covering at most wholeMax
-// leaves, differs from the local copy in every node.
-func (s *session) allDiffer(f *fileState, level, first int, run []merkle.Hash) bool {
-	a, _ := f.shape.Span(level, first)
-	_, b := f.shape.Span(level, first+len(run)-1)
-	if b-a > wholeMax || len(run) < 2 {
-		return false
-	}
-	for j, h := range run {
-		if f.localEqual(level, first+j, h) {
-			return false
-		}
-	}
-	return true
-}
-
-// cover returns the nodes whose data channels fetch the needed blocks of n's subtree: n itself
-// when at least half of its leaves are needed (or it is a leaf), else its children's covers.
-func cover(n *wnode, dst []*wnode) []*wnode {
-	need := n.need
-	if n.k > 0 && len(n.children) > 0 {
-		need = 0
-		for _, c := range n.children {
-			countNeed(c)
-			need += c.need
-		}
-		n.need = need
-	}
-	// Take the whole node when at least half its leaves are needed and they are spread over
-	// several children: one join instead of many, for a bounded waste. A single needed
-	// child is always descended into, so sparse changes cost no unneeded blocks.
-	switch {
-	case need == 0:
-		return dst
-	case n.k == 0 || n.whole || 2*need >= n.span && neededChildren(n) > 1:
-		return append(dst, n)
-	}
-	for _, c := range n.children {
-		dst = cover(c, dst)
-	}
-	return dst
-}
-
-func countNeed(n *wnode) {
-	if n.k == 0 || n.whole {
+// planData queues the data channels that fetch f's needed blocks (caller holds mu).
+func (s *session) planData(f *fileState) {
+	if f.planned {
 		return
 	}
-	n.need = 0
-	for _, c := range n.children {
-		countNeed(c)
-		n.need += c.need
+	f.planned = true
+	s.maybeReady(f)
+	s.poke()
+	if f.remaining == 0 || s.cfg.DryRun {
+		return
+	}
+	top := merkle.Hash(f.entry.Top)
+	if s.manifest.Carousel {
+		s.enqueue(s.streamGroup(s.share), subStream, f.dataTarget(f.shape.TopLevel(), 0, top))
+		return
+	}
+	if !f.walked {
+		s.enqueue(mcast.DataGroup(s.cfg.Scope, top), subData, f.dataTarget(f.shape.TopLevel(), 0, top))
+		return
+	}
+	need := func(first, end int) int { return int(f.need.OnesBetween(uint(first), uint(end))) }
+	whole := func(k, i int) bool { return f.whole[nodeRef{k, i}] }
+	nodes, _ := cover(f.shape, f.shape.TopLevel(), 0, need, whole, nil, math.MaxInt)
+	hashes := make([]merkle.Hash, len(nodes))
+	for j, n := range nodes {
+		h, ok := s.walkedHash(f, n)
+		if !ok { // cover takes only nodes on verified pages; should that ever fail, take the top
+			nodes, hashes = []nodeRef{{f.shape.TopLevel(), 0}}, []merkle.Hash{top}
+			break
+		}
+		hashes[j] = h
+	}
+	for j, n := range nodes {
+		s.enqueue(mcast.DataGroup(s.cfg.Scope, hashes[j]), subData, f.dataTarget(n.k, n.i, hashes[j]))
 	}
 }
 
-func neededChildren(n *wnode) int {
-	c := 0
-	for _, ch := range n.children {
-		if ch.need > 0 {
-			c++
-		}
+// walkedHash returns the verified hash of node n of f, which the walk found different: one a
+// page listed, or one between the levels of a page, folded from the page's nodes below it
+// (caller holds mu).
+func (s *session) walkedHash(f *fileState, n nodeRef) (merkle.Hash, bool) {
+	if h, ok := f.walkHash[n]; ok {
+		return h, true
 	}
-	return c
+	for k := n.k + 1; k <= f.shape.TopLevel(); k++ {
+		i := n.i >> (k - n.k)
+		run, ok := f.pages[nodeRef{k, i}]
+		level := max(0, k-s.pageHeight())
+		if !ok || level > n.k {
+			continue
+		}
+		first, _ := f.shape.Descendants(k, i, level)
+		a, b := f.shape.Descendants(n.k, n.i, level)
+		return merkle.Fold(run[a-first : b-first]), true
+	}
+	return merkle.Hash{}, false
 }

@@ -2,8 +2,6 @@ package receiver
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -14,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/lcsync/lcsync/merkle"
+	"github.com/lcsync/lcsync/pkg/destfs"
 	"github.com/lcsync/lcsync/pkg/wire"
 )
 
@@ -33,18 +32,18 @@ type layout struct {
 	isDir   bool     // the requested name is a directory
 }
 
-func (s *session) layout() (*layout, error) {
-	name := strings.TrimSuffix(s.cfg.Name, "/")
-	contents := strings.HasSuffix(s.cfg.Name, "/")
-	sel := s.manifest.Under(name)
+func newLayout(cfg Config, m *wire.Manifest) (*layout, error) {
+	name := strings.TrimSuffix(cfg.Name, "/")
+	contents := strings.HasSuffix(cfg.Name, "/")
+	sel := m.Under(name)
 	if len(sel) == 0 {
-		return nil, fmt.Errorf("%w: %s is not in share %s (%d entries)", ErrNotFound, name, s.manifest.Share, len(s.manifest.Entries))
+		return nil, fmt.Errorf("%w: %s is not in share %s (%d entries)", ErrNotFound, name, m.Share, len(m.Entries))
 	}
-	top, ok := s.manifest.Lookup(name)
+	top, ok := m.Lookup(name)
 	if !ok {
-		return nil, fmt.Errorf("%w: %s has no entry of its own in share %s", ErrNotFound, name, s.manifest.Share)
+		return nil, fmt.Errorf("%w: %s has no entry of its own in share %s", ErrNotFound, name, m.Share)
 	}
-	dest := s.cfg.Dest
+	dest := cfg.Dest
 	st, err := os.Stat(dest)
 	destDir := err == nil && st.IsDir()
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -99,20 +98,12 @@ func localTree(ctx context.Context, root *os.Root, rel string, bs int) (*merkle.
 	return t, nil
 }
 
-// tempName returns a hidden name beside rel for assembling it.
-func tempName(rel string) string {
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	dir, file := path.Split(rel)
-	return dir + "." + file + ".lcsync-" + hex.EncodeToString(b[:])
-}
-
 // plan is the destination side of a fetch: the root all writes go through, the files in
 // manifest order, and the directories and symlinks to make.
 type plan struct {
 	l        *layout
-	root     *os.Root  // nil in a dry run whose destination does not exist
-	dc       *dirCache // root's directories, kept open; nil with root
+	root     *os.Root     // nil in a dry run whose destination does not exist
+	dc       *destfs.Dirs // root's directories, kept open; nil with root
 	files    []*fileState
 	next     int // next file to start
 	inflight int // started, not finished
@@ -126,10 +117,10 @@ type plan struct {
 // maxInflight bounds the files being fetched at once (open temporary files, queued channels).
 const maxInflight = 64
 
-// prepare opens (creating, unless dry) the destination root, makes the directories and lists
+// newPlan opens (creating, unless dry) the destination root, makes the directories and lists
 // the files, directories and symlinks.
-func (s *session) prepare(l *layout) (*plan, error) {
-	p := &plan{l: l, umask: umask()}
+func newPlan(s *session, l *layout) (*plan, error) {
+	p := &plan{l: l, umask: destfs.Umask()}
 	if !s.cfg.DryRun {
 		if err := os.MkdirAll(l.rootDir, 0o755); err != nil {
 			return nil, fmt.Errorf("receiver: creating %s: %w", l.rootDir, err)
@@ -138,7 +129,7 @@ func (s *session) prepare(l *layout) (*plan, error) {
 	root, err := os.OpenRoot(l.rootDir)
 	switch {
 	case err == nil:
-		p.root, p.dc = root, newDirCache(root)
+		p.root, p.dc = root, destfs.NewDirs(root)
 		s.root, s.dc = root, p.dc
 	case s.cfg.DryRun && errors.Is(err, fs.ErrNotExist):
 	default:
@@ -164,7 +155,7 @@ func (s *session) prepare(l *layout) (*plan, error) {
 		}
 	}
 	if !s.manifest.Carousel {
-		s.chooseStreams(p)
+		p.chooseStreams(s)
 	}
 	return p, nil
 }
@@ -173,7 +164,7 @@ func (s *session) prepare(l *layout) (*plan, error) {
 // least half of the bytes, in at least two files, have no local copy at all. One join then
 // brings every file below, instead of one join per file. Files with a local copy below a
 // streamed directory still go through the tree walk (caller does not hold mu).
-func (s *session) chooseStreams(p *plan) {
+func (p *plan) chooseStreams(s *session) {
 	fresh := make([]bool, len(p.files))
 	for i, f := range p.files {
 		fresh[i] = f.shape.Blocks() > 0 && !p.exists(f.rel)
@@ -228,7 +219,7 @@ func (s *session) chooseStreams(p *plan) {
 			s.maybeReady(f)
 			continue
 		}
-		s.enqueue(s.streamGroup(dir), subStream, s.dataTarget(f, f.shape.TopLevel(), 0, merkle.Hash(f.entry.Top)))
+		s.enqueue(s.streamGroup(dir), subStream, f.dataTarget(f.shape.TopLevel(), 0, merkle.Hash(f.entry.Top)))
 	}
 	p.pending = len(p.streamed)
 }
@@ -238,7 +229,7 @@ func (p *plan) exists(rel string) bool {
 	if p.root == nil {
 		return false
 	}
-	_, err := p.dc.lstat(rel)
+	_, err := p.dc.Lstat(rel)
 	return err == nil
 }
 
@@ -252,7 +243,7 @@ func (p *plan) mkdir(s *session, it placed) error {
 			return nil
 		}
 	}
-	s.report(FileResult{Name: it.e.Name, Path: filepath.Join(p.l.rootDir, it.rel), Action: "mkdir"})
+	p.report(s, FileResult{Name: it.e.Name, Path: filepath.Join(p.l.rootDir, it.rel), Action: "mkdir"})
 	if s.cfg.DryRun {
 		return nil
 	}
@@ -309,7 +300,7 @@ func (p *plan) local(ctx context.Context, s *session, f *fileState) (t *merkle.T
 	if p.root == nil {
 		return nil, false, nil
 	}
-	fi, err := p.dc.lstat(f.rel)
+	fi, err := p.dc.Lstat(f.rel)
 	if err != nil {
 		return nil, false, nil
 	}
@@ -339,18 +330,19 @@ func (p *plan) createTemp(s *session, f *fileState) error {
 	return nil
 }
 
-// openTemp creates a temporary file beside rel, returning it and its name.
-func openTemp(dc *dirCache, rel string) (*os.File, string, error) {
-	tmpRel := tempName(rel)
+// openTemp creates a temporary file beside rel (its name fits in NAME_MAX whatever rel's),
+// returning it and its path relative to the root.
+func openTemp(dc *destfs.Dirs, rel string) (*os.File, string, error) {
 	var tmp *os.File
-	err := dc.do(tmpRel, func(d *os.Root, name string) (err error) {
-		tmp, err = d.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	var tmpRel string
+	err := dc.Do(rel, func(d *destfs.Dir, name string) (err error) {
+		tmp, tmpRel, err = destfs.OpenTemp(d.Root(), name, 0o600)
 		return err
 	})
 	if err != nil {
 		return nil, "", fmt.Errorf("receiver: creating a temporary file for %s: %w", rel, err)
 	}
-	return tmp, tmpRel, nil
+	return tmp, path.Join(path.Dir(rel), tmpRel), nil
 }
 
 // dropTemp removes f's temporary file, not needed after all.
@@ -368,11 +360,12 @@ func (p *plan) emptyFile(rel string) bool {
 	if p.root == nil {
 		return false
 	}
-	fi, err := p.dc.lstat(rel)
+	fi, err := p.dc.Lstat(rel)
 	return err == nil && fi.Mode().IsRegular() && fi.Size() == 0
 }
 
-func (s *session) report(r FileResult) {
+// report tells Config.OnFile about an entry.
+func (p *plan) report(s *session, r FileResult) {
 	if s.cfg.OnFile != nil {
 		s.cfg.OnFile(r)
 	}
