@@ -85,6 +85,9 @@ func TestFirewallNft(t *testing.T) {
 		{"output dropped", []string{nftChainJSON("output", "output", "accept"), nftRuleJSON("output", 3, `{"match": {"op": "==", "left": {"payload": {"protocol": "icmpv6", "field": "type"}}, "right": "mld2-listener-report"}}`, drop)}, Fail,
 			[]string{"MLDv2 report (icmpv6 type 143) leaving by eth0"}},
 		{"named set", []string{in, nftRuleJSON("input", 3, `{"match": {"op": "==", "left": {"payload": {"protocol": "udp", "field": "dport"}}, "right": "@blocked"}}`, drop)}, Warn, nil},
+		{"ct status dnat accept does not match", []string{inDrop, nftRuleJSON("input", 2, `{"match": {"op": "in", "left": {"ct": {"key": "status"}}, "right": "dnat"}}`, accept)}, Fail, []string{"policy drop"}},
+		{"fib daddr type multicast accepted", []string{inDrop, nftRuleJSON("input", 2, `{"match": {"op": "==", "left": {"fib": {"result": "type", "flags": ["daddr"]}}, "right": "multicast"}}`, accept)}, Pass, nil},
+		{"fib daddr type local does not match", []string{inDrop, nftRuleJSON("input", 2, `{"match": {"op": "==", "left": {"fib": {"result": "type", "flags": ["daddr"]}}, "right": "local"}}`, accept)}, Fail, nil},
 		{"ip family ignored", []string{`{"chain": {"family": "ip", "table": "f", "name": "input", "handle": 1, "type": "filter", "hook": "input", "prio": 0, "policy": "drop"}}`}, Pass, nil},
 	}
 	for _, c := range cases {

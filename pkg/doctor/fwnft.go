@@ -168,6 +168,10 @@ func nftField(raw json.RawMessage) nftFieldOf {
 		Payload *struct{ Protocol, Field string } `json:"payload"`
 		Meta    *struct{ Key string }             `json:"meta"`
 		Ct      *struct{ Key string }             `json:"ct"`
+		Fib     *struct {
+			Result string   `json:"result"`
+			Flags  []string `json:"flags"`
+		} `json:"fib"`
 	}
 	if json.Unmarshal(raw, &l) != nil {
 		return unknownField
@@ -179,6 +183,12 @@ func nftField(raw json.RawMessage) nftFieldOf {
 		return metaField(l.Meta.Key)
 	case l.Ct != nil && l.Ct.Key == "state":
 		return nftFieldOf{name: "ct state", get: func(p fwPacket) (any, tri) { return p.ctState(), yes }}
+	case l.Ct != nil && l.Ct.Key == "status":
+		// Neither channel datagrams nor MLD messages are NATed or expected.
+		return nftFieldOf{name: "ct status", get: func(fwPacket) (any, tri) { return "", yes }}
+	case l.Fib != nil && l.Fib.Result == "type" && len(l.Fib.Flags) > 0 && l.Fib.Flags[0] == "daddr":
+		// Both go to multicast addresses.
+		return nftFieldOf{name: "fib daddr type", get: func(fwPacket) (any, tri) { return "multicast", yes }}
 	}
 	return unknownField
 }
