@@ -28,6 +28,23 @@ func TestOperations(t *testing.T) {
 	t.Run("DoctorFirewall", func(t *testing.T) { testDoctorFirewall(t, rig) })
 	t.Run("SIGHUP", func(t *testing.T) { testSIGHUP(t, rig) })
 	t.Run("MetricsDuringFetch", func(t *testing.T) { testMetricsDuringFetch(t, rig) })
+	t.Run("MetricsAddressBusy", func(t *testing.T) { testMetricsAddressBusy(t, rig) })
+}
+
+// testMetricsAddressBusy fetches with --metrics on an address already taken: the fetch stops
+// at once with exit status 5, naming the address, before joining anything.
+func testMetricsAddressBusy(t *testing.T, rig *netnstest.Rig) {
+	ns := rig.Receivers[1]
+	var ln net.Listener
+	if err := ns.Do(func() (err error) { ln, err = net.Listen("tcp", "127.0.0.1:9150"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	r := fetch(ns, "--metrics", "127.0.0.1:9150", "nobody/x", filepath.Join(t.TempDir(), "dst"))
+	if r.code != 5 || !strings.Contains(r.stderr, "127.0.0.1:9150") || !strings.Contains(r.stderr, "address already in use") ||
+		r.elapsed > 10*time.Second {
+		t.Errorf("fetch with a busy metrics address: %s", r)
+	}
 }
 
 // doctorResult is `lcsync --doctor` output.

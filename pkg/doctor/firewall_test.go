@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"os"
 	"strings"
 	"testing"
 )
@@ -68,9 +69,14 @@ func TestFirewallNft(t *testing.T) {
 		{"l4proto accepts MLD", []string{inDrop, nftRuleJSON("input", 5, matchUDP4242, accept), nftRuleJSON("input", 6, matchL4ICMP, accept)}, Pass, nil},
 		// MLD carries a hop-by-hop header: ip6 nexthdr is 0, not icmpv6.
 		{"nexthdr misses MLD", []string{inDrop, nftRuleJSON("input", 5, matchUDP4242, accept), nftRuleJSON("input", 6, matchNexthdrIC, accept)}, Fail, []string{"MLD"}},
+		{"MLD from link-local accepted", []string{inDrop, nftRuleJSON("input", 3, `{"match": {"op": "==", "left": {"payload": {"protocol": "ip6", "field": "saddr"}}, "right": {"prefix": {"addr": "fe80::", "len": 10}}}}`, matchMLD, accept),
+			nftRuleJSON("input", 4, matchUDP4242, accept)}, Pass, nil},
+		{"MLD from ULA only", []string{inDrop, nftRuleJSON("input", 3, matchSaddr, matchMLD, accept), nftRuleJSON("input", 4, matchUDP4242, accept)}, Fail, []string{"MLD"}},
 		{"conditional drop", []string{in, nftRuleJSON("input", 3, matchSaddr, matchUDPRange, drop)}, Warn,
 			[]string{"may drop udp port 4242", "ip6 saddr", "handle 3"}},
-		{"conditional accept then policy", []string{inDrop, nftRuleJSON("input", 3, matchSaddr, accept)}, Warn, []string{"policy drop may drop"}},
+		{"ULA accept then policy: MLD is link-local", []string{inDrop, nftRuleJSON("input", 3, matchSaddr, accept)}, Fail, []string{"policy drop drops MLD query"}},
+		{"conditional accept then policy", []string{inDrop, nftRuleJSON("input", 3, matchSaddr, accept), nftRuleJSON("input", 4, matchL4ICMP, accept)}, Warn,
+			[]string{"policy drop may drop udp port 4242"}},
 		{"interface: ours", []string{in, nftRuleJSON("input", 3, matchIifEth0, drop)}, Fail, []string{"eth0"}},
 		{"interface: not ours", []string{in, nftRuleJSON("input", 3, matchIifWlan, drop)}, Pass, nil},
 		{"jump to a dropping chain", []string{in, nftChainJSON("lcs", "", ""),
@@ -85,6 +91,9 @@ func TestFirewallNft(t *testing.T) {
 		{"output dropped", []string{nftChainJSON("output", "output", "accept"), nftRuleJSON("output", 3, `{"match": {"op": "==", "left": {"payload": {"protocol": "icmpv6", "field": "type"}}, "right": "mld2-listener-report"}}`, drop)}, Fail,
 			[]string{"MLDv2 report (icmpv6 type 143) leaving by eth0"}},
 		{"named set", []string{in, nftRuleJSON("input", 3, `{"match": {"op": "==", "left": {"payload": {"protocol": "udp", "field": "dport"}}, "right": "@blocked"}}`, drop)}, Warn, nil},
+		{"ct status dnat accept does not match", []string{inDrop, nftRuleJSON("input", 2, `{"match": {"op": "in", "left": {"ct": {"key": "status"}}, "right": "dnat"}}`, accept)}, Fail, []string{"policy drop"}},
+		{"fib daddr type multicast accepted", []string{inDrop, nftRuleJSON("input", 2, `{"match": {"op": "==", "left": {"fib": {"result": "type", "flags": ["daddr"]}}, "right": "multicast"}}`, accept)}, Pass, nil},
+		{"fib daddr type local does not match", []string{inDrop, nftRuleJSON("input", 2, `{"match": {"op": "==", "left": {"fib": {"result": "type", "flags": ["daddr"]}}, "right": "local"}}`, accept)}, Fail, nil},
 		{"ip family ignored", []string{`{"chain": {"family": "ip", "table": "f", "name": "input", "handle": 1, "type": "filter", "hook": "input", "prio": 0, "policy": "drop"}}`}, Pass, nil},
 	}
 	for _, c := range cases {
@@ -93,6 +102,23 @@ func TestFirewallNft(t *testing.T) {
 			sys.fw = nftRuleset(c.objs...)
 			expect(t, Firewall(context.Background(), sys, []Interface{eth("eth0", 2)}, 4242), c.st, c.words...)
 		})
+	}
+}
+
+// TestFirewallWorkstation reads nftables' own workstation example (testdata/workstation.json,
+// from /usr/share/doc/nftables/examples/workstation.nft): it accepts MLD from link-local
+// sources and drops everything else, so the channel port fails and MLD passes.
+func TestFirewallWorkstation(t *testing.T) {
+	b, err := os.ReadFile("testdata/workstation.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sys := healthy()
+	sys.fw = FirewallDump{Tool: "nft", Output: b}
+	r := Firewall(context.Background(), sys, []Interface{eth("eth0", 2)}, 4242)
+	expect(t, r, Fail, "inet filter input: ", "drop", "udp port 4242 arriving on eth0", "nft delete rule inet filter input handle")
+	if strings.Contains(r.Detail, "MLD") {
+		t.Errorf("the example accepts MLD from link-local sources, yet: %s", r.Detail)
 	}
 }
 

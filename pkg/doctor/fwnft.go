@@ -3,6 +3,7 @@ package doctor
 import (
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 )
@@ -150,6 +151,9 @@ func addNftStatement(r *fwRule, raw json.RawMessage) (string, error) {
 	return "", nil // counter, log, comment, mangle...: no effect on the verdict
 }
 
+// mldSource stands for the link-local address every MLD message comes from.
+var mldSource = netip.MustParseAddr("fe80::1")
+
 // nftFieldOf is a packet field a match tests.
 type nftFieldOf struct {
 	name string
@@ -168,6 +172,10 @@ func nftField(raw json.RawMessage) nftFieldOf {
 		Payload *struct{ Protocol, Field string } `json:"payload"`
 		Meta    *struct{ Key string }             `json:"meta"`
 		Ct      *struct{ Key string }             `json:"ct"`
+		Fib     *struct {
+			Result string   `json:"result"`
+			Flags  []string `json:"flags"`
+		} `json:"fib"`
 	}
 	if json.Unmarshal(raw, &l) != nil {
 		return unknownField
@@ -179,6 +187,12 @@ func nftField(raw json.RawMessage) nftFieldOf {
 		return metaField(l.Meta.Key)
 	case l.Ct != nil && l.Ct.Key == "state":
 		return nftFieldOf{name: "ct state", get: func(p fwPacket) (any, tri) { return p.ctState(), yes }}
+	case l.Ct != nil && l.Ct.Key == "status":
+		// Neither channel datagrams nor MLD messages are NATed or expected.
+		return nftFieldOf{name: "ct status", get: func(fwPacket) (any, tri) { return "", yes }}
+	case l.Fib != nil && l.Fib.Result == "type" && len(l.Fib.Flags) > 0 && l.Fib.Flags[0] == "daddr":
+		// Both go to multicast addresses.
+		return nftFieldOf{name: "fib daddr type", get: func(fwPacket) (any, tri) { return "multicast", yes }}
 	}
 	return unknownField
 }
@@ -225,8 +239,18 @@ func payloadField(proto, field string) nftFieldOf {
 			return nil, maybe
 		}}
 	case "ip6":
-		if field == "nexthdr" {
+		switch field {
+		case "nexthdr":
 			return nftFieldOf{name: name, norm: protoNumber, get: func(p fwPacket) (any, tri) { return p.nexthdr(), yes }}
+		case "saddr":
+			// MLD messages come from a link-local address (RFC 3810 §5); a channel
+			// datagram's source is the server's, unknown here.
+			return nftFieldOf{name: name, get: func(p fwPacket) (any, tri) {
+				if p.udp {
+					return nil, maybe
+				}
+				return mldSource, yes
+			}}
 		}
 		return nftFieldOf{name: name, get: func(fwPacket) (any, tri) { return nil, maybe }}
 	case "ip", "tcp", "icmp", "igmp", "sctp", "dccp", "arp", "esp", "ah", "comp":
@@ -324,13 +348,26 @@ func nftContains(f nftFieldOf, r any, v any) tri {
 			}
 			return triOf(lo <= n && n <= hi)
 		}
-		return maybe // prefix, concatenation...
+		if pf, ok := r["prefix"].(map[string]any); ok {
+			a, isAddr := v.(netip.Addr)
+			base, err := netip.ParseAddr(fmt.Sprint(pf["addr"]))
+			bits, isNum := pf["len"].(float64)
+			if !isAddr || err != nil || !isNum {
+				return maybe
+			}
+			return triOf(netip.PrefixFrom(base, int(bits)).Masked().Contains(a))
+		}
+		return maybe // concatenation...
 	case string:
 		if strings.HasPrefix(r, "@") {
 			return maybe // a named set: its elements are not looked up
 		}
 		if s, ok := v.(string); ok {
 			return triOf(wildcardEq(r, s))
+		}
+		if a, ok := v.(netip.Addr); ok {
+			b, err := netip.ParseAddr(r)
+			return triOf(err == nil && a == b)
 		}
 	}
 	return triOf(norm(f, r) == v)
