@@ -81,3 +81,34 @@ type injectResult struct {
 	sent int
 	err  error
 }
+
+// burst is repeat with per datagrams (one sendmmsg) every interval, for floods that a ticker
+// alone cannot make fast enough; it sends until ctx ends.
+func (in *injector) burst(ctx context.Context, interval time.Duration, per int,
+	next func(i int) (netip.Addr, []byte)) <-chan injectResult {
+	done := make(chan injectResult, 1)
+	go func() {
+		var r injectResult
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		batch := make([]mcast.Datagram, per)
+		for {
+			for j := range batch {
+				g, p := next(r.sent + j)
+				batch[j] = mcast.Datagram{Group: g, Payload: p}
+			}
+			n, err := in.tx.Send(in.ifindex, batch)
+			if err != nil && r.err == nil {
+				r.err = err
+			}
+			r.sent += n
+			select {
+			case <-ctx.Done():
+				done <- r
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return done
+}

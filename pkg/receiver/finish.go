@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lcsync/lcsync/merkle"
 	"github.com/lcsync/lcsync/pkg/destfs"
 	"github.com/lcsync/lcsync/pkg/wire"
 )
@@ -84,6 +85,9 @@ func (p *plan) finishFile(ctx context.Context, s *session, f *fileState) error {
 	a := destfs.Attrs{Mode: p.mode(s, f, cur), SetMode: true, MTime: time.Unix(0, f.entry.MTime), SetMTime: s.cfg.Times}
 	ready := func() error {
 		if cur != nil && cur.IsDir() {
+	if err := checkRoot(ctx, f); err != nil {
+		return err
+	}
 			return fmt.Errorf("cannot replace directory %s with a file", filepath.Join(p.l.rootDir, f.rel))
 		}
 		return nil
@@ -315,6 +319,20 @@ func (p *plan) close() error {
 	p.root.Close()
 	if err != nil {
 		return fmt.Errorf("receiver: %w", err)
+	}
+	return nil
+}
+
+// checkRoot hashes the assembled temporary file once more and compares its top with the
+// manifest's before anything replaces the destination. Every block was verified on its way
+// in; this is the defence in depth the man page promises (review C1).
+func checkRoot(ctx context.Context, f *fileState) error {
+	t, err := merkle.Build(ctx, f.tmp, f.shape.Size(), f.shape.BlockSize(), 0)
+	if err != nil {
+		return fmt.Errorf("receiver: hashing %s once more: %w", f.rel, err)
+	}
+	if t.Top() != merkle.Hash(f.entry.Top) {
+		return fmt.Errorf("%w: %s, once assembled, does not hash to the manifest's root", ErrVerify, f.rel)
 	}
 	return nil
 }

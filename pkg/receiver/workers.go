@@ -160,6 +160,23 @@ func (s *session) process(j writeJob) {
 			return
 		}
 		if !written {
+			// Block b in the temporary file is about to change, so it no longer hashes to
+			// the candidate it was held with; and a block that disagrees with the candidate
+			// a hash packet brought is not written at all (review C1: a forged copy written
+			// over a held genuine block was later taken for it).
+			s.mu.Lock()
+			if f.leafOK.Test(uint(b)) {
+				s.mu.Unlock()
+				continue
+			}
+			if f.leafHave.Test(uint(b)) && f.leaves[b] != h {
+				s.stats.Corrupt++
+				s.stats.WastedBytes += int64(n)
+				s.mu.Unlock()
+				return
+			}
+			f.selfHashed.Clear(uint(b))
+			s.mu.Unlock()
 			if _, err := f.tmp.WriteAt(buf, off); err != nil {
 				s.lockedFail(f, fmt.Errorf("receiver: writing %s: %w", f.rel, err))
 				return
