@@ -82,12 +82,12 @@ func (p *plan) finishFile(ctx context.Context, s *session, f *fileState) error {
 	if err := p.copyReused(ctx, s, f); err != nil {
 		return err
 	}
-	a := destfs.Attrs{Mode: p.mode(s, f, cur), SetMode: true, MTime: time.Unix(0, f.entry.MTime), SetMTime: s.cfg.Times}
-	ready := func() error {
-		if cur != nil && cur.IsDir() {
 	if err := checkRoot(ctx, f); err != nil {
 		return err
 	}
+	a := destfs.Attrs{Mode: p.mode(s, f, cur), SetMode: true, MTime: time.Unix(0, f.entry.MTime), SetMTime: s.cfg.Times}
+	ready := func() error {
+		if cur != nil && cur.IsDir() {
 			return fmt.Errorf("cannot replace directory %s with a file", filepath.Join(p.l.rootDir, f.rel))
 		}
 		return nil
