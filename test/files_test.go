@@ -88,6 +88,9 @@ type compareOpts struct {
 	modes bool // permission bits (with setuid, setgid and sticky) of files and directories
 	times bool // modification times of files, directories and symlinks, to the nanosecond
 	root  bool // also compare the roots' own modes and times
+	// noSetid expects regular files without their setuid and setgid bits: a fetch carries no
+	// owner, so it clears them (lcsync.1, -p).
+	noSetid bool
 }
 
 // compareTrees reports (as test errors) every difference between the tree at src and the one
@@ -165,8 +168,12 @@ func compareEntry(rel, src, dst string, o compareOpts) []string {
 			add("contents differ from byte %d (block %d of 16 KiB, %d of 1 KiB)", off, off>>14, off>>10)
 		}
 	}
-	if o.modes && si.Mode()&fs.ModeSymlink == 0 && (!isRoot || o.root) && si.Mode() != di.Mode() {
-		add("mode %v, want %v", di.Mode(), si.Mode())
+	want := si.Mode()
+	if o.noSetid && want.IsRegular() {
+		want &^= fs.ModeSetuid | fs.ModeSetgid
+	}
+	if o.modes && si.Mode()&fs.ModeSymlink == 0 && (!isRoot || o.root) && want != di.Mode() {
+		add("mode %v, want %v", di.Mode(), want)
 	}
 	if o.times && (!isRoot || o.root) && !si.ModTime().Equal(di.ModTime()) {
 		add("mtime %v, want %v", di.ModTime().Format(time.RFC3339Nano), si.ModTime().Format(time.RFC3339Nano))

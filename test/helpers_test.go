@@ -2,6 +2,7 @@ package test
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -61,6 +62,7 @@ func TestCompareTreesFindsDifferences(t *testing.T) {
 	fixture := []treeEntry{
 		{name: "", mode: 0o755, dir: true},
 		{name: "f", mode: 0o644, size: 5000},
+		{name: "s", mode: 0o755 | fs.ModeSetuid, size: 10},
 		{name: "d", mode: 0o751, dir: true},
 		{name: "d/g", mode: 0o600, size: 20000},
 		{name: "l", target: "f"},
@@ -111,6 +113,12 @@ func TestCompareTreesFindsDifferences(t *testing.T) {
 				t.Fatal(err)
 			}
 		}},
+		{name: "setid-cleared", opts: compareOpts{modes: true, noSetid: true}, mutate: func(t *testing.T, dst string) {
+			if err := os.Chmod(filepath.Join(dst, "s"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{name: "setid-kept", want: "mode", opts: compareOpts{modes: true, noSetid: true}, mutate: func(*testing.T, string) {}},
 		{name: "mode-ignored", opts: compareOpts{}, mutate: func(t *testing.T, dst string) {
 			if err := os.Chmod(filepath.Join(dst, "f"), 0o600); err != nil {
 				t.Fatal(err)

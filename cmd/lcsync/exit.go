@@ -18,7 +18,7 @@ const (
 	exitPrivilege   = 6   // missing privilege (raw socket for MLD)
 	exitTrust       = 7   // only untrusted, forged, expired or older signed manifests heard
 	exitDoctor      = 8   // --doctor found a problem that blocks lcsync
-	exitInterrupted = 130 // SIGINT or SIGTERM
+	exitInterrupted = 130 // SIGINT or SIGTERM (and SIGHUP for a fetch or a local sync)
 )
 
 // usageError marks a command-line mistake.

@@ -14,7 +14,7 @@ func localSync(ctx context.Context, e *env, src, dst string) error {
 	o := e.o
 	show := o.dryRun || o.verbose
 	st, err := localsync.Sync(ctx, src, dst, localsync.Options{
-		BlockSize: o.blockSize, Perms: o.perms, Times: o.times, Delete: o.delete,
+		BlockSize: o.blockSize, Perms: o.perms, Times: o.times, Owner: o.owner, Group: o.group, Delete: o.delete,
 		Inplace: o.inplace, DryRun: o.dryRun, Checksum: o.checksum,
 		OnFile: func(r localsync.FileResult) {
 			switch {

@@ -31,6 +31,9 @@ type options struct {
 	archive     bool
 	perms       bool
 	times       bool
+	owner       bool
+	group       bool
+	numericIDs  bool
 	recursive   bool
 	delete      bool
 	inplace     bool
@@ -89,10 +92,13 @@ type optionDoc struct {
 
 // optionDocs lists the options in --help order. lcsync.1 must mention every one of them.
 var optionDocs = []optionDoc{
-	{"-a, --archive", "archive mode: same as -r -p -t (symlinks are always copied as links)"},
+	{"-a, --archive", "archive mode: same as -r -p -t -o -g (symlinks are always copied as links)"},
 	{"-r, --recursive", "recurse into directories (implied when the source is a directory)"},
 	{"-p, --perms", "apply the source's permission bits to the destination"},
 	{"-t, --times", "apply the source's modification times to the destination"},
+	{"-o, --owner", "local sync as root: keep the source's owner (setuid is cleared otherwise)"},
+	{"-g, --group", "local sync as root: keep the source's group (setgid is cleared otherwise)"},
+	{"--numeric-ids", "keep owners and groups by number (always so: accepted for rsync's scripts)"},
 	{"--delete", "delete destination entries that are absent from the source"},
 	{"--inplace", "local sync: write changed blocks into the existing file (no temp file)"},
 	{"--checksum", "local sync: compare every file, even one whose size and mtime match"},
@@ -144,7 +150,7 @@ var optionDocs = []optionDoc{
 }
 
 // shortBools are the single-letter boolean flags that may be bundled (-avn).
-const shortBools = "arptnqvhI"
+const shortBools = "arptognqvhI"
 
 func newFlagSet(o *options) *flag.FlagSet {
 	fs := flag.NewFlagSet("lcsync", flag.ContinueOnError)
@@ -157,6 +163,9 @@ func newFlagSet(o *options) *flag.FlagSet {
 	both(&o.recursive, "r", "recursive")
 	both(&o.perms, "p", "perms")
 	both(&o.times, "t", "times")
+	both(&o.owner, "o", "owner")
+	both(&o.group, "g", "group")
+	fs.BoolVar(&o.numericIDs, "numeric-ids", false, "")
 	both(&o.dryRun, "n", "dry-run")
 	both(&o.quiet, "q", "quiet")
 	both(&o.verbose, "v", "verbose")
@@ -231,7 +240,7 @@ func parseOptions(args []string) (*options, error) {
 		rest = left[1:]
 	}
 	if o.archive {
-		o.recursive, o.perms, o.times = true, true, true
+		o.recursive, o.perms, o.times, o.owner, o.group = true, true, true, true, true
 	}
 	return o, o.check()
 }

@@ -42,6 +42,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	level, _ := o.level() // validated by parseOptions
 	e := &env{o: o, stdout: stdout, stderr: stderr, log: newLogger(stderr, level, o.logFormat)}
+	ctx, stopHangup := hangupInterrupts(ctx, o)
+	defer stopHangup()
 	stopProfile, err := startProfile(o.cpuProfile)
 	if err == nil {
 		err = dispatch(ctx, e)

@@ -3,7 +3,9 @@
 package destfs
 
 import (
+	"io/fs"
 	"os"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -32,3 +34,15 @@ func setMtime(dir *os.File, name string, mtime time.Time) error {
 	}
 	return inner
 }
+
+// ids returns the owner and group of fi.
+func ids(fi fs.FileInfo) (uid, gid int, ok bool) {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return 0, 0, false
+	}
+	return int(st.Uid), int(st.Gid), true
+}
+
+// privileged reports whether the process may give files away (it runs as root).
+func privileged() bool { return os.Geteuid() == 0 }

@@ -63,8 +63,14 @@ func (d *Dir) SetMtime(name string, t time.Time) error {
 // Apply applies a to the existing entry name. The mode is set through the root (a symbolic
 // link there is followed, inside the destination), the time on the entry itself.
 func (d *Dir) Apply(name string, a Attrs) error {
+	if a.Owner.any() {
+		uid, gid := a.Owner.chownArgs()
+		if err := d.root.Lchown(name, uid, gid); err != nil {
+			return &fs.PathError{Op: "chown", Path: name, Err: unwrapPath(err)}
+		}
+	}
 	if a.SetMode {
-		if err := d.root.Chmod(name, a.Mode); err != nil {
+		if err := d.root.Chmod(name, a.mode()); err != nil {
 			return &fs.PathError{Op: "chmod", Path: name, Err: unwrapPath(err)}
 		}
 	}
@@ -74,9 +80,9 @@ func (d *Dir) Apply(name string, a Attrs) error {
 	return nil
 }
 
-// Commit puts the temporary file f, named tmp in d, in place as name: it applies a's mode,
-// fsyncs, applies a's time, closes f, calls ready (if not nil: to clear the way) and renames
-// tmp over name. f is closed whatever happens, and tmp removed on any failure. The directory
+// Commit puts the temporary file f, named tmp in d, in place as name: it applies a's owner and mode,
+// fsyncs, applies a's time, calls ready (if not nil: to clear the way), renames tmp over name
+// and closes f. f is closed whatever happens, and tmp removed on any failure. The directory
 // still has to be synced for the rename to be durable (see Dirs).
 func (d *Dir) Commit(f *os.File, tmp, name string, a Attrs, ready func() error) error {
 	err := d.commit(f, tmp, name, a, ready)
@@ -91,8 +97,14 @@ func (d *Dir) commit(f *os.File, tmp, name string, a Attrs, ready func() error) 
 		_ = f.Close()
 		return &fs.PathError{Op: op, Path: tmp, Err: unwrapPath(err)}
 	}
+	if a.Owner.any() {
+		uid, gid := a.Owner.chownArgs()
+		if err := f.Chown(uid, gid); err != nil {
+			return fail("chown", err)
+		}
+	}
 	if a.SetMode {
-		if err := f.Chmod(a.Mode); err != nil {
+		if err := f.Chmod(a.mode()); err != nil {
 			return fail("chmod", err)
 		}
 	}
@@ -105,20 +117,25 @@ func (d *Dir) commit(f *os.File, tmp, name string, a Attrs, ready func() error) 
 			return err
 		}
 	}
-	if err := f.Close(); err != nil {
-		return &fs.PathError{Op: "close", Path: tmp, Err: unwrapPath(err)}
-	}
+	// f stays open, and so locked (LockTemp), until it has its final name: a temporary file
+	// closed but not renamed yet would look stale to a sweep (SweepTemps) by another fetch or
+	// sync into this directory.
 	if ready != nil {
 		if err := ready(); err != nil {
+			_ = f.Close()
 			return err
 		}
 	}
 	if err := d.root.Rename(tmp, name); err != nil {
+		_ = f.Close()
 		var le *os.LinkError
 		if errors.As(err, &le) {
 			err = le.Err
 		}
 		return &fs.PathError{Op: "rename", Path: name, Err: unwrapPath(err)}
+	}
+	if err := f.Close(); err != nil {
+		return &fs.PathError{Op: "close", Path: name, Err: unwrapPath(err)}
 	}
 	return nil
 }

@@ -34,7 +34,9 @@ func TestCommit(t *testing.T) {
 	if _, err := f.WriteString("data"); err != nil {
 		t.Fatal(err)
 	}
-	a := Attrs{Mode: 0o640 | fs.ModeSetgid, SetMode: true, MTime: mt, SetMTime: true}
+	// The group is given (to our own: allowed without root), so setgid stays.
+	a := Attrs{Mode: 0o640 | fs.ModeSetgid, SetMode: true, MTime: mt, SetMTime: true,
+		Owner: Owner{GID: os.Getegid(), SetGID: true}}
 	if err := d.Commit(f, tmp, name, a, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +88,8 @@ func TestApplyAndModes(t *testing.T) {
 	}
 	fi, _ := os.Lstat(filepath.Join(dir, "f"))
 	li, _ := os.Lstat(filepath.Join(dir, "l"))
-	if ModeBits(fi) != 0o751|fs.ModeSetuid || !fi.ModTime().Equal(mt) || !li.ModTime().Equal(mt.Add(time.Hour)) {
+	// No owner given: the setuid bit is cleared (review H7).
+	if ModeBits(fi) != 0o751 || !fi.ModTime().Equal(mt) || !li.ModTime().Equal(mt.Add(time.Hour)) {
 		t.Errorf("file %v %v, link %v", ModeBits(fi), fi.ModTime(), li.ModTime())
 	}
 	for bits, want := range map[uint32]fs.FileMode{0o644: 0o644, 0o2755: 0o755 | fs.ModeSetgid, 0o1777: 0o777 | fs.ModeSticky, 0o177777: 0o777 | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky} {
@@ -147,5 +150,25 @@ func TestExtras(t *testing.T) {
 	got, err := Extras(f, func(n string) bool { return n == "keep" })
 	if want := []string{".gone", "gone", "z"}; err != nil || !slices.Equal(got, want) {
 		t.Errorf("Extras = %q, %v; want %q", got, err, want)
+	}
+}
+
+// TestSafeMode: set-id bits go unless what they run as is kept; a directory keeps setgid.
+func TestSafeMode(t *testing.T) {
+	all := fs.FileMode(0o755) | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky
+	for _, c := range []struct {
+		dir, uid, gid bool
+		want          fs.FileMode
+	}{
+		{false, false, false, 0o755 | fs.ModeSticky},
+		{false, true, false, 0o755 | fs.ModeSticky | fs.ModeSetuid},
+		{false, false, true, 0o755 | fs.ModeSticky | fs.ModeSetgid},
+		{false, true, true, all},
+		{true, false, false, 0o755 | fs.ModeSticky | fs.ModeSetgid},
+		{true, true, false, all},
+	} {
+		if got := SafeMode(all, c.dir, c.uid, c.gid); got != c.want {
+			t.Errorf("SafeMode(%v, dir %v, uid %v, gid %v) = %v, want %v", all, c.dir, c.uid, c.gid, got, c.want)
+		}
 	}
 }

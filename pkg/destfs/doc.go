@@ -9,7 +9,9 @@
 //
 //   - temporary names: a hidden ".NAME.lcsync-XXXXXXXX" beside the file, cut to fit a
 //     255-byte file name (NAME_MAX), created with O_EXCL and retried on a clash
-//     ([TempName], [CreateTemp], [OpenTemp]); [IsTemp] recognises them;
+//     ([TempName], [CreateTemp], [OpenTemp]); [IsTemp] recognises them; a temporary file
+//     is locked (flock) while its maker lives ([LockTemp]), so [SweepTemps] can tell the
+//     stale ones a killed fetch or sync left from those in use, and remove them;
 //   - copies of byte ranges between two open files inside the kernel with
 //     copy_file_range(2), falling back to reads and writes where the kernel cannot
 //     ([Copier]);

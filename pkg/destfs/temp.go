@@ -61,7 +61,7 @@ func CreateTemp(name string, create func(tmp string) error) (string, error) {
 }
 
 // OpenTemp creates a new temporary file for the entry name of directory d, with permission
-// perm, and returns it and its name.
+// perm, locked (see [LockTemp]), and returns it and its name.
 func OpenTemp(d *os.Root, name string, perm fs.FileMode) (*os.File, string, error) {
 	var f *os.File
 	tmp, err := CreateTemp(name, func(tmp string) (err error) {
@@ -69,6 +69,11 @@ func OpenTemp(d *os.Root, name string, perm fs.FileMode) (*os.File, string, erro
 		return err
 	})
 	if err != nil {
+		return nil, "", err
+	}
+	if err := LockTemp(f); err != nil {
+		f.Close()
+		_ = d.Remove(tmp)
 		return nil, "", err
 	}
 	return f, tmp, nil

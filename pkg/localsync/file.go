@@ -137,7 +137,9 @@ func (s *syncer) sameFileAttrs(parent *dstDir, rel, name string, si, di fs.FileI
 	if s.opt.DryRun {
 		return nil
 	}
-	if s.opt.Perms && destfs.ModeBits(di) != destfs.ModeBits(si) {
+	own := s.owner(si)
+	mode := s.fileMode(si)
+	if s.opt.Perms && destfs.ModeBits(di) != mode || !sameOwner(di, own) {
 		if old == nil {
 			f, err := parent.r.OpenFile(name, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 			if err != nil {
@@ -152,8 +154,13 @@ func (s *syncer) sameFileAttrs(parent *dstDir, rel, name string, si, di fs.FileI
 			}
 			old = f
 		}
-		if err := old.Chmod(destfs.ModeBits(si)); err != nil {
-			return newError("chmod", s.dstPath(rel), err)
+		if err := setOwner(old, own); err != nil {
+			return newError("chown", s.dstPath(rel), err)
+		}
+		if s.opt.Perms {
+			if err := old.Chmod(mode); err != nil {
+				return newError("chmod", s.dstPath(rel), err)
+			}
 		}
 	}
 	if s.opt.Times && !di.ModTime().Equal(si.ModTime()) {
@@ -189,6 +196,11 @@ func (s *syncer) newOutput(j *fileJob) *output {
 		})
 		if err != nil {
 			return nil, "", err
+		}
+		if err := destfs.LockTemp(f); err != nil { // in use: not to be swept (destfs.SweepTemps)
+			f.Close()
+			_ = s.root.Remove(tmp)
+			return nil, "", newError("lock", s.dstPath(tmp), err)
 		}
 		o.tmp = tmp
 		return f, s.dstPath(tmp), nil
@@ -230,7 +242,7 @@ func (s *syncer) writeTemp(j *fileJob, out *output) error {
 	if err != nil {
 		return err
 	}
-	a := destfs.Attrs{MTime: j.si.ModTime(), SetMTime: s.opt.Times}
+	a := destfs.Attrs{MTime: j.si.ModTime(), SetMTime: s.opt.Times, Owner: s.owner(j.si)}
 	switch {
 	case s.opt.Perms:
 		a.Mode, a.SetMode = destfs.ModeBits(j.si), true
@@ -267,8 +279,11 @@ func (s *syncer) finishInplace(j *fileJob, out *output) error {
 	if err := f.Sync(); err != nil {
 		return newError("sync", dstPath, err)
 	}
+	if err := setOwner(f, s.owner(j.si)); err != nil {
+		return newError("chown", dstPath, err)
+	}
 	if s.opt.Perms {
-		if err := f.Chmod(destfs.ModeBits(j.si)); err != nil {
+		if err := f.Chmod(s.fileMode(j.si)); err != nil {
 			return newError("chmod", dstPath, err)
 		}
 	}

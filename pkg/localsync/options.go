@@ -4,8 +4,12 @@ package localsync
 type Options struct {
 	// BlockSize is the merkle block size; 0 means merkle.DefaultBlockSize.
 	BlockSize int
-	// Perms applies the source permission bits (-p).
+	// Perms applies the source permission bits (-p). A setuid bit is kept only with Owner,
+	// a file's setgid bit only with Group (destfs.SafeMode).
 	Perms bool
+	// Owner and Group give destination entries the source's owner and group (-o, -g); they
+	// take effect only when the process runs as root and are skipped silently otherwise.
+	Owner, Group bool
 	// Times applies the source modification times to files, directories
 	// and symbolic links (-t).
 	Times bool

@@ -154,6 +154,7 @@ func (s *syncer) run(src, dst string) error {
 		if fi, err := s.root.Lstat("."); err == nil {
 			s.rootID = idOf(fi)
 		}
+		s.sweep(top)
 	}
 	if !p.contents {
 		if err := s.entry(top, p.srcPath, p.name, p.srcInfo); err != nil {

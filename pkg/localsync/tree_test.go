@@ -196,8 +196,18 @@ func TestSyncPerms(t *testing.T) {
 			t.Errorf("%s: mode %v, want %v", name, got, m)
 		}
 	}
-	if m := mode("setuid"); m != 0o755|fs.ModeSetuid {
-		t.Errorf("setuid: mode %v", m)
+	// Perms without the owner: the setuid bit goes (review H7).
+	if m := mode("setuid"); m != 0o755 {
+		t.Errorf("setuid copied without its owner: mode %v", m)
+	}
+	// With the owner kept (root only; skipped silently otherwise), it stays.
+	syncT(t, src+"/", dst, Options{Perms: true, Owner: true, Group: true})
+	want := fs.FileMode(0o755)
+	if os.Geteuid() == 0 {
+		want |= fs.ModeSetuid
+	}
+	if m := mode("setuid"); m != want {
+		t.Errorf("setuid with -o -g (euid %d): mode %v, want %v", os.Geteuid(), m, want)
 	}
 }
 

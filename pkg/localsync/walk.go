@@ -268,6 +268,7 @@ func (s *syncer) syncDir(parent *dstDir, srcPath, rel, name string, si fs.FileIn
 			return newError("open directory", s.dstPath(rel), err)
 		}
 		defer dir.r.Close()
+		s.sweep(dir)
 	}
 	if err := s.fill(dir, srcPath); err != nil {
 		_ = s.syncRenamed(dir) // what was renamed into it stays
@@ -289,9 +290,13 @@ func (s *syncer) dirAttrs(parent *dstDir, dir *dstDir, si fs.FileInfo, created b
 	if s.opt.DryRun || dir.f == nil {
 		return nil
 	}
+	own := s.owner(si)
+	if err := setOwner(dir.f, own); err != nil {
+		return newError("chown", s.dstPath(dir.rel), err)
+	}
 	switch {
 	case s.opt.Perms:
-		if err := dir.f.Chmod(destfs.ModeBits(si)); err != nil {
+		if err := dir.f.Chmod(destfs.SafeMode(destfs.ModeBits(si), true, own.SetUID, own.SetGID)); err != nil {
 			return newError("chmod", s.dstPath(dir.rel), err)
 		}
 	case created && si.Mode().Perm()&0o700 != 0o700:
@@ -362,6 +367,18 @@ func (s *syncer) syncLink(parent *dstDir, srcPath, rel, name string, si fs.FileI
 			return newError("rename", s.dstPath(rel), err)
 		}
 	}
+	if own := s.owner(si); own.SetUID || own.SetGID {
+		uid, gid := -1, -1
+		if own.SetUID {
+			uid = own.UID
+		}
+		if own.SetGID {
+			gid = own.GID
+		}
+		if err := s.root.Lchown(rel, uid, gid); err != nil {
+			return newError("chown", s.dstPath(rel), err)
+		}
+	}
 	s.report(FileResult{Path: rel, Action: ActionSymlink})
 	return s.linkTimes(parent, rel, name, si, nil)
 }
@@ -383,4 +400,13 @@ func (s *syncer) blockSize() int {
 		return merkle.DefaultBlockSize
 	}
 	return s.opt.BlockSize
+}
+
+// sweep removes the stale temporary files a killed sync or fetch left in dir (review M1);
+// failing to list dir only means none are removed.
+func (s *syncer) sweep(dir *dstDir) {
+	if s.opt.DryRun || dir.r == nil {
+		return
+	}
+	_, _ = destfs.SweepTemps(dir.r)
 }

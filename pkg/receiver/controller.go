@@ -39,12 +39,7 @@ func (c *controller) run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	c.plan = p
-	defer func() {
-		if cerr := p.close(); err == nil {
-			err = cerr
-		}
-	}()
+	c.plan = p // closed by cleanup, once the workers have stopped
 	// The copier uses the plan's files: it is stopped (deferred last, so run first) before
 	// they are closed.
 	cctx, stopCopier := context.WithCancel(ctx)
@@ -326,13 +321,11 @@ func (c *controller) progress(phase string) Progress {
 }
 
 // cleanup removes temporary files left by a failed or cancelled fetch.
-func (c *controller) cleanup() {
-	for _, f := range c.s.files {
-		if f.tmp != nil {
-			f.tmp.Close()
-			f.tmp = nil
-		}
+func (c *controller) cleanup() error {
+	if c.plan != nil {
+		return c.plan.close(c.s)
 	}
+	return nil
 }
 
 // adjustParity keeps the joined data channels that still bring enough blocks on as many

@@ -154,6 +154,9 @@ func newPlan(s *session, l *layout) (*plan, error) {
 			p.files = append(p.files, f)
 		}
 	}
+	if !s.cfg.DryRun {
+		p.sweep()
+	}
 	if !s.manifest.Carousel {
 		p.chooseStreams(s)
 	}
@@ -368,5 +371,23 @@ func (p *plan) emptyFile(rel string) bool {
 func (p *plan) report(s *session, r FileResult) {
 	if s.cfg.OnFile != nil {
 		s.cfg.OnFile(r)
+	}
+}
+
+// sweep removes, from the directories the fetch's files go into, the stale temporary files a
+// killed fetch or sync left there (destfs.SweepTemps; review M1). A directory that cannot be
+// listed keeps what it has.
+func (p *plan) sweep() {
+	seen := map[string]bool{}
+	for _, f := range p.files {
+		dir := path.Dir(f.rel)
+		if seen[dir] {
+			continue
+		}
+		seen[dir] = true
+		_ = p.dc.Do(path.Join(dir, "-"), func(d *destfs.Dir, _ string) error {
+			_, err := destfs.SweepTemps(d.Root())
+			return err
+		})
 	}
 }

@@ -37,7 +37,11 @@ func Fetch(ctx context.Context, cfg Config) (Stats, error) {
 	rerr := <-readerDone
 	close(jobs)
 	wg.Wait()
-	c.cleanup()
+	// Only now, with no worker left to create one, are the temporary files of the files not
+	// finished removed.
+	if cerr := c.cleanup(); err == nil {
+		err = cerr
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.stats.KernelDrops = cfg.Transport.Drops()

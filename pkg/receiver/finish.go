@@ -104,7 +104,8 @@ func (p *plan) finishFile(ctx context.Context, s *session, f *fileState) error {
 	return nil
 }
 
-// mode is the permission of a fetched file: the manifest's with Perms; otherwise the existing
+// mode is the permission of a fetched file: the manifest's with Perms (less the set-id bits,
+// since the manifest carries no owner: destfs.Attrs clears them); otherwise the existing
 // regular file's (cur), or for a new file the manifest's permission bits masked by the umask
 // (as rsync).
 func (p *plan) mode(s *session, f *fileState, cur fs.FileInfo) fs.FileMode {
@@ -163,7 +164,9 @@ func (p *plan) unchanged(s *session, f *fileState) error {
 
 // meta applies Perms and Times to an existing entry.
 func (p *plan) meta(s *session, rel string, e wire.Entry) error {
-	a := destfs.Attrs{Mode: destfs.ModeOf(e.Mode), SetMode: s.cfg.Perms, MTime: time.Unix(0, e.MTime), SetMTime: s.cfg.Times}
+	// The manifest carries no owner: set-id bits of files are cleared (destfs.SafeMode).
+	a := destfs.Attrs{Mode: destfs.ModeOf(e.Mode), SetMode: s.cfg.Perms, Dir: e.Type == wire.EntryDir,
+		MTime: time.Unix(0, e.MTime), SetMTime: s.cfg.Times}
 	if !a.SetMode && !a.SetMTime {
 		return nil
 	}
@@ -300,16 +303,22 @@ func (p *plan) extras(rel string, keep map[string]bool) ([]string, error) {
 	return destfs.Extras(d, func(name string) bool { return keep[path.Join(rel, name)] })
 }
 
-// close removes leftover temporary files, syncs the directories renamed into and closes the
-// root. It returns the first failure to sync a directory.
-func (p *plan) close() error {
-	for _, f := range p.files {
-		if f.tmp != nil {
-			f.tmp.Close()
-			f.tmp = nil
-		}
-		if f.tmpRel != "" && p.root != nil {
-			_ = p.root.Remove(f.tmpRel)
+// close removes the temporary files of every file not finished, whether fetched by itself or
+// through a stream, started or not: a fetch that ends early, on an error, a timeout or a
+// signal, leaves none behind (review M1). Then it syncs the directories renamed into and
+// closes the root. It runs once the workers have stopped, and returns the first failure to
+// sync a directory.
+func (p *plan) close(s *session) error {
+	for _, list := range [][]*fileState{p.files, p.streamed, s.files} {
+		for _, f := range list {
+			if f.tmp != nil {
+				f.tmp.Close()
+				f.tmp = nil
+			}
+			if f.tmpRel != "" && p.root != nil {
+				_ = p.root.Remove(f.tmpRel)
+				f.tmpRel = ""
+			}
 		}
 	}
 	if p.root == nil {
