@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"runtime/debug"
 	"sync"
 
 	"github.com/lcsync/lcsync/pkg/mcast"
@@ -25,6 +27,7 @@ func fetch(ctx context.Context, e *env, name, dst string) error {
 	}
 	defer rx.Close()
 	fec, _ := parseFEC(o.fec) // checked with the other options
+	limitMemory(o.maxMemory)
 	gate, err := trustGate(e)
 	if err != nil {
 		return err
@@ -40,7 +43,7 @@ func fetch(ctx context.Context, e *env, name, dst string) error {
 	st, err := receiver.Fetch(ctx, receiver.Config{
 		Name: name, Dest: dst, Transport: receiver.NewTransport(rx), Scope: scope, Channels: o.channels,
 		Perms: o.perms, Times: o.times, Delete: o.delete, DryRun: o.dryRun,
-		Timeout: o.timeout, IdleTimeout: o.idleTimeout, Logger: e.log, FEC: fec, Gate: gate,
+		Timeout: o.timeout, IdleTimeout: o.idleTimeout, Logger: e.log, FEC: fec, Gate: gate, MaxMemory: o.maxMemory,
 		OnProgress: func(p receiver.Progress) {
 			progress.Store(p)
 			bar.update(p)
@@ -106,5 +109,14 @@ func background(ctx context.Context, e *env, fns ...func(context.Context) error)
 	return func() {
 		cancel()
 		wg.Wait()
+	}
+}
+
+// limitMemory asks the Go runtime to keep the heap under n bytes (--max-memory), unless
+// GOMEMLIMIT says otherwise: the fetch's own bounds keep what it holds under n, and this
+// makes the collector run often enough that garbage does not double it.
+func limitMemory(n int64) {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(n)
 	}
 }

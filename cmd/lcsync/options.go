@@ -34,6 +34,7 @@ type options struct {
 	owner       bool
 	group       bool
 	numericIDs  bool
+	maxMemory   int64
 	recursive   bool
 	delete      bool
 	inplace     bool
@@ -82,6 +83,8 @@ const (
 	defaultMTU         = 1500
 	defaultIdleTimeout = 30 * time.Second
 	defaultQuerierWait = 3 * time.Second
+	defaultMaxMemory   = 256 << 20
+	minMaxMemory       = 16 << 20
 )
 
 // optionDoc is one entry of the --help text.
@@ -127,6 +130,7 @@ var optionDocs = []optionDoc{
 	{"--user NAME", "serve: once the sockets are open, run as user NAME and its group, with no capability"},
 	{"--timeout DURATION", "fetch: give up after DURATION in total (default: none)"},
 	{"--idle-timeout DURATION", "fetch: give up when nothing useful arrives for DURATION (default 30s)"},
+	{"--max-memory SIZE", "fetch: memory bound, with K, M or G suffix (default 256M; at least 16M)"},
 	{"--progress", "fetch: show a progress bar even when stderr is not a terminal"},
 	{"--stats", "print transfer statistics at the end"},
 	{"-q, --quiet", "print errors only"},
@@ -166,6 +170,8 @@ func newFlagSet(o *options) *flag.FlagSet {
 	both(&o.owner, "o", "owner")
 	both(&o.group, "g", "group")
 	fs.BoolVar(&o.numericIDs, "numeric-ids", false, "")
+	o.maxMemory = defaultMaxMemory
+	fs.Var(sizeValue{&o.maxMemory}, "max-memory", "")
 	both(&o.dryRun, "n", "dry-run")
 	both(&o.quiet, "q", "quiet")
 	both(&o.verbose, "v", "verbose")
@@ -306,6 +312,8 @@ func (o *options) check() error {
 		return usagef(fmt.Sprintf("--sig-lifetime %v: must be at least %v", o.sigLifetime, sign.MinLifetime))
 	case o.maxSkew < 0:
 		return usagef("--max-skew must not be negative")
+	case o.maxMemory < minMaxMemory:
+		return usagef(fmt.Sprintf("--max-memory %d: must be at least 16M", o.maxMemory))
 	}
 	if err := o.checkOperations(); err != nil {
 		return err
@@ -420,4 +428,36 @@ func parseFEC(v string) (int, error) {
 		return 0, fmt.Errorf("--fec %s: must be auto, off or a number of parity layers from 1 to %d", v, wire.ParityLayers)
 	}
 	return n, nil
+}
+
+// sizeValue parses a byte count such as 256M, 1G, 512k or 1048576 (binary units).
+type sizeValue struct{ n *int64 }
+
+func (v sizeValue) String() string {
+	if v.n == nil {
+		return "0"
+	}
+	return strconv.FormatInt(*v.n, 10)
+}
+
+func (v sizeValue) Set(s string) error {
+	num, shift := s, 0
+	if n := len(s); n > 0 {
+		switch s[n-1] {
+		case 'k', 'K':
+			num, shift = s[:n-1], 10
+		case 'm', 'M':
+			num, shift = s[:n-1], 20
+		case 'g', 'G':
+			num, shift = s[:n-1], 30
+		case 't', 'T':
+			num, shift = s[:n-1], 40
+		}
+	}
+	x, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || x < 0 || x > 1<<(62-shift) {
+		return fmt.Errorf("%q: want a size such as 256M or 1G", s)
+	}
+	*v.n = x << shift
+	return nil
 }

@@ -6,23 +6,38 @@ import (
 	"github.com/lcsync/lcsync/pkg/wire"
 )
 
-// The assembler: pieces of blocks are gathered in memory (at most maxInMem blocks, older ones
-// spilled to the temporary file) until a block is complete, or can be rebuilt from parity,
-// and then handed to the workers. It runs on the reader's goroutine, under mu.
+// The assembler: pieces of blocks are gathered in memory until a block is complete, or can be
+// rebuilt from parity, and then handed to the workers. It runs on the reader's goroutine,
+// under mu. The first bytes of a block are kept as pieces (a forged piece of one byte costs a
+// few bytes, not a block); a block gets a buffer once its pieces cover 1/sparseShare of it.
+// Memory is bounded (review H4): at most maxInMem buffers, and Config.blockBudget bytes of
+// buffers and pieces; beyond either the oldest blocks are spilled to their temporary files,
+// or, for a file that has none yet (a streamed file before its first block is in), dropped
+// and fetched again.
 
 // blockState is a block being received.
 type blockState struct {
 	cov     coverage
-	buf     []byte // nil once spilled to the temporary file
+	pieces  []piece // the bytes received while sparse (buf nil, not spilled)
+	buf     []byte  // nil while sparse, and once spilled to the temporary file
 	spilled bool
+	held    bool         // on blockMemory.partial, its bytes counted in blockMemory.bytes
 	par     *blockParity // parity shards received (nil: none)
 }
 
-// blockMemory is the memory the assembler keeps blocks in: partial and inMem are guarded by
-// mu; the pool is safe for concurrent use (workers recycle the buffers they are done with).
+// piece is a run of received bytes at offset lo of a sparse block.
+type piece struct {
+	lo   int
+	data []byte
+}
+
+// blockMemory is the memory the assembler keeps blocks in: partial, inMem and bytes are
+// guarded by mu; the pool is safe for concurrent use (workers recycle the buffers they are
+// done with).
 type blockMemory struct {
-	partial []partialRef // blocks with an in-memory buffer, oldest first
-	inMem   int
+	partial []partialRef // blocks with bytes in memory (a buffer or pieces), oldest first
+	inMem   int          // blocks with a buffer
+	bytes   int          // bytes of the buffers and pieces held
 	pool    sync.Pool
 }
 
@@ -33,6 +48,13 @@ type partialRef struct {
 
 // maxInMem bounds the blocks buffered in memory; more are spilled to the temporary files.
 const maxInMem = 512
+
+// sparseShare is the part of a block (1/sparseShare) its pieces may cover before the block
+// gets a buffer of its own.
+const sparseShare = 8
+
+// pieceOverhead is what the bookkeeping of one piece costs besides its bytes.
+const pieceOverhead = 64
 
 // onPiece stores a piece of block b of target t's file (caller holds mu).
 func (s *session) onPiece(t *target, b int, p wire.BlockPacket) {
@@ -59,7 +81,20 @@ func (s *session) onPiece(t *target, b int, p wire.BlockPacket) {
 	} else {
 		s.scratch = append(s.scratch[:0], span{lo, hi})
 	}
-	bs = s.blockState(f, b)
+	if bs == nil {
+		bs = &blockState{}
+		f.blocks[b] = bs
+	}
+	if bs.buf == nil && !bs.spilled && s.keepSparse(f, b, bs, lo, hi, p.Data) {
+		return
+	}
+	s.blockBuf(f, b, bs)
+	if f.blocks[b] != bs {
+		// Dropped to keep memory bounded (its file has nowhere to spill it yet): it comes
+		// again.
+		s.stats.WastedBytes += int64(len(p.Data))
+		return
+	}
 	for _, g := range s.scratch {
 		if bs.buf != nil {
 			copy(bs.buf[g.lo:g.hi], p.Data[g.lo-lo:g.hi-lo])
@@ -80,23 +115,72 @@ func (s *session) onPiece(t *target, b int, p wire.BlockPacket) {
 	}
 }
 
-// blockState returns the state of needed block b of f, creating it, with an in-memory buffer,
-// on its first datagram (caller holds mu).
-func (s *session) blockState(f *fileState, b int) *blockState {
-	bs := f.blocks[b]
-	if bs == nil {
-		bs = &blockState{}
-		f.blocks[b] = bs
+// keepSparse stores the gaps in s.scratch of a piece [lo, hi) of block b as pieces, and
+// reports whether it did: it does not once the block's pieces would cover 1/sparseShare of it,
+// and the caller then gives the block a buffer (caller holds mu).
+func (s *session) keepSparse(f *fileState, b int, bs *blockState, lo, hi int, data []byte) bool {
+	n := f.shape.BlockLen(b)
+	add := 0
+	for _, g := range s.scratch {
+		add += g.hi - g.lo
 	}
-	if bs.buf == nil && !bs.spilled {
-		bs.buf = s.mem.get(f.shape.BlockSize())[:f.shape.BlockLen(b)]
+	if sparseShare*(bs.cov.size()+add) >= n {
+		return false
+	}
+	for _, g := range s.scratch {
+		bs.pieces = append(bs.pieces, piece{lo: g.lo, data: append([]byte(nil), data[g.lo-lo:g.hi-lo]...)})
+	}
+	bs.cov.add(lo, hi)
+	s.hold(f, b, bs, add+len(s.scratch)*pieceOverhead)
+	return true
+}
+
+// hold counts bytes of block b as held in memory, putting the block on the partial list the
+// first time, and spills or drops the oldest blocks while the bounds are exceeded (caller
+// holds mu).
+func (s *session) hold(f *fileState, b int, bs *blockState, bytes int) {
+	if !bs.held {
+		bs.held = true
 		s.mem.partial = append(s.mem.partial, partialRef{f, b})
-		s.mem.inMem++
-		if s.mem.inMem > maxInMem {
-			s.spillOldest()
+	}
+	s.mem.bytes += bytes
+	for s.mem.inMem > maxInMem || s.mem.bytes > s.cfg.blockBudget() {
+		if !s.spillOldest() {
+			break
 		}
 	}
-	return bs
+}
+
+// blockBuf gives block b of f a buffer if it has none and is not spilled, moving its sparse
+// pieces into it (caller holds mu).
+func (s *session) blockBuf(f *fileState, b int, bs *blockState) {
+	if bs.buf != nil || bs.spilled {
+		return
+	}
+	bs.buf = s.mem.get(f.shape.BlockSize())[:f.shape.BlockLen(b)]
+	freed := 0
+	for _, pc := range bs.pieces {
+		copy(bs.buf[pc.lo:], pc.data)
+		freed += len(pc.data) + pieceOverhead
+	}
+	bs.pieces = nil
+	s.mem.inMem++
+	s.mem.bytes -= freed
+	s.hold(f, b, bs, len(bs.buf))
+}
+
+// release forgets the memory a block holds (caller holds mu); its buffer, if any, is the
+// caller's to recycle.
+func (m *blockMemory) release(bs *blockState) {
+	if bs.buf != nil {
+		m.inMem--
+		m.bytes -= len(bs.buf)
+	}
+	for _, pc := range bs.pieces {
+		m.bytes -= len(pc.data) + pieceOverhead
+	}
+	bs.pieces = nil
+	bs.held = false
 }
 
 // complete hands a block whose bytes are all in (or, with job, can be rebuilt from parity) to
@@ -104,9 +188,7 @@ func (s *session) blockState(f *fileState, b int) *blockState {
 func (s *session) complete(f *fileState, b int, bs *blockState, job *fecJob, size int) {
 	s.loss.counted(f, b, job, size)
 	delete(f.blocks, b)
-	if bs.buf != nil {
-		s.mem.inMem--
-	}
+	s.mem.release(bs)
 	f.queued.Set(uint(b))
 	s.jobs = append(s.jobs, writeJob{f: f, b: b, buf: bs.buf, fec: job})
 	if len(s.mem.partial) > 4*maxInMem {
@@ -114,39 +196,61 @@ func (s *session) complete(f *fileState, b int, bs *blockState, job *fecJob, siz
 	}
 }
 
-// compact drops finished or spilled blocks from the partial list.
+// compact drops finished, spilled or dropped blocks from the partial list.
 func (m *blockMemory) compact() {
 	kept := m.partial[:0]
 	for _, r := range m.partial {
-		if bs := r.f.blocks[r.b]; bs != nil && bs.buf != nil {
+		if bs := r.f.blocks[r.b]; bs != nil && bs.held {
 			kept = append(kept, r)
 		}
 	}
 	m.partial = kept
 }
 
-// spillOldest writes the oldest in-memory partial block to the temporary file and frees its
-// buffer; later pieces of it are written straight to the file. Blocks of files whose
-// temporary file a worker has not created yet stay in memory (caller holds mu).
-func (s *session) spillOldest() {
-	for i, r := range s.mem.partial {
+// spillOldest frees the memory of the oldest block held in memory: it writes the block's bytes
+// to the temporary file, and later pieces of it go straight there. A block of a file that has
+// no temporary file yet (a streamed file before its first block is in) is dropped instead, to
+// be fetched again. It reports whether it freed anything (caller holds mu).
+func (s *session) spillOldest() bool {
+	for len(s.mem.partial) > 0 {
+		r := s.mem.partial[0]
+		s.mem.partial = s.mem.partial[1:]
 		bs := r.f.blocks[r.b]
-		if bs == nil || bs.buf == nil || r.f.tmp == nil {
-			continue // completed or already spilled, or no file to spill to yet
+		if bs == nil || !bs.held {
+			continue // completed, or already spilled or dropped
 		}
-		off := r.f.shape.BlockOffset(r.b)
-		for _, sp := range bs.cov.spans {
-			if _, err := r.f.tmp.WriteAt(bs.buf[sp.lo:sp.hi], off+int64(sp.lo)); err != nil {
-				s.fail(r.f, err)
-				break
+		buf := bs.buf
+		if r.f.tmp == nil || r.f.err != nil {
+			s.stats.WastedBytes += int64(bs.cov.size())
+			s.mem.release(bs)
+			delete(r.f.blocks, r.b)
+		} else {
+			off := r.f.shape.BlockOffset(r.b)
+			var err error
+			if buf != nil {
+				for _, sp := range bs.cov.spans {
+					if _, err = r.f.tmp.WriteAt(buf[sp.lo:sp.hi], off+int64(sp.lo)); err != nil {
+						break
+					}
+				}
 			}
+			for _, pc := range bs.pieces {
+				if err == nil {
+					_, err = r.f.tmp.WriteAt(pc.data, off+int64(pc.lo))
+				}
+			}
+			if err != nil {
+				s.fail(r.f, err)
+			}
+			s.mem.release(bs)
+			bs.buf, bs.spilled, bs.par = nil, true, nil
 		}
-		s.mem.put(bs.buf)
-		bs.buf, bs.spilled, bs.par = nil, true, nil
-		s.mem.inMem--
-		s.mem.partial = append(s.mem.partial[:i], s.mem.partial[i+1:]...)
-		return
+		if buf != nil {
+			s.mem.put(buf)
+		}
+		return true
 	}
+	return false
 }
 
 // get returns a buffer of size bytes (safe without mu).

@@ -79,6 +79,11 @@ type Config struct {
 	FEC int
 	// Workers verify and write blocks (default 2).
 	Workers int
+	// MaxMemory bounds what the fetch holds in memory, whatever arrives (default
+	// DefaultMaxMemory): half of it for the hashes and bookkeeping of the files in flight (a
+	// file needing more is refused), a quarter for blocks being received (beyond it they are
+	// spilled to their temporary files, or dropped and fetched again).
+	MaxMemory int64
 	// Gate, if set, vets manifests for signed shares (PROTOCOL.md §7; pkg/sign's Gate):
 	// which manifest channels to join, and which manifest to accept.
 	Gate Gate
@@ -119,7 +124,29 @@ type FileResult struct {
 const (
 	DefaultChannels    = 256
 	DefaultIdleTimeout = 30 * time.Second
+	DefaultMaxMemory   = 256 << 20
 )
+
+// minMaxMemory is the least MaxMemory a fetch accepts.
+const minMaxMemory = 16 << 20
+
+// stateBudget is the part of MaxMemory for the per-block state of files in flight.
+func (c *Config) stateBudget() int64 { return c.MaxMemory / 2 }
+
+// blockBudget is the part of MaxMemory for blocks being received.
+func (c *Config) blockBudget() int { return int(c.MaxMemory / 4) }
+
+// sizeString formats a byte count with a binary unit, for messages.
+func sizeString(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	default:
+		return fmt.Sprintf("%d bytes", n)
+	}
+}
 
 func (c *Config) setDefaults() error {
 	if c.Transport == nil {
@@ -149,6 +176,12 @@ func (c *Config) setDefaults() error {
 	}
 	if c.Workers <= 0 {
 		c.Workers = 2
+	}
+	if c.MaxMemory == 0 {
+		c.MaxMemory = DefaultMaxMemory
+	}
+	if c.MaxMemory < minMaxMemory {
+		return fmt.Errorf("receiver: a memory bound of %s is below the least of %s", sizeString(c.MaxMemory), sizeString(minMaxMemory))
 	}
 	if c.Scope == 0 {
 		c.Scope = mcast.ScopeSite

@@ -112,6 +112,7 @@ type plan struct {
 	umask    uint32
 	streamed []*fileState // files fetched through a directory stream, started together
 	pending  int          // streamed files not finished
+	state    int64        // per-block state of the files started and not finished (stateBytes)
 }
 
 // maxInflight bounds the files being fetched at once (open temporary files, queued channels).
@@ -149,7 +150,13 @@ func newPlan(s *session, l *layout) (*plan, error) {
 			if err != nil {
 				return nil, fmt.Errorf("receiver: %s: %w", it.e.Name, err)
 			}
-			f := newFileState(it.e, shape, it.rel)
+			if need := stateBytes(shape); need > s.cfg.stateBudget() {
+				// A forged entry (2^32 blocks, say) or a file too large for this receiver's
+				// memory bound: refused before anything is allocated (review H5).
+				return nil, fmt.Errorf("%w: %s has %d blocks, whose hashes and bookkeeping need %s, more than half the --max-memory of %s",
+					ErrVerify, it.e.Name, shape.Blocks(), sizeString(need), sizeString(s.cfg.MaxMemory))
+			}
+			f := describeFile(it.e, shape, it.rel)
 			f.dry = s.cfg.DryRun
 			p.files = append(p.files, f)
 		}
@@ -191,7 +198,15 @@ func (p *plan) chooseStreams(s *session) {
 				n++
 			}
 		}
-		if n < 2 || 2*freshBytes < total {
+		var state int64
+		for i := lo; i < hi; i++ {
+			if fresh[i] {
+				state += stateBytes(p.files[i].shape)
+			}
+		}
+		// A stream starts all its files at once: only if their state fits half the budget
+		// (the files are fetched one by one otherwise).
+		if n < 2 || 2*freshBytes < total || 2*state > s.cfg.stateBudget() {
 			continue
 		}
 		taken = name
@@ -213,6 +228,8 @@ func (p *plan) chooseStreams(s *session) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for f, dir := range chosen {
+		f.alloc()
+		p.state += stateBytes(f.shape)
 		p.streamed = append(p.streamed, f)
 		s.files = append(s.files, f)
 		f.streamed = true
@@ -261,7 +278,13 @@ func (p *plan) mkdir(s *session, it placed) error {
 func (p *plan) activate(ctx context.Context, s *session) error {
 	for p.inflight < maxInflight && p.next < len(p.files) {
 		f := p.files[p.next]
+		need := stateBytes(f.shape)
+		if p.inflight+p.pending > 0 && p.state+need > s.cfg.stateBudget() {
+			break // started when files in flight have finished and made room
+		}
 		p.next++
+		f.alloc()
+		p.state += need
 		local, sameSize, err := p.local(ctx, s, f)
 		if err != nil {
 			p.dropTemp(f)
@@ -269,6 +292,7 @@ func (p *plan) activate(ctx context.Context, s *session) error {
 		}
 		if local != nil && sameSize && local.Shape() == f.shape && local.Top() == merkle.Hash(f.entry.Top) || f.shape.Blocks() == 0 && p.emptyFile(f.rel) {
 			p.dropTemp(f)
+			p.state -= need
 			if err := p.unchanged(s, f); err != nil {
 				return err
 			}

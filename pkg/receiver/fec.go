@@ -174,7 +174,13 @@ func binomial(n, k int) float64 {
 	return r
 }
 
-// onParity stores a parity shard for every file the labelled node belongs to.
+// maxParityStripes bounds the stripes of one block's parity: a sender's shards are a
+// datagram's payload (at least about 1200 bytes), which gives at most 55 stripes for a block of
+// 1 MiB.
+const maxParityStripes = 64
+
+// onParity stores a parity shard for every file the labelled node belongs to, on the parity
+// layers this receiver joined.
 func (s *session) onParity(p wire.ParityPacket) {
 	targets := s.chans.byLabel[p.Label]
 	if len(targets) == 0 {
@@ -186,12 +192,24 @@ func (s *session) onParity(p wire.ParityPacket) {
 		if t.sub.kind != subData && t.sub.kind != subStream {
 			continue
 		}
+		if int(p.Layer) >= t.sub.fec {
+			// Not a layer this receiver joined (with --fec off: none): another receiver's
+			// parity, or forged (review H4).
+			s.stats.Foreign++
+			continue
+		}
 		b := t.blockFirst + int(p.Block)
 		if b < t.blockFirst || b >= t.blockEnd {
 			s.stats.Malformed++
 			continue
 		}
 		if _, _, ok := fec.Stripe(t.f.shape.BlockLen(b), len(p.Data), int(p.Stripe)); !ok {
+			s.stats.Malformed++
+			continue
+		}
+		if _, stripes, _ := wire.ParityShards(t.f.shape.BlockLen(b), len(p.Data)); stripes > maxParityStripes {
+			// Shards far smaller than any datagram a sender fills: forged, and costly to
+			// keep track of (review H4).
 			s.stats.Malformed++
 			continue
 		}
@@ -205,9 +223,11 @@ func (s *session) storeParity(f *fileState, b int, p wire.ParityPacket) {
 	if !f.missing(b) || f.finished {
 		return // complete without it: the usual case for a receiver that lost nothing here
 	}
-	bs := s.blockState(f, b)
-	if bs.buf == nil {
-		return // spilled to the file: not rebuilt from parity, repaired as usual
+	bs := f.blocks[b]
+	if bs == nil || bs.buf == nil {
+		// Sparse (too few of its pieces in for parity to rebuild it: repair will) or spilled
+		// to the file: not rebuilt from parity, and no buffer is made for a shard (review H4).
+		return
 	}
 	if bs.par == nil {
 		_, stripes, _ := wire.ParityShards(f.shape.BlockLen(b), len(p.Data))

@@ -80,15 +80,35 @@ type tempFile struct {
 	tmpRel string
 }
 
+// newFileState returns the state of a file to fetch, per-block state included.
 func newFileState(e wire.Entry, shape merkle.Shape, rel string) *fileState {
-	n := uint(shape.Blocks())
-	return &fileState{
-		entry: e, shape: shape, rel: rel, name: e.Name,
-		leafState: leafState{leaves: make([]merkle.Hash, n), leafOK: bitset.New(n), leafHave: bitset.New(n),
-			unverified: bitset.New(n), selfHashed: bitset.New(n)},
-		need: bitset.New(n), done: bitset.New(n), reuse: bitset.New(n), queued: bitset.New(n),
-		blocks: map[int]*blockState{},
+	f := describeFile(e, shape, rel)
+	f.alloc()
+	return f
+}
+
+// describeFile returns the state of a file to fetch without its per-block state, which alloc
+// makes when the file is started: a manifest entry alone, whatever size it claims, costs no
+// more than this (review H5).
+func describeFile(e wire.Entry, shape merkle.Shape, rel string) *fileState {
+	return &fileState{entry: e, shape: shape, rel: rel, name: e.Name, blocks: map[int]*blockState{}}
+}
+
+// alloc makes f's per-block state (leaves and bitsets) if it has none yet.
+func (f *fileState) alloc() {
+	if f.leafOK != nil {
+		return
 	}
+	n := uint(f.shape.Blocks())
+	f.leafState = leafState{leaves: make([]merkle.Hash, n), leafOK: bitset.New(n), leafHave: bitset.New(n),
+		unverified: bitset.New(n), selfHashed: bitset.New(n)}
+	f.need, f.done, f.reuse, f.queued = bitset.New(n), bitset.New(n), bitset.New(n), bitset.New(n)
+}
+
+// stateBytes is what alloc makes for a file of this shape: a leaf hash and 8 bits per block.
+func stateBytes(shape merkle.Shape) int64 {
+	n := int64(shape.Blocks())
+	return n*merkle.HashSize + 8*((n+63)/64*8)
 }
 
 // needAll marks every block needed (no usable local copy).

@@ -26,6 +26,9 @@ func (p *plan) finishReady(ctx context.Context, s *session) error {
 		if err != nil {
 			return err
 		}
+		if done {
+			p.state -= stateBytes(f.shape)
+		}
 		switch {
 		case !done:
 		case f.streamed:

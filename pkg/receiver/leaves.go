@@ -141,9 +141,9 @@ func (s *session) reuseLate(f *fileState, b int) {
 	f.reuse.Set(uint(b))
 	f.remaining--
 	if bs := f.blocks[b]; bs != nil {
+		s.mem.release(bs)
 		if bs.buf != nil {
 			s.mem.put(bs.buf)
-			s.mem.inMem--
 		}
 		delete(f.blocks, b)
 	}

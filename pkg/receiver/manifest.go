@@ -14,18 +14,47 @@ type manifestAssembler struct {
 	partial    map[[32]byte]*assembly
 	refused    map[[32]byte]bool // manifest ids that did not validate
 	refusedErr error             // why the last one was refused
-	scratch    []span
 }
 
-// assembly collects the chunks of one manifest blob.
+// assembly collects the chunks of one manifest blob. Chunks are kept as they come, so an
+// assembly costs what was received, not what its first chunk claims the blob's size is
+// (review H5). A sender cuts a blob into chunks of one size, the last maybe shorter
+// (PROTOCOL.md §4.2), so chunks are kept by offset and must fit that grid: no overlaps to
+// resolve, and no way for tiny chunks at odd offsets to make the bookkeeping expensive.
 type assembly struct {
-	buf     []byte
-	cov     coverage
+	total   int
+	per     int // chunk size: 0 until a chunk other than the last has come
+	chunks  map[int][]byte
+	bytes   int // received, distinct
 	touched time.Time
 }
 
-// maxAssemblies bounds the manifests assembled at once (a hostile host could send many ids).
-const maxAssemblies = 4
+// fits reports whether a chunk of n bytes at off fits the assembly's grid, fixing the grid
+// with the first chunk that is not the last; chunks kept before that which do not fit are
+// dropped.
+func (as *assembly) fits(off, n int) bool {
+	last := off+n == as.total
+	if as.per == 0 && !last {
+		as.per = n
+		for o, d := range as.chunks {
+			if o%n != 0 || len(d) != n && o+len(d) != as.total {
+				delete(as.chunks, o)
+				as.bytes -= len(d)
+			}
+		}
+	}
+	if as.per == 0 {
+		return true // a last chunk, before the grid is known
+	}
+	return off%as.per == 0 && (n == as.per || last && n < as.per)
+}
+
+// maxAssemblies bounds the manifests assembled at once (a hostile host could send many ids),
+// and maxAssemblyBytes the bytes they hold together.
+const (
+	maxAssemblies    = 4
+	maxAssemblyBytes = 80 << 20
+)
 
 // chunkResult says what a chunk did.
 type chunkResult int
@@ -50,32 +79,36 @@ func (a *manifestAssembler) add(c wire.ManifestChunk, now time.Time) (*wire.Mani
 	as := a.partial[c.ID]
 	if as == nil {
 		if len(a.partial) >= maxAssemblies {
-			a.evict()
+			a.evict(nil)
 		}
-		as = &assembly{buf: make([]byte, c.Total)}
+		as = &assembly{total: int(c.Total), chunks: map[int][]byte{}}
 		a.partial[c.ID] = as
 	}
-	if int(c.Total) != len(as.buf) {
+	off := int(c.Offset)
+	if int(c.Total) != as.total || !as.fits(off, len(c.Data)) {
 		return nil, chunkMalformed
 	}
 	as.touched = now
-	lo, hi := int(c.Offset), int(c.Offset)+len(c.Data)
-	a.scratch = as.cov.gaps(a.scratch[:0], lo, hi)
-	if len(a.scratch) == 0 {
+	if _, ok := as.chunks[off]; ok {
 		return nil, chunkDuplicate
 	}
-	for _, g := range a.scratch {
-		copy(as.buf[g.lo:g.hi], c.Data[g.lo-lo:g.hi-lo])
+	for a.bytes()+len(c.Data) > maxAssemblyBytes && len(a.partial) > 1 {
+		a.evict(as)
 	}
-	as.cov.add(lo, hi)
-	if !as.cov.full(len(as.buf)) {
+	as.chunks[off] = append([]byte(nil), c.Data...)
+	as.bytes += len(c.Data)
+	if as.bytes < as.total {
 		return nil, chunkStored
 	}
 	delete(a.partial, c.ID)
-	if wire.ManifestID(as.buf) != c.ID {
+	blob := make([]byte, as.total)
+	for o, d := range as.chunks {
+		copy(blob[o:], d)
+	}
+	if wire.ManifestID(blob) != c.ID {
 		return nil, chunkRefused // damaged in transit: assembled again from later chunks
 	}
-	m, err := wire.UnmarshalManifest(as.buf)
+	m, err := wire.UnmarshalManifest(blob)
 	if err == nil && m.Share != a.share {
 		err = fmt.Errorf("it is for share %q", m.Share)
 	}
@@ -89,13 +122,25 @@ func (a *manifestAssembler) add(c wire.ManifestChunk, now time.Time) (*wire.Mani
 	return m, chunkComplete
 }
 
-func (a *manifestAssembler) evict() {
-	var oldest [32]byte
-	var at time.Time
+// evict drops the assembly other than keep that has received the least, the oldest of
+// those: a flood of chunks with fresh ids makes assemblies of one chunk each, which go first,
+// while the genuine manifest's grows with every cycle.
+func (a *manifestAssembler) evict(keep *assembly) {
+	var victim [32]byte
+	var least *assembly
 	for id, as := range a.partial {
-		if at.IsZero() || as.touched.Before(at) {
-			oldest, at = id, as.touched
+		if as != keep && (least == nil || as.bytes < least.bytes || as.bytes == least.bytes && as.touched.Before(least.touched)) {
+			victim, least = id, as
 		}
 	}
-	delete(a.partial, oldest)
+	delete(a.partial, victim)
+}
+
+// bytes returns the bytes all assemblies hold.
+func (a *manifestAssembler) bytes() int {
+	n := 0
+	for _, as := range a.partial {
+		n += as.bytes
+	}
+	return n
 }

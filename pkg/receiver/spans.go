@@ -66,3 +66,12 @@ func (c *coverage) covers(lo, hi int) bool {
 	}
 	return lo >= hi
 }
+
+// size returns the number of bytes covered.
+func (c *coverage) size() int {
+	n := 0
+	for _, s := range c.spans {
+		n += s.hi - s.lo
+	}
+	return n
+}
