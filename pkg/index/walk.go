@@ -106,7 +106,7 @@ func (w *walker) add(dfd int, path, rel, name string, st *unix.Stat_t) bool {
 		w.skip(path, err.Error())
 		return false
 	}
-	e := wire.Entry{Name: name, Mode: st.Mode & 0o7777, MTime: st.Mtim.Nano()}
+	e := wire.Entry{Name: name, Mode: uint32(st.Mode) & 0o7777, MTime: st.Mtim.Nano()}
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFREG:
 		e.Type = wire.EntryFile
