@@ -13,10 +13,14 @@ type packetConn interface {
 	// link-layer header) into b and reports the arrival interface. After Close it returns
 	// an error wrapping net.ErrClosed.
 	ReadPacket(b []byte) (n, ifindex int, err error)
+	// ReadLocal reads into b the next ICMPv6 MLD message that this host sent itself (its
+	// source is an address of the arrival interface), which the packet socket does not see,
+	// and reports its IPv6 header. After Close it returns an error wrapping net.ErrClosed.
+	ReadLocal(b []byte) (n int, h Header, err error)
 	// SendQuery sends the ICMPv6 message b from src to dst on interface ifindex, with hop
 	// limit 1 and the Router Alert option.
 	SendQuery(ifindex int, src, dst netip.Addr, b []byte) error
-	// Close closes the sockets, unblocking ReadPacket.
+	// Close closes the sockets, unblocking ReadPacket and ReadLocal.
 	Close() error
 }
 

@@ -19,13 +19,16 @@ import (
 const routerAlertHopOpts = "\x00\x00\x05\x02\x00\x00\x01\x00"
 
 // rawConn is the Linux pair of sockets: a packet socket (AF_PACKET) that hears every MLD
-// message on the listened links, whatever its destination, and a raw ICMPv6 socket that
-// sends our queries and receives nothing.
+// message arriving on the listened links, whatever its destination, and a raw ICMPv6 socket
+// that sends our queries and hears the MLD messages of this host itself (looped-back
+// multicast, which packet sockets drop).
 type rawConn struct {
 	c   net.PacketConn
 	p   *ipv6.PacketConn
 	pkt *os.File        // the AF_PACKET socket, non-blocking, in the runtime poller
 	raw syscall.RawConn // pkt's
+
+	own map[int]map[netip.Addr]bool // this host's addresses, by interface (ReadLocal only)
 }
 
 // openConn opens the packet socket, filtered to MLD messages and with all-multicast
@@ -50,6 +53,10 @@ func openConn(links []Link) (packetConn, error) {
 		return nil, fmt.Errorf("mld: packet socket: %w", err)
 	}
 	if err := rc.setup(links); err != nil {
+		rc.Close()
+		return nil, err
+	}
+	if rc.own, err = ownAddresses(links); err != nil {
 		rc.Close()
 		return nil, err
 	}
@@ -109,9 +116,21 @@ func openPacketSocket(links []Link) (*os.File, error) {
 // setup applies the raw socket's options of openConn.
 func (rc *rawConn) setup(links []Link) error {
 	var f ipv6.ICMPFilter
-	f.SetAll(true) // the packet socket reads; this one only sends
+	f.SetAll(true)
+	for _, t := range []ipv6.ICMPType{
+		ipv6.ICMPTypeMulticastListenerQuery,
+		ipv6.ICMPTypeMulticastListenerReport,
+		ipv6.ICMPTypeMulticastListenerDone,
+		ipv6.ICMPTypeVersion2MulticastListenerReport,
+	} {
+		f.Accept(t)
+	}
 	if err := rc.p.SetICMPFilter(&f); err != nil {
 		return fmt.Errorf("mld: setting icmpv6 filter: %w", err)
+	}
+	cf := ipv6.FlagInterface | ipv6.FlagDst | ipv6.FlagSrc | ipv6.FlagHopLimit
+	if err := rc.p.SetControlMessage(cf, true); err != nil {
+		return fmt.Errorf("mld: asking for control messages: %w", err)
 	}
 	if err := rc.p.SetMulticastLoopback(false); err != nil {
 		return fmt.Errorf("mld: turning multicast loopback off: %w", err)
@@ -173,6 +192,60 @@ func (rc *rawConn) ReadPacket(b []byte) (n, ifindex int, err error) {
 			return n, ll.Ifindex, nil
 		}
 	}
+}
+
+// ReadLocal implements packetConn. Messages from other hosts, which the raw socket receives
+// too, are skipped: the packet socket has them, with the headers the checks need. The
+// kernel's own MLD messages always carry the Router Alert option, which this socket cannot
+// show, so Header.RouterAlert is set.
+func (rc *rawConn) ReadLocal(b []byte) (int, Header, error) {
+	for {
+		n, cm, from, err := rc.p.ReadFrom(b)
+		if err != nil {
+			return 0, Header{}, err
+		}
+		ip, ok := from.(*net.IPAddr)
+		if !ok || cm == nil {
+			continue
+		}
+		src, _ := netip.AddrFromSlice(ip.IP)
+		dst, _ := netip.AddrFromSlice(cm.Dst)
+		if !rc.isOwn(cm.IfIndex, src.WithZone("")) {
+			continue
+		}
+		return n, Header{Ifindex: cm.IfIndex, Src: src, Dst: dst, HopLimit: cm.HopLimit, RouterAlert: true}, nil
+	}
+}
+
+// isOwn reports whether a is an address interface ifindex had when the socket was opened.
+func (rc *rawConn) isOwn(ifindex int, a netip.Addr) bool { return rc.own[ifindex][a] }
+
+// ownAddresses lists the addresses of each link, as ReadLocal recognises this host's own
+// messages by them. They are listed once, when the socket is opened, in the network
+// namespace it is opened in (the kernel sends MLD from the link-local address, which does not
+// change while the link is up).
+func ownAddresses(links []Link) (map[int]map[netip.Addr]bool, error) {
+	own := map[int]map[netip.Addr]bool{}
+	for _, l := range links {
+		ifi, err := net.InterfaceByIndex(l.Index)
+		if err != nil {
+			return nil, fmt.Errorf("mld: interface %s: %w", l.Name, err)
+		}
+		addrs, err := ifi.Addrs()
+		if err != nil {
+			return nil, fmt.Errorf("mld: addresses of %s: %w", l.Name, err)
+		}
+		set := map[netip.Addr]bool{}
+		for _, x := range addrs {
+			if ipn, ok := x.(*net.IPNet); ok {
+				if ip, ok := netip.AddrFromSlice(ipn.IP); ok {
+					set[ip.Unmap()] = true
+				}
+			}
+		}
+		own[l.Index] = set
+	}
+	return own, nil
 }
 
 // SendQuery implements packetConn.

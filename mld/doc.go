@@ -60,6 +60,12 @@
 //   - still hides from us what we must check: the raw socket gives neither the Router Alert
 //     option nor, without care, the destination.
 //
+// A packet socket does not see what its own host sends, looped back: the MLD reports of a
+// receiver on the server's own host. The raw ICMPv6 socket that sends our queries therefore
+// also reads MLD messages, and the Listener takes from it only those whose source is one of
+// the link's own addresses (listed when the sockets are opened); the kernel's own messages
+// always carry hop limit 1 and a Router Alert.
+//
 // The packet socket sees the whole IPv6 header, so every check of RFC 3810 §5.2.13 and §7.4
 // is made on what arrived (see State.HandleMessage), and the all-multicast membership ends
 // with the socket. Two costs: the kernel's ICMPv6 checksum check and ip6tables rules do not

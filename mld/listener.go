@@ -97,8 +97,9 @@ func (l *Listener) Run(ctx context.Context) error {
 		return errors.New("mld: Run called twice")
 	}
 	defer l.Close()
-	readDone := make(chan error, 1)
+	readDone := make(chan error, 2)
 	go func() { readDone <- l.readLoop() }()
+	go func() { readDone <- l.localLoop() }()
 	timer := l.clock.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
@@ -111,8 +112,13 @@ func (l *Listener) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			l.Close()
 			<-readDone
+			<-readDone
 			return nil
 		case err := <-readDone:
+			l.Close()
+			if other := <-readDone; err == nil {
+				err = other
+			}
 			return err
 		case <-timer.C():
 		case <-l.kick:
@@ -120,31 +126,56 @@ func (l *Listener) Run(ctx context.Context) error {
 	}
 }
 
-// readLoop is the socket's only reader. It returns nil once the socket is closed.
+// readLoop is the packet socket's only reader. It returns nil once the socket is closed.
 func (l *Listener) readLoop() error {
 	buf := make([]byte, readBufSize)
 	for {
 		n, ifindex, err := l.conn.ReadPacket(buf)
 		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return nil
-			}
-			l.readErrors.Add(1)
-			return fmt.Errorf("mld: reading the raw socket: %w", err)
+			return l.readError(err)
 		}
-		l.mu.Lock()
-		err = l.state.HandlePacket(ifindex, buf[:n])
-		joins := l.state.PendingEvents() > 0
-		l.rearmLocked()
-		l.mu.Unlock()
+		l.apply(func() error { return l.state.HandlePacket(ifindex, buf[:n]) })
+	}
+}
+
+// localLoop is the raw socket's only reader: it applies the MLD messages this host sends
+// itself (a receiver on the server's own host), which the packet socket never sees. It
+// returns nil once the socket is closed.
+func (l *Listener) localLoop() error {
+	buf := make([]byte, readBufSize)
+	for {
+		n, h, err := l.conn.ReadLocal(buf)
 		if err != nil {
-			l.log.Debug("mld: malformed message", "err", err)
+			return l.readError(err)
 		}
-		if joins {
-			select {
-			case l.notify <- struct{}{}:
-			default:
-			}
+		l.apply(func() error { return l.state.HandleMessage(h, buf[:n]) })
+	}
+}
+
+// readError turns a read error into readLoop's result: nil once the socket is closed.
+func (l *Listener) readError(err error) error {
+	if errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	l.readErrors.Add(1)
+	return fmt.Errorf("mld: reading the socket: %w", err)
+}
+
+// apply runs handle on the State under the mutex, then wakes Run and the Notify channel as
+// needed.
+func (l *Listener) apply(handle func() error) {
+	l.mu.Lock()
+	err := handle()
+	joins := l.state.PendingEvents() > 0
+	l.rearmLocked()
+	l.mu.Unlock()
+	if err != nil {
+		l.log.Debug("mld: malformed message", "err", err)
+	}
+	if joins {
+		select {
+		case l.notify <- struct{}{}:
+		default:
 		}
 	}
 }

@@ -247,3 +247,17 @@ func TestNetnsTwoListeners(t *testing.T) {
 		}
 	}
 }
+
+// TestNetnsSameHostMember: a socket on the listener's own host that joins a group is heard
+// too, though its host's reports never arrive on the link (looped-back multicast, which the
+// packet socket does not see).
+func TestNetnsSameHostMember(t *testing.T) {
+	netnstest.Require(t, "bridge")
+	rig := netnstest.NewRig(t, netnstest.RigConfig{Receivers: 1, NoQuerier: true})
+	l := startListener(t, rig, netnsConfig())
+	g := testGroup(10, 1)
+	newMember(t, rig.Sender).join(t, g)
+	if missing := waitJoins(l, []netip.Addr{g}, 5*time.Second); len(missing) > 0 {
+		t.Fatalf("no Join event for a member on the listener's own host; stats %+v", l.Stats())
+	}
+}

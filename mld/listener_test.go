@@ -54,6 +54,12 @@ func (c *fakeConn) ReadPacket(b []byte) (int, int, error) {
 	}
 }
 
+// ReadLocal delivers nothing: the fake host sends no MLD of its own.
+func (c *fakeConn) ReadLocal([]byte) (int, Header, error) {
+	<-c.closed
+	return 0, Header{}, fmt.Errorf("read: %w", net.ErrClosed)
+}
+
 func (c *fakeConn) SendQuery(ifindex int, src, dst netip.Addr, b []byte) error {
 	q, err := ParseQuery(b)
 	if err != nil {

@@ -31,6 +31,9 @@ func dropPrivileges(name string) (uid, gid int, err error) {
 	if gid, err = strconv.Atoi(u.Gid); err != nil {
 		return 0, 0, fmt.Errorf("--user %s: gid %q: %w", name, u.Gid, err)
 	}
+	if os.Getuid() == uid && os.Geteuid() == uid && os.Getgid() == gid && os.Getegid() == gid && uid != 0 {
+		return uid, gid, nil // already that user (its own groups are no privilege)
+	}
 	fail := func(what string, err error) (int, int, error) {
 		return 0, 0, withCode(exitPrivilege, fmt.Errorf("--user %s: %s: %w (switching user needs root or CAP_SETUID and CAP_SETGID)", name, what, err))
 	}

@@ -157,7 +157,7 @@ func (f *File) Changed() (bool, error) {
 	if err != nil {
 		return true, fmt.Errorf("index: %w", err)
 	}
-	return !isRegular(st.Mode) || identityOf(&st) != f.id, nil
+	return !isRegular(uint32(st.Mode)) || identityOf(&st) != f.id, nil
 }
 
 // hashAll hashes every file: large ones sequentially with all workers, small ones
@@ -309,7 +309,7 @@ func hashFile(ctx context.Context, f *File, workers int) error {
 	f.Tree, f.Size, f.ModTime, f.id = t, id.size, id.modTime(), id
 	f.Entry.Size = id.size
 	f.Entry.MTime = id.mtime
-	f.Entry.Mode = st.Mode & 0o7777
+	f.Entry.Mode = uint32(st.Mode) & 0o7777
 	f.Entry.Top = t.Top()
 	return nil
 }

@@ -117,7 +117,7 @@ func openBeneath(root, rel string) (*os.File, unix.Stat_t, error) {
 		unix.Close(fd)
 		return nil, st, &os.PathError{Op: "fstat", Path: path, Err: err}
 	}
-	if !isRegular(st.Mode) {
+	if !isRegular(uint32(st.Mode)) {
 		unix.Close(fd)
 		return nil, st, fmt.Errorf("%w: %s is no longer a regular file", ErrChanged, path)
 	}

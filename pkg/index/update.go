@@ -165,8 +165,8 @@ func (u *updater) settleStamps() {
 
 func stampOf(info fs.FileInfo) stamp {
 	s := stamp{size: info.Size(), mtime: info.ModTime().UnixNano(), at: time.Now().UnixNano()}
-	if st, ok := info.Sys().(*syscall.Stat_t); ok {
-		s.ctime = st.Ctim.Nano()
+	if ctime, ok := ctimeOf(info); ok {
+		s.ctime = ctime
 	}
 	return s
 }

@@ -29,7 +29,7 @@ func (w *walker) walk(abs string) error {
 		return fmt.Errorf("index: %w", &os.PathError{Op: "stat", Path: abs, Err: err})
 	}
 	w.root = abs
-	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+	if uint32(st.Mode)&unix.S_IFMT != unix.S_IFDIR {
 		w.add(-1, abs, "", w.ix.Share, &st)
 		return nil
 	}
@@ -74,10 +74,10 @@ func (w *walker) dir(dfd int, path, rel, name string, top bool) error {
 			}
 			continue
 		}
-		if w.excluded(crel, st.Mode&unix.S_IFMT == unix.S_IFDIR) {
+		if w.excluded(crel, uint32(st.Mode)&unix.S_IFMT == unix.S_IFDIR) {
 			continue
 		}
-		if !w.add(dfd, cpath, crel, cname, &st) || st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		if !w.add(dfd, cpath, crel, cname, &st) || uint32(st.Mode)&unix.S_IFMT != unix.S_IFDIR {
 			continue
 		}
 		cfd, err := unix.Openat(dfd, n, openDir, 0)
@@ -106,8 +106,8 @@ func (w *walker) add(dfd int, path, rel, name string, st *unix.Stat_t) bool {
 		w.skip(path, err.Error())
 		return false
 	}
-	e := wire.Entry{Name: name, Mode: st.Mode & 0o7777, MTime: st.Mtim.Nano()}
-	switch st.Mode & unix.S_IFMT {
+	e := wire.Entry{Name: name, Mode: uint32(st.Mode) & 0o7777, MTime: st.Mtim.Nano()}
+	switch uint32(st.Mode) & unix.S_IFMT {
 	case unix.S_IFREG:
 		e.Type = wire.EntryFile
 		e.BlockShift = shift(w.opt.BlockSize)

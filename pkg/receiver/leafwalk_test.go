@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lcsync/lcsync/pkg/mcast/mcasttest"
 	"github.com/lcsync/lcsync/pkg/receiver"
 	"github.com/lcsync/lcsync/pkg/wire"
 )
@@ -14,13 +15,13 @@ import (
 // TestFetchHeavyLoss: with a fifth of all datagrams lost (tree packets too), a directory still
 // arrives exactly, through leaf walks and narrow repairs.
 func TestFetchHeavyLoss(t *testing.T) {
-	n := newFakeNet()
+	n := mcasttest.NewNet()
 	src := filepath.Join(t.TempDir(), "lossy")
 	writeFile(t, filepath.Join(src, "big.bin"), randBytes(t, 769*1024+5))
 	writeFile(t, filepath.Join(src, "small.bin"), randBytes(t, 20000))
-	serveRate(t, n, src, false, 50e6)
+	serveWith(t, n, src, serveOpts{rate: 50e6})
 	dst := t.TempDir()
-	st := fetch(t, n.receiver(0.2), "lossy/", dst, func(c *receiver.Config) { c.IdleTimeout = 15 * time.Second })
+	st := fetch(t, n.Conn(0.2), "lossy/", dst, func(c *receiver.Config) { c.IdleTimeout = 15 * time.Second })
 	sameFile(t, filepath.Join(src, "big.bin"), filepath.Join(dst, "big.bin"))
 	t.Logf("stats %+v", st)
 }
@@ -29,7 +30,7 @@ func TestFetchHeavyLoss(t *testing.T) {
 // 6, 2 and 1 are one promoted chain (one hash); a delta that changed its last blocks must walk
 // through the right pages (tree channels are keyed by level) and finish.
 func TestFetchDeltaInPromotedTail(t *testing.T) {
-	n := newFakeNet()
+	n := mcasttest.NewNet()
 	src := filepath.Join(t.TempDir(), "share")
 	data := randBytes(t, 769*1024+5)
 	writeFile(t, filepath.Join(src, "f"), data)
@@ -39,7 +40,7 @@ func TestFetchDeltaInPromotedTail(t *testing.T) {
 	old[768*1024+3] ^= 1
 	old[769*1024+1] ^= 1
 	writeFile(t, dst, old)
-	st := fetch(t, n.receiver(0), "share/f", dst, func(c *receiver.Config) { c.IdleTimeout = 5 * time.Second })
+	st := fetch(t, n.Conn(0), "share/f", dst, func(c *receiver.Config) { c.IdleTimeout = 5 * time.Second })
 	sameFile(t, filepath.Join(src, "f"), dst)
 	if st.Needed != 2 {
 		t.Errorf("needed %d blocks, want 2", st.Needed)
@@ -50,7 +51,7 @@ func TestFetchDeltaInPromotedTail(t *testing.T) {
 // delta walk still finds exactly the changed blocks, joining a page again when its end marker
 // came without it, and does so quickly (the fetch, not a 1.6 s wait per lost page).
 func TestFetchDeltaLossyWalk(t *testing.T) {
-	n := newFakeNet()
+	n := mcasttest.NewNet()
 	src := filepath.Join(t.TempDir(), "share")
 	data := randBytes(t, 2048*1024) // 2048 blocks of 1 KiB: pages at levels 11, 7 and 3
 	writeFile(t, filepath.Join(src, "f"), data)
@@ -62,7 +63,7 @@ func TestFetchDeltaLossyWalk(t *testing.T) {
 	}
 	writeFile(t, dst, old)
 	start := time.Now()
-	st := fetch(t, n.receiver(0.2), "share/f", dst, func(c *receiver.Config) { c.IdleTimeout = 10 * time.Second })
+	st := fetch(t, n.Conn(0.2), "share/f", dst, func(c *receiver.Config) { c.IdleTimeout = 10 * time.Second })
 	sameFile(t, filepath.Join(src, "f"), dst)
 	t.Logf("%v: stats %+v", time.Since(start), st)
 	if st.Needed != 22 {
@@ -77,13 +78,13 @@ func TestFetchDeltaLossyWalk(t *testing.T) {
 // one hash packet is lost, the receiver fetches the leaves it lacks through tree pages while
 // the blocks still come, and verifies them as they arrive, not when the cycle ends or stalls.
 func TestFetchLostHashPacket(t *testing.T) {
-	n := newFakeNet()
+	n := mcasttest.NewNet()
 	src := filepath.Join(t.TempDir(), "share")
 	data := randBytes(t, 2048*1024) // 2048 blocks of 1 KiB: a 48-packet hash run
 	writeFile(t, filepath.Join(src, "f"), data)
 	dropped := false
 	var mu sync.Mutex
-	n.drop = func(_ netip.Addr, d []byte) bool {
+	n.Drop = func(_ netip.Addr, d []byte) bool {
 		mu.Lock()
 		defer mu.Unlock()
 		p, err := wire.ParseTree(d)
@@ -93,10 +94,10 @@ func TestFetchLostHashPacket(t *testing.T) {
 		dropped = true // the second packet of the first level-0 run: the data channel's
 		return true
 	}
-	serveRate(t, n, src, false, 12e6) // a cycle of about 1.5 s
+	serveWith(t, n, src, serveOpts{rate: 12e6}) // a cycle of about 1.5 s
 	dst := filepath.Join(t.TempDir(), "f")
 	var early int64 = -1
-	st := fetch(t, n.receiver(0), "share/f", dst, func(c *receiver.Config) {
+	st := fetch(t, n.Conn(0), "share/f", dst, func(c *receiver.Config) {
 		c.StallAfter = 30 * time.Second
 		c.Retrigger = 30 * time.Second
 		c.OnProgress = func(p receiver.Progress) {

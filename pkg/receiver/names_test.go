@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lcsync/lcsync/pkg/mcast/mcasttest"
 	"github.com/lcsync/lcsync/pkg/receiver"
 )
 
@@ -14,7 +15,7 @@ import (
 // fetched, created and then updated, though the temporary names beside them must be cut to
 // fit; nothing temporary is left behind.
 func TestFetchLongNames(t *testing.T) {
-	n := newFakeNet()
+	n := mcasttest.NewNet()
 	src := filepath.Join(t.TempDir(), "share")
 	long := strings.Repeat("n", 255)
 	utf := strings.Repeat("é", 127) + "x" // 255 bytes, a cut falls inside a character
@@ -26,7 +27,7 @@ func TestFetchLongNames(t *testing.T) {
 	}
 	serve(t, n, src, false)
 	dst := filepath.Join(t.TempDir(), "d")
-	st := fetch(t, n.receiver(0), "share/d/", dst, func(c *receiver.Config) { c.Times = true })
+	st := fetch(t, n.Conn(0), "share/d/", dst, func(c *receiver.Config) { c.Times = true })
 	if st.Files != 2 {
 		t.Errorf("fetched %d files, want 2 (stats %+v)", st.Files, st)
 	}
@@ -51,7 +52,7 @@ func TestFetchLongNames(t *testing.T) {
 	if err := os.Symlink("old", link); err != nil { // replaced through a temporary name
 		t.Fatal(err)
 	}
-	st = fetch(t, n.receiver(0), "share/d/", dst, func(c *receiver.Config) { c.Times = true; c.Delete = true })
+	st = fetch(t, n.Conn(0), "share/d/", dst, func(c *receiver.Config) { c.Times = true; c.Delete = true })
 	if st.Files != 2 || st.Needed != 2 || st.Deleted != 0 {
 		t.Errorf("update: %+v, want 2 files with one block each", st)
 	}

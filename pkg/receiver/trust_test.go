@@ -10,13 +10,14 @@ import (
 	"time"
 
 	"github.com/lcsync/lcsync/pkg/index"
+	"github.com/lcsync/lcsync/pkg/mcast/mcasttest"
 	"github.com/lcsync/lcsync/pkg/receiver"
 	"github.com/lcsync/lcsync/pkg/sender"
 	"github.com/lcsync/lcsync/pkg/sign"
 )
 
 // serveSigned serves dir on the fake link, signed with the key at keyPath.
-func serveSigned(t *testing.T, n *fakeNet, dir, keyPath string, carousel bool) {
+func serveSigned(t *testing.T, n *mcasttest.Net, dir, keyPath string, carousel bool) {
 	t.Helper()
 	ix, err := index.Build(context.Background(), dir, index.Options{BlockSize: 1024})
 	if err != nil {
@@ -80,7 +81,7 @@ func TestFetchSigned(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, carousel := range []bool{false, true} {
-		n := newFakeNet()
+		n := mcasttest.NewNet()
 		src := filepath.Join(t.TempDir(), "share")
 		writeFile(t, filepath.Join(src, "a"), randBytes(t, 50_000))
 		writeFile(t, filepath.Join(src, "d/b"), randBytes(t, 3000))
@@ -88,7 +89,7 @@ func TestFetchSigned(t *testing.T) {
 
 		var notices []string
 		dst := filepath.Join(t.TempDir(), "trusted")
-		fetch(t, n.receiver(0), "share/", dst, func(c *receiver.Config) { c.Gate = trustGate(t, &notices, mallory, alice) })
+		fetch(t, n.Conn(0), "share/", dst, func(c *receiver.Config) { c.Gate = trustGate(t, &notices, mallory, alice) })
 		sameFile(t, filepath.Join(src, "a"), filepath.Join(dst, "a"))
 		sameFile(t, filepath.Join(src, "d/b"), filepath.Join(dst, "d/b"))
 
@@ -97,7 +98,7 @@ func TestFetchSigned(t *testing.T) {
 			t.Fatal(err)
 		}
 		dst = filepath.Join(t.TempDir(), "open")
-		fetch(t, n.receiver(0), "share/", dst, func(c *receiver.Config) { c.Gate = open })
+		fetch(t, n.Conn(0), "share/", dst, func(c *receiver.Config) { c.Gate = open })
 		sameFile(t, filepath.Join(src, "a"), filepath.Join(dst, "a"))
 		if len(notices) != 1 || !strings.Contains(notices[0], "--trust "+alice.String()) {
 			t.Fatalf("carousel=%v: notices %q, want one naming the key", carousel, notices)
@@ -105,7 +106,7 @@ func TestFetchSigned(t *testing.T) {
 		notices = nil
 
 		dst = filepath.Join(t.TempDir(), "refused")
-		cfg := receiver.Config{Name: "share/", Dest: dst, Transport: n.receiver(0), IdleTimeout: 1500 * time.Millisecond,
+		cfg := receiver.Config{Name: "share/", Dest: dst, Transport: n.Conn(0), IdleTimeout: 1500 * time.Millisecond,
 			Retrigger: 100 * time.Millisecond, Gate: trustGate(t, &notices, mallory)}
 		_, err = receiver.Fetch(context.Background(), cfg)
 		if !errors.Is(err, sign.ErrUntrusted) || !strings.Contains(err.Error(), "signed by an unknown key "+alice.IDString()) {

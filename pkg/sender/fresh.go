@@ -17,7 +17,8 @@ import (
 //
 // With --watch the index follows the tree by itself; a request is held only while changes
 // are known but not yet indexed (the watcher's debounce, a running update), and at most
-// liveHoldMax, so that a file that never settles does not hold requests for ever. A polling
+// liveHoldMax for changes the watcher has not reported yet, so that a file that never settles
+// does not hold requests for ever (an update already running or due is always waited for). A polling
 // watcher learns of changes only every interval, so there a request gets a rescan first.
 
 // walkDutyFactor spaces re-walks by this many times the last walk's duration.
@@ -107,7 +108,9 @@ func (s *Sender) freshStep(ctx context.Context) {
 	if s.cfg.Watch != nil {
 		s.liveStep(ctx, now)
 	}
-	if !s.fresh.holdUntil.IsZero() && (!now.Before(s.fresh.holdUntil) || len(s.held) == 0) {
+	if !s.fresh.holdUntil.IsZero() && (len(s.held) == 0 || (!now.Before(s.fresh.holdUntil) && !s.liveWorking())) {
+		// The time limit is for changes that never settle in the watcher; an update that
+		// is running or due is waited for, however long it takes (it releases them).
 		s.fresh.holdUntil = time.Time{}
 		s.releaseHeld(now)
 	}

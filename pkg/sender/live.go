@@ -296,10 +296,19 @@ func (s *Sender) applyLive(r liveResult, now time.Time) {
 	s.releaseIfIdle(now)
 }
 
-// releaseIfIdle releases held manifest requests once the manifest shows every known change
-// (or the guard holds, when the previous generation is what is served).
+// liveWorking reports whether an update is running or due: changes the watcher reported, or
+// a rescan.
+func (s *Sender) liveWorking() bool {
+	l := &s.live
+	return l.updating || l.rescan || !l.rescanAt.IsZero() || len(l.pending) > 0
+}
+
+// releaseIfIdle releases held manifest requests once the manifest shows every known change,
+// or every change the watcher reported when its unreported ones outlast liveHoldMax (or the
+// guard holds, when the previous generation is what is served).
 func (s *Sender) releaseIfIdle(now time.Time) {
-	if len(s.held) > 0 && (!s.liveBusy() || s.live.refusing) {
+	expired := !s.fresh.holdUntil.IsZero() && !now.Before(s.fresh.holdUntil)
+	if len(s.held) > 0 && (!s.liveBusy() || s.live.refusing || (expired && !s.liveWorking())) {
 		s.fresh.holdUntil = time.Time{}
 		s.releaseHeld(now)
 	}

@@ -169,8 +169,9 @@ func TestMLDSilenceWhenIdle(t *testing.T) {
 	t.Logf("idle 3 s: %d bytes on the server's link (MLD queries)", tx1-tx0)
 }
 
-// TestMLDJoinLeave: a join brings data quickly; a leave stops it at once (fast leave) and a
-// second receiver keeps its channel when another leaves mid-way.
+// TestMLDJoinLeave: a join brings data quickly; a leave stops it once MLD's query goes
+// unanswered (LLQT, 400 ms here), and a second receiver keeps its channel when another
+// leaves mid-way.
 func TestMLDJoinLeave(t *testing.T) {
 	netnstest.Require(t, "bridge", "nft", "tc")
 	rig := netnstest.NewRig(t, netnstest.RigConfig{Receivers: 2})
@@ -201,7 +202,7 @@ func TestMLDJoinLeave(t *testing.T) {
 	if nb1, _ := b.received(); nb1 <= nb0 {
 		t.Fatalf("the remaining receiver got nothing after the other left (%d -> %d)", nb0, nb1)
 	}
-	// b leaves: the server stops within LLQT + 1 s (fast leave makes it immediate).
+	// b leaves: the server stops within LLQT + 1 s (once its last-listener query is unanswered).
 	if err := b.r.Leave(g); err != nil {
 		t.Fatal(err)
 	}

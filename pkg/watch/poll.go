@@ -5,7 +5,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
 )
 
@@ -50,9 +49,8 @@ func (w *Watcher) snapshot() (map[string]stamp, error) {
 			return nil
 		}
 		s := stamp{size: info.Size(), mtime: info.ModTime().UnixNano(), mode: info.Mode(), dir: info.IsDir()}
-		if st, ok := info.Sys().(*syscall.Stat_t); ok {
-			s.ino, s.ctime = st.Ino, st.Ctim.Nano()
-			s.size = st.Size
+		if ino, ctime, ok := inodeAndCtime(info); ok {
+			s.ino, s.ctime = ino, ctime
 		}
 		snap[rel] = s
 		return nil

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/lcsync/lcsync/pkg/exclude"
-	"golang.org/x/sys/unix"
 )
 
 // Change is one path that changed.
@@ -113,7 +112,7 @@ type Watcher struct {
 
 // New sets the watches up (or takes the first poll snapshot). It returns an error only when
 // the root cannot be watched at all; reaching the watch limit falls back to polling.
-func New(cfg Config) (*Watcher, error) { return newWatcher(cfg, unix.InotifyAddWatch) }
+func New(cfg Config) (*Watcher, error) { return newWatcher(cfg, inotifyAddWatch) }
 
 // newWatcher is New with the inotify_add_watch call given, so that tests can make it fail.
 func newWatcher(cfg Config, addWatch func(fd int, path string, mask uint32) (int, error)) (*Watcher, error) {
@@ -142,6 +141,15 @@ func newWatcher(cfg Config, addWatch func(fd int, path string, mask uint32) (int
 		return w, nil
 	}
 	w.ino, err = newInotify(w, addWatch)
+	if errors.Is(err, errNoInotify) {
+		w.ino = nil
+		w.cfg.Poll = DefaultPoll
+		w.prev, _ = w.snapshot()
+		if cfg.Logger != nil {
+			cfg.Logger.Warn("inotify is Linux-only; polling the share instead (changes are seen up to " + DefaultPoll.String() + " late)")
+		}
+		return w, nil
+	}
 	if err != nil {
 		var limit *limitError
 		if !errors.As(err, &limit) {
@@ -171,8 +179,7 @@ func (w *Watcher) Pending() bool {
 		return true
 	}
 	if w.ino != nil && w.running.Load() {
-		n, err := unix.IoctlGetInt(w.ino.fd, unix.TIOCINQ) // FIONREAD
-		return err == nil && n > 0
+		return w.ino.queued()
 	}
 	return false
 }

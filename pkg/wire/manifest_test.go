@@ -199,8 +199,8 @@ func TestUnmarshalManifestHostile(t *testing.T) {
 		{"packet magic", edit(good, put(0, 0x6c, 0x63, 1, 1)), ErrMalformed, "magic"},
 		{"version 2", edit(good, put(4, 2)), ErrVersion, "manifest: version 2"},
 		{"version 0", edit(good, put(4, 0)), ErrVersion, ""},
-		{"unknown flag", edit(good, put(5, 0x04)), ErrMalformed, "unknown flags 0x04"},
-		{"all flags", edit(good, put(5, 0xff)), ErrMalformed, "unknown flags 0xfc"},
+		{"unknown flag", edit(good, put(5, 0x08)), ErrMalformed, "unknown flags 0x08"},
+		{"all flags", edit(good, put(5, 0xff)), ErrMalformed, "unknown flags 0xf8"},
 		{"signed flag without room for the publisher", edit(good[:ManifestHeaderLen+20], put(5, FlagSigned)), ErrMalformed, "publisher needs 40 bytes"},
 		{"incomplete flag without an incomplete directory", edit(good, put(5, FlagIncomplete)), ErrMalformed, "no directory is marked incomplete"},
 		{"incomplete mark without the flag", edit(good, put(29, 1)), ErrMalformed, "bits outside 07777"},
@@ -379,7 +379,7 @@ func TestEntryBlockSize(t *testing.T) {
 }
 
 // TestManifestIncomplete: a directory the sender could not read completely is marked in the
-// mode field (bit 16) and announced by flag bit 1, so that a receiver that predates the mark
+// mode field (bit 16) and announced by flag bit 2, so that a receiver that predates the mark
 // refuses the manifest (unknown flag) instead of taking the directory as complete; the mark
 // is allowed on directories only, and the flag only with a mark.
 func TestManifestIncomplete(t *testing.T) {

@@ -309,6 +309,18 @@ func (in *inotify) handle(ev event, now time.Time) error {
 	return nil
 }
 
+// inotifyAddWatch is inotify_add_watch(2).
+var inotifyAddWatch = unix.InotifyAddWatch
+
+// errNoInotify is what newInotify returns where there is no inotify (never on Linux).
+var errNoInotify = errors.New("watch: inotify is not supported on this system")
+
+// queued reports whether the kernel holds events the watcher has not read yet.
+func (in *inotify) queued() bool {
+	n, err := unix.IoctlGetInt(in.fd, unix.TIOCINQ) // FIONREAD
+	return err == nil && n > 0
+}
+
 // countDirs counts the directories of the share, for the watch-limit message.
 func countDirs(w *Watcher) int {
 	if w.file != "" {
