@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lcsync/lcsync/pkg/destfs"
 	"github.com/lcsync/lcsync/pkg/netnstest"
 )
 
@@ -71,6 +72,8 @@ func TestHostileInterrupt(t *testing.T) {
 		if len(left) == 0 {
 			t.Fatal("a receiver killed mid-fetch left no temporary file: nothing to sweep")
 		}
+		// A temporary file is stale once unlocked and unchanged for destfs.StaleAge.
+		time.Sleep(destfs.StaleAge + 500*time.Millisecond)
 		mustSucceed(t, fetch(rig.Receivers[0], "intr/", dst))
 		compareTrees(t, src, dst, compareOpts{})
 		if again := tempFiles(t, dst); len(again) > 0 {

@@ -32,7 +32,11 @@ func TestSweepTemps(t *testing.T) {
 	if err := os.Mkdir(filepath.Join(dir, dirTemp), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	n, err := SweepTemps(d)
+	// With the usual age, a file just left is not stale yet.
+	if n, err := SweepTemps(d, StaleAge); n != 0 || err != nil {
+		t.Errorf("a sweep with age %v removed %d fresh files (%v)", StaleAge, n, err)
+	}
+	n, err := SweepTemps(d, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -24,12 +25,12 @@ func LockTemp(f *os.File) error {
 }
 
 // SweepTemps removes the stale temporary files of lcsync from the directory d: entries with a
-// temporary name ([IsTemp]) that are regular files owned by this process's user and that
-// nobody holds locked, which proves that the lcsync process that created them (and locked
-// them, see [OpenTemp]) is gone: killed, or its machine crashed. A temporary file another
+// temporary name ([IsTemp]) that are regular files owned by this process's user, unchanged
+// for age (callers pass [StaleAge]), and that nobody holds locked, which proves that the lcsync process that
+// created them (and locked them, see [OpenTemp]) is gone: killed, or its machine crashed. A temporary file another
 // fetch or sync is writing is locked, and stays. It returns how many it removed; errors on
 // single entries are skipped (the entry stays), only failing to list d is an error.
-func SweepTemps(d *os.Root) (int, error) {
+func SweepTemps(d *os.Root, age time.Duration) (int, error) {
 	dir, err := d.Open(".")
 	if err != nil {
 		return 0, err
@@ -44,16 +45,21 @@ func SweepTemps(d *os.Root) (int, error) {
 		if !IsTemp(name) {
 			continue
 		}
-		if stale(d, name) && d.Remove(name) == nil {
+		if stale(d, name, age) && d.Remove(name) == nil {
 			removed++
 		}
 	}
 	return removed, nil
 }
 
+// StaleAge is how long a temporary file must have been left unchanged before a sweep takes
+// it for stale: a file is created before it can be locked, and a sweep must not take the
+// moment between for the end of its maker.
+const StaleAge = 5 * time.Second
+
 // stale reports whether the temporary file name in d is a regular file of ours that no
-// process holds locked.
-func stale(d *os.Root, name string) bool {
+// process holds locked and that has not changed for age.
+func stale(d *os.Root, name string, age time.Duration) bool {
 	f, err := d.OpenFile(name, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return false
@@ -63,8 +69,12 @@ func stale(d *os.Root, name string) bool {
 	if err != nil || !fi.Mode().IsRegular() {
 		return false
 	}
-	if st, ok := fi.Sys().(*syscall.Stat_t); !ok || int(st.Uid) != os.Geteuid() {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok || int(st.Uid) != os.Geteuid() {
 		return false
+	}
+	if time.Since(time.Unix(st.Ctim.Unix())) < age {
+		return false // maybe just created, and about to be locked (OpenTemp)
 	}
 	err = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
 	if errors.Is(err, unix.EWOULDBLOCK) || err != nil {

@@ -410,7 +410,7 @@ func (p *plan) sweep() {
 		}
 		seen[dir] = true
 		_ = p.dc.Do(path.Join(dir, "-"), func(d *destfs.Dir, _ string) error {
-			_, err := destfs.SweepTemps(d.Root())
+			_, err := destfs.SweepTemps(d.Root(), destfs.StaleAge)
 			return err
 		})
 	}

@@ -22,6 +22,12 @@
 // a node that chains up to the manifest entry. For a signed share a Gate (pkg/sign) decides
 // which manifest channels to join and which manifest to accept, before anything is planned
 // (PROTOCOL.md §7); the share's stream and congestion channels then follow its publisher's key.
+// A verified leaf is never replaced, a block held before its leaf is known is never
+// overwritten by a copy that disagrees with it, and each file is hashed once more before its
+// rename. Whatever arrives, memory stays under Config.MaxMemory: per-file state is made when a
+// file starts (a file needing more than half of it is refused), the first bytes of a block
+// are kept as pieces, blocks in memory are capped (assembler.go), manifest chunks are kept as
+// received on a fixed grid (manifest.go).
 //
 // Fetch returns when everything is in place, on the first fatal error, on timeout, or when
 // ctx ends. Destination writes (temporary files, copies, attributes, renames, directory
