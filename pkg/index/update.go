@@ -324,6 +324,7 @@ func (u *updater) apply(c watch.Change) error {
 		g := *oldF
 		g.Entry.Mode, g.Entry.MTime, g.ModTime = f.Entry.Mode, f.Entry.MTime, f.ModTime
 		g.Entry.Size = f.Size
+		g.id = f.id // a chmod changes the ctime: opens compare against the new identity
 		u.set(g.Entry, &g)
 		delete(u.pre, name)
 		return nil
@@ -468,10 +469,7 @@ func (u *updater) finish(ctx context.Context) (UpdateResult, error) {
 	}
 	ix, changed := u.merge()
 	res.Changed = changed
-	res.Index = ix
-	if !res.Changed {
-		res.Index = u.old
-	}
+	res.Index = ix // even unchanged: its files' identities (a chmod's ctime) may be newer
 	return res, nil
 }
 

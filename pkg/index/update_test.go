@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -81,12 +82,21 @@ func TestUpdateFollowsChanges(t *testing.T) {
 	sameAsBuild(t, r.Index)
 	ix = r.Index
 
-	// Nothing really changed: no new index.
+	// Nothing really changed: no new generation, but the index carries the file's new
+	// identity (its ctime moved), or the sender would refuse to read it from then on.
 	if err := os.Chmod(filepath.Join(src, "b"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if r = update(t, ix, watch.Change{Rel: "b", Meta: true}); r.Changed || r.Index != ix {
+	if r = update(t, ix, watch.Change{Rel: "b", Meta: true}); r.Changed {
 		t.Fatalf("a no-op chmod changed the index")
+	}
+	sameAsBuild(t, r.Index)
+	if f := r.Index.Files[1]; f.Entry.Name != "share/b" {
+		t.Fatalf("unexpected file %s", f.Entry.Name)
+	} else if fh, err := f.Open(); err != nil {
+		t.Fatalf("the chmodded file cannot be opened for serving: %v", err)
+	} else {
+		fh.Close()
 	}
 
 	// A directory removed with everything in it, another appearing whole.
@@ -144,6 +154,15 @@ func TestUpdateNeverTorn(t *testing.T) {
 	}
 	ta, tb := topOf(va), topOf(vb)
 	stop := make(chan struct{})
+	var slowest atomic.Int64  // the writer's longest write, ns
+	var inflight atomic.Int64 // when the write under way started (Unix ns), 0 between writes
+	stalled := func() time.Duration {
+		d := time.Duration(slowest.Load())
+		if at := inflight.Load(); at != 0 {
+			d = max(d, time.Since(time.Unix(0, at)))
+		}
+		return d
+	}
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -166,9 +185,15 @@ func TestUpdateNeverTorn(t *testing.T) {
 			}
 			// One write per version: a writer descheduled between smaller writes would leave
 			// the file really mixed, and quiet, which the indexer rightly takes as it is.
+			start := time.Now()
+			inflight.Store(start.UnixNano())
 			if _, err := f.WriteAt(v, 0); err != nil {
 				t.Error(err)
 				return
+			}
+			inflight.Store(0)
+			if d := time.Since(start); d > time.Duration(slowest.Load()) {
+				slowest.Store(int64(d))
 			}
 		}
 	}()
@@ -178,6 +203,12 @@ func TestUpdateNeverTorn(t *testing.T) {
 		r := update(t, ix, watch.Change{Rel: "big"})
 		top := r.Index.Files[0].Tree.Top()
 		if top != ta && top != tb {
+			if d := stalled(); d >= time.Duration(racyWindow)/2 {
+				// The writer was descheduled mid-write for long enough that the mixed file
+				// was quiet: taking it as it was is right. Only a busy machine does this.
+				t.Logf("writer stalled %v inside one write: a really mixed, quiet file was indexed", d)
+				continue
+			}
 			t.Fatalf("published a torn tree (neither version): %x", top)
 		}
 		if len(r.Unsettled) > 0 {
@@ -189,7 +220,7 @@ func TestUpdateNeverTorn(t *testing.T) {
 	close(stop)
 	wg.Wait()
 	t.Logf("%d updates settled, %d left the file unsettled", settled, unsettled)
-	if unsettled == 0 {
+	if unsettled == 0 && stalled() < time.Duration(racyWindow)/2 {
 		t.Error("a file rewritten continuously was never reported unsettled")
 	}
 }

@@ -254,6 +254,7 @@ func (s *Sender) applyLive(r liveResult, now time.Time) {
 		s.releaseIfIdle(now)
 		return
 	case !r.res.Changed:
+		s.adopt(r.res.Index)
 		if l.refusing && r.rescan && log != nil {
 			log.Info("the share is back as it was; the guard no longer holds")
 		}

@@ -393,6 +393,8 @@ func (s *Sender) applyRefresh(r refreshResult) {
 		if s.cfg.Logger != nil {
 			s.cfg.Logger.Info("share changed; serving a new manifest", "files", len(s.ix.Files), "bytes", s.ix.Bytes, "generation", s.gen)
 		}
+	default:
+		s.adopt(r.ix)
 	}
 	held := s.held
 	s.held = nil
@@ -400,6 +402,17 @@ func (s *Sender) applyRefresh(r refreshResult) {
 	for _, h := range held {
 		s.activate(h.key, h.src, now, h.forever)
 	}
+}
+
+// adopt takes a re-index whose entries equal the served ones: the manifest and the table stay,
+// but its files' identities may be newer (a chmod back and forth changes only the ctime), and
+// blocks are read only from a file whose identity matches.
+func (s *Sender) adopt(ix *index.Index) {
+	if ix == nil || ix == s.ix {
+		return
+	}
+	s.ix = ix
+	s.files.reset()
 }
 
 // recycle points the active channels at the cycles of a rebuilt table and manifest; those
