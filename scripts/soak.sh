@@ -2,7 +2,8 @@
 # soak.sh (root): a long run of the real binary across network namespaces, under faults.
 #   SOAK_MINUTES    length of the run (default 30)
 #   SOAK_RECEIVERS  receiver namespaces (default 4)
-#   SOAK_RESTART    mean seconds between server restarts (default 90; SIGTERM and kill -9 alternate)
+#   SOAK_RESTART    mean seconds between server restarts (default 180, from half to 1.5 times that;
+#                   SIGTERM and kill -9 alternate)
 #   SOAK_MUTATE     mean seconds between changes to the served files (default 20)
 #   SOAK_BIG_MIB    size of the big served file (default 8)
 #
@@ -35,7 +36,7 @@ bash scripts/deps.sh ip bridge nft sha256sum curl || exit 1
 
 MINUTES=${SOAK_MINUTES:-30}
 NREC=${SOAK_RECEIVERS:-4}
-RESTART=${SOAK_RESTART:-90}
+RESTART=${SOAK_RESTART:-180}
 MUTATE=${SOAK_MUTATE:-20}
 BIG_MIB=${SOAK_BIG_MIB:-8}
 P=lcsk$$ # namespace prefix, unique to this run
@@ -55,8 +56,10 @@ cleanup() {
 	for ns in $(ip netns list | awk '{print $1}' | grep -E "^$P-" || true); do
 		for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
 	done
-	for p in "${workers[@]}"; do wait "$p" 2>/dev/null; done
-	[ -n "$spid" ] && wait "$spid" 2>/dev/null
+	{
+		for p in "${workers[@]}"; do wait "$p"; done
+		[ -n "$spid" ] && wait "$spid"
+	} 2>/dev/null
 	for ns in $(ip netns list | awk '{print $1}' | grep -E "^$P-" || true); do ip netns del "$ns" 2>/dev/null; done
 	rm -rf "$work"
 	exit "$rc"
@@ -111,13 +114,14 @@ set_loss
 sleep 1.5 # the bridge floods until its other-querier delay has passed
 
 echo "== share: one ${BIG_MIB} MiB file and 40 small files in nested directories"
-mkdir -p "$work/versions" "$work/dst"
+mkdir -p "$work/dst"
 : >"$ev"
-# record REL: add the current content of source file REL to its version list ("ms sha"), under
+: >"$work/versions" # "ms sha256 REL" for every version a served file ever had, in order
+# record REL FILE: add FILE, the next version of source file REL, to $work/versions, under
 # the lock, before the new version becomes visible (rename), so a check never misses it.
 record() { # record REL FILE-WITH-NEW-CONTENT
 	local sum; sum=$(sha256sum <"$2" | cut -d' ' -f1)
-	echo "$(now_ms) $sum" >>"$work/versions/${1//\//%}"
+	echo "$(now_ms) $sum $1" >>"$work/versions"
 }
 put() { # put REL: write a new version of REL (big.bin: change a few blocks; others: new content)
 	local rel=$1 f=$src/$1 tmp
@@ -138,6 +142,7 @@ put() { # put REL: write a new version of REL (big.bin: change a few blocks; oth
 mkdir -p "$src"
 head -c $((BIG_MIB << 20)) /dev/urandom >"$src/big.bin.init" && mv "$src/big.bin.init" "$src/big.bin"
 record big.bin "$src/big.bin"
+cp "$src/big.bin" "$work/big.v0" # an old version, put back into DSTs before a signalled fetch
 rels=(big.bin)
 for i in $(seq 1 40); do
 	rel=d$((i % 4))/s$((i % 3))/f$i.dat
@@ -146,43 +151,38 @@ for i in $(seq 1 40); do
 	put "$rel"
 done
 
-# check NAME DST RC START_MS END_MS PRE_TMPS KIND: verify one receiver's DST after an exit.
+# check NAME DST RC START_MS END_MS PRE_TMPS KIND: verify one receiver's DST after an exit
+# (one sha256sum and one awk: cheap enough to run after every fetch on a loaded machine).
 check() {
-	local name=$1 dst=$2 rc=$3 t0=$4 t1=$5 pre=$6 kind=$7 f rel sum bad=0 stale new
-	# No torn file: every regular file is a version the source had.
-	while IFS= read -r -d '' f; do
-		rel=${f#"$dst"/}
-		sum=$(sha256sum <"$f" | cut -d' ' -f1)
-		if ! grep -q " $sum\$" "$work/versions/${rel//\//%}" 2>/dev/null; then
-			echo "FAIL $name torn-or-foreign $rel $sum ($kind rc=$rc)" >>"$ev"
-			bad=1
-		fi
-	done < <(find "$dst" -type f ! -name '.*.lcsync-*' -print0 2>/dev/null)
-	# A finished fetch holds every file, each current at some moment while it ran.
-	if [ "$rc" -eq 0 ]; then
-		for rel in "${rels[@]}"; do
-			if [ ! -f "$dst/$rel" ]; then
-				echo "FAIL $name missing $rel ($kind rc=0)" >>"$ev"
-				bad=1
-				continue
-			fi
-			sum=$(sha256sum <"$dst/$rel" | cut -d' ' -f1)
-			awk -v s="$sum" -v t0=$((t0 - 5000)) -v t1="$t1" '
-				{ if (n) { upto[n] = $1 } n++; at[n] = $1; h[n] = $2 }
-				END { upto[n] = 1e18; for (i = 1; i <= n; i++) if (h[i] == s && at[i] <= t1 && upto[i] >= t0) exit 0; exit 1 }
-			' "$work/versions/${rel//\//%}" || {
-				echo "FAIL $name stale $rel ($kind rc=0)" >>"$ev"
-				bad=1
+	local name=$1 dst=$2 rc=$3 t0=$4 t1=$5 pre=$6 kind=$7 f bad=0 stale=0 new=0 names=()
+	# No torn file: every regular file is a version the source had. A finished fetch holds
+	# every file, each a version current at some moment while it ran.
+	(cd "$dst" && find . -type f ! -name '.*.lcsync-*' -print0 | xargs -0 -r sha256sum) >"$work/$name.sums"
+	awk -v rc="$rc" -v t0=$((t0 - 5000)) -v t1="$t1" -v who="$name" -v kind="$kind" '
+		FNR == NR { n[$3]++; at[$3, n[$3]] = $1; h[$3, n[$3]] = $2; known[$3, $2] = 1; next }
+		{
+			sum = $1; rel = substr($0, index($0, "./") + 2); seen[rel] = 1
+			if (!((rel, sum) in known)) { print "FAIL " who " torn-or-foreign " rel " " sum " (" kind " rc=" rc ")"; bad = 1; next }
+			if (rc != 0) next
+			ok = 0
+			for (i = 1; i <= n[rel]; i++) {
+				upto = i < n[rel] ? at[rel, i + 1] : 1e18
+				if (h[rel, i] == sum && at[rel, i] <= t1 && upto >= t0) ok = 1
 			}
-		done
-	fi
+			if (!ok) { print "FAIL " who " stale " rel " (" kind " rc=0)"; bad = 1 }
+		}
+		END {
+			if (rc == 0) for (r in n) if (!(r in seen)) { print "FAIL " who " missing " r " (" kind " rc=0)"; bad = 1 }
+			exit bad
+		}' "$work/versions" "$work/$name.sums" >>"$ev" || bad=1
 	# Temporary files: none made by this run after a clean exit.
-	new=0 stale=0
 	while IFS= read -r -d '' f; do
-		if grep -qxF "$f" <<<"$pre"; then stale=$((stale + 1)); else new=$((new + 1)); fi
+		if grep -qxF "$f" <<<"$pre"; then stale=$((stale + 1)); else new=$((new + 1)) names+=("${f#"$dst"/}"); fi
 	done < <(find "$dst" -name '.*.lcsync-*' -print0 2>/dev/null)
 	if [ "$kind" != kill9 ] && [ $new -gt 0 ]; then
-		echo "FAIL $name leftover-temp $new ($kind rc=$rc)" >>"$ev"
+		echo "FAIL $name leftover-temp $new ($kind rc=$rc): ${names[*]:0:3}" >>"$ev"
+		echo "FAIL $name leftover-temp $new ($kind rc=$rc): ${names[*]}" >"$work/fail-$name-tmp.log"
+		cat "$work/$name.log" >>"$work/fail-$name-tmp.log"
 		bad=1
 	fi
 	[ "$kind" != kill9 ] && [ $stale -gt 0 ] && echo "STALE $name $stale" >>"$ev"
@@ -191,7 +191,7 @@ check() {
 
 # receiver I: fetch the share again and again until END, finishing, interrupted or killed.
 receiver() {
-	local i=$1 end=$2 name=r$1 dst=$work/dst/r$1 n=0 kind pid rc t0 t1 pre r
+	local i=$1 end=$2 name=r$1 dst=$work/dst/r$1 n=0 kind pid rc t0 t1 pre r fresh last=3000
 	mkdir -p "$dst"
 	trap '[ -n "${pid:-}" ] && kill -9 "$pid" 2>/dev/null; exit 0' TERM
 	while [ "$(date +%s)" -lt "$end" ]; do
@@ -199,18 +199,34 @@ receiver() {
 		n=$((n + 1))
 		r=$(rnd 1 100)
 		if [ "$r" -le 60 ]; then kind=finish; elif [ "$r" -le 85 ]; then kind=kill9; else kind=sigint; fi
+		# A new receiver joins (empty DST) one time in five; a signalled fetch always has the
+		# big file to fetch again (one time in three as an older version it replaces,
+		# otherwise from nothing), so that the signal lands mid-transfer.
+		fresh=0
+		if [ "$(rnd 1 5)" -eq 1 ]; then
+			find "$dst" -mindepth 1 -delete
+			fresh=1
+		elif [ "$kind" != finish ]; then
+			if [ "$(rnd 1 3)" -eq 1 ]; then
+				cp "$work/big.v0" "$dst/.soak-old" && mv -f "$dst/.soak-old" "$dst/big.bin"
+			else
+				rm -f "$dst/big.bin"
+			fi
+			fresh=1
+		fi
 		pre=$(find "$dst" -name '.*.lcsync-*' 2>/dev/null)
 		t0=$(now_ms)
 		ip netns exec "$P-$name" "$bin" -a --idle-timeout 30s --timeout 240s share/ "$dst/" >"$work/$name.log" 2>&1 &
 		pid=$!
 		if [ "$kind" != finish ]; then
-			msleep "$(rnd 100 4000)"
+			msleep "$(rnd 50 $((last > 600 ? last * 4 / 5 : 500)))" # within the last full fetch's time
 			if [ "$kind" = kill9 ]; then kill -9 "$pid" 2>/dev/null; else kill -INT "$pid" 2>/dev/null; fi
 		fi
-		wait "$pid"
+		{ wait "$pid"; } 2>/dev/null # no "Killed" job notice
 		rc=$?
 		pid=
 		t1=$(now_ms)
+		[ "$kind" = finish ] && [ $rc -eq 0 ] && [ $fresh -eq 1 ] && last=$((t1 - t0))
 		# A fetch may finish before the signal arrives: then it is a finished fetch.
 		[ "$kind" = kill9 ] && [ $rc -ne 137 ] && kind=finish
 		[ "$kind" = sigint ] && [ $rc -ne 130 ] && kind=finish
@@ -236,7 +252,7 @@ serve() {
 stop_server() { # stop_server term|kill9
 	if [ "$1" = kill9 ]; then
 		kill -9 "$spid" 2>/dev/null
-		wait "$spid"
+		{ wait "$spid"; } 2>/dev/null
 		server_kills=$((server_kills + 1))
 	else
 		kill -TERM "$spid" 2>/dev/null
@@ -336,8 +352,9 @@ echo "== results"
 awk '$1 == "FETCH" { n++; k[$3]++; if ($3 == "finish") { ms += $5 } }
 	END { printf "fetches %d: finished %d (mean %.1f s), interrupted (SIGINT) %d, killed (kill -9) %d\n", n, k["finish"], k["finish"] ? ms / k["finish"] / 1000 : 0, k["sigint"], k["kill9"] }' "$ev"
 echo "server: $restarts restarts ($server_kills by kill -9), $mutations source changes; first-minute RSS $(awk -v k="$rss0" 'BEGIN { printf "%.1f", k / 1024 }') MiB, goroutines $gor0"
-stale=$(awk '$1 == "STALE" { n += $3 } END { print n + 0 }' "$ev")
-[ "$stale" -gt 0 ] && echo "note: $stale temporary files left by earlier kill -9 were still there after later clean exits (not swept)"
+stale=$(awk '$1 == "STALE" { n++ } END { print n + 0 }' "$ev")
+left=$(find "$work/dst" -name '.*.lcsync-*' | wc -l)
+[ "$stale" -gt 0 ] && echo "note: $stale clean exits found temporary files of an earlier kill -9 and left them; $left remain in the DSTs at the end (not swept)"
 nfail=$(grep -c '^FAIL' "$ev")
 if [ "$nfail" -gt 0 ]; then
 	echo "== soak FAILED: $nfail failures"
