@@ -25,7 +25,7 @@ DEBARCH    ?= $(shell $(GO) env GOARCH)
 DEBROOT     = bin/deb
 DEB         = bin/lcsync_$(DEBVERSION)_$(DEBARCH).deb
 
-.PHONY: all build test demo bench bench-local bench-net lint install uninstall deb completions clean net-setup net-teardown help
+.PHONY: all build test fuzz soak demo bench bench-local bench-net lint install uninstall deb completions clean net-setup net-teardown help
 
 all: build
 
@@ -34,6 +34,12 @@ build: ## build bin/lcsync (static, stamped with the version and VCS revision)
 
 test: ## run every test (as root for the network-namespace tests), as CI does
 	bash scripts/test.sh
+
+fuzz: ## run every fuzz target for FUZZTIME each (default 60s); not part of CI
+	bash scripts/fuzz.sh
+
+soak: ## root: SOAK_MINUTES (default 30) of joins, leaves, kill -9 and server restarts under loss
+	bash scripts/soak.sh
 
 demo: ## serve and fetch a generated tree across network namespaces (root)
 	bash scripts/demo.sh
