@@ -3,7 +3,7 @@
 # (root; run on a quiet machine). `make bench-net` runs it. Writes BENCHMARKS.md.
 #
 # Scenarios (BENCH_SCENARIOS, default all, in this order):
-#   full        a random file (BENCH_SIZE_MB, default 512 MiB) to N = BENCH_N ("1 4 8") receivers
+#   full        a random file (BENCH_SIZE_MB, default 512 MiB) to N = BENCH_N ("1 4 8 16") receivers
 #   shaped      the sender's link shaped to BENCH_RATE (200mbit), N = BENCH_SHAPED_N (8)
 #   delta       receivers hold the file with 1% of its 4 KiB pieces changed, N = BENCH_DELTA_N (4)
 #   loss        BENCH_LOSS ("1 5") percent loss on every receiver downlink, N = BENCH_LOSS_N (4)
@@ -13,13 +13,17 @@
 #
 # Every transfer is verified (sha256 of each receiver's copy). Each tool runs over a small grid
 # of rate settings (LCSYNC_GRID, UFTP_GRID, UDPCAST_GRID, RSYNC_GRID: comma-separated; the
-# shaped and delta scenarios have SHAPED_* and DELTA_* grids), ROUNDS (1) times, the tool order
-# rotating each round; BENCH_TOOLS ("lcsync uftp udpcast rsync") selects tools. Every process
+# shaped and delta scenarios have SHAPED_* and DELTA_* grids), ROUNDS (3) times; the report gives
+# each row's median and the spread (min-max) of its rounds. Every tool gets the same conditions:
+# the tool order rotates each round and each grid runs backwards every other round, every run's
+# copies are deleted before the next, and memory for the largest run is touched once before the
+# first (on a VM, memory touched for the first time is about twice as slow to fill).
+# BENCH_TOOLS ("lcsync uftp udpcast rsync") selects tools. Every process
 # runs under a timeout (BENCH_TIMEOUT seconds, default 120 + size in MiB / 2); processes,
 # namespaces and files are cleaned up on any exit. BENCH_OUT sets the report path
 # (BENCHMARKS.md at the repo root); BENCH_BIN uses that lcsync binary instead of building
 # ./cmd/lcsync. --quick (or BENCH_QUICK=1): 32 MiB, N = 1 and 2, 1000 small files, 10 s idle,
-# ROUNDS=1, report to BENCHMARKS.quick.md: for development.
+# ROUNDS=1 unless set, report to BENCHMARKS.quick.md: for development.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 case "${1:-}" in
@@ -37,7 +41,7 @@ quick=${BENCH_QUICK:-0}
 size_mb=${BENCH_SIZE_MB:-${q:+32}}
 size_mb=${size_mb:-512}
 full_n=${BENCH_N:-${q:+1 2}}
-full_n=${full_n:-1 4 8}
+full_n=${full_n:-1 4 8 16}
 shaped_n=${BENCH_SHAPED_N:-${q:+2}}
 shaped_n=${shaped_n:-8}
 delta_n=${BENCH_DELTA_N:-${q:+2}}
@@ -51,8 +55,9 @@ small_files=${BENCH_SMALL_FILES:-${q:+1000}}
 small_files=${small_files:-10000}
 idle_secs=${BENCH_IDLE_SECS:-${q:+10}}
 idle_secs=${idle_secs:-60}
-rounds=${ROUNDS:-1}
-[ -n "$q" ] && rounds=1
+rounds=${ROUNDS:-${q:+1}}
+rounds=${rounds:-3}
+case $rounds in '' | *[!0-9]* | 0) echo "bench.sh: ROUNDS must be a positive integer" >&2; exit 2 ;; esac
 run_timeout=${BENCH_TIMEOUT:-$((120 + size_mb / 2))}
 scenarios=${BENCH_SCENARIOS:-full shaped delta loss smallfiles index idle}
 read -ra tools <<<"${BENCH_TOOLS:-lcsync uftp udpcast rsync}"
@@ -93,6 +98,12 @@ else
 		-o "$bin" ./cmd/lcsync
 fi
 buffers_up
+# The most tmpfs a run fills: the payload and its old copy (delta), plus each receiver's copy
+# (twice in delta: the outdated copy and the temporary file), plus slack.
+most_n=$(echo "$full_n $shaped_n $((2 * delta_n)) $loss_n" | tr ' ' '\n' | sort -n | tail -1)
+prefault_memory "$(awk -v mib=$(((most_n + 3) * size_mb)) -v avail="$(awk '/MemAvailable/ { print $2 }' /proc/meminfo)" \
+	'BEGIN { cap = int(avail / 1024 * 0.6); print (mib < cap ? mib : cap) }')"
+raw_blake2s >/dev/null # one core of x/crypto/blake2s, the yardstick of the hashing figures
 
 started=$(date -u '+%F %T UTC')
 for s in $scenarios; do "scen_$s"; done
@@ -106,7 +117,7 @@ for s in $scenarios; do "scen_$s"; done
 	if [ -n "$q" ]; then
 		echo "> Quick run: small payloads on a shared machine, so fixed start-up costs dominate and the"
 		echo "> figures are noisy. It checks that every tool works on the rig; for real figures run"
-		echo "> \`make bench-net\` (ROUNDS=3) on a quiet machine."
+		echo "> \`make bench-net\` (3 rounds) on a quiet machine."
 		echo
 	fi
 	echo "- machine: $(nproc) cores, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), kernel $(uname -r)"
@@ -119,7 +130,9 @@ for s in $scenarios; do "scen_$s"; done
 		set-up included); **MB/s per receiver** = payload bytes / wall; **sender CPU s** = user+system
 		of the sender process tree during the transfer (softirq work of the bridge and the receivers
 		is not in it); **sender tx / size** = bytes on the sender's link (tx_bytes of lc-s eth0) over
-		the payload size; **verified** = receivers whose copy has the source's sha256; **lcsync/peer**
+		the payload size; **wall min–max** = the fastest and slowest of the row's rounds (the other
+		columns are medians over the rounds); **verified** = receivers whose copy has the source's
+		sha256 over all rounds; **lcsync/peer**
 		= MB/s of the best lcsync row over the peer row's (above 1: lcsync is faster), in the delta
 		scenario the ratio of sender bytes (below 1: lcsync sends less). Each tool runs over a small
 		grid of rate settings; **pick** marks its best setting per N ("best", also in bold) and the
@@ -153,9 +166,18 @@ for s in $scenarios; do "scen_$s"; done
 		- The delta scenario's lcsync bytes include the parts of the merkle tree the receivers
 		  fetch to find what changed (the `tree` figure of `lcsync --stats`).
 		- lcsync's note column sums the receivers' `--stats`: channel rejoins (repair after loss)
-		  and wasted bytes (duplicates and data nobody needed).
-		- Figures from a loaded machine are noisy: compare the load lines of each scenario and rerun
-		  with ROUNDS=3 on a quiet machine before drawing conclusions.
+		  and wasted bytes (duplicates and data nobody needed). Its receiver cpu is a receiver's
+		  user+system time (mean over the receivers), and in brackets its ratio to the time one
+		  core of x/crypto/blake2s takes to hash the payload, measured in the same run (below 1:
+		  receiving, verifying and writing cost less than one plain hash pass).
+		- Fair rounds: every tool runs under the same conditions. The tool order rotates each round
+		  and each tool's grid runs backwards every other round; each run's copies are deleted
+		  before the next run starts, and the memory of the largest run is touched once before the
+		  first run. On this kind of VM, tmpfs memory touched for the first time costs about twice
+		  as much to fill: a run following one that left 2 GiB of copies behind ran at half speed.
+		- Each row is the median of its rounds (wall, CPU, bytes); the wall min–max column is the
+		  spread of the rounds. Figures from a loaded machine are noisy: compare the load lines of
+		  each scenario and the spreads before drawing conclusions.
 	EOF
 } >"$work/final.md"
 cp "$work/final.md" "$out"

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"sync"
 
 	"github.com/bits-and-blooms/bitset"
@@ -171,8 +172,8 @@ func runsOf(f *fileState, set *bitset.BitSet, limit int64) []blockRun {
 // checkSlab is how many bytes a checker reads at once.
 const checkSlab = 1 << 20
 
-// checkBlocks reads the blocks in set back from r, a slab at a time on workers goroutines, and
-// compares each with f's local tree. A difference means the local copy changed after it was
+// checkBlocks reads the blocks in set back from r, a slab at a time on workers goroutines,
+// hashes each slab's blocks together (merkle.HashLeaves) and compares each with f's local tree. A difference means the local copy changed after it was
 // hashed: the error wraps ErrVerify and names the block.
 func checkBlocks(ctx context.Context, r io.ReaderAt, f *fileState, set *bitset.BitSet, workers int) error {
 	runs := runsOf(f, set, checkSlab)
@@ -197,6 +198,10 @@ func checkBlocks(ctx context.Context, r io.ReaderAt, f *fileState, set *bitset.B
 		go func() {
 			defer wg.Done()
 			buf := make([]byte, checkSlab+f.shape.BlockSize())
+			var (
+				blocks [][]byte
+				sums   []merkle.Hash
+			)
 			for {
 				run, ok := take()
 				if !ok {
@@ -215,9 +220,16 @@ func checkBlocks(ctx context.Context, r io.ReaderAt, f *fileState, set *bitset.B
 				if err != nil {
 					return
 				}
+				blocks = blocks[:0]
 				for b := run.first; b < run.first+run.count; b++ {
 					n := f.shape.BlockLen(b)
-					if merkle.LeafHash(p[:n]) != f.local.Leaf(b) {
+					blocks = append(blocks, p[:n])
+					p = p[n:]
+				}
+				sums = slices.Grow(sums[:0], len(blocks))[:len(blocks)]
+				merkle.HashLeaves(blocks, sums) // the slab's blocks at once, a lane each
+				for i, h := range sums {
+					if b := run.first + i; h != f.local.Leaf(b) {
 						mu.Lock()
 						if bad < 0 || b < bad {
 							bad = b
@@ -225,7 +237,6 @@ func checkBlocks(ctx context.Context, r io.ReaderAt, f *fileState, set *bitset.B
 						mu.Unlock()
 						break
 					}
-					p = p[n:]
 				}
 			}
 		}()

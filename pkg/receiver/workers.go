@@ -2,6 +2,7 @@ package receiver
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/lcsync/lcsync/pkg/mcast"
@@ -18,17 +19,27 @@ type writeJob struct {
 	fec *fecJob // set when buf misses shards to rebuild from parity first
 }
 
+// verifyBatch is how many completed blocks a worker hashes at once: the lanes of the widest
+// multi-buffer BLAKE2s kernel (simd/blake2s).
+const verifyBatch = 16
+
 // worker verifies and writes blocks until jobs is closed, fresh blocks first: the reader
 // waits on jobs when it is full, and the socket overruns while it waits. The backlog of
-// blocks to read back and verify is taken only when no fresh block waits.
+// blocks to read back and verify is taken only when no fresh block waits. A worker takes
+// every block waiting at that moment (up to verifyBatch) and hashes them together; a lone
+// block is hashed alone, so it waits for no other.
 func (s *session) worker(jobs <-chan writeJob) {
+	batch := make([]writeJob, 0, verifyBatch)
+	v := &verifier{}
 	for {
+		batch = batch[:0]
 		select {
 		case j, ok := <-jobs:
 			if !ok {
 				return
 			}
-			s.process(j)
+			batch = drain(jobs, append(batch, j))
+			s.processBatch(v, batch)
 			continue
 		default:
 		}
@@ -37,13 +48,29 @@ func (s *session) worker(jobs <-chan writeJob) {
 			if !ok {
 				return
 			}
-			s.process(j)
+			batch = drain(jobs, append(batch, j))
 		case <-s.backlog.ready:
-			if j, ok := s.backlog.take(); ok {
-				s.process(j)
+			batch = s.backlog.take(batch)
+		}
+		s.processBatch(v, batch)
+	}
+}
+
+// drain appends to batch the blocks waiting on jobs, without waiting, up to verifyBatch in
+// all. A closed jobs is left for the worker's next receive to see.
+func drain(jobs <-chan writeJob, batch []writeJob) []writeJob {
+	for len(batch) < verifyBatch {
+		select {
+		case j, ok := <-jobs:
+			if !ok {
+				return batch
 			}
+			batch = append(batch, j)
+		default:
+			return batch
 		}
 	}
+	return batch
 }
 
 // backlog holds blocks written before their leaf was known, to read back and verify once it
@@ -71,56 +98,101 @@ func (q *backlog) signal() {
 	}
 }
 
-// take takes the oldest block, signalling the other workers if more remain.
-func (q *backlog) take() (writeJob, bool) {
+// take appends the oldest blocks to batch, up to verifyBatch in all, signalling the other
+// workers if more remain.
+func (q *backlog) take(batch []writeJob) []writeJob {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.head == len(q.jobs) {
-		return writeJob{}, false
+	for q.head < len(q.jobs) && len(batch) < verifyBatch {
+		batch = append(batch, q.jobs[q.head])
+		q.jobs[q.head] = writeJob{}
+		q.head++
 	}
-	j := q.jobs[q.head]
-	q.jobs[q.head] = writeJob{}
-	q.head++
 	if q.head == len(q.jobs) {
 		q.jobs, q.head = q.jobs[:0], 0
 	} else {
 		q.signal()
 	}
-	return j, true
+	return batch
 }
 
-func (s *session) process(j writeJob) {
+// checkedJob is a block of a batch ready to hash: its bytes and whether they are already in
+// the temporary file.
+type checkedJob struct {
+	writeJob
+	buf     []byte
+	written bool
+}
+
+// verifier is a worker's scratch space for a batch.
+type verifier struct {
+	ready []checkedJob
+	bufs  [][]byte
+	sums  []merkle.Hash
+}
+
+// processBatch verifies and writes a batch of blocks: each is made ready (read back, rebuilt
+// from parity), the ready ones are hashed with one multi-buffer call, then each is checked
+// against its leaf and written as process would alone.
+func (s *session) processBatch(v *verifier, batch []writeJob) {
+	v.ready, v.bufs = v.ready[:0], v.bufs[:0]
+	for _, j := range batch {
+		if c, ok := s.prepare(j); ok {
+			v.ready = append(v.ready, c)
+			v.bufs = append(v.bufs, c.buf)
+		}
+	}
+	if len(v.ready) == 0 {
+		return
+	}
+	v.sums = slices.Grow(v.sums[:0], len(v.ready))[:len(v.ready)]
+	merkle.HashLeaves(v.bufs, v.sums)
+	for i, c := range v.ready {
+		s.settle(c, v.sums[i])
+		v.ready[i], v.bufs[i] = checkedJob{}, nil
+	}
+}
+
+// done releases a block's buffer and lets the reader queue it again.
+func (s *session) done(j writeJob, buf []byte) {
+	if buf != nil {
+		s.mem.put(buf)
+	}
+	s.mu.Lock()
+	j.f.queued.Clear(uint(j.b))
+	s.mu.Unlock()
+}
+
+// prepare makes a block ready to hash: it reads back a block already in the temporary file
+// and rebuilds one missing shards from parity. When it reports false the block is dealt
+// with (its file is gone or failed, or it was garbage) and released.
+func (s *session) prepare(j writeJob) (checkedJob, bool) {
 	f, b := j.f, j.b
-	defer func() {
-		s.mu.Lock()
-		f.queued.Clear(uint(b))
-		s.mu.Unlock()
-	}()
 	s.mu.Lock()
 	gone := f.finished || f.err != nil
 	s.mu.Unlock()
 	if gone {
-		return
+		s.done(j, nil)
+		return checkedJob{}, false
 	}
 	if err := s.ensureTemp(f); err != nil {
 		s.lockedFail(f, err)
-		return
+		s.done(j, nil)
+		return checkedJob{}, false
 	}
 	n := f.shape.BlockLen(b)
-	off := f.shape.BlockOffset(b)
-	buf, written := j.buf, false
-	if buf == nil {
-		buf = s.mem.get(f.shape.BlockSize())[:n]
-		if _, err := f.tmp.ReadAt(buf, off); err != nil {
+	c := checkedJob{writeJob: j, buf: j.buf}
+	if c.buf == nil {
+		c.buf = s.mem.get(f.shape.BlockSize())[:n]
+		if _, err := f.tmp.ReadAt(c.buf, f.shape.BlockOffset(b)); err != nil {
 			s.lockedFail(f, fmt.Errorf("receiver: reading back block %d of %s: %w", b, f.rel, err))
-			s.mem.put(buf)
-			return
+			s.done(j, c.buf)
+			return checkedJob{}, false
 		}
-		written = true
+		c.written = true
 	}
-	defer s.mem.put(buf)
 	if j.fec != nil {
-		err := rebuild(&s.codec, buf, j.fec)
+		err := rebuild(&s.codec, c.buf, j.fec)
 		s.mu.Lock()
 		if err != nil {
 			// Garbage: not a candidate for its leaf. The block stays missing and comes again.
@@ -129,12 +201,21 @@ func (s *session) process(j writeJob) {
 				s.refetch(f, b, f.leaves[b])
 			}
 			s.mu.Unlock()
-			return
+			s.done(j, c.buf)
+			return checkedJob{}, false
 		}
 		s.stats.Rebuilt++
 		s.mu.Unlock()
 	}
-	h := merkle.LeafHash(buf)
+	return c, true
+}
+
+// settle checks a ready block, whose hash is h, against its leaf and writes it, or holds it
+// unverified until its leaf arrives; then it releases the block.
+func (s *session) settle(c checkedJob, h merkle.Hash) {
+	defer s.done(c.writeJob, c.buf)
+	f, b, buf, written := c.f, c.b, c.buf, c.written
+	n, off := len(buf), f.shape.BlockOffset(b)
 	for {
 		s.mu.Lock()
 		known, leaf := f.leafOK.Test(uint(b)), f.leaves[b]

@@ -118,6 +118,46 @@ fresh_dsts() {
 	sync
 }
 
+# drop_copies: delete the receivers' copies of the run just measured (their logs stay for the
+# report), so that the next run finds the same free memory: on a VM, tmpfs pages touched for
+# the first time cost about twice as much, and a run after one that left its copies behind
+# was measured at half speed.
+drop_copies() {
+	rm -rf "$work"/r[0-9]*/
+}
+
+# prefault_memory MIB: write MIB MiB to tmpfs once and delete it, so that every run (the first
+# one too) fills memory the guest has touched before.
+prefault_memory() {
+	local f=$work/prefault.bin
+	echo "bench: touching ${1} MiB of memory once, so every run starts from the same state" >&2
+	head -c $(($1 << 20)) /dev/zero >"$f" 2>/dev/null || true
+	rm -f "$f"
+}
+
+# raw_blake2s: MB/s of one core running x/crypto/blake2s over 16 KiB blocks (merkle's
+# BenchmarkBlake2sRaw, 64 MiB a pass), measured once per benchmark run from CPU time rather than
+# wall time, so that a loaded machine skews it less: user+system of 9 passes minus that of 1
+# (which also pays the set-up). Empty if it failed.
+raw_blake2s() {
+	if [ ! -f "$work/raw.mbs" ]; then
+		local c1 c9
+		if go test -c -o "$work/merkle.test" ./merkle >/dev/null 2>&1; then
+			c1=$(cpu_run "$work/merkle.test" -test.run '^$' -test.bench 'Blake2sRaw/bs=16KiB' -test.benchtime 1x)
+			c9=$(cpu_run "$work/merkle.test" -test.run '^$' -test.bench 'Blake2sRaw/bs=16KiB' -test.benchtime 9x)
+			awk -v a="$c1" -v b="$c9" 'BEGIN { if (b > a) printf "%.1f\n", 8 * 64 * 1048576 / (b - a) / 1e6 }' >"$work/raw.mbs"
+		fi
+		touch "$work/raw.mbs"
+	fi
+	cat "$work/raw.mbs"
+}
+
+# cpu_run CMD...: run CMD (output discarded) and print its user+system seconds.
+cpu_run() {
+	/usr/bin/time -f '%U %S' -o "$work/cpu_run.time" "$@" >/dev/null 2>&1 || true
+	time_cpu "$work/cpu_run.time"
+}
+
 # record TOOL SETTING N ROUND WALL CPU TX OK NOTE: one run, appended to $results with the
 # current section, payload bytes and extra columns.
 record() {

@@ -5,7 +5,9 @@ RESULTS is the tab-separated file scripts/bench.sh appends one line per run to:
 section, N, tool, setting, round, wall s, sender CPU s, sender tx bytes, payload bytes,
 receivers verified, note, link rate in bit/s (shaped scenario only, else empty).
 
-Rounds of the same tool, setting and N are folded into one row (median wall, CPU and tx).
+Rounds of the same tool, setting and N are folded into one row: the median wall, CPU and tx
+of the verified rounds (of all rounds when none verified), and the spread of their wall
+times (min-max); the note is that of the median round, plus any exit status of another.
 For each N and tool the best setting among the fully verified ones is marked "best"
 (highest MB/s; in the delta section fewest bytes on the sender's link), the others "grid".
 The lcsync/peer column compares the best lcsync row with each peer row: MB/s ratio (above 1:
@@ -32,6 +34,17 @@ def load(path, section):
     return runs
 
 
+def fold_notes(use, rs):
+    """The note of the median round (by wall time) of use, then any other round's note that
+    reports an exit status, so that a row of several rounds says one thing once."""
+    mid = sorted(use, key=lambda r: r["wall"])[(len(use) - 1) // 2]
+    notes = [mid["note"]] if mid["note"] else []
+    for r in sorted(rs, key=lambda r: r["round"]):
+        if r is not mid and "exit" in r["note"] and r["note"] not in notes:
+            notes.append("round %d: %s" % (r["round"], r["note"]))
+    return notes
+
+
 def fold(n, rs):
     good = [r for r in rs if r["ok"] == n and r["wall"] > 0]
     use = good or rs
@@ -41,8 +54,9 @@ def fold(n, rs):
         tx=statistics.median(r["tx"] for r in use),
         size=use[0]["size"], rate=use[0]["rate"],
         ok=sum(r["ok"] for r in rs), of=n * len(rs), verified=len(good) == len(rs),
-        notes=sorted({r["note"] for r in rs if r["note"]}),
-        walls=[r["wall"] for r in sorted(rs, key=lambda r: r["round"])])
+        notes=fold_notes(use, rs),
+        walls=[r["wall"] for r in sorted(rs, key=lambda r: r["round"])],
+        spread=(min(r["wall"] for r in use), max(r["wall"] for r in use)), rounds=len(use))
     row["mbs"] = row["size"] / row["wall"] / 1e6 if row["wall"] > 0 else 0.0
     return row
 
@@ -60,12 +74,12 @@ def main():
     def better(r):  # sort key: smaller is better
         return (r["tx"], r["wall"]) if delta else (r["wall"],)
 
-    head = ["tool (setting)", "N", "wall s", "MB/s per receiver", "sender CPU s",
+    head = ["tool (setting)", "N", "wall s", "wall min–max", "MB/s per receiver", "sender CPU s",
             "sender tx / size", "verified", "lcsync/peer", "pick"]
     if delta:
-        head.insert(6, "sender tx MB")
+        head.insert(7, "sender tx MB")
     if shaped:
-        head.insert(4, "wall/ideal")
+        head.insert(5, "wall/ideal")
     head.append("note")
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
@@ -91,18 +105,20 @@ def main():
                 else:
                     ratio = "%.2f" % (lc["mbs"] / r["mbs"]) if r["mbs"] else "—"
                 name = "%s (%s)" % (t, setting)
-                cells = [("**%s**" % name) if is_best else name, str(n), "%.2f" % r["wall"],
+                spread = ("%.2f–%.2f" % r["spread"]) if r["rounds"] > 1 else "—"
+                cells = [("**%s**" % name) if is_best else name, str(n), "%.2f" % r["wall"], spread,
                          "%.1f" % r["mbs"], "%.2f" % r["cpu"], "%.3f" % (r["tx"] / r["size"]),
                          "%d/%d" % (r["ok"], r["of"]) + ("" if r["verified"] else " FAILED"),
                          ratio, "best" if is_best else "grid"]
                 if delta:
-                    cells.insert(6, "%.1f" % (r["tx"] / 1e6))
+                    cells.insert(7, "%.1f" % (r["tx"] / 1e6))
                 if shaped:
                     ideal = r["size"] * 8 / r["rate"] if r["rate"] else 0
-                    cells.insert(4, "%.2f" % (r["wall"] / ideal) if ideal else "—")
+                    cells.insert(5, "%.2f" % (r["wall"] / ideal) if ideal else "—")
                 notes = list(r["notes"])
                 if len(r["walls"]) > 1:
-                    notes.insert(0, "rounds " + ", ".join("%.2f" % w for w in r["walls"]))
+                    notes.insert(0, "rounds " + ", ".join("%.2f" % w for w in r["walls"]) +
+                                 (" (note of the median round)" if notes else ""))
                 cells.append("; ".join(notes))
                 print("| " + " | ".join(cells) + " |")
 

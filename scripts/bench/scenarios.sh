@@ -9,7 +9,10 @@ grid() {
 	echo "${!v:-default}"
 }
 
-# run_rounds N: every selected tool over its grid, $rounds times, rotating the tool order.
+# run_rounds N: every selected tool over its grid, $rounds times, in the same conditions: the
+# tool order rotates each round (round r starts with tool r) and each tool's grid runs
+# backwards every other round, so no tool or setting always follows the same one; every run's
+# copies are deleted before the next run starts (drop_copies).
 run_rounds() {
 	local n=$1 r k t s order settings
 	for r in $(seq 1 "$rounds"); do
@@ -19,8 +22,10 @@ run_rounds() {
 		done
 		for t in "${order[@]}"; do
 			IFS=, read -ra settings <<<"$(grid "$t")"
+			[ $((r % 2)) = 0 ] && IFS=, read -ra settings <<<"$(grid "$t" | tr , '\n' | tac | paste -sd,)"
 			for s in "${settings[@]}"; do
 				"run_$t" "$s" "$n" "$r"
+				drop_copies
 			done
 		done
 	done
@@ -180,27 +185,33 @@ scen_index() {
 	section=index
 	echo "== index" >&2
 	local raw hex
-	raw=$(go test -run '^$' -bench 'Blake2sRaw/bs=16KiB' -benchtime 5x -count 1 -timeout 10m ./merkle |
-		awk '/^Benchmark/ { for (i = 1; i < NF; i++) if ($(i + 1) == "MB/s") print $i }' || true)
+	raw=$(raw_blake2s)
 	{
 		echo
 		echo "## index: building the merkle tree"
 		echo
-		echo "\`lcsync --hex\` over the ${size_mb} MiB file (default 16 KiB blocks, all cores; file on tmpfs), against one core running raw BLAKE2s over the same bytes (\`BenchmarkBlake2sRaw/bs=16KiB\`: ${raw:-?} MB/s). x-vs-raw above 1 means the tree is built faster than one core can hash its bytes."
+		echo "\`lcsync --hex\` over the ${size_mb} MiB file (default 16 KiB blocks, all cores; file on tmpfs), against one core running raw BLAKE2s over the same bytes (\`BenchmarkBlake2sRaw/bs=16KiB\`, from its CPU time: ${raw:-?} MB/s). x-vs-raw above 1 means the tree is built faster than one core can hash its bytes."
 		echo
 		echo "Before: $(load_note)."
 		echo
 		echo "| what | wall s | CPU s | MB/s | x-vs-raw |"
 		echo "|---|---|---|---|---|"
 	} >>"$report"
-	local r out
+	local r out walls=()
 	for r in $(seq 1 "$rounds"); do
 		out=$(python3 scripts/iostat.py "$bin" --hex "$srcdir/file.bin" 2>&1 >/dev/null | tail -1)
 		awk -v o="$out" -v b="$payload" -v raw="${raw:-0}" 'BEGIN {
 			n = split(o, f, " "); for (i = 1; i <= n; i++) { split(f[i], kv, "="); v[kv[1]] = kv[2] }
 			w = v["wall"]; printf "| lcsync --hex (round '"$r"') | %.2f | %.2f | %.0f | %s |\n", w, v["cpu"], b / w / 1e6,
 				(raw > 0 ? sprintf("%.2f", (b / (raw * 1e6)) / w) : "?") }' >>"$report"
+		walls+=("$(awk -v o="$out" 'BEGIN { n = split(o, f, " "); for (i = 1; i <= n; i++) if (f[i] ~ /^wall=/) print substr(f[i], 6) }')")
 	done
+	if [ "$rounds" -gt 1 ]; then
+		printf '%s\n' "${walls[@]}" | sort -g | awk -v b="$payload" -v raw="${raw:-0}" '{ w[NR] = $1 } END {
+			m = NR % 2 ? w[(NR + 1) / 2] : (w[NR / 2] + w[NR / 2 + 1]) / 2
+			printf "| **lcsync --hex, median of %d rounds** (wall %.2f–%.2f) | %.2f | | %.0f | %s |\n", NR, w[1], w[NR], m, b / m / 1e6,
+				(raw > 0 ? sprintf("%.2f", (b / (raw * 1e6)) / m) : "?") }' >>"$report"
+	fi
 	awk -v b="$payload" -v raw="${raw:-0}" 'BEGIN { if (raw > 0) printf "| raw BLAKE2s, one core (computed) | %.2f | %.2f | %.0f | 1.00 |\n", b / raw / 1e6, b / raw / 1e6, raw }' >>"$report"
 	{
 		echo

@@ -81,6 +81,17 @@ lcsync_note() {
 		END { printf "rejoins %d, wasted %.1f MiB", r, w / 1048576 }'
 }
 
+# receiver_cpu N: "receiver cpu 1.23 s (0.65x raw), ": the mean user+system time of the N
+# receivers (from their /usr/bin/time files) and its ratio to one core of raw BLAKE2s over the
+# payload (raw_blake2s).
+receiver_cpu() {
+	local i sum=0 raw
+	for i in $(seq 1 "$1"); do sum=$(awk -v s="$sum" -v c="$(time_cpu "$work/r$i.time")" 'BEGIN { print s + c }'); done
+	raw=$(raw_blake2s)
+	awk -v s="$sum" -v n="$1" -v b="$payload" -v raw="${raw:-0}" 'BEGIN { c = s / n
+		printf "receiver cpu %.2f s%s, ", c, (raw > 0 ? sprintf(" (%.2fx raw)", c / (b / (raw * 1e6))) : "") }'
+}
+
 note_rc() { [ "$2" -ne 0 ] && echo "$1 exit $2"; true; }
 
 # run_lcsync SET N ROUND: one lcsync transfer. SET is "default", server options, or "signed":
@@ -108,7 +119,8 @@ run_lcsync() {
 	idx=$(cpu_of "$srv")
 	cpu0=$idx tx0=$(txbytes) t0=$(now)
 	for i in $(seq 1 "$n"); do
-		spawn ip netns exec "lc-r$i" timeout -k 5 "$run_timeout" "$bin" -q --stats --idle-timeout 30s \
+		spawn ip netns exec "lc-r$i" /usr/bin/time -f '%U %S' -o "$work/r$i.time" \
+			timeout -k 5 "$run_timeout" "$bin" -q --stats --idle-timeout 30s \
 			"${ropts[@]}" ${ropts[0]:+--state "$work/state-r$i"} "$name" "$work/r$i/" >"$work/r$i.log" 2>&1
 		pids+=("$spawned")
 	done
@@ -121,7 +133,7 @@ run_lcsync() {
 	ok=$(verified "$n" "$(verify_pattern lcsync)" "$want")
 	record lcsync "$set" "$n" "$round" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" \
 		"$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN { print b - a }')" $((tx1 - tx0)) "$ok" \
-		"index cpu ${idx}s, $(lcsync_note)$(note_rc ', fetch' "$rc")"
+		"index cpu ${idx}s, $(receiver_cpu "$n")$(lcsync_note)$(note_rc ', fetch' "$rc")"
 	[ "$ok" -eq "$n" ] || fail_log "lcsync $set N=$n round $round" "$work/s.log" "$work"/r[0-9]*.log
 	grep -h "kernel drops" "$work"/r[0-9]*.log 2>/dev/null | sed 's/^/    /' >&2 || true
 }
