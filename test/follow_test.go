@@ -56,7 +56,11 @@ func TestFollow(t *testing.T) {
 	}
 	change("create", func() { writeFile(t, filepath.Join(src, "new.bin"), 30000, 7, 0o644) })
 	change("modify", func() { writeFile(t, filepath.Join(src, "a.bin"), 20000, 8, 0o644) })
+	// A file rewritten within a second of its last change is "hot" for the server's
+	// debouncer (published once quiet for 1 s): space the rewrites as the workload
+	// does, to measure the path from a write to the mirror.
 	for i := range 3 {
+		time.Sleep(1100 * time.Millisecond)
 		change(fmt.Sprintf("rewrite 4 KiB #%d", i), func() { writeFile(t, filepath.Join(src, "small.bin"), 4096, uint64(20+i), 0o644) })
 	}
 	change("chmod", func() {
@@ -99,6 +103,7 @@ func TestFollow(t *testing.T) {
 	})
 
 	// SIGTERM: exit status 0, no temporary file, the generation recorded.
+	stopAt := time.Now()
 	if code := fl.stop(); code != 0 {
 		t.Errorf("follower stopped by SIGTERM exited with status %d", code)
 	}
@@ -109,12 +114,23 @@ func TestFollow(t *testing.T) {
 	}
 
 	// Restarted, it finds its generation recorded and applies nothing until a change.
+	t.Logf("SIGTERM: the follower exited in %v", time.Since(stopAt).Round(time.Millisecond))
+	startAt := time.Now()
 	fl = startFollower(t, ns, args...)
 	waitFollowerOutput(t, fl, "the mirror is up to date")
+	t.Logf("restarted: up to date in %v", time.Since(startAt).Round(time.Millisecond))
 	if strings.Contains(fl.out.String(), "msg=applied") {
 		t.Errorf("the restarted follower applied a generation again:\n%s", fl.out)
 	}
 	change("after a restart", func() { writeFile(t, filepath.Join(src, "later.bin"), 9000, 50, 0o644) })
+
+	// SIGHUP re-checks DST: a local change is repaired without a new generation.
+	writeFile(t, filepath.Join(dst, "later.bin"), 9000, 51, 0o644)
+	if err := fl.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	d := waitMirror(t, src, dst, "SIGHUP")
+	t.Logf("SIGHUP: the local change was repaired in %v", d.Round(time.Millisecond))
 
 	// SIGTERM mid-transfer leaves no temporary file.
 	writeFile(t, filepath.Join(src, "huge.bin"), 48<<20, 60, 0o644)
@@ -182,7 +198,17 @@ func startFollower(t *testing.T, ns *netnstest.NS, args ...string) *server {
 	s := &server{out: &syncBuffer{}, cancel: cancel, done: make(chan struct{})}
 	s.cmd = ns.Command(ctx, lcsyncBin, args...)
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
-	s.cmd.Cancel = func() error { return s.cmd.Process.Signal(syscall.SIGTERM) }
+	s.cmd.Cancel = func() error {
+		err := s.cmd.Process.Signal(syscall.SIGTERM)
+		go func() { // a follower that hangs dumps its goroutines before it is killed
+			select {
+			case <-s.done:
+			case <-time.After(serverStopTimeout - 2*time.Second):
+				_ = s.cmd.Process.Signal(syscall.SIGQUIT)
+			}
+		}()
+		return err
+	}
 	s.cmd.WaitDelay = serverStopTimeout
 	if err := s.cmd.Start(); err != nil {
 		cancel()

@@ -147,23 +147,26 @@ func (f *Follower) Run(ctx context.Context) error {
 		return fmt.Errorf("follow: %w", err)
 	}
 	wctx, stopWatch := context.WithCancel(ctx)
-	watchDone := make(chan error, 1)
+	watchDone := make(chan struct{}) // closed when the watch has ended, with its error in werr
+	var werr error
 	floor := max(st.generation, 1) - 1 // the recorded generation is found again: "up to date"
 	go func() {
+		defer close(watchDone)
 		wcfg := f.cfg.Fetch
 		wcfg.Name, wcfg.Transport = f.cfg.Name, tr
-		watchDone <- receiver.WatchManifests(wctx, wcfg, floor, f.cfg.Rejoin, f.box.put)
+		werr = receiver.WatchManifests(wctx, wcfg, floor, f.cfg.Rejoin, f.box.put)
 	}()
 	err = f.loop(ctx, root, st, watchDone)
 	stopWatch()
-	if werr := <-watchDone; err == nil && werr != nil {
+	<-watchDone
+	if err == nil && werr != nil && ctx.Err() == nil {
 		err = fmt.Errorf("follow: %w", werr)
 	}
 	return err
 }
 
-// loop applies generations as they come, until ctx ends or the watch fails.
-func (f *Follower) loop(ctx context.Context, root *os.Root, st state, watchDone <-chan error) error {
+// loop applies generations as they come, until ctx ends or the watch ends (watchDone).
+func (f *Follower) loop(ctx context.Context, root *os.Root, st state, watchDone <-chan struct{}) error {
 	var (
 		applied  *wire.Manifest // the last manifest applied by this process (for renames)
 		refused  uint64         // a generation the delete guard refused
@@ -219,11 +222,8 @@ func (f *Follower) loop(ctx context.Context, root *os.Root, st state, watchDone 
 		select {
 		case <-ctx.Done():
 			return nil
-		case err := <-watchDone:
-			if err == nil {
-				return nil
-			}
-			return fmt.Errorf("follow: %w", err)
+		case <-watchDone:
+			return nil // Run reports the watch's error
 		case <-f.box.wake:
 			retry = nil
 		case <-f.recheck:

@@ -5,8 +5,10 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -237,6 +239,41 @@ func TestNewRefusesBadConfig(t *testing.T) {
 	} {
 		if _, err := follow.New(c); err == nil {
 			t.Errorf("New(%+v) accepted", c)
+		}
+	}
+}
+
+// TestFollowerStopsPromptly cancels followers at random points of their passes: Run must
+// return at once every time.
+func TestFollowerStopsPromptly(t *testing.T) {
+	r := newRig(t)
+	r.write("big", random(2<<20))
+	r.serve()
+	for i := range 20 {
+		stop := r.follow(nil)
+		if i%2 == 0 {
+			r.write(fmt.Sprintf("f%d", i), random(300*1024))
+			r.s.Reindex()
+		}
+		time.Sleep(time.Duration(i*7) * time.Millisecond)
+		done := make(chan error, 1)
+		go func() { done <- stop() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(3 * time.Second):
+			buf := make([]byte, 1<<20)
+			t.Fatalf("Run did not return within 3s of the cancel (round %d):\n%s", i, buf[:runtime.Stack(buf, true)])
+		}
+	drain:
+		for {
+			select {
+			case <-r.applied:
+			default:
+				break drain
+			}
 		}
 	}
 }
