@@ -317,3 +317,31 @@ func noTempFiles(t *testing.T, root string) {
 		t.Errorf("temporary files left in %s", root)
 	}
 }
+
+// TestFollowSigned follows a signed share with --trust: every generation's manifest is
+// vetted (and moves this host's high-water mark); a follower trusting another key applies
+// nothing.
+func TestFollowSigned(t *testing.T) {
+	netnstest.Require(t, rigTools()...)
+	rig := netnstest.NewRig(t, netnstest.RigConfig{Receivers: 2})
+	alice, alicePub := keygen(t, "alice.key")
+	_, malloryPub := keygen(t, "mallory.key")
+	src := filepath.Join(t.TempDir(), "signed")
+	writeFile(t, filepath.Join(src, "a.bin"), 50000, 1, 0o644)
+	startServer(t, rig.Sender, "--watch", "--sign", alice, "--state", t.TempDir(), src)
+	dst, state := filepath.Join(t.TempDir(), "mirror"), t.TempDir()
+	startFollower(t, rig.Receivers[0], "-a", "--trust", alicePub, "--state", state, "--follow", "signed/", dst)
+	wrong := startFollower(t, rig.Receivers[1], "--trust", malloryPub, "--state", t.TempDir(), "--follow", "signed/",
+		filepath.Join(t.TempDir(), "wrong"))
+	waitMirror(t, src, dst, "the first pass")
+	writeFile(t, filepath.Join(src, "b.bin"), 7000, 2, 0o644)
+	d := waitMirror(t, src, dst, "a signed change")
+	t.Logf("signed change: the follower's copy matched %v after the change", d.Round(time.Millisecond))
+	marks, err := filepath.Glob(filepath.Join(state, "*"))
+	if err != nil || len(marks) == 0 {
+		t.Errorf("no high-water mark recorded in --state %s: %v", state, err)
+	}
+	if strings.Contains(wrong.out.String(), "msg=applied") {
+		t.Errorf("a follower trusting another key applied a generation:\n%s", wrong.out)
+	}
+}

@@ -175,6 +175,12 @@ func (f *Follower) loop(ctx context.Context, root *os.Root, st state, watchDone 
 		retry    <-chan time.Time
 		announce = true
 	)
+	idle := f.cfg.Fetch.IdleTimeout
+	if idle <= 0 {
+		idle = receiver.DefaultIdleTimeout
+	}
+	silent := time.NewTimer(idle) // warns once if no manifest is heard at all
+	defer silent.Stop()
 	for {
 		m := f.box.get()
 		switch {
@@ -231,8 +237,24 @@ func (f *Follower) loop(ctx context.Context, root *os.Root, st state, watchDone 
 			recheck, retry = true, nil
 		case <-retry:
 			retry = nil
+		case <-silent.C:
+			if f.box.get() == nil {
+				f.warnSilent()
+			}
 		}
 	}
+}
+
+// warnSilent says that no acceptable manifest was heard yet, and what was refused if anything.
+func (f *Follower) warnSilent() {
+	share, _, _ := strings.Cut(f.prefix, "/")
+	msg := fmt.Sprintf("no manifest for share %q heard yet; still waiting: is a server running on this link, and are --iface, --scope and --port the same on both sides?", share)
+	if g := f.cfg.Fetch.Gate; g != nil {
+		if err := g.Heard(share); err != nil {
+			msg = fmt.Sprintf("no acceptable manifest for share %q yet; still waiting: %v", share, err)
+		}
+	}
+	f.cfg.Logger.Warn(msg)
 }
 
 // errSuperseded ends a pass abandoned for a newer generation.

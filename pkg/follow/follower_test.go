@@ -41,13 +41,16 @@ func newRig(t *testing.T) *rig {
 	return r
 }
 
-func (r *rig) serve() {
+func (r *rig) serve() { r.serveAt(0) }
+
+// serveAt serves src at rate bits per second (0: unlimited).
+func (r *rig) serveAt(rate float64) {
 	t := r.t
 	ix, err := index.Build(context.Background(), r.src, index.Options{BlockSize: 1024})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := sender.New(sender.Config{Index: ix, Transport: r.n, Trigger: r.n})
+	s, err := sender.New(sender.Config{Index: ix, Transport: r.n, Trigger: r.n, Rate: rate})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,5 +278,38 @@ func TestFollowerStopsPromptly(t *testing.T) {
 				break drain
 			}
 		}
+	}
+}
+
+// TestFollowerSupersedes changes a file while the first pass is fetching it: the pass stalls
+// (the old content is no longer served) and is abandoned for the newer generation, which is
+// the first one applied.
+func TestFollowerSupersedes(t *testing.T) {
+	r := newRig(t)
+	r.write("big", random(1<<20))
+	r.serveAt(4e6) // about 2 s for the file
+	var gens []uint64
+	stop := r.follow(func(c *follow.Config) {
+		c.SupersedeAfter = 300 * time.Millisecond
+		c.Fetch.StallAfter = 200 * time.Millisecond
+	})
+	defer stop()
+	time.Sleep(500 * time.Millisecond)
+	newer := random(1 << 20)
+	r.write("big", newer)
+	r.s.Reindex()
+	a := r.next("the newer generation")
+	gens = append(gens, a.Generation)
+	got, err := os.ReadFile(filepath.Join(r.dst, "big"))
+	if err != nil || !bytes.Equal(got, newer) {
+		t.Fatalf("the mirror does not hold the newer content (%v)", err)
+	}
+	if a.Stats.Files != 1 {
+		t.Errorf("applied generation %d fetched %d files, want 1", a.Generation, a.Stats.Files)
+	}
+	select {
+	case b := <-r.applied:
+		t.Errorf("generation %d applied after %v", b.Generation, gens)
+	case <-time.After(300 * time.Millisecond):
 	}
 }
