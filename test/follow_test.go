@@ -132,6 +132,15 @@ func TestFollow(t *testing.T) {
 	d := waitMirror(t, src, dst, "SIGHUP")
 	t.Logf("SIGHUP: the local change was repaired in %v", d.Round(time.Millisecond))
 
+	// Idle, a follower reads nothing and wakes for nothing.
+	cpu0 := cpuTime(t, fl.cmd.Process.Pid)
+	time.Sleep(2 * time.Second)
+	idle := cpuTime(t, fl.cmd.Process.Pid) - cpu0
+	t.Logf("idle follower: %v of CPU in 2s", idle)
+	if idle > 100*time.Millisecond {
+		t.Errorf("an idle follower used %v of CPU in 2s", idle)
+	}
+
 	// SIGTERM mid-transfer leaves no temporary file.
 	writeFile(t, filepath.Join(src, "huge.bin"), 48<<20, 60, 0o644)
 	deadline := time.Now().Add(5 * time.Second)
@@ -344,4 +353,23 @@ func TestFollowSigned(t *testing.T) {
 	if strings.Contains(wrong.out.String(), "msg=applied") {
 		t.Errorf("a follower trusting another key applied a generation:\n%s", wrong.out)
 	}
+}
+
+// cpuTime returns the user and system CPU time process pid used so far (proc(5): utime and
+// stime, in clock ticks of 1/100 s on Linux).
+func cpuTime(t *testing.T, pid int) time.Duration {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, _ := strings.Cut(string(b), ") ") // the command name may hold spaces
+	f := strings.Fields(rest)
+	var utime, stime int64
+	if len(f) < 13 {
+		t.Fatalf("short /proc/%d/stat: %q", pid, b)
+	}
+	fmt.Sscan(f[11], &utime)
+	fmt.Sscan(f[12], &stime)
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
