@@ -16,6 +16,7 @@ import (
 	"github.com/lcsync/lcsync/pkg/mcast"
 	"github.com/lcsync/lcsync/pkg/metrics"
 	"github.com/lcsync/lcsync/pkg/receiver"
+	"github.com/lcsync/lcsync/pkg/wire"
 )
 
 // defaultMaxDelete is --max-delete's default, in percent.
@@ -53,6 +54,9 @@ func followMirror(ctx context.Context, e *env) error {
 		return usagef(fmt.Sprintf("%s: the destination must be a local path (starting with /, ./ or ../)", a[1]))
 	}
 	name, dst := a[0], a[1]
+	if err := wire.CheckName(strings.TrimSuffix(name, "/")); err != nil {
+		return usagef(fmt.Sprintf("--follow %s: %v", name, err))
+	}
 	scope, ifaces, err := network(o)
 	if err != nil {
 		return err
