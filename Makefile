@@ -15,7 +15,7 @@ BASHCOMPDIR    ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR     ?= $(PREFIX)/share/zsh/site-functions
 FISHCOMPDIR    ?= $(PREFIX)/share/fish/vendor_completions.d
 DOCDIR         ?= $(PREFIX)/share/doc/lcsync
-UNITS           = lcsync-serve@.service lcsync-fetch@.service lcsync-fetch@.timer
+UNITS           = lcsync-serve@.service lcsync-fetch@.service lcsync-fetch@.timer lcsync-follow@.service
 
 # The Debian package: version from git (0.0~gitYYYYMMDD.HASH without a tag), architecture
 # from the go tool's target.

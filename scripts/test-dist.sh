@@ -24,7 +24,8 @@ echo "== make install PREFIX=$tmp/usr"
 make -s install PREFIX="$tmp/usr" >/dev/null
 p=$tmp/usr
 for f in bin/lcsync share/man/man1/lcsync.1 lib/systemd/system/lcsync-serve@.service \
-	lib/systemd/system/lcsync-fetch@.service lib/systemd/system/lcsync-fetch@.timer lib/sysusers.d/lcsync.conf \
+	lib/systemd/system/lcsync-fetch@.service lib/systemd/system/lcsync-fetch@.timer lib/systemd/system/lcsync-follow@.service \
+	lib/sysusers.d/lcsync.conf \
 	share/bash-completion/completions/lcsync share/zsh/site-functions/_lcsync \
 	share/fish/vendor_completions.d/lcsync.fish share/doc/lcsync/README.md share/doc/lcsync/PROTOCOL.md; do
 	[ -s "$p/$f" ] || fail "make install did not install $f"
@@ -36,7 +37,7 @@ grep -q -- '--doctor' "$p/share/bash-completion/completions/lcsync" || fail "bas
 MANPATH=$p/share/man man -w lcsync >/dev/null || fail "man does not find the installed page"
 
 echo "== systemd-analyze verify"
-units=(lcsync-serve@srv-share.service lcsync-fetch@srv-mirror.service lcsync-fetch@srv-mirror.timer)
+units=(lcsync-serve@srv-share.service lcsync-fetch@srv-mirror.service lcsync-fetch@srv-mirror.timer lcsync-follow@srv-mirror.service)
 # The unit path ends with ':' so that systemd's own units (sysinit.target...) are found too.
 out=$(cd "$tmp" && SYSTEMD_UNIT_PATH=$p/lib/systemd/system: MANPATH=$p/share/man systemd-analyze verify "${units[@]}" 2>&1) ||
 	fail "systemd-analyze verify: $out"
@@ -60,7 +61,8 @@ for field in "Package: lcsync" "Architecture: $(go env GOARCH)" "Section: net" "
 done
 contents=$(dpkg-deb --contents "$deb")
 for f in ./usr/bin/lcsync ./usr/share/man/man1/lcsync.1.gz ./lib/systemd/system/lcsync-serve@.service \
-	./lib/systemd/system/lcsync-fetch@.service ./lib/systemd/system/lcsync-fetch@.timer ./usr/lib/sysusers.d/lcsync.conf \
+	./lib/systemd/system/lcsync-fetch@.service ./lib/systemd/system/lcsync-fetch@.timer ./lib/systemd/system/lcsync-follow@.service \
+	./usr/lib/sysusers.d/lcsync.conf \
 	./usr/share/bash-completion/completions/lcsync ./usr/share/zsh/site-functions/_lcsync \
 	./usr/share/fish/vendor_completions.d/lcsync.fish ./usr/share/doc/lcsync/copyright ./usr/share/doc/lcsync/README.md ./etc/lcsync/; do
 	grep -q " $f\$" <<<"$contents" || fail "the package lacks $f"

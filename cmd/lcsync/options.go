@@ -57,6 +57,10 @@ type options struct {
 	settle      time.Duration
 	maxDelay    time.Duration
 	allowShrink bool
+	follow      bool
+	maxDelete   int
+	forceDelete bool
+	exec        string
 
 	// Operations (doctor, logs, metrics, completion).
 	doctor      bool
@@ -119,6 +123,10 @@ var optionDocs = []optionDoc{
 	{"--settle DURATION", "serve --watch: a file written but not closed is published once quiet this long (default 100ms)"},
 	{"--max-delay DURATION", "serve --watch: a file that never goes quiet (a log) is published at most this often (default 10s)"},
 	{"--allow-shrink", "serve --watch: publish a change that removes more than half of the files (refused otherwise)"},
+	{"--follow", "fetch NAME/ into DST and keep it a live mirror: apply every new generation (implies --delete)"},
+	{"--max-delete PCT", "follow: refuse a generation that deletes more than PCT% of DST's files (default 50)"},
+	{"--force-delete", "follow: apply generations whatever they delete"},
+	{"--exec CMD", "follow: run CMD (sh -c) after each applied generation; LCSYNC_GENERATION, LCSYNC_SHARE, LCSYNC_DEST set"},
 	{"--exclude PATTERN", "serve: leave out paths matching PATTERN (rsync's rules: first match wins, * stops at /, ** does not)"},
 	{"--include PATTERN", "serve: keep paths matching PATTERN even if a later --exclude matches them"},
 	{"--exclude-from FILE", "serve: read exclude patterns from FILE, one a line ('+ ' includes, # comments; - is stdin)"},
@@ -212,6 +220,10 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.DurationVar(&o.settle, "settle", watch.DefaultSettle, "")
 	fs.DurationVar(&o.maxDelay, "max-delay", watch.DefaultMaxDelay, "")
 	fs.BoolVar(&o.allowShrink, "allow-shrink", false, "")
+	fs.BoolVar(&o.follow, "follow", false, "")
+	fs.IntVar(&o.maxDelete, "max-delete", defaultMaxDelete, "")
+	fs.BoolVar(&o.forceDelete, "force-delete", false, "")
+	fs.StringVar(&o.exec, "exec", "", "")
 	fs.Var(ruleFlag{&o.rules, "exclude"}, "exclude", "")
 	fs.Var(ruleFlag{&o.rules, "include"}, "include", "")
 	fs.Var(ruleFlag{&o.rules, "exclude-from"}, "exclude-from", "")
@@ -319,6 +331,9 @@ func (o *options) check() error {
 		return err
 	}
 	if err := o.checkWatch(); err != nil {
+		return err
+	}
+	if err := o.checkFollow(); err != nil {
 		return err
 	}
 	if _, err := parseFEC(o.fec); err != nil {

@@ -101,6 +101,9 @@ func dispatch(ctx context.Context, e *env) error {
 	if e.o.watch.on && (len(a) != 1 || !isLocal(a[0])) {
 		return usagef("--watch applies only when serving: lcsync --watch SRC")
 	}
+	if e.o.follow {
+		return followMirror(ctx, e)
+	}
 	switch {
 	case len(a) == 0:
 		return usagef("missing arguments: lcsync SRC [DST]")
@@ -126,6 +129,7 @@ func writeHelp(w io.Writer) {
 	fmt.Fprint(w, `usage: lcsync [OPTIONS] SRC              serve SRC (a local file or directory) on IPv6 multicast
        lcsync [OPTIONS] NAME DST         fetch the served NAME (file or directory/) into local DST
        lcsync [OPTIONS] SRC DST          sync local SRC into local DST, copying only changed blocks
+       lcsync --follow NAME/ DST         keep DST a live mirror of the served NAME/ (until SIGTERM)
        lcsync --hex FILE                 print the merkle tree of a local FILE
        lcsync --keygen FILE              make a signing key (FILE, FILE.pub) for --sign and --trust
        lcsync --doctor [SRC]             check this host and network for lcsync (and SRC for watching)

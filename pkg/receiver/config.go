@@ -87,6 +87,9 @@ type Config struct {
 	// Gate, if set, vets manifests for signed shares (PROTOCOL.md §7; pkg/sign's Gate):
 	// which manifest channels to join, and which manifest to accept.
 	Gate Gate
+	// Manifest, if set, is the share's manifest, already assembled and vetted (by
+	// WatchManifests): the fetch skips its manifest phase and plans against it at once.
+	Manifest *wire.Manifest
 	// Logger receives progress notes (nil: silent).
 	Logger *slog.Logger
 	// OnProgress, if set, is called about five times a second from Fetch's goroutine.

@@ -55,6 +55,9 @@ func (c *controller) run(ctx context.Context) (err error) {
 // fetchManifest joins the manifest channel until a valid manifest is assembled.
 func (c *controller) fetchManifest(ctx context.Context) error {
 	s := c.s
+	if m := s.cfg.Manifest; m != nil { // vetted by the caller (follow.go)
+		return s.useManifest(m)
+	}
 	s.mu.Lock()
 	for _, g := range s.manifestGroups() {
 		s.enqueue(g, subManifest, nil)

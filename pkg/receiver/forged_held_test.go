@@ -53,7 +53,7 @@ func TestHeldBlockNotOverwritten(t *testing.T) {
 		s.mu.Lock()
 		f.queued.Set(uint(b))
 		s.mu.Unlock()
-		s.process(writeJob{f: f, b: b, buf: bytes.Clone(buf)})
+		s.processBatch(&verifier{}, []writeJob{{f: f, b: b, buf: bytes.Clone(buf)}})
 	}
 	block(3, blocks[3]) // held unverified: its candidate is its own hash
 	block(3, forged)    // disagrees with that candidate

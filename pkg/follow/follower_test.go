@@ -1,0 +1,315 @@
+package follow_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/lcsync/lcsync/pkg/follow"
+	"github.com/lcsync/lcsync/pkg/index"
+	"github.com/lcsync/lcsync/pkg/mcast/mcasttest"
+	"github.com/lcsync/lcsync/pkg/receiver"
+	"github.com/lcsync/lcsync/pkg/sender"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// rig is a sender on a fake link serving src, and a follower of it into dst.
+type rig struct {
+	t        *testing.T
+	n        *mcasttest.Net
+	s        *sender.Sender
+	src, dst string
+	applied  chan follow.Applied
+}
+
+func newRig(t *testing.T) *rig {
+	t.Helper()
+	r := &rig{t: t, n: mcasttest.NewNet(), src: filepath.Join(t.TempDir(), "share"), dst: filepath.Join(t.TempDir(), "mirror"),
+		applied: make(chan follow.Applied, 16)}
+	if err := os.MkdirAll(r.src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func (r *rig) serve() { r.serveAt(0) }
+
+// serveAt serves src at rate bits per second (0: unlimited).
+func (r *rig) serveAt(rate float64) {
+	t := r.t
+	ix, err := index.Build(context.Background(), r.src, index.Options{BlockSize: 1024})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := sender.New(sender.Config{Index: ix, Transport: r.n, Trigger: r.n, Rate: rate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.s = s
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("sender: %v", err)
+		}
+	})
+}
+
+// follow runs a follower until the returned stop is called.
+func (r *rig) follow(mod func(*follow.Config)) (stop func() error) {
+	cfg := follow.Config{Name: "share/", Dest: r.dst, Rejoin: 200 * time.Millisecond,
+		Fetch:     receiver.Config{IdleTimeout: 5 * time.Second, Retrigger: 100 * time.Millisecond, Times: true, Perms: true},
+		Listen:    func() (receiver.Transport, error) { return r.n.Conn(0), nil },
+		OnApplied: func(a follow.Applied) { r.applied <- a },
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	f, err := follow.New(cfg)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.Run(ctx) }()
+	return func() error { cancel(); return <-done }
+}
+
+func (r *rig) write(name string, b []byte) {
+	p := filepath.Join(r.src, name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		r.t.Fatal(err)
+	}
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// next waits for the next applied generation.
+func (r *rig) next(what string) follow.Applied {
+	r.t.Helper()
+	select {
+	case a := <-r.applied:
+		return a
+	case <-time.After(10 * time.Second):
+		r.t.Fatalf("no generation applied within 10s (%s)", what)
+		return follow.Applied{}
+	}
+}
+
+// same checks that dst holds exactly src's files.
+func (r *rig) same() {
+	r.t.Helper()
+	want, got := tree(r.t, r.src), tree(r.t, r.dst)
+	for name, b := range want {
+		if g, ok := got[name]; !ok || !bytes.Equal(g, b) {
+			r.t.Errorf("%s: missing or different in the mirror", name)
+		}
+	}
+	for name := range got {
+		if _, ok := want[name]; !ok {
+			r.t.Errorf("%s: in the mirror, not in the source", name)
+		}
+	}
+}
+
+func tree(t *testing.T, root string) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || d.Name() == follow.StateName {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		rel, _ := filepath.Rel(root, p)
+		out[rel] = b
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func random(n int) []byte {
+	b := make([]byte, n)
+	rand.Read(b)
+	return b
+}
+
+func TestFollowerAppliesGenerations(t *testing.T) {
+	r := newRig(t)
+	big := random(200 * 1024)
+	r.write("big", big)
+	r.write("d/a", random(3000))
+	r.write("d/b", random(100))
+	r.serve()
+	stop := r.follow(nil)
+	a := r.next("first")
+	r.same()
+
+	// Rename by content: no data bytes for the moved file; a change and a new file too.
+	if err := os.Rename(filepath.Join(r.src, "big"), filepath.Join(r.src, "d", "big2")); err != nil {
+		t.Fatal(err)
+	}
+	r.write("d/a", random(3000))
+	r.write("new", random(10))
+	r.s.Reindex()
+	b := r.next("rename")
+	if b.Generation <= a.Generation {
+		t.Errorf("generation %d applied after %d", b.Generation, a.Generation)
+	}
+	if b.Renamed != 1 || b.RenamedBytes != int64(len(big)) {
+		t.Errorf("renamed %d files (%d bytes), want 1 (%d)", b.Renamed, b.RenamedBytes, len(big))
+	}
+	if b.Stats.NeededBytes > 10*1024 {
+		t.Errorf("%d bytes fetched for a rename, a 3000-byte change and a 10-byte file", b.Stats.NeededBytes)
+	}
+	r.same()
+
+	// The delete guard: removing 3 of 4 files is refused, and the next generation that
+	// passes is applied.
+	for _, n := range []string{"d/a", "d/b", "new"} {
+		os.Remove(filepath.Join(r.src, n))
+	}
+	r.s.Reindex()
+	select {
+	case a := <-r.applied:
+		t.Fatalf("generation %d deleting 3 of 4 files was applied", a.Generation)
+	case <-time.After(1500 * time.Millisecond):
+	}
+	r.write("d/a", random(3000))
+	r.write("d/b", random(100))
+	r.write("new", random(10))
+	r.s.Reindex()
+	r.next("after the refused one")
+	r.same()
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	// A restarted follower finds its generation recorded: nothing applied until a change.
+	stop = r.follow(nil)
+	select {
+	case a := <-r.applied:
+		t.Fatalf("generation %d applied again after a restart", a.Generation)
+	case <-time.After(800 * time.Millisecond):
+	}
+	r.write("later", random(50))
+	r.s.Reindex()
+	r.next("after the restart")
+	r.same()
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestFollowerForceDelete(t *testing.T) {
+	r := newRig(t)
+	for _, n := range []string{"a", "b", "c"} {
+		r.write(n, random(500))
+	}
+	r.serve()
+	stop := r.follow(func(c *follow.Config) { c.ForceDelete = true })
+	defer stop()
+	r.next("first")
+	os.Remove(filepath.Join(r.src, "a"))
+	os.Remove(filepath.Join(r.src, "b"))
+	r.s.Reindex()
+	r.next("deleting 2 of 3")
+	r.same()
+}
+
+func TestNewRefusesBadConfig(t *testing.T) {
+	listen := func() (receiver.Transport, error) { return nil, errors.New("no") }
+	for _, c := range []follow.Config{
+		{Name: "share", Dest: "x", Listen: listen},
+		{Name: "share/", Dest: "", Listen: listen},
+		{Name: "share/", Dest: "x"},
+		{Name: "share/", Dest: "x", Listen: listen, MaxDelete: 101},
+		{Name: "../x/", Dest: "x", Listen: listen},
+	} {
+		if _, err := follow.New(c); err == nil {
+			t.Errorf("New(%+v) accepted", c)
+		}
+	}
+}
+
+// TestFollowerStopsPromptly cancels followers at random points of their passes: Run must
+// return at once every time.
+func TestFollowerStopsPromptly(t *testing.T) {
+	r := newRig(t)
+	r.write("big", random(2<<20))
+	r.serve()
+	for i := range 20 {
+		stop := r.follow(nil)
+		if i%2 == 0 {
+			r.write(fmt.Sprintf("f%d", i), random(300*1024))
+			r.s.Reindex()
+		}
+		time.Sleep(time.Duration(i*7) * time.Millisecond)
+		done := make(chan error, 1)
+		go func() { done <- stop() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(3 * time.Second):
+			buf := make([]byte, 1<<20)
+			t.Fatalf("Run did not return within 3s of the cancel (round %d):\n%s", i, buf[:runtime.Stack(buf, true)])
+		}
+	drain:
+		for {
+			select {
+			case <-r.applied:
+			default:
+				break drain
+			}
+		}
+	}
+}
+
+// TestFollowerSupersedes changes a file while the first pass is fetching it: the pass stalls
+// (the old content is no longer served) and is abandoned for the newer generation, which is
+// the first one applied.
+func TestFollowerSupersedes(t *testing.T) {
+	r := newRig(t)
+	r.write("big", random(1<<20))
+	r.serveAt(4e6) // about 2 s for the file
+	var gens []uint64
+	stop := r.follow(func(c *follow.Config) {
+		c.SupersedeAfter = 300 * time.Millisecond
+		c.Fetch.StallAfter = 200 * time.Millisecond
+	})
+	defer stop()
+	time.Sleep(500 * time.Millisecond)
+	newer := random(1 << 20)
+	r.write("big", newer)
+	r.s.Reindex()
+	a := r.next("the newer generation")
+	gens = append(gens, a.Generation)
+	got, err := os.ReadFile(filepath.Join(r.dst, "big"))
+	if err != nil || !bytes.Equal(got, newer) {
+		t.Fatalf("the mirror does not hold the newer content (%v)", err)
+	}
+	if a.Stats.Files != 1 {
+		t.Errorf("applied generation %d fetched %d files, want 1", a.Generation, a.Stats.Files)
+	}
+	select {
+	case b := <-r.applied:
+		t.Errorf("generation %d applied after %v", b.Generation, gens)
+	case <-time.After(300 * time.Millisecond):
+	}
+}

@@ -1,0 +1,151 @@
+package follow
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/lcsync/lcsync/pkg/destfs"
+	"github.com/lcsync/lcsync/pkg/wire"
+)
+
+// selection maps the entries of m below the followed directory prefix to their paths
+// relative to DST (the directory itself is left out).
+func selection(m *wire.Manifest, prefix string) map[string]wire.Entry {
+	sel := map[string]wire.Entry{}
+	for _, e := range m.Under(prefix) {
+		if e.Name != prefix {
+			sel[strings.TrimPrefix(e.Name, prefix+"/")] = e
+		}
+	}
+	return sel
+}
+
+// content identifies a file's content: equal contents give equal keys (PROTOCOL.md §1.3).
+type content struct {
+	size  int64
+	shift uint8
+	top   [wire.HashLen]byte
+}
+
+func contentOf(e wire.Entry) content { return content{e.Size, e.BlockShift, e.Top} }
+
+// move is a rename inside DST, from and to relative to it.
+type move struct {
+	from, to string
+	size     int64
+}
+
+// planRenames finds the files of next whose content is that of a file of prev that
+// disappears in next and is still in place in root (a regular file of the same size), and
+// whose own name in root is free or holds a file prev had with other content. Each local
+// file moves at most once. Empty files are left to the fetch (they cost no data).
+func planRenames(root *os.Root, prev, next map[string]wire.Entry) []move {
+	gone := map[content][]string{}
+	for rel, e := range prev {
+		if _, still := next[rel]; !still && e.Type == wire.EntryFile && e.Size > 0 {
+			gone[contentOf(e)] = append(gone[contentOf(e)], rel)
+		}
+	}
+	if len(gone) == 0 {
+		return nil
+	}
+	for _, rels := range gone {
+		sort.Strings(rels)
+	}
+	var wanted []string
+	for rel, e := range next {
+		if e.Type == wire.EntryFile && len(gone[contentOf(e)]) > 0 {
+			wanted = append(wanted, rel)
+		}
+	}
+	sort.Strings(wanted)
+	var moves []move
+	for _, rel := range wanted {
+		e := next[rel]
+		if old, ok := prev[rel]; ok && old.Type == wire.EntryFile && contentOf(old) == contentOf(e) {
+			continue // unchanged
+		}
+		if !freeFor(root, rel, prev) {
+			continue
+		}
+		c := contentOf(e)
+		for i, from := range gone[c] {
+			if fi, err := root.Lstat(from); err == nil && fi.Mode().IsRegular() && fi.Size() == e.Size {
+				moves = append(moves, move{from: from, to: rel, size: e.Size})
+				gone[c] = append(gone[c][:i:i], gone[c][i+1:]...)
+				break
+			}
+		}
+	}
+	return moves
+}
+
+// freeFor reports whether rel may be renamed onto: nothing is there, or a regular file that
+// the last generation had (the fetch would replace it anyway).
+func freeFor(root *os.Root, rel string, prev map[string]wire.Entry) bool {
+	fi, err := root.Lstat(rel)
+	if errors.Is(err, fs.ErrNotExist) {
+		return true
+	}
+	old, had := prev[rel]
+	return err == nil && fi.Mode().IsRegular() && had && old.Type == wire.EntryFile
+}
+
+// applyRenames carries out moves, creating parent directories as needed (the fetch gives them
+// their modes); a move that fails is skipped, and the fetch brings that file instead. It
+// returns the moves done.
+func applyRenames(root *os.Root, moves []move) []move {
+	var done []move
+	for _, mv := range moves {
+		if dir := path.Dir(mv.to); dir != "." {
+			if err := root.MkdirAll(dir, 0o755); err != nil {
+				continue
+			}
+		}
+		if err := root.Rename(mv.from, mv.to); err == nil {
+			done = append(done, mv)
+		}
+	}
+	return done
+}
+
+// deletions counts the files and symbolic links in root (lcsync's temporary names aside) and
+// how many of them a fetch of next with --delete would remove: those absent from next, not
+// below a directory the sender could not read completely, and not the source of a planned
+// rename.
+func deletions(root *os.Root, next map[string]wire.Entry, moves []move) (total, deleted int, err error) {
+	moved := map[string]bool{}
+	for _, mv := range moves {
+		moved[mv.from] = true
+	}
+	var incomplete []string
+	for rel, e := range next {
+		if e.Type == wire.EntryDir && e.Incomplete {
+			incomplete = append(incomplete, rel+"/")
+		}
+	}
+	err = fs.WalkDir(root.FS(), ".", func(rel string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() || rel == "." || destfs.IsTemp(d.Name()) {
+			return nil
+		}
+		total++
+		if e, ok := next[rel]; ok && e.Type != wire.EntryDir || moved[rel] {
+			return nil
+		}
+		for _, dir := range incomplete {
+			if strings.HasPrefix(rel, dir) {
+				return nil
+			}
+		}
+		deleted++
+		return nil
+	})
+	return total, deleted, err
+}

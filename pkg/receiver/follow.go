@@ -1,0 +1,205 @@
+package receiver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lcsync/lcsync/pkg/mcast"
+	"github.com/lcsync/lcsync/pkg/wire"
+)
+
+// DefaultManifestRejoin is how often WatchManifests leaves and joins the manifest channels
+// again, the safety net that catches a generation whose pushes were all lost: the sender
+// sends its manifest when a receiver joins and when it publishes a new generation, never on
+// a timer.
+const DefaultManifestRejoin = 3 * time.Minute
+
+// maxStale bounds the manifest ids WatchManifests remembers as not newer (or refused), so
+// that it does not assemble them again at every repeat; a host sending many ids cannot make
+// the set grow.
+const maxStale = 256
+
+// WatchManifests joins the manifest channels of cfg's share (the Gate's channels for a
+// signed share) and stays joined until ctx ends, calling found, from its own goroutine, with
+// every manifest that assembles, decodes, is accepted by cfg.Gate (if set) and whose
+// generation is newer than after and than every manifest found before. found must return
+// quickly: the socket is not read meanwhile. Manifests not newer are dropped without asking
+// the gate (they would move no high-water mark) and noted on cfg.Logger. Every rejoin
+// (DefaultManifestRejoin if not positive) the channels are left and joined again, so the
+// sender sends its current manifest even if every push of it was lost.
+//
+// It uses cfg.Name (only the share part matters), Transport, Scope, Gate and Logger; it
+// closes the Transport before it returns. It returns nil when ctx ends, or the transport's
+// error.
+func WatchManifests(ctx context.Context, cfg Config, after uint64, rejoin time.Duration, found func(*wire.Manifest)) error {
+	if cfg.Transport == nil {
+		return errors.New("receiver: WatchManifests needs a Transport")
+	}
+	share, _, _ := strings.Cut(cfg.Name, "/")
+	if err := wire.CheckName(share); err != nil || strings.Contains(share, "/") {
+		return fmt.Errorf("receiver: share name %q: %v", share, err)
+	}
+	if cfg.Scope == 0 {
+		cfg.Scope = mcast.ScopeSite
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if rejoin <= 0 {
+		rejoin = DefaultManifestRejoin
+	}
+	groups := []netip.Addr{mcast.ManifestGroup(cfg.Scope, share)}
+	if cfg.Gate != nil {
+		groups, _ = cfg.Gate.ManifestGroups(cfg.Scope, share)
+	}
+	w := &manifestWatch{cfg: cfg, share: share, last: after, found: found,
+		asm: newManifestAssembler(share), stale: map[[wire.HashLen]byte]bool{}}
+	for _, g := range groups {
+		if err := cfg.Transport.Join(g); err != nil {
+			cfg.Transport.Close()
+			return fmt.Errorf("receiver: joining the manifest channel %v: %w", g, err)
+		}
+	}
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	wg.Add(1)
+	go func() { // owner of the rejoin timer; closes the transport when ctx ends
+		defer wg.Done()
+		defer cfg.Transport.Close()
+		tick := time.NewTicker(rejoin)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-stop:
+				return
+			case <-tick.C:
+				for _, g := range groups {
+					_ = cfg.Transport.Leave(g)
+				}
+				select { // a new join, not a repeat of the last report (see Config.RejoinAfter)
+				case <-time.After(20 * time.Millisecond):
+				case <-ctx.Done():
+					return
+				}
+				for _, g := range groups {
+					if err := cfg.Transport.Join(g); err != nil {
+						cfg.Logger.Warn("rejoining the manifest channel", "group", g, "err", err)
+					}
+				}
+			}
+		}
+	}()
+	var err error
+	for err == nil {
+		err = cfg.Transport.Receive(func(d []byte) { w.handle(d, time.Now()) })
+	}
+	close(stop)
+	wg.Wait()
+	if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return fmt.Errorf("receiver: reading the manifest channel: %w", err)
+}
+
+// manifestWatch is WatchManifests' state, owned by its reading goroutine.
+type manifestWatch struct {
+	cfg   Config
+	share string
+	last  uint64 // the newest generation found (or the caller's floor)
+	found func(*wire.Manifest)
+	asm   manifestAssembler
+	stale map[[wire.HashLen]byte]bool // ids of manifests not newer than last
+}
+
+// handle processes one datagram of a manifest channel.
+func (w *manifestWatch) handle(d []byte, now time.Time) {
+	t, err := wire.PeekType(d)
+	if err != nil {
+		return
+	}
+	switch t {
+	case wire.TypeStatement:
+		if w.cfg.Gate == nil {
+			return
+		}
+		st, err := wire.ParseStatement(d)
+		if err == nil && st.Share == w.share {
+			w.cfg.Gate.Statement(&st, now)
+		}
+	case wire.TypeManifest:
+		c, err := wire.ParseManifestChunk(d)
+		if err != nil || w.stale[c.ID] {
+			return
+		}
+		refusedBefore := w.asm.refusedErr
+		m, res := w.asm.add(c, now)
+		switch res {
+		case chunkRefused:
+			if w.asm.refusedErr != refusedBefore {
+				w.cfg.Logger.Warn("refusing a manifest", "err", w.asm.refusedErr)
+			}
+			w.bound()
+		case chunkComplete:
+			w.complete(m, c.ID, now)
+		}
+	}
+}
+
+// complete decides on a manifest that assembled and decoded.
+func (w *manifestWatch) complete(m *wire.Manifest, id [wire.HashLen]byte, now time.Time) {
+	if m.Generation <= w.last {
+		w.stale[id] = true
+		w.bound()
+		if m.Generation < w.last {
+			w.cfg.Logger.Warn("ignoring an older generation of the share (a server restarted with its clock behind, or a replay?)",
+				"share", w.share, "generation", m.Generation, "applied", w.last)
+		}
+		return
+	}
+	if w.cfg.Gate != nil {
+		retry, err := w.cfg.Gate.Accept(m, id, now)
+		if retry {
+			return // its statement comes with the next repeat
+		}
+		if err != nil {
+			w.asm.refused[id], w.asm.refusedErr = true, err
+			w.bound()
+			w.cfg.Logger.Warn("refusing a manifest", "err", err)
+			return
+		}
+	}
+	w.last = m.Generation
+	w.found(m)
+}
+
+// bound keeps the remembered ids within maxStale.
+func (w *manifestWatch) bound() {
+	if len(w.stale) > maxStale {
+		clear(w.stale)
+	}
+	if len(w.asm.refused) > maxStale {
+		clear(w.asm.refused)
+	}
+}
+
+// useManifest takes a manifest vetted by the caller (Config.Manifest) in place of the
+// manifest phase.
+func (s *session) useManifest(m *wire.Manifest) error {
+	if m.Share != s.share {
+		return fmt.Errorf("receiver: the manifest given is for share %q, not %q", m.Share, s.share)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.manifest = m
+	s.clock.advance(nil, time.Now())
+	return nil
+}
