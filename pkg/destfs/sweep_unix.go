@@ -69,8 +69,8 @@ func stale(d *os.Root, name string, age time.Duration) bool {
 	if err != nil || !fi.Mode().IsRegular() {
 		return false
 	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok || int(st.Uid) != os.Geteuid() {
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil || int(st.Uid) != os.Geteuid() {
 		return false
 	}
 	if time.Since(time.Unix(st.Ctim.Unix())) < age {
