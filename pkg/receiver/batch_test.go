@@ -1,6 +1,18 @@
 package receiver
 
-import "testing"
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand"
+	"strings"
+	"testing"
+
+	"github.com/bits-and-blooms/bitset"
+	"github.com/lcsync/lcsync/merkle"
+	"github.com/lcsync/lcsync/pkg/wire"
+)
 
 // TestDrainTakesWaitingBlocksUpToABatch checks that a worker takes the blocks waiting at that
 // moment, no more than verifyBatch, and never waits for more.
@@ -58,5 +70,45 @@ func TestBacklogTakeBatches(t *testing.T) {
 	case <-q.ready:
 		t.Fatal("an empty backlog signalled")
 	default:
+	}
+}
+
+// TestCheckBlocksFindsChangedBlock checks the copier's read-back check, which hashes a slab's
+// blocks at once: an intact copy passes, and a copy with changed blocks (a full one, in a later
+// slab, and the short last one) fails with ErrVerify naming the first changed block.
+func TestCheckBlocksFindsChangedBlock(t *testing.T) {
+	const bs = merkle.DefaultBlockSize
+	size := int64(150*bs + 100) // three slabs and a short last block
+	data := make([]byte, size)
+	rand.New(rand.NewSource(1)).Read(data)
+	shape, err := merkle.NewShape(size, bs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree, err := merkle.Build(context.Background(), bytes.NewReader(data), size, bs, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFileState(wire.Entry{}, shape, "f.bin")
+	f.local = tree
+	all := bitset.New(uint(shape.Blocks()))
+	all.SetRange(0, uint(shape.Blocks()))
+	for _, workers := range []int{1, 2} {
+		if err := checkBlocks(context.Background(), bytes.NewReader(data), f, all, workers); err != nil {
+			t.Fatalf("intact copy, %d workers: %v", workers, err)
+		}
+	}
+	for _, bad := range [][]int{{97, 130}, {shape.Blocks() - 1}, {0}} {
+		changed := bytes.Clone(data)
+		for _, b := range bad {
+			changed[shape.BlockOffset(b)+int64(shape.BlockLen(b))-1] ^= 1
+		}
+		for _, workers := range []int{1, 2} {
+			err := checkBlocks(context.Background(), bytes.NewReader(changed), f, all, workers)
+			want := fmt.Sprintf("(block %d)", bad[0])
+			if !errors.Is(err, ErrVerify) || !strings.Contains(err.Error(), want) {
+				t.Fatalf("blocks %v changed, %d workers: got %v, want ErrVerify naming %s", bad, workers, err, want)
+			}
+		}
 	}
 }
