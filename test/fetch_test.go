@@ -33,7 +33,9 @@ type fetchResult struct {
 	stats    fetchStats
 	statsErr error
 	// maxRSS is the receiver's peak resident set in bytes: the highest VmHWM read from
-	// /proc/PID/status while it ran, or the rusage figure (the same counter) at exit.
+	// /proc/PID/status while it ran. Not rusage: Go starts commands with vfork, and Linux
+	// carries the parent's high-water mark across the exec into the child's ru_maxrss, so
+	// every receiver would report at least the test binary's own peak.
 	maxRSS int64
 }
 
@@ -103,7 +105,7 @@ func startFetch(ns *netnstest.NS, args ...string) *pendingFetch {
 			close(p.started)
 		}
 		p.res = fetchResult{ns: ns.Name, args: all, code: exitCodeOf(err), stdout: stdout.String(),
-			stderr: stderr.String(), elapsed: time.Since(start), maxRSS: max(hwm, rusageMaxRSS(cmd))}
+			stderr: stderr.String(), elapsed: time.Since(start), maxRSS: hwm}
 		if err != nil && p.res.code == -1 {
 			p.res.stderr += fmt.Sprintf("\n[test: %v]", err)
 		}

@@ -2,10 +2,8 @@ package test
 
 import (
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -43,16 +41,4 @@ func vmHWM(pid int) (int64, bool) {
 		}
 	}
 	return 0, false
-}
-
-// rusageMaxRSS returns the peak resident set of a waited-for command in bytes (Linux reports
-// ru_maxrss in KiB), or 0.
-func rusageMaxRSS(cmd *exec.Cmd) int64 {
-	if cmd.ProcessState == nil {
-		return 0
-	}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		return ru.Maxrss << 10
-	}
-	return 0
 }
