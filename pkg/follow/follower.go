@@ -169,6 +169,7 @@ func (f *Follower) Run(ctx context.Context) error {
 func (f *Follower) loop(ctx context.Context, root *os.Root, st state, watchDone <-chan struct{}) error {
 	var (
 		applied  *wire.Manifest // the last manifest applied by this process (for renames)
+		idx      localIndex     // the files applied by this process (nil: hash every local copy)
 		refused  uint64         // a generation the delete guard refused
 		recheck  bool
 		backoff  time.Duration
@@ -195,13 +196,17 @@ func (f *Follower) loop(ctx context.Context, root *os.Root, st state, watchDone 
 			}
 		case m.Generation > st.generation && m.Generation == refused && !recheck:
 		case m.Generation > st.generation || recheck:
+			if recheck {
+				idx = nil // re-check: read every local copy
+			}
 			recheck = false
-			a, err := f.pass(ctx, root, applied, m)
+			a, err := f.pass(ctx, root, applied, m, idx)
 			switch {
 			case ctx.Err() != nil:
 				return nil
 			case err == nil:
 				st.generation, applied, backoff = m.Generation, m, 0
+				idx = indexAfter(root, selection(m, f.prefix))
 				if err := saveState(root, st); err != nil {
 					return err
 				}
@@ -260,8 +265,9 @@ func (f *Follower) warnSilent() {
 // errSuperseded ends a pass abandoned for a newer generation.
 var errSuperseded = errors.New("follow: superseded by a newer generation")
 
-// pass applies m to DST: renames by content against prev (if any), the delete guard, the fetch.
-func (f *Follower) pass(ctx context.Context, root *os.Root, prev, m *wire.Manifest) (Applied, error) {
+// pass applies m to DST: renames by content against prev (if any), the delete guard, the
+// fetch, which hashes only the local copies idx does not vouch for.
+func (f *Follower) pass(ctx context.Context, root *os.Root, prev, m *wire.Manifest, idx localIndex) (Applied, error) {
 	start := time.Now()
 	a := Applied{Share: m.Share, Generation: m.Generation}
 	next := selection(m, f.prefix)
@@ -282,7 +288,9 @@ func (f *Follower) pass(ctx context.Context, root *os.Root, prev, m *wire.Manife
 		return a, fmt.Errorf("%w: generation %d of share %s would delete %d of the %d files in %s (more than --max-delete %d%%); not applied: pass --force-delete to allow it",
 			ErrRefused, m.Generation, m.Share, deleted, total, f.cfg.Dest, f.cfg.MaxDelete)
 	}
-	for _, mv := range applyRenames(root, moves) {
+	done := applyRenames(root, moves)
+	idx.moved(done)
+	for _, mv := range done {
 		a.Renamed++
 		a.RenamedBytes += mv.size
 		f.cfg.Logger.Debug("renamed by content", "from", mv.from, "to", mv.to)
@@ -297,6 +305,9 @@ func (f *Follower) pass(ctx context.Context, root *os.Root, prev, m *wire.Manife
 	cfg.Name, cfg.Dest, cfg.Transport, cfg.Manifest = f.cfg.Name, f.cfg.Dest, tr, m
 	cfg.Delete, cfg.DryRun = true, false
 	cfg.Gate = nil // m is vetted; the fetch joins no manifest channel
+	if idx != nil {
+		cfg.Known = idx.vouch
+	}
 	var moved time.Time
 	var last receiver.Progress
 	onProgress := cfg.OnProgress

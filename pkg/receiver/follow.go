@@ -247,3 +247,12 @@ func (s *session) useManifest(m *wire.Manifest) error {
 	s.clock.advance(nil, time.Now())
 	return nil
 }
+
+// known reports whether Config.Known vouches for f's local copy, a regular file of f's size.
+func (p *plan) known(s *session, f *fileState) bool {
+	if s.cfg.Known == nil || p.root == nil || s.cfg.DryRun {
+		return false
+	}
+	fi, err := p.dc.Lstat(f.rel)
+	return err == nil && fi.Mode().IsRegular() && fi.Size() == f.entry.Size && s.cfg.Known(f.rel, fi, f.entry)
+}
