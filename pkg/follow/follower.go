@@ -221,8 +221,8 @@ func (f *Follower) loop(ctx context.Context, root *os.Root, st state, watchDone 
 				refused = m.Generation
 				f.cfg.Logger.Error(err.Error())
 			case errors.Is(err, errSuperseded):
-				f.cfg.Logger.Info("a newer generation came during the pass; applying it instead", "share", m.Share,
-					"generation", m.Generation)
+				f.cfg.Logger.Info("a newer generation came while a pass stalled; applying it instead", "share", m.Share,
+					"abandoned", m.Generation)
 				continue
 			default:
 				backoff = min(max(2*backoff, firstRetry), lastRetry)
