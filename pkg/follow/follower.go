@@ -133,6 +133,11 @@ func (f *Follower) Run(ctx context.Context) error {
 		return fmt.Errorf("follow: %w", err)
 	}
 	defer root.Close()
+	held, err := holdState(root)
+	if err != nil {
+		return err
+	}
+	defer func() { held.Close() }() // held changes at every save
 	st, err := loadState(root)
 	if err != nil {
 		return err
@@ -156,7 +161,7 @@ func (f *Follower) Run(ctx context.Context) error {
 		wcfg.Name, wcfg.Transport = f.cfg.Name, tr
 		werr = receiver.WatchManifests(wctx, wcfg, floor, f.cfg.Rejoin, f.box.put)
 	}()
-	err = f.loop(ctx, root, st, watchDone)
+	err = f.loop(ctx, root, st, watchDone, &held)
 	stopWatch()
 	<-watchDone
 	if err == nil && werr != nil && ctx.Err() == nil {
@@ -166,7 +171,7 @@ func (f *Follower) Run(ctx context.Context) error {
 }
 
 // loop applies generations as they come, until ctx ends or the watch ends (watchDone).
-func (f *Follower) loop(ctx context.Context, root *os.Root, st state, watchDone <-chan struct{}) error {
+func (f *Follower) loop(ctx context.Context, root *os.Root, st state, watchDone <-chan struct{}, held **os.File) error {
 	var (
 		applied  *wire.Manifest // the last manifest applied by this process (for renames)
 		idx      localIndex     // the files applied by this process (nil: hash every local copy)
@@ -207,9 +212,12 @@ func (f *Follower) loop(ctx context.Context, root *os.Root, st state, watchDone 
 			case err == nil:
 				st.generation, applied, backoff = m.Generation, m, 0
 				idx = indexAfter(root, selection(m, f.prefix))
-				if err := saveState(root, st); err != nil {
+				saved, err := saveState(root, st)
+				if err != nil {
 					return err
 				}
+				(*held).Close()
+				*held = saved
 				f.cfg.Logger.Info("applied", "share", m.Share, "generation", m.Generation, "fetched", a.Stats.Files,
 					"unchanged", a.Stats.Unchanged, "deleted", a.Stats.Deleted, "renamed", a.Renamed,
 					"bytes", a.Stats.NeededBytes, "took", a.Took.Round(time.Millisecond))
