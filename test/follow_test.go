@@ -332,7 +332,7 @@ func noTempFiles(t *testing.T, root string) {
 
 // TestFollowSigned follows a signed share with --trust: every generation's manifest is
 // vetted (and moves this host's high-water mark); a follower trusting another key applies
-// nothing.
+// nothing and says why.
 func TestFollowSigned(t *testing.T) {
 	netnstest.Require(t, rigTools()...)
 	rig := netnstest.NewRig(t, netnstest.RigConfig{Receivers: 2})
@@ -353,6 +353,7 @@ func TestFollowSigned(t *testing.T) {
 	if err != nil || len(marks) == 0 {
 		t.Errorf("no high-water mark recorded in --state %s: %v", state, err)
 	}
+	waitFollowerOutput(t, wrong, "signed by an unknown key")
 	if strings.Contains(wrong.out.String(), "msg=applied") {
 		t.Errorf("a follower trusting another key applied a generation:\n%s", wrong.out)
 	}

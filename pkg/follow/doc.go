@@ -15,7 +15,9 @@
 //  3. receiver.Fetch with the vetted manifest (Config.Manifest) and Delete: the tree walk
 //     reuses every unchanged local block, so the fetch moves only what changed, deletes what
 //     is gone (nothing below a directory the sender could not read completely) and applies
-//     attributes; files are replaced atomically as by any fetch;
+//     attributes; files are replaced atomically as by any fetch. The files the follower
+//     applied and has seen untouched since (same file, size and modification time: the
+//     local index, index.go) are vouched for (Config.Known) and not read again;
 //  4. the generation is recorded in DST (StateName) and OnApplied is called.
 //
 // A newer generation heard while a pass runs supersedes it as soon as the pass stops making

@@ -133,6 +133,11 @@ func (f *Follower) Run(ctx context.Context) error {
 		return fmt.Errorf("follow: %w", err)
 	}
 	defer root.Close()
+	held, err := holdState(root)
+	if err != nil {
+		return err
+	}
+	defer func() { held.Close() }() // held changes at every save
 	st, err := loadState(root)
 	if err != nil {
 		return err
@@ -156,7 +161,7 @@ func (f *Follower) Run(ctx context.Context) error {
 		wcfg.Name, wcfg.Transport = f.cfg.Name, tr
 		werr = receiver.WatchManifests(wctx, wcfg, floor, f.cfg.Rejoin, f.box.put)
 	}()
-	err = f.loop(ctx, root, st, watchDone)
+	err = f.loop(ctx, root, st, watchDone, &held)
 	stopWatch()
 	<-watchDone
 	if err == nil && werr != nil && ctx.Err() == nil {
@@ -166,9 +171,10 @@ func (f *Follower) Run(ctx context.Context) error {
 }
 
 // loop applies generations as they come, until ctx ends or the watch ends (watchDone).
-func (f *Follower) loop(ctx context.Context, root *os.Root, st state, watchDone <-chan struct{}) error {
+func (f *Follower) loop(ctx context.Context, root *os.Root, st state, watchDone <-chan struct{}, held **os.File) error {
 	var (
 		applied  *wire.Manifest // the last manifest applied by this process (for renames)
+		idx      localIndex     // the files applied by this process (nil: hash every local copy)
 		refused  uint64         // a generation the delete guard refused
 		recheck  bool
 		backoff  time.Duration
@@ -195,16 +201,23 @@ func (f *Follower) loop(ctx context.Context, root *os.Root, st state, watchDone 
 			}
 		case m.Generation > st.generation && m.Generation == refused && !recheck:
 		case m.Generation > st.generation || recheck:
+			if recheck {
+				idx = nil // re-check: read every local copy
+			}
 			recheck = false
-			a, err := f.pass(ctx, root, applied, m)
+			a, err := f.pass(ctx, root, applied, m, idx)
 			switch {
 			case ctx.Err() != nil:
 				return nil
 			case err == nil:
 				st.generation, applied, backoff = m.Generation, m, 0
-				if err := saveState(root, st); err != nil {
+				idx = indexAfter(root, selection(m, f.prefix))
+				saved, err := saveState(root, st)
+				if err != nil {
 					return err
 				}
+				(*held).Close()
+				*held = saved
 				f.cfg.Logger.Info("applied", "share", m.Share, "generation", m.Generation, "fetched", a.Stats.Files,
 					"unchanged", a.Stats.Unchanged, "deleted", a.Stats.Deleted, "renamed", a.Renamed,
 					"bytes", a.Stats.NeededBytes, "took", a.Took.Round(time.Millisecond))
@@ -216,8 +229,8 @@ func (f *Follower) loop(ctx context.Context, root *os.Root, st state, watchDone 
 				refused = m.Generation
 				f.cfg.Logger.Error(err.Error())
 			case errors.Is(err, errSuperseded):
-				f.cfg.Logger.Info("a newer generation came during the pass; applying it instead", "share", m.Share,
-					"generation", m.Generation)
+				f.cfg.Logger.Info("a newer generation came while a pass stalled; applying it instead", "share", m.Share,
+					"abandoned", m.Generation)
 				continue
 			default:
 				backoff = min(max(2*backoff, firstRetry), lastRetry)
@@ -260,8 +273,9 @@ func (f *Follower) warnSilent() {
 // errSuperseded ends a pass abandoned for a newer generation.
 var errSuperseded = errors.New("follow: superseded by a newer generation")
 
-// pass applies m to DST: renames by content against prev (if any), the delete guard, the fetch.
-func (f *Follower) pass(ctx context.Context, root *os.Root, prev, m *wire.Manifest) (Applied, error) {
+// pass applies m to DST: renames by content against prev (if any), the delete guard, the
+// fetch, which hashes only the local copies idx does not vouch for.
+func (f *Follower) pass(ctx context.Context, root *os.Root, prev, m *wire.Manifest, idx localIndex) (Applied, error) {
 	start := time.Now()
 	a := Applied{Share: m.Share, Generation: m.Generation}
 	next := selection(m, f.prefix)
@@ -282,7 +296,9 @@ func (f *Follower) pass(ctx context.Context, root *os.Root, prev, m *wire.Manife
 		return a, fmt.Errorf("%w: generation %d of share %s would delete %d of the %d files in %s (more than --max-delete %d%%); not applied: pass --force-delete to allow it",
 			ErrRefused, m.Generation, m.Share, deleted, total, f.cfg.Dest, f.cfg.MaxDelete)
 	}
-	for _, mv := range applyRenames(root, moves) {
+	done := applyRenames(root, moves)
+	idx.moved(done)
+	for _, mv := range done {
 		a.Renamed++
 		a.RenamedBytes += mv.size
 		f.cfg.Logger.Debug("renamed by content", "from", mv.from, "to", mv.to)
@@ -297,6 +313,9 @@ func (f *Follower) pass(ctx context.Context, root *os.Root, prev, m *wire.Manife
 	cfg.Name, cfg.Dest, cfg.Transport, cfg.Manifest = f.cfg.Name, f.cfg.Dest, tr, m
 	cfg.Delete, cfg.DryRun = true, false
 	cfg.Gate = nil // m is vetted; the fetch joins no manifest channel
+	if idx != nil {
+		cfg.Known = idx.vouch
+	}
 	var moved time.Time
 	var last receiver.Progress
 	onProgress := cfg.OnProgress

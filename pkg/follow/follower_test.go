@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -212,6 +213,26 @@ func TestFollowerAppliesGenerations(t *testing.T) {
 	r.same()
 	if err := stop(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestSecondFollowerRefused: a mirror is applied to by one follower at a time.
+func TestSecondFollowerRefused(t *testing.T) {
+	r := newRig(t)
+	r.write("a", random(500))
+	r.serve()
+	stop := r.follow(nil)
+	defer stop()
+	r.next("first")
+	f, err := follow.New(follow.Config{Name: "share/", Dest: r.dst,
+		Listen: func() (receiver.Transport, error) { return r.n.Conn(0), nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := f.Run(ctx); err == nil || !strings.Contains(err.Error(), "another follower") {
+		t.Fatalf("a second follower of the same mirror: %v", err)
 	}
 }
 

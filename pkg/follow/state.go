@@ -66,26 +66,48 @@ func loadState(root *os.Root) (state, error) {
 	return st, nil
 }
 
+// errBusy is lockFile's error when another process holds the lock.
+var errBusy = errors.New("locked by another process")
+
+// holdState opens and locks the state file, if there is one, and returns it (nil if there
+// is none): while it is held, another follower of the same mirror is refused.
+func holdState(root *os.Root) (*os.File, error) {
+	f, err := root.Open(StateName)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("follow: opening the state: %w", err)
+	}
+	if err := lockFile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("follow: the state file %s: %w (is another follower applying generations to this mirror?)", StateName, err)
+	}
+	return f, nil
+}
+
 // saveState records st in root: written to a temporary name, synced and renamed over the
-// state file, so a crash leaves the old state or the new one.
-func saveState(root *os.Root, st state) error {
+// state file, so a crash leaves the old state or the new one. It returns the new state
+// file, open and locked (see holdState).
+func saveState(root *os.Root, st state) (*os.File, error) {
 	f, err := root.OpenFile(stateTemp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
-		return fmt.Errorf("follow: writing the state: %w", err)
+		return nil, fmt.Errorf("follow: writing the state: %w", err)
 	}
-	_, err = fmt.Fprintf(f, "%s\nname %s\ngeneration %d\n", stateHeader, st.name, st.generation)
+	err = lockFile(f)
+	if err == nil {
+		_, err = fmt.Fprintf(f, "%s\nname %s\ngeneration %d\n", stateHeader, st.name, st.generation)
+	}
 	if err == nil {
 		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
 	}
 	if err == nil {
 		err = root.Rename(stateTemp, StateName)
 	}
 	if err != nil {
+		f.Close()
 		_ = root.Remove(stateTemp)
-		return fmt.Errorf("follow: writing the state: %w", err)
+		return nil, fmt.Errorf("follow: writing the state: %w", err)
 	}
-	return nil
+	return f, nil
 }

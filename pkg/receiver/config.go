@@ -3,6 +3,7 @@ package receiver
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/netip"
 	"strings"
@@ -90,6 +91,11 @@ type Config struct {
 	// Manifest, if set, is the share's manifest, already assembled and vetted (by
 	// WatchManifests): the fetch skips its manifest phase and plans against it at once.
 	Manifest *wire.Manifest
+	// Known, if set, is asked before a local copy of a file is hashed: true vouches that the
+	// regular file at rel (relative to the destination root, fi its Lstat) holds entry e
+	// already — a follower that wrote it and has seen it untouched since — so it is taken
+	// as unchanged without being read. Nil: every local copy is hashed.
+	Known func(rel string, fi fs.FileInfo, e wire.Entry) bool
 	// Logger receives progress notes (nil: silent).
 	Logger *slog.Logger
 	// OnProgress, if set, is called about five times a second from Fetch's goroutine.

@@ -56,10 +56,11 @@ func WatchManifests(ctx context.Context, cfg Config, after uint64, rejoin time.D
 		rejoin = DefaultManifestRejoin
 	}
 	groups := []netip.Addr{mcast.ManifestGroup(cfg.Scope, share)}
+	var later []netip.Addr
 	if cfg.Gate != nil {
-		groups, _ = cfg.Gate.ManifestGroups(cfg.Scope, share)
+		groups, later = cfg.Gate.ManifestGroups(cfg.Scope, share)
 	}
-	w := &manifestWatch{cfg: cfg, share: share, last: after, found: found,
+	w := &manifestWatch{cfg: cfg, share: share, last: after, found: found, later: later,
 		asm: newManifestAssembler(share), stale: map[[wire.HashLen]byte]bool{}}
 	for _, g := range groups {
 		if err := cfg.Transport.Join(g); err != nil {
@@ -75,12 +76,18 @@ func WatchManifests(ctx context.Context, cfg Config, after uint64, rejoin time.D
 		defer cfg.Transport.Close()
 		tick := time.NewTicker(rejoin)
 		defer tick.Stop()
+		var laterC <-chan time.Time
+		if len(later) > 0 {
+			laterC = time.After(manifestLater)
+		}
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-stop:
 				return
+			case <-laterC:
+				w.joinLater()
 			case <-tick.C:
 				for _, g := range groups {
 					_ = cfg.Transport.Leave(g)
@@ -110,7 +117,7 @@ func WatchManifests(ctx context.Context, cfg Config, after uint64, rejoin time.D
 	return fmt.Errorf("receiver: reading the manifest channel: %w", err)
 }
 
-// manifestWatch is WatchManifests' state, owned by its reading goroutine.
+// manifestWatch is WatchManifests' state, owned by its reading goroutine (but laterMu's).
 type manifestWatch struct {
 	cfg   Config
 	share string
@@ -118,6 +125,42 @@ type manifestWatch struct {
 	found func(*wire.Manifest)
 	asm   manifestAssembler
 	stale map[[wire.HashLen]byte]bool // ids of manifests not newer than last
+
+	// The gate's later channels (see Gate.ManifestGroups) are joined when nothing was
+	// accepted within manifestLater, so that what is heard there can be reported, and left
+	// at the first manifest accepted.
+	later       []netip.Addr
+	laterMu     sync.Mutex
+	laterJoined bool
+	accepted    bool
+}
+
+// joinLater joins the later channels unless a manifest was accepted already.
+func (w *manifestWatch) joinLater() {
+	w.laterMu.Lock()
+	defer w.laterMu.Unlock()
+	if w.accepted || w.laterJoined {
+		return
+	}
+	w.laterJoined = true
+	for _, g := range w.later {
+		if err := w.cfg.Transport.Join(g); err != nil {
+			w.cfg.Logger.Warn("joining the manifest channel", "group", g, "err", err)
+		}
+	}
+}
+
+// acceptedOne leaves the later channels, if joined, once a manifest is accepted.
+func (w *manifestWatch) acceptedOne() {
+	w.laterMu.Lock()
+	defer w.laterMu.Unlock()
+	w.accepted = true
+	if w.laterJoined {
+		w.laterJoined = false
+		for _, g := range w.later {
+			_ = w.cfg.Transport.Leave(g)
+		}
+	}
 }
 
 // handle processes one datagram of a manifest channel.
@@ -178,6 +221,7 @@ func (w *manifestWatch) complete(m *wire.Manifest, id [wire.HashLen]byte, now ti
 		}
 	}
 	w.last = m.Generation
+	w.acceptedOne()
 	w.found(m)
 }
 
@@ -202,4 +246,13 @@ func (s *session) useManifest(m *wire.Manifest) error {
 	s.manifest = m
 	s.clock.advance(nil, time.Now())
 	return nil
+}
+
+// known reports whether Config.Known vouches for f's local copy, a regular file of f's size.
+func (p *plan) known(s *session, f *fileState) bool {
+	if s.cfg.Known == nil || p.root == nil || s.cfg.DryRun {
+		return false
+	}
+	fi, err := p.dc.Lstat(f.rel)
+	return err == nil && fi.Mode().IsRegular() && fi.Size() == f.entry.Size && s.cfg.Known(f.rel, fi, f.entry)
 }
