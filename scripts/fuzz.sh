@@ -12,7 +12,7 @@
 # exits 1 if any target failed. Not part of scripts/test.sh (CI's time): run it by hand or on a
 # schedule, and before resolving anything that touches a parser.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 FUZZTIME=${FUZZTIME:-60s}
 FUZZ=${FUZZ:-}
 par=()

@@ -32,7 +32,7 @@
 # for at least 4 samples).
 # Cleans up everything it made on exit (trap): only the PIDs it started and its own namespaces.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 [ "$(id -u)" -eq 0 ] || { echo "soak.sh: run as root (it creates network namespaces)" >&2; exit 1; }
 bash scripts/deps.sh ip bridge nft sha256sum curl || exit 1
 
@@ -131,7 +131,7 @@ put() { # put REL: write a new version of REL (big.bin: change a few blocks; oth
 	tmp=$work/src/.new # outside the share, on the same file system: mv is a rename
 	if [ "$rel" = big.bin ]; then
 		cp "$f" "$tmp" && for _ in 1 2 3; do
-			head -c 4096 /dev/urandom | dd of="$tmp" bs=4096 seek=$(rnd 0 $((BIG_MIB * 256 - 1))) conv=notrunc status=none
+			head -c 4096 /dev/urandom | dd of="$tmp" bs=4096 seek="$(rnd 0 $((BIG_MIB * 256 - 1)))" conv=notrunc status=none
 		done
 	else
 		head -c "$(rnd 0 65536)" /dev/urandom >"$tmp"
@@ -288,7 +288,6 @@ mutations=0
 minute=0
 rss0=
 gor0=
-fail=0
 inst_samples=() # goroutine samples of the current server
 grow_fail=0
 printf '%-4s %-8s %-9s %-10s %-6s %-7s %-7s %-6s %-6s %-8s %-8s %s\n' min server rss_MiB goroutines fetch finish sigint kill9 fails restarts mutates loss%
