@@ -236,7 +236,7 @@ receiver() {
 		case "$kind/$rc" in
 		finish/0 | sigint/130 | kill9/137) ;;
 		*)
-			echo "FAIL $name exit-$rc ($kind) $(tail -n 3 "$work/$name.log" | tr '\n' ' ')" >>"$ev"
+			echo "FAIL $name exit-$rc ($kind, $(date -u -d "@$((t0 / 1000))" +%T)-$(date -u +%T)) $(tail -n 3 "$work/$name.log" | tr '\n' ' ')" >>"$ev"
 			cp "$work/$name.log" "$work/fail-$name-$n.log"
 			;;
 		esac
