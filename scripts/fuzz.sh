@@ -12,7 +12,7 @@
 # exits 1 if any target failed. Not part of scripts/test.sh (CI's time): run it by hand or on a
 # schedule, and before resolving anything that touches a parser.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 FUZZTIME=${FUZZTIME:-60s}
 FUZZ=${FUZZ:-}
 par=()
@@ -56,7 +56,7 @@ for t in "${targets[@]}"; do
 		# Show why: the failure, trimmed, and where go kept the input.
 		sed -n '/--- FAIL/,$p' "$out" | head -n 40
 		[ -n "$input" ] && echo "   failing input kept in $dir/$input (replay: go test -run '^$name\$' ./$dir)"
-		[ -z "$last" ] && tail -n 20 "$out"
+		grep -q -- '--- FAIL' "$out" || tail -n 20 "$out" # a build error, a timeout: show the end
 	fi
 	line=$(printf '%-34s %-4s execs %12s  interesting %-18s %4ss' "$label" "$verdict" "${execs:-?}" "${interesting:-?}" "$secs")
 	echo "   $line"

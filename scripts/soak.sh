@@ -11,7 +11,9 @@
 # snooping bridge with an MLDv2 querier, as scripts/netns.sh does, but never its lc-* names) and
 # serves a share (one big file, small files in nested directories) from the server namespace.
 # Each receiver namespace loops: wait a random moment, fetch the share into its own DST, and
-# either let it finish, SIGINT it, or kill -9 it at a random moment mid-fetch. Every minute each
+# either let it finish (60 %), SIGINT it (15 %) or kill -9 it (25 %) at a random moment within
+# the time a full fetch takes; one fetch in five starts from an empty DST (a new receiver), and a
+# signalled fetch always has the big file to transfer (missing, or an older version in DST). Every minute each
 # receiver's downlink gets a new random loss of 1-5 % (nftables random drop on the bridge; the
 # kernel may have no sch_netem). The server is restarted at random (SIGTERM or kill -9), and the
 # served files change while receivers fetch them (new versions are renamed into place).
@@ -30,7 +32,7 @@
 # for at least 4 samples).
 # Cleans up everything it made on exit (trap): only the PIDs it started and its own namespaces.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 [ "$(id -u)" -eq 0 ] || { echo "soak.sh: run as root (it creates network namespaces)" >&2; exit 1; }
 bash scripts/deps.sh ip bridge nft sha256sum curl || exit 1
 
@@ -51,6 +53,7 @@ spid=
 cleanup() {
 	local rc=$? p ns
 	trap - EXIT INT TERM
+	exec 2>/dev/null # no "Killed" job notices for what is stopped here
 	for p in "${workers[@]}"; do kill "$p" 2>/dev/null; done
 	# Whatever still runs in our own namespaces was started by this script.
 	for ns in $(ip netns list | awk '{print $1}' | grep -E "^$P-" || true); do
@@ -128,7 +131,7 @@ put() { # put REL: write a new version of REL (big.bin: change a few blocks; oth
 	tmp=$work/src/.new # outside the share, on the same file system: mv is a rename
 	if [ "$rel" = big.bin ]; then
 		cp "$f" "$tmp" && for _ in 1 2 3; do
-			head -c 4096 /dev/urandom | dd of="$tmp" bs=4096 seek=$(rnd 0 $((BIG_MIB * 256 - 1))) conv=notrunc status=none
+			head -c 4096 /dev/urandom | dd of="$tmp" bs=4096 seek="$(rnd 0 $((BIG_MIB * 256 - 1)))" conv=notrunc status=none
 		done
 	else
 		head -c "$(rnd 0 65536)" /dev/urandom >"$tmp"
@@ -233,7 +236,7 @@ receiver() {
 		case "$kind/$rc" in
 		finish/0 | sigint/130 | kill9/137) ;;
 		*)
-			echo "FAIL $name exit-$rc ($kind) $(tail -n 3 "$work/$name.log" | tr '\n' ' ')" >>"$ev"
+			echo "FAIL $name exit-$rc ($kind, $(date -u -d "@$((t0 / 1000))" +%T)-$(date -u +%T)) $(tail -n 3 "$work/$name.log" | tr '\n' ' ')" >>"$ev"
 			cp "$work/$name.log" "$work/fail-$name-$n.log"
 			;;
 		esac
@@ -285,7 +288,6 @@ mutations=0
 minute=0
 rss0=
 gor0=
-fail=0
 inst_samples=() # goroutine samples of the current server
 grow_fail=0
 printf '%-4s %-8s %-9s %-10s %-6s %-7s %-7s %-6s %-6s %-8s %-8s %s\n' min server rss_MiB goroutines fetch finish sigint kill9 fails restarts mutates loss%
@@ -354,7 +356,7 @@ awk '$1 == "FETCH" { n++; k[$3]++; if ($3 == "finish") { ms += $5 } }
 echo "server: $restarts restarts ($server_kills by kill -9), $mutations source changes; first-minute RSS $(awk -v k="$rss0" 'BEGIN { printf "%.1f", k / 1024 }') MiB, goroutines $gor0"
 stale=$(awk '$1 == "STALE" { n++ } END { print n + 0 }' "$ev")
 left=$(find "$work/dst" -name '.*.lcsync-*' | wc -l)
-[ "$stale" -gt 0 ] && echo "note: $stale clean exits found temporary files of an earlier kill -9 and left them; $left remain in the DSTs at the end (not swept)"
+[ "$stale" -gt 0 ] && echo "note: $stale clean exits found temporary files of an earlier kill -9 and left them (no sweep); $left remain in the DSTs at the end (new-receiver resets remove the others)"
 nfail=$(grep -c '^FAIL' "$ev")
 if [ "$nfail" -gt 0 ]; then
 	echo "== soak FAILED: $nfail failures"
