@@ -35,8 +35,6 @@ func (o *options) checkFollow() error {
 		return usagef(fmt.Sprintf("--max-delete %d: want a percentage from 1 to 100", o.maxDelete))
 	case o.follow && o.dryRun:
 		return usagef("--follow applies changes; for a dry run, fetch once with -n")
-	case o.follow && o.metrics != "":
-		return usagef("--metrics is not supported with --follow yet")
 	}
 	return nil
 }
@@ -68,7 +66,11 @@ func followMirror(ctx context.Context, e *env) error {
 	fec, _ := parseFEC(o.fec) // checked with the other options
 	var progress metrics.FetchProgress
 	bar := newProgressBar(e)
-	var passRx *mcast.RecvConn // the socket of the pass running (Run's goroutine only)
+	var socks socketTotals
+	metricsRun, err := startMetrics(e, metrics.NewFetchCollector(socks.stats, &progress))
+	if err != nil {
+		return err
+	}
 	abs, _ := filepath.Abs(dst)
 	f, err := follow.New(follow.Config{
 		Name: name, Dest: dst, MaxDelete: o.maxDelete, ForceDelete: o.forceDelete, Logger: e.log,
@@ -90,14 +92,14 @@ func followMirror(ctx context.Context, e *env) error {
 			if err != nil {
 				return nil, withCode(exitNetwork, err)
 			}
-			passRx = rx
+			socks.opened(rx)
 			return receiver.NewTransport(rx), nil
 		},
 		OnApplied: func(ap follow.Applied) {
 			bar.done()
 			if o.stats {
-				if passRx != nil {
-					ap.Stats.Foreign += int64(passRx.Stats().Foreign)
+				if rx := socks.current(); rx != nil {
+					ap.Stats.Foreign += int64(rx.Stats().Foreign)
 				}
 				fmt.Fprintf(e.stdout, "generation %d of share %s: %d renamed in place (%s)\n", ap.Generation, ap.Share,
 					ap.Renamed, humanBytes(float64(ap.RenamedBytes)))
@@ -111,7 +113,7 @@ func followMirror(ctx context.Context, e *env) error {
 	if err != nil {
 		return usagef(err.Error())
 	}
-	stop := background(ctx, e, fetchSignals(e, progress.Load), hangups(f))
+	stop := background(ctx, e, metricsRun, fetchSignals(e, progress.Load), hangups(f))
 	defer stop()
 	e.log.Info("following", "name", name, "dest", dst, "max_delete", fmt.Sprintf("%d%%", o.maxDelete))
 	return f.Run(ctx)

@@ -17,7 +17,6 @@ func TestFollowUsageErrors(t *testing.T) {
 		{"local source", []string{"--follow", "./a/", "./m"}, "with the slash"},
 		{"remote destination", []string{"--follow", "share/", "m"}, "must be a local path"},
 		{"dry run", []string{"--follow", "-n", "share/", "./m"}, "--follow applies changes"},
-		{"metrics", []string{"--follow", "--metrics", "127.0.0.1:9142", "share/", "./m"}, "--metrics is not supported with --follow"},
 		{"max-delete without follow", []string{"--max-delete", "10", "share/", "./m"}, "need --follow"},
 		{"exec without follow", []string{"--exec", "true", "share/", "./m"}, "need --follow"},
 		{"force-delete without follow", []string{"--force-delete", "share/", "./m"}, "need --follow"},
