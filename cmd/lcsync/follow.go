@@ -64,6 +64,7 @@ func followMirror(ctx context.Context, e *env) error {
 		return err
 	}
 	fec, _ := parseFEC(o.fec) // checked with the other options
+	limitMemory(o.maxMemory)
 	var progress metrics.FetchProgress
 	bar := newProgressBar(e)
 	var socks socketTotals
@@ -75,7 +76,7 @@ func followMirror(ctx context.Context, e *env) error {
 	f, err := follow.New(follow.Config{
 		Name: name, Dest: dst, MaxDelete: o.maxDelete, ForceDelete: o.forceDelete, Logger: e.log,
 		Fetch: receiver.Config{Scope: scope, Channels: o.channels, Perms: o.perms, Times: o.times,
-			Timeout: o.timeout, IdleTimeout: o.idleTimeout, FEC: fec, Gate: gate, Logger: e.log,
+			Timeout: o.timeout, IdleTimeout: o.idleTimeout, FEC: fec, Gate: gate, Logger: e.log, MaxMemory: o.maxMemory,
 			OnProgress: func(p receiver.Progress) {
 				progress.Store(p)
 				bar.update(p)

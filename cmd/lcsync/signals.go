@@ -73,9 +73,10 @@ func fetchSignals(e *env, progress func() receiver.Progress) func(context.Contex
 
 // hangupInterrupts makes SIGHUP (the terminal closing, say) interrupt a fetch or a local sync
 // like SIGINT: it removes its temporary files and exits 130. A server keeps SIGHUP for a
-// re-index (serverSignals), so nothing changes for one argument.
+// re-index (serverSignals), so nothing changes for one argument; a follower keeps it to
+// re-check its mirror.
 func hangupInterrupts(ctx context.Context, o *options) (context.Context, context.CancelFunc) {
-	if len(o.args) != 2 || o.doctor || o.hex || o.keygen != "" {
+	if len(o.args) != 2 || o.doctor || o.hex || o.keygen != "" || o.follow {
 		return ctx, func() {}
 	}
 	return signal.NotifyContext(ctx, syscall.SIGHUP)
