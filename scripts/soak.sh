@@ -356,7 +356,7 @@ awk '$1 == "FETCH" { n++; k[$3]++; if ($3 == "finish") { ms += $5 } }
 echo "server: $restarts restarts ($server_kills by kill -9), $mutations source changes; first-minute RSS $(awk -v k="$rss0" 'BEGIN { printf "%.1f", k / 1024 }') MiB, goroutines $gor0"
 stale=$(awk '$1 == "STALE" { n++ } END { print n + 0 }' "$ev")
 left=$(find "$work/dst" -name '.*.lcsync-*' | wc -l)
-[ "$stale" -gt 0 ] && echo "note: $stale clean exits found temporary files of an earlier kill -9 and left them (no sweep); $left remain in the DSTs at the end (new-receiver resets remove the others)"
+[ "$stale" -gt 0 ] && echo "note: $stale clean exits found temporary files of an earlier kill -9 still in place (a receiver without a sweep, or one that spares temporaries younger than a few seconds); $left remain in the DSTs at the end (new-receiver resets remove the others)"
 nfail=$(grep -c '^FAIL' "$ev")
 if [ "$nfail" -gt 0 ]; then
 	echo "== soak FAILED: $nfail failures"
