@@ -120,6 +120,25 @@ func TestSenderSendsAboutOneCycle(t *testing.T) {
 // fetch the same blocks at about the same time; the sender's gather window makes them share
 // the sends, so the changed blocks go out about once, not once per receiver.
 func TestDeltaSharedByReceivers(t *testing.T) {
+	// Sharing depends on the receivers hashing their copies at about the same time; a busy
+	// machine (the race detector, other packages' tests) can spread them beyond the gather
+	// windows now and then, so the property must hold in one of three tries.
+	const tries = 3
+	for try := 1; ; try++ {
+		packets, changed := deltaSharedOnce(t)
+		if packets <= uint64(2*changed) {
+			return
+		}
+		if try == tries {
+			t.Fatalf("%d block packets for %d changed blocks shared by 4 receivers, in each of %d tries", packets, changed, tries)
+		}
+		t.Logf("try %d: %d block packets for %d changed blocks; again", try, packets, changed)
+	}
+}
+
+// deltaSharedOnce fetches a file with 6 changed blocks into 4 receivers at once and returns
+// the block packets the sender sent.
+func deltaSharedOnce(t *testing.T) (packets uint64, changedBlocks int) {
 	n := mcasttest.NewNet()
 	src := filepath.Join(t.TempDir(), "share")
 	data := randomBytes(2000 * 1024)
@@ -153,9 +172,7 @@ func TestDeltaSharedByReceivers(t *testing.T) {
 	}
 	st := snd.Stats()
 	t.Logf("4 receivers, %d changed blocks: %d block packets, %d tree packets, %d activations", len(changed), st.BlockPackets, st.TreePackets, st.Activations)
-	if st.BlockPackets > uint64(2*len(changed)) {
-		t.Errorf("%d block packets for %d changed blocks shared by 4 receivers", st.BlockPackets, len(changed))
-	}
+	return st.BlockPackets, len(changed)
 }
 
 // TestMain fails the package's tests if a goroutine outlives them: Run must stop everything it
