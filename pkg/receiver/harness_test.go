@@ -31,6 +31,7 @@ type serveOpts struct {
 	carousel bool
 	rate     float64 // bits per second; 0: unlimited
 	bs       int     // block size; 0: 1024
+	signer   sender.Signer
 }
 
 // serveWith is serve with options.
@@ -43,7 +44,7 @@ func serveWith(t *testing.T, n *mcasttest.Net, dir string, o serveOpts) *sender.
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := sender.Config{Index: ix, Transport: n, Carousel: o.carousel, Rate: o.rate}
+	cfg := sender.Config{Index: ix, Transport: n, Carousel: o.carousel, Rate: o.rate, Signer: o.signer}
 	if !o.carousel {
 		cfg.Trigger = n
 	}

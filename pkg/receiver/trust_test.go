@@ -9,20 +9,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lcsync/lcsync/pkg/index"
 	"github.com/lcsync/lcsync/pkg/mcast/mcasttest"
 	"github.com/lcsync/lcsync/pkg/receiver"
-	"github.com/lcsync/lcsync/pkg/sender"
 	"github.com/lcsync/lcsync/pkg/sign"
 )
 
 // serveSigned serves dir on the fake link, signed with the key at keyPath.
 func serveSigned(t *testing.T, n *mcasttest.Net, dir, keyPath string, carousel bool) {
 	t.Helper()
-	ix, err := index.Build(context.Background(), dir, index.Options{BlockSize: 1024})
-	if err != nil {
-		t.Fatal(err)
-	}
 	key, err := sign.LoadSecretKey(keyPath, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -35,23 +29,7 @@ func serveSigned(t *testing.T, n *mcasttest.Net, dir, keyPath string, carousel b
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := sender.Config{Index: ix, Transport: n, Carousel: carousel, Signer: pub}
-	if !carousel {
-		cfg.Trigger = n
-	}
-	s, err := sender.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("sender: %v", err)
-		}
-	})
+	serveWith(t, n, dir, serveOpts{carousel: carousel, signer: pub})
 }
 
 func trustGate(t *testing.T, notices *[]string, keys ...sign.PublicKey) *sign.Gate {
