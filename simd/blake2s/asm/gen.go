@@ -144,6 +144,99 @@ func xmm(i int) VecPhysical {
 	return []VecPhysical{X0, X1, X2, X3, X4, X5, X6, X7, X8, X9, X10, X11, X12, X13, X14, X15}[i]
 }
 
+// isa is what differs between the two kernels: the instructions for a
+// vector XOR and a vector move, and the rotations by 16 or 8 (d) and by 12
+// or 7 (b) of four registers at once; rotb may use spare (c0 of the quartet)
+// if it restores it.
+type isa struct {
+	xor  func(x, y, z Op)
+	mov  func(x, y Op)
+	rotd func(n int, regs [4]VecPhysical)
+	rotb func(n int, regs [4]VecPhysical, spare VecPhysical)
+}
+
+// transpose4 turns four rows of four dwords (row[j] holds one lane group's
+// words) into four rows of one word of every lane, through t.
+func transpose4(row, t, out [4]VecPhysical) {
+	VPUNPCKLDQ(row[1], row[0], t[0])
+	VPUNPCKHDQ(row[1], row[0], t[1])
+	VPUNPCKLDQ(row[3], row[2], t[2])
+	VPUNPCKHDQ(row[3], row[2], t[3])
+	VPUNPCKLQDQ(t[2], t[0], out[0])
+	VPUNPCKHQDQ(t[2], t[0], out[1])
+	VPUNPCKLQDQ(t[3], t[1], out[2])
+	VPUNPCKHQDQ(t[3], t[1], out[3])
+}
+
+// compress emits the part of a kernel after the message load: the state
+// set-up, ten rounds with message word w at msg(w), the feed-forward into h
+// and the loop back to label for the next block.
+func compress(k isa, v []VecPhysical, msg func(w int) Op, label string) {
+	Comment("v0..v7 = h, v8..v15 = iv with the counter and flag.")
+	for i := 0; i < 8; i++ {
+		k.mov(Mem{Base: hp, Disp: 64 * i}, v[i])
+	}
+	for i := 0; i < 4; i++ {
+		VPBROADCASTD(ivMem.Offset(4*i), v[8+i])
+	}
+	VPBROADCASTD(ivMem.Offset(28), v[15])
+	counterWords(v, []VecPhysical{X12, X13, X14}, func(x, d VecPhysical) { VPBROADCASTD(x, d) })
+
+	words := func(s [16]int, first int) [4]Op {
+		return [4]Op{msg(s[first]), msg(s[first+2]), msg(s[first+4]), msg(s[first+6])}
+	}
+	for r := 0; r < 10; r++ {
+		Commentf("Round %d.", r)
+		s := sigma[r]
+		g4(k, v, columns, words(s, 0), words(s, 1))
+		g4(k, v, diagonals, words(s, 8), words(s, 9))
+	}
+
+	Comment("h ^= v[0..7] ^ v[8..15].")
+	for i := 0; i < 8; i++ {
+		k.xor(v[i+8], v[i], v[i])
+		k.xor(Mem{Base: hp, Disp: 64 * i}, v[i], v[i])
+		k.mov(v[i], Mem{Base: hp, Disp: 64 * i})
+	}
+
+	ADDQ(U8(64), off)
+	ADDQ(U8(64), tr)
+	DECQ(nr)
+	JNZ(LabelRef(label))
+	VZEROUPPER()
+	RET()
+}
+
+// g4 applies G to the four (a, b, c, d) quartets of q at once, with message
+// words x then y (RFC 7693 §3.1).
+func g4(k isa, v []VecPhysical, q [4][4]int, x, y [4]Op) {
+	var a, b, c, d [4]VecPhysical
+	for i := 0; i < 4; i++ {
+		a[i], b[i], c[i], d[i] = v[q[i][0]], v[q[i][1]], v[q[i][2]], v[q[i][3]]
+	}
+	half := func(w [4]Op, rotd, rotb int) {
+		for i := 0; i < 4; i++ {
+			VPADDD(w[i], a[i], a[i])
+		}
+		for i := 0; i < 4; i++ {
+			VPADDD(b[i], a[i], a[i])
+		}
+		for i := 0; i < 4; i++ {
+			k.xor(a[i], d[i], d[i])
+		}
+		k.rotd(rotd, d)
+		for i := 0; i < 4; i++ {
+			VPADDD(d[i], c[i], c[i])
+		}
+		for i := 0; i < 4; i++ {
+			k.xor(c[i], b[i], b[i])
+		}
+		k.rotb(rotb, b, c[0])
+	}
+	half(x, 16, 12)
+	half(y, 8, 7)
+}
+
 // avx2 generates the 8-lane kernel. Sixteen YMM registers hold v0..v15, so
 // the transposed message words live on the stack and are added from memory;
 // rotations by 16 and 8 are VPSHUFB byte shuffles, by 12 and 7 two shifts and
@@ -163,96 +256,37 @@ func avx2() {
 		"Row j holds 16 bytes of lane j in its low half and of lane j+4 in its high half;",
 		"two rounds of unpacks then give four words of all eight lanes.")
 	for g := 0; g < 4; g++ {
-		row := []VecPhysical{Y0, Y1, Y2, Y3}
-		t := []VecPhysical{Y4, Y5, Y6, Y7}
+		row := [4]VecPhysical{Y0, Y1, Y2, Y3}
 		for j := 0; j < 4; j++ {
 			VMOVDQU(laneMem(j, 16*g), xmm(j))
 			VINSERTI128(U8(1), laneMem(j+4, 16*g), row[j], row[j])
 		}
-		VPUNPCKLDQ(row[1], row[0], t[0])
-		VPUNPCKHDQ(row[1], row[0], t[1])
-		VPUNPCKLDQ(row[3], row[2], t[2])
-		VPUNPCKHDQ(row[3], row[2], t[3])
-		VPUNPCKLQDQ(t[2], t[0], row[0])
-		VPUNPCKHQDQ(t[2], t[0], row[1])
-		VPUNPCKLQDQ(t[3], t[1], row[2])
-		VPUNPCKHQDQ(t[3], t[1], row[3])
+		transpose4(row, [4]VecPhysical{Y4, Y5, Y6, Y7}, row)
 		for j := 0; j < 4; j++ {
 			VMOVDQU(row[j], m.Offset(32*(4*g+j)))
 		}
 	}
 
-	Comment("v0..v7 = h, v8..v15 = iv with the counter and flag.")
-	for i := 0; i < 8; i++ {
-		VMOVDQU(Mem{Base: hp, Disp: 64 * i}, v[i])
+	k := isa{
+		xor: func(x, y, z Op) { VPXOR(x, y, z) },
+		mov: func(x, y Op) { VMOVDQU(x, y) },
+		rotd: func(n int, regs [4]VecPhysical) {
+			mask := map[int]Mem{16: rot16, 8: rot8}[n]
+			for _, r := range regs {
+				VPSHUFB(mask, r, r)
+			}
+		},
+		rotb: func(n int, regs [4]VecPhysical, spare VecPhysical) {
+			VMOVDQU(spare, spill)
+			for _, r := range regs {
+				VPSRLD(U8(n), r, spare)
+				VPSLLD(U8(32-n), r, r)
+				VPOR(spare, r, r)
+			}
+			VMOVDQU(spill, spare)
+		},
 	}
-	for i := 0; i < 4; i++ {
-		VPBROADCASTD(ivMem.Offset(4*i), v[8+i])
-	}
-	VPBROADCASTD(ivMem.Offset(28), v[15])
-	counterWords(v, []VecPhysical{X12, X13, X14}, func(x, d VecPhysical) { VPBROADCASTD(x, d) })
-
-	for r := 0; r < 10; r++ {
-		Commentf("Round %d.", r)
-		s := sigma[r]
-		g4avx2(v, columns, [4]Mem{m.Offset(32 * s[0]), m.Offset(32 * s[2]), m.Offset(32 * s[4]), m.Offset(32 * s[6])},
-			[4]Mem{m.Offset(32 * s[1]), m.Offset(32 * s[3]), m.Offset(32 * s[5]), m.Offset(32 * s[7])}, spill)
-		g4avx2(v, diagonals, [4]Mem{m.Offset(32 * s[8]), m.Offset(32 * s[10]), m.Offset(32 * s[12]), m.Offset(32 * s[14])},
-			[4]Mem{m.Offset(32 * s[9]), m.Offset(32 * s[11]), m.Offset(32 * s[13]), m.Offset(32 * s[15])}, spill)
-	}
-
-	Comment("h ^= v[0..7] ^ v[8..15].")
-	for i := 0; i < 8; i++ {
-		VPXOR(v[i+8], v[i], v[i])
-		VPXOR(Mem{Base: hp, Disp: 64 * i}, v[i], v[i])
-		VMOVDQU(v[i], Mem{Base: hp, Disp: 64 * i})
-	}
-
-	ADDQ(U8(64), off)
-	ADDQ(U8(64), tr)
-	DECQ(nr)
-	JNZ(LabelRef("block"))
-	VZEROUPPER()
-	RET()
-}
-
-// g4avx2 applies G to the four (a, b, c, d) quartets of q at once, with
-// message words x then y.
-func g4avx2(v []VecPhysical, q [4][4]int, x, y [4]Mem, spill Mem) {
-	a := func(i int) VecPhysical { return v[q[i][0]] }
-	b := func(i int) VecPhysical { return v[q[i][1]] }
-	c := func(i int) VecPhysical { return v[q[i][2]] }
-	d := func(i int) VecPhysical { return v[q[i][3]] }
-	half := func(w [4]Mem, rotd Mem, rotb int) {
-		for i := 0; i < 4; i++ {
-			VPADDD(w[i], a(i), a(i))
-		}
-		for i := 0; i < 4; i++ {
-			VPADDD(b(i), a(i), a(i))
-		}
-		for i := 0; i < 4; i++ {
-			VPXOR(a(i), d(i), d(i))
-		}
-		for i := 0; i < 4; i++ {
-			VPSHUFB(rotd, d(i), d(i))
-		}
-		for i := 0; i < 4; i++ {
-			VPADDD(d(i), c(i), c(i))
-		}
-		for i := 0; i < 4; i++ {
-			VPXOR(c(i), b(i), b(i))
-		}
-		tmp := c(0)
-		VMOVDQU(tmp, spill)
-		for i := 0; i < 4; i++ {
-			VPSRLD(U8(rotb), b(i), tmp)
-			VPSLLD(U8(32-rotb), b(i), b(i))
-			VPOR(tmp, b(i), b(i))
-		}
-		VMOVDQU(spill, tmp)
-	}
-	half(x, rot16, 12)
-	half(y, rot8, 7)
+	compress(k, v, func(w int) Op { return m.Offset(32 * w) }, "block")
 }
 
 // avx512 generates the 16-lane kernel: v0..v15 in Z0..Z15, the transposed
@@ -272,87 +306,26 @@ func avx512() {
 		"Row j holds 16 bytes of lanes j, j+4, j+8 and j+12 in its four 128-bit quarters;",
 		"two rounds of unpacks then give four words of all sixteen lanes.")
 	for g := 0; g < 4; g++ {
-		row := []VecPhysical{Z0, Z1, Z2, Z3}
-		t := []VecPhysical{Z4, Z5, Z6, Z7}
+		row := [4]VecPhysical{Z0, Z1, Z2, Z3}
 		for j := 0; j < 4; j++ {
 			VMOVDQU(laneMem(j, 16*g), xmm(j))
 			for q := 1; q < 4; q++ {
 				VINSERTI32X4(U8(q), laneMem(j+4*q, 16*g), row[j], row[j])
 			}
 		}
-		VPUNPCKLDQ(row[1], row[0], t[0])
-		VPUNPCKHDQ(row[1], row[0], t[1])
-		VPUNPCKLDQ(row[3], row[2], t[2])
-		VPUNPCKHDQ(row[3], row[2], t[3])
-		VPUNPCKLQDQ(t[2], t[0], m[4*g+0])
-		VPUNPCKHQDQ(t[2], t[0], m[4*g+1])
-		VPUNPCKLQDQ(t[3], t[1], m[4*g+2])
-		VPUNPCKHQDQ(t[3], t[1], m[4*g+3])
+		transpose4(row, [4]VecPhysical{Z4, Z5, Z6, Z7}, [4]VecPhysical{m[4*g], m[4*g+1], m[4*g+2], m[4*g+3]})
 	}
 
-	Comment("v0..v7 = h, v8..v15 = iv with the counter and flag.")
-	for i := 0; i < 8; i++ {
-		VMOVDQU32(Mem{Base: hp, Disp: 64 * i}, v[i])
-	}
-	for i := 0; i < 4; i++ {
-		VPBROADCASTD(ivMem.Offset(4*i), v[8+i])
-	}
-	VPBROADCASTD(ivMem.Offset(28), v[15])
-	counterWords(v, []VecPhysical{X12, X13, X14}, func(x, d VecPhysical) { VPBROADCASTD(x, d) })
-
-	for r := 0; r < 10; r++ {
-		Commentf("Round %d.", r)
-		s := sigma[r]
-		g4avx512(v, columns, [4]VecPhysical{m[s[0]], m[s[2]], m[s[4]], m[s[6]]},
-			[4]VecPhysical{m[s[1]], m[s[3]], m[s[5]], m[s[7]]})
-		g4avx512(v, diagonals, [4]VecPhysical{m[s[8]], m[s[10]], m[s[12]], m[s[14]]},
-			[4]VecPhysical{m[s[9]], m[s[11]], m[s[13]], m[s[15]]})
-	}
-
-	Comment("h ^= v[0..7] ^ v[8..15].")
-	for i := 0; i < 8; i++ {
-		VPXORD(v[i+8], v[i], v[i])
-		VPXORD(Mem{Base: hp, Disp: 64 * i}, v[i], v[i])
-		VMOVDQU32(v[i], Mem{Base: hp, Disp: 64 * i})
-	}
-
-	ADDQ(U8(64), off)
-	ADDQ(U8(64), tr)
-	DECQ(nr)
-	JNZ(LabelRef("block16"))
-	VZEROUPPER()
-	RET()
-}
-
-// g4avx512 applies G to the four quartets of q at once, message words x then y.
-func g4avx512(v []VecPhysical, q [4][4]int, x, y [4]VecPhysical) {
-	a := func(i int) VecPhysical { return v[q[i][0]] }
-	b := func(i int) VecPhysical { return v[q[i][1]] }
-	c := func(i int) VecPhysical { return v[q[i][2]] }
-	d := func(i int) VecPhysical { return v[q[i][3]] }
-	half := func(w [4]VecPhysical, rotd, rotb int) {
-		for i := 0; i < 4; i++ {
-			VPADDD(w[i], a(i), a(i))
-		}
-		for i := 0; i < 4; i++ {
-			VPADDD(b(i), a(i), a(i))
-		}
-		for i := 0; i < 4; i++ {
-			VPXORD(a(i), d(i), d(i))
-		}
-		for i := 0; i < 4; i++ {
-			VPRORD(U8(rotd), d(i), d(i))
-		}
-		for i := 0; i < 4; i++ {
-			VPADDD(d(i), c(i), c(i))
-		}
-		for i := 0; i < 4; i++ {
-			VPXORD(c(i), b(i), b(i))
-		}
-		for i := 0; i < 4; i++ {
-			VPRORD(U8(rotb), b(i), b(i))
+	rot := func(n int, regs [4]VecPhysical) {
+		for _, r := range regs {
+			VPRORD(U8(n), r, r)
 		}
 	}
-	half(x, 16, 12)
-	half(y, 8, 7)
+	k := isa{
+		xor:  func(x, y, z Op) { VPXORD(x, y, z) },
+		mov:  func(x, y Op) { VMOVDQU32(x, y) },
+		rotd: rot,
+		rotb: func(n int, regs [4]VecPhysical, _ VecPhysical) { rot(n, regs) },
+	}
+	compress(k, v, func(w int) Op { return m[w] }, "block16")
 }
