@@ -23,7 +23,8 @@ func TestSweepTemps(t *testing.T) {
 		t.Fatal(err)
 	}
 	stale.Close() // its maker is gone: the lock went with the descriptor
-	for _, name := range []string{"plain", ".plain.lcsync"} {
+	kept := KeptName("lcsync-follow", 0)
+	for _, name := range []string{"plain", ".plain.lcsync", kept} {
 		if err := os.WriteFile(filepath.Join(dir, name), nil, 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -33,10 +34,14 @@ func TestSweepTemps(t *testing.T) {
 		t.Fatal(err)
 	}
 	// With the usual age, a file just left is not stale yet.
-	if n, err := SweepTemps(d, StaleAge); n != 0 || err != nil {
+	n, again, err := SweepTemps(d, StaleAge)
+	if n != 0 || err != nil {
 		t.Errorf("a sweep with age %v removed %d fresh files (%v)", StaleAge, n, err)
 	}
-	n, err := SweepTemps(d, 0)
+	if again <= 0 || again > StaleAge {
+		t.Errorf("a sweep that left fresh temporary files says to sweep again in %v; want (0, %v]", again, StaleAge)
+	}
+	n, again, err = SweepTemps(d, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,9 +50,9 @@ func TestSweepTemps(t *testing.T) {
 	for _, e := range ents {
 		left = append(left, e.Name())
 	}
-	want := []string{".plain.lcsync", dirTemp, liveName, "plain"}
+	want := []string{".plain.lcsync", dirTemp, kept, liveName, "plain"}
 	slices.Sort(want)
-	if n != 1 || !slices.Equal(left, want) {
-		t.Errorf("swept %d, left %q; want 1 (%s) swept and %q left", n, left, staleName, want)
+	if n != 1 || again != 0 || !slices.Equal(left, want) {
+		t.Errorf("swept %d (again in %v), left %q; want 1 (%s) swept and %q left", n, again, left, staleName, want)
 	}
 }

@@ -34,7 +34,33 @@ func TempName(name string) string {
 		}
 		name = name[:cut]
 	}
-	return fmt.Sprintf(".%s%s%08x", name, tempTag, rand.Uint32())
+	r := rand.Uint32()
+	for r < keptNames {
+		r = rand.Uint32()
+	}
+	return fmt.Sprintf(".%s%s%08x", name, tempTag, r)
+}
+
+// keptNames: a temporary-looking name whose 8 hex digits are below it is a file lcsync keeps
+// beside the entries (KeptName), never one TempName makes.
+const keptNames = 16
+
+// KeptName returns the name of a file lcsync keeps in a destination for itself (such as a
+// follower's state, i < 16): it looks like a temporary name, so IsTemp reports it (no
+// --delete removes it, no server indexes it), but SweepTemps never takes it for stale.
+func KeptName(name string, i int) string {
+	return fmt.Sprintf(".%s%s%08x", name, tempTag, i%keptNames)
+}
+
+// isKept reports whether name (a temporary-looking name) is a KeptName.
+func isKept(name string) bool {
+	i := strings.LastIndex(name, tempTag)
+	if i < 0 || len(name)-i-len(tempTag) != 8 {
+		return false
+	}
+	var n uint32
+	_, err := fmt.Sscanf(name[i+len(tempTag):], "%08x", &n)
+	return err == nil && n < keptNames
 }
 
 // IsTemp reports whether name (a base name) looks like a temporary name of lcsync: another

@@ -13,7 +13,8 @@ import (
 
 // StateName is the file in DST that records the last applied generation. Its name is one of
 // lcsync's temporary names (destfs.IsTemp, exclude.IsTemp), so that no --delete removes it
-// and no server serving the mirror indexes it.
+// and no server serving the mirror indexes it, and a kept one (destfs.KeptName), so that no
+// fetch's sweep of stale temporary files takes it.
 const StateName = ".lcsync-follow.lcsync-00000000"
 
 // stateTemp is where the state is written before it is renamed over StateName.

@@ -408,5 +408,5 @@ func (s *syncer) sweep(dir *dstDir) {
 	if s.opt.DryRun || dir.r == nil {
 		return
 	}
-	_, _ = destfs.SweepTemps(dir.r, destfs.StaleAge)
+	_, _, _ = destfs.SweepTemps(dir.r, destfs.StaleAge)
 }

@@ -49,7 +49,11 @@ func (c *controller) run(ctx context.Context) (err error) {
 	if err := c.transfer(ctx, p); err != nil {
 		return err
 	}
-	return p.finishTree(s)
+	if err := p.finishTree(s); err != nil {
+		return err
+	}
+	p.resweep(ctx)
+	return nil
 }
 
 // fetchManifest joins the manifest channel until a valid manifest is assembled.

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/lcsync/lcsync/merkle"
 	"github.com/lcsync/lcsync/pkg/destfs"
@@ -113,6 +114,10 @@ type plan struct {
 	streamed []*fileState // files fetched through a directory stream, started together
 	pending  int          // streamed files not finished
 	state    int64        // per-block state of the files started and not finished (stateBytes)
+	// youngTemps lists the directories where sweep left temporary files too recent to take,
+	// resweepAt when a second sweep can tell whether they are stale (see resweep).
+	youngTemps []string
+	resweepAt  time.Time
 }
 
 // maxInflight bounds the files being fetched at once (open temporary files, queued channels).
@@ -406,7 +411,8 @@ func (p *plan) report(s *session, r FileResult) {
 
 // sweep removes, from the directories the fetch's files go into, the stale temporary files a
 // killed fetch or sync left there (destfs.SweepTemps; review M1). A directory that cannot be
-// listed keeps what it has.
+// listed keeps what it has. Directories with temporary files too recent to tell (a run killed
+// a moment before this one started) are noted for resweep.
 func (p *plan) sweep() {
 	seen := map[string]bool{}
 	for _, f := range p.files {
@@ -416,8 +422,44 @@ func (p *plan) sweep() {
 		}
 		seen[dir] = true
 		_ = p.dc.Do(path.Join(dir, "-"), func(d *destfs.Dir, _ string) error {
-			_, err := destfs.SweepTemps(d.Root(), destfs.StaleAge)
+			_, again, err := destfs.SweepTemps(d.Root(), destfs.StaleAge)
+			if again > 0 {
+				p.youngTemps = append(p.youngTemps, dir)
+				p.resweepAt = later(p.resweepAt, time.Now().Add(again))
+			}
 			return err
 		})
 	}
+}
+
+// resweep sweeps again, once the fetch is done, the directories where sweep found temporary
+// files too recent to take: waiting (at most destfs.StaleAge, and only after a run was killed
+// a moment before this one) until a second look can tell whether their maker is gone, so that
+// a fetch or follower restarted at once after a kill -9 leaves no stale file behind.
+func (p *plan) resweep(ctx context.Context) {
+	if len(p.youngTemps) == 0 {
+		return
+	}
+	t := time.NewTimer(time.Until(p.resweepAt))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return
+	case <-t.C:
+	}
+	for _, dir := range p.youngTemps {
+		_ = p.dc.Do(path.Join(dir, "-"), func(d *destfs.Dir, _ string) error {
+			_, _, err := destfs.SweepTemps(d.Root(), destfs.StaleAge)
+			return err
+		})
+	}
+	p.youngTemps = nil
+}
+
+// later returns the later of two times.
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
