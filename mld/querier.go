@@ -8,7 +8,10 @@ import (
 // runQuerier sends the General Queries due on l and resumes the querier role when the Other
 // Querier Present Interval has passed (RFC 3810 §7.6.2). We start as querier and send the
 // Startup Query Count (R) of General Queries a Startup Query Interval (QI/4) apart, then one
-// every Query Interval.
+// every Query Interval. The startup queries ask for answers within startupResponse rather
+// than the Query Response Interval, so that a server (re)started on a link learns its
+// listeners (say, followers that stayed joined while it restarted) within a second rather
+// than ten.
 func (s *State) runQuerier(l *link, now time.Time) {
 	if !s.canQuery(l.Link) {
 		return
@@ -23,9 +26,13 @@ func (s *State) runQuerier(l *link, now time.Time) {
 	if now.Before(l.nextGQ) {
 		return
 	}
+	mrd := s.t.qri
+	if l.startupLeft > 0 {
+		mrd = min(mrd, startupResponse)
+	}
 	s.sendQuery(l, Query{
 		Group:            netip.IPv6Unspecified(),
-		MaxResponseDelay: s.t.qri,
+		MaxResponseDelay: mrd,
 		Robustness:       s.t.robustness,
 		QueryInterval:    s.t.qi,
 	})
@@ -38,6 +45,10 @@ func (s *State) runQuerier(l *link, now time.Time) {
 	}
 	l.nextGQ = now.Add(interval)
 }
+
+// startupResponse is the Maximum Response Delay of the startup General Queries (RFC 3810
+// §9.3 lets it be configured; the reports it asks for are one per listening host).
+const startupResponse = time.Second
 
 // querierDeadline returns when runQuerier next has work on l, or the zero time.
 func (s *State) querierDeadline(l *link) time.Time {
