@@ -79,12 +79,13 @@ type liveResult struct {
 }
 
 // note records a manifest-channel report: a join or a current-state report keeps its host
-// listening, a leave ends it.
-func (l *liveState) note(ev mld.Event, now time.Time) {
+// listening, a leave ends it. It reports whether the report is the first this sender has
+// heard from its host (or the first since the host's entry expired).
+func (l *liveState) note(ev mld.Event, now time.Time) (first bool) {
 	key := actKey{ev.Ifindex, ev.Group}
 	if ev.Leave {
 		delete(l.listeners[key], ev.Source)
-		return
+		return false
 	}
 	if l.listeners == nil {
 		l.listeners = map[actKey]map[netip.Addr]time.Time{}
@@ -101,10 +102,12 @@ func (l *liveState) note(ev mld.Event, now time.Time) {
 			}
 		}
 		if len(m) >= 4096 {
-			return // enough to know someone listens
+			return false // enough to know someone listens
 		}
 	}
+	at, known := m[ev.Source]
 	m[ev.Source] = now
+	return !known || now.Sub(at) >= listenerTTL
 }
 
 // listening reports whether a host is known to listen to manifest channel key.

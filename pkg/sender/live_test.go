@@ -331,3 +331,21 @@ func TestCarouselWatchRescansPeriodically(t *testing.T) {
 		t.Errorf("%d rescans in a second with RefreshInterval 300ms, want 2 to 4", n)
 	}
 }
+
+// TestManifestRefreshFromNewHost: a current-state report (an answer to a query) for the
+// manifest channel from a host this sender has not heard before is answered as a join: the
+// host joined before the server (re)started and has not seen its generation. Further
+// refreshes from that host do not resend the manifest.
+func TestManifestRefreshFromNewHost(t *testing.T) {
+	s, fn, _ := liveRig(t, 4, nil, false)
+	refresh := func(h byte) { fn.report(mld.Event{Ifindex: 1, Group: fn.manifest, Source: host(h), Refresh: true}) }
+	refresh(7)
+	eventually(t, "the manifest for a host first heard in a refresh", func() bool { return len(fn.manifestSent()) > 0 })
+	eventually(t, "the manifest's cycle to end", func() bool { return s.Stats().Active == 0 })
+	sent := len(fn.manifestSent())
+	refresh(7)
+	time.Sleep(300 * time.Millisecond)
+	if n := len(fn.manifestSent()); n != sent {
+		t.Errorf("a second refresh from the same host sent the manifest again (%d datagrams more)", n-sent)
+	}
+}

@@ -283,8 +283,11 @@ func (s *Sender) takeEvents(ctx context.Context) {
 			continue
 		}
 		key := actKey{ev.Ifindex, ev.Group}
-		if s.tab.isManifest(ev.Group) {
-			s.live.note(ev, now) // who to push new generations to (live.go)
+		if s.tab.isManifest(ev.Group) && s.live.note(ev, now) && ev.Refresh {
+			// A host this sender has not heard before answers a query for the manifest: it
+			// joined before this server started (a follower that stayed joined across a
+			// restart), so it has not seen this server's generation. Answer it as a join.
+			ev.Refresh = false
 		}
 		if ev.Leave {
 			s.left(key, ev.Source, now)
