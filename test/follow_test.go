@@ -2,7 +2,6 @@ package test
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"fmt"
 	"io/fs"
@@ -74,7 +73,7 @@ func TestFollow(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	checkRenamed(t, fl, before)
+	checkRenamedN(t, fl, before, 1)
 	change("delete", func() {
 		if err := os.Remove(filepath.Join(src, "e.bin")); err != nil {
 			t.Fatal(err)
@@ -166,30 +165,6 @@ func TestFollow(t *testing.T) {
 	}
 }
 
-// checkRenamed checks the --stats of the rename's pass (printed after the output before):
-// one file renamed in place and no block received.
-func checkRenamed(t *testing.T, fl *server, before string) {
-	t.Helper()
-	var out string
-	deadline := time.Now().Add(followBound)
-	for {
-		out = strings.TrimPrefix(fl.out.String(), before)
-		if i := strings.Index(out, "1 renamed in place"); i >= 0 && strings.Contains(out[i:], "channels joined") {
-			out = out[i:]
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Errorf("no pass renamed the file in place; follower output:\n%s", out)
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	blocks, _, _ := strings.Cut(out, "datagrams")
-	if !strings.Contains(blocks, ": 0 received") {
-		t.Errorf("the rename's pass received blocks: %s", blocks)
-	}
-}
-
 // compareMirror compares the trees with modes and times, the follower's state file aside.
 func compareMirror(t *testing.T, src, dst string) {
 	t.Helper()
@@ -206,42 +181,7 @@ func compareMirror(t *testing.T, src, dst string) {
 // It is stopped with SIGTERM when the test ends.
 func startFollower(t *testing.T, ns *netnstest.NS, args ...string) *server {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), serverMaxLifetime)
-	s := &server{out: &syncBuffer{}, cancel: cancel, done: make(chan struct{})}
-	s.cmd = ns.Command(ctx, lcsyncBin, args...)
-	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
-	s.cmd.Cancel = func() error {
-		err := s.cmd.Process.Signal(syscall.SIGTERM)
-		go func() { // a follower that hangs dumps its goroutines before it is killed
-			select {
-			case <-s.done:
-			case <-time.After(serverStopTimeout - 2*time.Second):
-				_ = s.cmd.Process.Signal(syscall.SIGQUIT)
-			}
-		}()
-		return err
-	}
-	s.cmd.WaitDelay = serverStopTimeout
-	if err := s.cmd.Start(); err != nil {
-		cancel()
-		t.Fatalf("starting follower %v: %v", args, err)
-	}
-	go func() {
-		s.err = s.cmd.Wait()
-		s.code = -1
-		if s.cmd.ProcessState != nil {
-			s.code = s.cmd.ProcessState.ExitCode()
-		}
-		close(s.done)
-	}()
-	t.Cleanup(func() {
-		s.stop()
-		if t.Failed() {
-			t.Logf("follower `lcsync %s` exited with status %d (%v); output:\n%s", strings.Join(args, " "), s.code, s.err, s.out)
-		}
-	})
-	waitFollowerOutput(t, s, "following")
-	return s
+	return startProcess(t, ns, "follower", "following", followBound, args)
 }
 
 // waitFollowerOutput waits until the process's output contains want.

@@ -54,15 +54,34 @@ type server struct {
 // the test failed.
 func startServer(t *testing.T, ns *netnstest.NS, args ...string) *server {
 	t.Helper()
+	return startProcess(t, ns, "server", "serving", serverStartTimeout, args)
+}
+
+// startProcess runs `lcsync ARGS...` (a long-lived role: "server" or "follower") in ns and
+// waits up to within for ready in its output. SIGTERM stops it when the test ends (SIGQUIT
+// makes one that hangs dump its goroutines first, then SIGKILL); its output is logged if the
+// test failed.
+func startProcess(t *testing.T, ns *netnstest.NS, role, ready string, within time.Duration, args []string) *server {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), serverMaxLifetime)
 	s := &server{out: &syncBuffer{}, cancel: cancel, done: make(chan struct{})}
 	s.cmd = ns.Command(ctx, lcsyncBin, args...)
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
-	s.cmd.Cancel = func() error { return s.cmd.Process.Signal(syscall.SIGTERM) }
+	s.cmd.Cancel = func() error {
+		err := s.cmd.Process.Signal(syscall.SIGTERM)
+		go func() {
+			select {
+			case <-s.done:
+			case <-time.After(serverStopTimeout - 2*time.Second):
+				_ = s.cmd.Process.Signal(syscall.SIGQUIT)
+			}
+		}()
+		return err
+	}
 	s.cmd.WaitDelay = serverStopTimeout // then SIGKILL
 	if err := s.cmd.Start(); err != nil {
 		cancel()
-		t.Fatalf("starting server %v: %v", args, err)
+		t.Fatalf("starting %s %v: %v", role, args, err)
 	}
 	go func() {
 		s.err = s.cmd.Wait()
@@ -76,19 +95,19 @@ func startServer(t *testing.T, ns *netnstest.NS, args ...string) *server {
 	t.Cleanup(func() {
 		s.stop()
 		if t.Failed() {
-			t.Logf("server `lcsync %s` in %s exited with status %d (%v); output:\n%s", strings.Join(args, " "), ns.Name, s.code, s.err, s.out)
+			t.Logf("%s `lcsync %s` in %s exited with status %d (%v); output:\n%s", role, strings.Join(args, " "), ns.Name, s.code, s.err, s.out)
 		}
 	})
-	deadline := time.NewTimer(serverStartTimeout)
+	deadline := time.NewTimer(within)
 	defer deadline.Stop()
-	tick := time.NewTicker(20 * time.Millisecond)
+	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
-	for !strings.Contains(s.out.String(), "serving") {
+	for !strings.Contains(s.out.String(), ready) {
 		select {
 		case <-s.done:
-			t.Fatalf("server `lcsync %s` exited before serving (%v):\n%s", strings.Join(args, " "), s.err, s.out)
+			t.Fatalf("%s `lcsync %s` exited (status %d) before printing %q:\n%s", role, strings.Join(args, " "), s.code, ready, s.out)
 		case <-deadline.C:
-			t.Fatalf("server `lcsync %s` did not start serving within %v:\n%s", strings.Join(args, " "), serverStartTimeout, s.out)
+			t.Fatalf("%s `lcsync %s` did not print %q within %v:\n%s", role, strings.Join(args, " "), ready, within, s.out)
 		case <-tick.C:
 		}
 	}
