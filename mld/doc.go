@@ -28,7 +28,10 @@
 // sent by us whenever querying is enabled, even when another router is the elected querier:
 // that querier's query is addressed to the group, which we do not receive, so only our own
 // query guarantees that every remaining listener is asked before our deadline. Election only
-// decides who sends General Queries. Permanent link-local groups (ff02::/16, such as the
+// decides who sends General Queries. Our startup General Queries (the Startup Query Count of
+// them, RFC 3810 §7.6.2) carry a Maximum Response Delay of 1 s rather than the Query
+// Response Interval: a server that restarts learns within a second which groups its
+// listeners (say, followers that stayed joined) still hold. Permanent link-local groups (ff02::/16, such as the
 // solicited-node groups) are not tracked: they are link protocols, never lcsync channels.
 //
 // # No false negatives
