@@ -40,8 +40,24 @@ func fetch(ctx context.Context, e *env, name, dst string) error {
 	stopBackground := background(ctx, e, metricsRun, fetchSignals(e, progress.Load))
 	defer stopBackground()
 	bar := newProgressBar(e)
+	// A share that changes under the fetch is fetched again on a new socket (the old one is
+	// closed by the receiver).
+	var again []*mcast.RecvConn
+	defer func() {
+		for _, r := range again {
+			r.Close()
+		}
+	}()
+	listen := func() (receiver.Transport, error) {
+		r, err := mcast.ListenRecv(mcast.RecvConfig{Port: o.port, Ifaces: ifaces})
+		if err != nil {
+			return nil, err
+		}
+		again = append(again, r)
+		return receiver.NewTransport(r), nil
+	}
 	st, err := receiver.Fetch(ctx, receiver.Config{
-		Name: name, Dest: dst, Transport: receiver.NewTransport(rx), Scope: scope, Channels: o.channels,
+		Name: name, Dest: dst, Transport: receiver.NewTransport(rx), Listen: listen, Scope: scope, Channels: o.channels,
 		Perms: o.perms, Times: o.times, Delete: o.delete, DryRun: o.dryRun,
 		Timeout: o.timeout, IdleTimeout: o.idleTimeout, Logger: e.log, FEC: fec, Gate: gate, MaxMemory: o.maxMemory,
 		OnProgress: func(p receiver.Progress) {
@@ -59,6 +75,9 @@ func fetch(ctx context.Context, e *env, name, dst string) error {
 	// Datagrams the socket dropped before the receiver saw them (not sent to a joined group:
 	// unicast to the port, above all) are foreign too.
 	st.Foreign += int64(rx.Stats().Foreign)
+	for _, r := range again {
+		st.Foreign += int64(r.Stats().Foreign)
+	}
 	if o.stats || o.dryRun {
 		printFetchStats(e, st)
 	}
@@ -67,7 +86,7 @@ func fetch(ctx context.Context, e *env, name, dst string) error {
 		return nil
 	case errors.Is(err, sign.ErrUntrusted):
 		return withCode(exitTrust, err)
-	case errors.Is(err, receiver.ErrTimeout):
+	case errors.Is(err, receiver.ErrTimeout), errors.Is(err, receiver.ErrChanged):
 		return withCode(exitNetwork, err)
 	case errors.Is(err, receiver.ErrVerify):
 		return withCode(exitVerify, err)

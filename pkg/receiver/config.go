@@ -91,6 +91,12 @@ type Config struct {
 	// Manifest, if set, is the share's manifest, already assembled and vetted (by
 	// WatchManifests): the fetch skips its manifest phase and plans against it at once.
 	Manifest *wire.Manifest
+	// Listen, if set, opens a new receiving socket. A fetch that hears a newer generation of
+	// the share that changes the requested name (the server re-indexed: the old version's
+	// channels are no longer served) starts again against it on a new socket, at most
+	// maxRestarts times; files already in place are kept, and local copies are reused as
+	// usual. Nil: such a fetch fails at once with ErrChanged.
+	Listen func() (Transport, error)
 	// Known, if set, is asked before a local copy of a file is hashed: true vouches that the
 	// regular file at rel (relative to the destination root, fi its Lstat) holds entry e
 	// already — a follower that wrote it and has seen it untouched since — so it is taken

@@ -137,8 +137,12 @@ func (s *session) handle(d []byte, now time.Time) {
 
 // onManifestChunk feeds the manifest assembler (caller holds mu).
 func (s *session) onManifestChunk(c wire.ManifestChunk, now time.Time) {
+	if s.manifest != nil {
+		s.onLaterChunk(c, now)
+		return
+	}
 	sb := s.manifestSub()
-	if s.manifest != nil || sb == nil {
+	if sb == nil {
 		s.stats.Foreign++
 		return
 	}
@@ -171,6 +175,7 @@ func (s *session) onManifestChunk(c wire.ManifestChunk, now time.Time) {
 			return
 		}
 		s.manifest = m
+		s.asm.forget(c.ID)
 		sb.done = true
 		s.clock.advance(sb, now)
 		s.poke()
