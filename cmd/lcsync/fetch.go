@@ -102,6 +102,9 @@ func printFetchStats(e *env, st receiver.Stats) {
 	fmt.Fprintf(e.stdout, "datagrams %d (%s), duplicates %d, wasted %s, tree %s, corrupt %d, malformed %d, foreign %d, kernel drops %d\n",
 		st.Datagrams, humanBytes(float64(st.BytesReceived)), st.Duplicates, humanBytes(float64(st.WastedBytes)),
 		humanBytes(float64(st.TreeBytes)), st.Corrupt, st.Malformed, st.Foreign, st.KernelDrops)
+	if st.Distrusted > 0 {
+		fmt.Fprintf(e.stdout, "pieces ignored from distrusted sources %d\n", st.Distrusted)
+	}
 	fmt.Fprintf(e.stdout, "loss %.2f%%, parity layers %d, parity shards %d, blocks rebuilt %d\n", 100*st.Loss, st.FECLayers,
 		st.ParityPackets, st.Rebuilt)
 	fmt.Fprintf(e.stdout, "channels joined %d, rejoined %d, repairs %d, slow-down signals %d; %.2fs, %s/s\n", st.Joins, st.Rejoins,

@@ -15,9 +15,9 @@ import (
 
 // replaceMidFetch serves a 2 MiB file at about 1 MB/s and, once a quarter of it has arrived,
 // replaces it with other content and has the sender re-index (a SIGHUP): the groups of the
-// old version stop being served (review M10). It returns the fetch's result, how long it
-// took, and the new content.
-func replaceMidFetch(t *testing.T, mod func(*receiver.Config, *mcasttest.Net)) (receiver.Stats, error, time.Duration, []byte) {
+// old version stop being served (review M10). It returns the fetch's stats, how long it
+// took, the new content, and the fetch's error.
+func replaceMidFetch(t *testing.T, mod func(*receiver.Config, *mcasttest.Net)) (receiver.Stats, time.Duration, []byte, error) {
 	t.Helper()
 	n := mcasttest.NewNet()
 	src := filepath.Join(t.TempDir(), "share")
@@ -48,14 +48,14 @@ func replaceMidFetch(t *testing.T, mod func(*receiver.Config, *mcasttest.Net)) (
 	defer cancel()
 	start := time.Now()
 	st, err := receiver.Fetch(ctx, cfg)
-	return st, err, time.Since(start), next
+	return st, time.Since(start), next, err
 }
 
 // TestFetchFollowsAReplacedFile: a file replaced on the server mid-fetch is fetched in its
 // new version, promptly (well before the idle timeout), when the fetch may listen again.
 func TestFetchFollowsAReplacedFile(t *testing.T) {
 	var dst string
-	st, err, took, next := replaceMidFetch(t, func(c *receiver.Config, n *mcasttest.Net) {
+	st, took, next, err := replaceMidFetch(t, func(c *receiver.Config, n *mcasttest.Net) {
 		dst = c.Dest
 		c.Listen = func() (receiver.Transport, error) { return n.Conn(0), nil }
 	})
@@ -80,7 +80,7 @@ func TestFetchFollowsAReplacedFile(t *testing.T) {
 // temporary file.
 func TestFetchReportsAReplacedFile(t *testing.T) {
 	var dst string
-	_, err, took, _ := replaceMidFetch(t, func(c *receiver.Config, _ *mcasttest.Net) { dst = c.Dest })
+	_, took, _, err := replaceMidFetch(t, func(c *receiver.Config, _ *mcasttest.Net) { dst = c.Dest })
 	if !errors.Is(err, receiver.ErrChanged) {
 		t.Fatalf("fetch after %v: %v, want ErrChanged", took, err)
 	}

@@ -27,6 +27,14 @@ type Transport interface {
 	Close() error
 }
 
+// SourceReceiver is an optional capability of a Transport: Receive that also says each
+// datagram's source address. Block pieces from different sources are then assembled apart,
+// so a host that forges pieces cannot spoil the genuine server's (review M2). Without it
+// every datagram counts as coming from one source.
+type SourceReceiver interface {
+	ReceiveFrom(fn func(d []byte, src netip.Addr)) error
+}
+
 // QueueFiller is an optional capability of a Transport: how many bytes wait in the socket's
 // receive queue, and its limit. A Transport without it never signals congestion before the
 // kernel drops datagrams.

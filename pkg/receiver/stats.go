@@ -22,6 +22,9 @@ type Stats struct {
 	// Corrupt counts blocks or hash runs that failed verification and were received again;
 	// Malformed datagrams that did not parse; Foreign datagrams for nothing we wanted.
 	Corrupt, Malformed, Foreign int64
+	// Distrusted counts block pieces ignored because their source sent a block of the same
+	// file that failed verification (review M2).
+	Distrusted int64
 	// KernelDrops counts datagrams the kernel dropped for lack of receive buffer; Slowdowns the
 	// times the receiver asked the sender to slow down because of them.
 	KernelDrops uint64
@@ -65,6 +68,7 @@ func (s *Stats) add(o Stats) {
 	s.Corrupt += o.Corrupt
 	s.Malformed += o.Malformed
 	s.Foreign += o.Foreign
+	s.Distrusted += o.Distrusted
 	s.KernelDrops += o.KernelDrops
 	s.Slowdowns += o.Slowdowns
 	s.Joins += o.Joins
