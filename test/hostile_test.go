@@ -111,8 +111,7 @@ func hostileDatagram(rng *rand.Rand, i int, manifest, stream netip.Addr, nodes [
 }
 
 // hostileWindow is how long the attack of testHostileDatagrams lasts: most of the transfer.
-// The attack is bounded because a continuous one stalls the receivers (see
-// TestHostileTrickleStallsRejoin).
+// TestHostileDatagramsLossy runs the same attack for as long as a lossy fetch runs.
 const hostileWindow = 2 * time.Second
 
 // testHostileDatagrams floods the groups of a transfer with hostile datagrams from another

@@ -40,8 +40,24 @@ func fetch(ctx context.Context, e *env, name, dst string) error {
 	stopBackground := background(ctx, e, metricsRun, fetchSignals(e, progress.Load))
 	defer stopBackground()
 	bar := newProgressBar(e)
+	// A share that changes under the fetch is fetched again on a new socket (the old one is
+	// closed by the receiver).
+	var again []*mcast.RecvConn
+	defer func() {
+		for _, r := range again {
+			r.Close()
+		}
+	}()
+	listen := func() (receiver.Transport, error) {
+		r, err := mcast.ListenRecv(mcast.RecvConfig{Port: o.port, Ifaces: ifaces})
+		if err != nil {
+			return nil, err
+		}
+		again = append(again, r)
+		return receiver.NewTransport(r), nil
+	}
 	st, err := receiver.Fetch(ctx, receiver.Config{
-		Name: name, Dest: dst, Transport: receiver.NewTransport(rx), Scope: scope, Channels: o.channels,
+		Name: name, Dest: dst, Transport: receiver.NewTransport(rx), Listen: listen, Scope: scope, Channels: o.channels,
 		Perms: o.perms, Times: o.times, Delete: o.delete, DryRun: o.dryRun,
 		Timeout: o.timeout, IdleTimeout: o.idleTimeout, Logger: e.log, FEC: fec, Gate: gate, MaxMemory: o.maxMemory,
 		OnProgress: func(p receiver.Progress) {
@@ -59,6 +75,9 @@ func fetch(ctx context.Context, e *env, name, dst string) error {
 	// Datagrams the socket dropped before the receiver saw them (not sent to a joined group:
 	// unicast to the port, above all) are foreign too.
 	st.Foreign += int64(rx.Stats().Foreign)
+	for _, r := range again {
+		st.Foreign += int64(r.Stats().Foreign)
+	}
 	if o.stats || o.dryRun {
 		printFetchStats(e, st)
 	}
@@ -67,7 +86,7 @@ func fetch(ctx context.Context, e *env, name, dst string) error {
 		return nil
 	case errors.Is(err, sign.ErrUntrusted):
 		return withCode(exitTrust, err)
-	case errors.Is(err, receiver.ErrTimeout):
+	case errors.Is(err, receiver.ErrTimeout), errors.Is(err, receiver.ErrChanged):
 		return withCode(exitNetwork, err)
 	case errors.Is(err, receiver.ErrVerify):
 		return withCode(exitVerify, err)
@@ -83,6 +102,9 @@ func printFetchStats(e *env, st receiver.Stats) {
 	fmt.Fprintf(e.stdout, "datagrams %d (%s), duplicates %d, wasted %s, tree %s, corrupt %d, malformed %d, foreign %d, kernel drops %d\n",
 		st.Datagrams, humanBytes(float64(st.BytesReceived)), st.Duplicates, humanBytes(float64(st.WastedBytes)),
 		humanBytes(float64(st.TreeBytes)), st.Corrupt, st.Malformed, st.Foreign, st.KernelDrops)
+	if st.Distrusted > 0 {
+		fmt.Fprintf(e.stdout, "pieces ignored from distrusted sources %d\n", st.Distrusted)
+	}
 	fmt.Fprintf(e.stdout, "loss %.2f%%, parity layers %d, parity shards %d, blocks rebuilt %d\n", 100*st.Loss, st.FECLayers,
 		st.ParityPackets, st.Rebuilt)
 	fmt.Fprintf(e.stdout, "channels joined %d, rejoined %d, repairs %d, slow-down signals %d; %.2fs, %s/s\n", st.Joins, st.Rejoins,

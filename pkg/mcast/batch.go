@@ -1,6 +1,11 @@
 package mcast
 
-import "golang.org/x/net/ipv6"
+import (
+	"net"
+	"net/netip"
+
+	"golang.org/x/net/ipv6"
+)
 
 // maxMessage is the receive buffer of one message: the largest UDP payload over IPv6 without
 // jumbograms, which is also the most a GRO-coalesced segment train can hold.
@@ -20,6 +25,7 @@ const maxBatch = 1024
 type Batch struct {
 	msgs   []ipv6.Message
 	dgrams [][]byte
+	srcs   []netip.Addr // the source address of each datagram
 }
 
 // NewBatch returns a Batch that reads up to n messages per system call. n is clamped to
@@ -29,7 +35,7 @@ func NewBatch(n int) *Batch {
 	data := make([]byte, n*maxMessage)
 	oob := make([]byte, n*rxControlSpace)
 	iov := make([][]byte, n)
-	b := &Batch{msgs: make([]ipv6.Message, n), dgrams: make([][]byte, 0, n)}
+	b := &Batch{msgs: make([]ipv6.Message, n), dgrams: make([][]byte, 0, n), srcs: make([]netip.Addr, 0, n)}
 	for i := range b.msgs {
 		iov[i] = data[i*maxMessage : (i+1)*maxMessage : (i+1)*maxMessage]
 		b.msgs[i].Buffers = iov[i : i+1 : i+1]
@@ -45,10 +51,16 @@ func (b *Batch) Len() int { return len(b.dgrams) }
 // buffers and is valid until the next Read with this Batch.
 func (b *Batch) Datagram(i int) []byte { return b.dgrams[i] }
 
+// Source returns the source address of datagram i (0 <= i < Len) of the last Read (the zero
+// Addr if the kernel did not say). Any host on the link can forge it; it tells apart the
+// hosts that do not.
+func (b *Batch) Source(i int) netip.Addr { return b.srcs[i] }
+
 // reset prepares the batch for a new read.
 func (b *Batch) reset() {
 	clear(b.dgrams)
 	b.dgrams = b.dgrams[:0]
+	b.srcs = b.srcs[:0]
 	for i := range b.msgs {
 		b.msgs[i].N, b.msgs[i].NN, b.msgs[i].Flags, b.msgs[i].Addr = 0, 0, 0, nil
 	}
@@ -57,17 +69,29 @@ func (b *Batch) reset() {
 // appendSegments appends payload to b's datagrams, cut into segSize-byte pieces (the last may
 // be shorter) when segSize is positive and smaller than the payload, and whole otherwise. It
 // returns the number of datagrams appended.
-func (b *Batch) appendSegments(payload []byte, segSize int) int {
+func (b *Batch) appendSegments(payload []byte, segSize int, src netip.Addr) int {
 	if segSize <= 0 || segSize >= len(payload) {
 		b.dgrams = append(b.dgrams, payload)
+		b.srcs = append(b.srcs, src)
 		return 1
 	}
 	n := 0
 	for len(payload) > 0 {
 		k := min(segSize, len(payload))
 		b.dgrams = append(b.dgrams, payload[:k:k])
+		b.srcs = append(b.srcs, src)
 		payload = payload[k:]
 		n++
 	}
 	return n
+}
+
+// sourceOf returns the address of a message's sender (zero if unknown).
+func sourceOf(a net.Addr) netip.Addr {
+	ua, ok := a.(*net.UDPAddr)
+	if !ok {
+		return netip.Addr{}
+	}
+	ip, _ := netip.AddrFromSlice(ua.IP)
+	return ip.Unmap()
 }

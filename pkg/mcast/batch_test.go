@@ -2,6 +2,7 @@ package mcast
 
 import (
 	"bytes"
+	"net/netip"
 	"testing"
 )
 
@@ -32,7 +33,7 @@ func TestAppendSegments(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			b := NewBatch(1)
 			b.reset()
-			n := b.appendSegments(tc.payload, tc.seg)
+			n := b.appendSegments(tc.payload, tc.seg, netip.Addr{})
 			if n != len(tc.sizes) || b.Len() != len(tc.sizes) {
 				t.Fatalf("appended %d (Len %d), want %d", n, b.Len(), len(tc.sizes))
 			}
@@ -94,7 +95,7 @@ func TestSegments(t *testing.T) {
 		// The same count appendSegments produces when the message is kept.
 		b := NewBatch(1)
 		b.reset()
-		if got := b.appendSegments(make([]byte, tc.n), tc.seg); got != tc.want {
+		if got := b.appendSegments(make([]byte, tc.n), tc.seg, netip.Addr{}); got != tc.want {
 			t.Errorf("appendSegments(%d bytes, %d) = %d, segments says %d", tc.n, tc.seg, got, tc.want)
 		}
 	}

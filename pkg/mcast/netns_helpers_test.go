@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -102,9 +103,10 @@ func senderIn(tb testing.TB, ns *netnstest.NS, cfg SendConfig) *SendConn {
 // collector owns the single reader goroutine of a Receiver and hands out copies of what it
 // reads. The goroutine exits when the receiver is closed; Cleanup closes it and waits.
 type collector struct {
-	r    *RecvConn
-	ch   chan []byte
-	exit chan error
+	r     *RecvConn
+	ch    chan []byte
+	exit  chan error
+	noSrc atomic.Int64 // datagrams read without a source address
 }
 
 func collect(tb testing.TB, r *RecvConn, capacity int) *collector {
@@ -118,6 +120,9 @@ func collect(tb testing.TB, r *RecvConn, capacity int) *collector {
 				return
 			}
 			for i := range b.Len() {
+				if src := b.Source(i); !src.IsValid() || src.IsMulticast() {
+					c.noSrc.Add(1)
+				}
 				c.ch <- bytes.Clone(b.Datagram(i))
 			}
 		}
@@ -130,6 +135,9 @@ func collect(tb testing.TB, r *RecvConn, capacity int) *collector {
 func (c *collector) stop(tb testing.TB) {
 	c.r.Close()
 	for range c.ch { //nolint:revive // drain so the reader can exit
+	}
+	if n := c.noSrc.Load(); n > 0 {
+		tb.Errorf("%d datagrams read without their source address", n)
 	}
 	if err := <-c.exit; !errors.Is(err, net.ErrClosed) {
 		tb.Errorf("reader ended with %v, want net.ErrClosed", err)

@@ -259,7 +259,7 @@ func (r *RecvConn) Read(b *Batch) error {
 				foreign += uint64(segments(m.N, rc.segSize))
 				continue
 			}
-			k := b.appendSegments(m.Buffers[0][:m.N], rc.segSize)
+			k := b.appendSegments(m.Buffers[0][:m.N], rc.segSize, sourceOf(m.Addr))
 			if k > 1 {
 				trains++
 			}

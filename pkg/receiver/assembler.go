@@ -1,6 +1,7 @@
 package receiver
 
 import (
+	"net/netip"
 	"sync"
 
 	"github.com/lcsync/lcsync/pkg/wire"
@@ -21,8 +22,15 @@ type blockState struct {
 	pieces  []piece // the bytes received while sparse (buf nil, not spilled)
 	buf     []byte  // nil while sparse, and once spilled to the temporary file
 	spilled bool
-	held    bool         // on blockMemory.partial, its bytes counted in blockMemory.bytes
+	held    bool         // its bytes counted in blockMemory.bytes (a primary: on blockMemory.partial)
 	par     *blockParity // parity shards received (nil: none)
+	// src is the source whose pieces this assembly collects; alts are the other sources'
+	// assemblies of a primary (see sources.go); alt marks an alternate, dropped one that
+	// was dropped.
+	src     netip.Addr
+	alts    []*blockState
+	alt     bool
+	dropped bool
 }
 
 // piece is a run of received bytes at offset lo of a sparse block.
@@ -36,6 +44,8 @@ type piece struct {
 // done with).
 type blockMemory struct {
 	partial []partialRef // blocks with bytes in memory (a buffer or pieces), oldest first
+	alts    []altRef     // alternate assemblies, oldest first (some dropped since)
+	live    int          // alternates not dropped
 	inMem   int          // blocks with a buffer
 	bytes   int          // bytes of the buffers and pieces held
 	pool    sync.Pool
@@ -56,8 +66,8 @@ const sparseShare = 8
 // pieceOverhead is what the bookkeeping of one piece costs besides its bytes.
 const pieceOverhead = 64
 
-// onPiece stores a piece of block b of target t's file (caller holds mu).
-func (s *session) onPiece(t *target, b int, p wire.BlockPacket) {
+// onPiece stores a piece of block b of target t's file from src (caller holds mu).
+func (s *session) onPiece(t *target, b int, p wire.BlockPacket, src netip.Addr) {
 	f := t.f
 	n := f.shape.BlockLen(b)
 	lo, hi := int(p.Offset), int(p.Offset)+len(p.Data)
@@ -71,6 +81,14 @@ func (s *session) onPiece(t *target, b int, p wire.BlockPacket) {
 		return
 	}
 	bs := f.blocks[b]
+	if bs != nil && bs.src != src {
+		if a := s.candidate(f, b, bs, src, hi-lo); a != nil {
+			s.onAltPiece(f, b, bs, a, lo, hi, p.Data, t.sub.seqSize)
+		} else {
+			s.stats.WastedBytes += int64(len(p.Data))
+		}
+		return
+	}
 	if bs != nil {
 		s.scratch = bs.cov.gaps(s.scratch[:0], lo, hi)
 		if len(s.scratch) == 0 {
@@ -82,7 +100,7 @@ func (s *session) onPiece(t *target, b int, p wire.BlockPacket) {
 		s.scratch = append(s.scratch[:0], span{lo, hi})
 	}
 	if bs == nil {
-		bs = &blockState{}
+		bs = &blockState{src: src}
 		f.blocks[b] = bs
 	}
 	if bs.buf == nil && !bs.spilled && s.keepSparse(f, b, bs, lo, hi, p.Data) {
@@ -144,11 +162,102 @@ func (s *session) hold(f *fileState, b int, bs *blockState, bytes int) {
 		s.mem.partial = append(s.mem.partial, partialRef{f, b})
 	}
 	s.mem.bytes += bytes
+	s.trim()
+}
+
+// trim drops alternates, then spills or drops the oldest primaries, while the assembler is
+// over its bounds (caller holds mu).
+func (s *session) trim() {
 	for s.mem.inMem > maxInMem || s.mem.bytes > s.cfg.blockBudget() {
-		if !s.spillOldest() {
+		if !s.trimAlts() && !s.spillOldest() {
 			break
 		}
 	}
+}
+
+// onAltPiece stores the gaps of a piece [lo, hi) in alternate a of block b, whose primary is
+// bs: as pieces while sparse, then in a buffer of its own (alternates are never spilled: they
+// are dropped first when memory is short). A complete alternate goes to the workers in place
+// of the primary (caller holds mu).
+func (s *session) onAltPiece(f *fileState, b int, bs, a *blockState, lo, hi int, data []byte, size int) {
+	n := f.shape.BlockLen(b)
+	s.scratch = a.cov.gaps(s.scratch[:0], lo, hi)
+	if len(s.scratch) == 0 {
+		s.stats.Duplicates++
+		s.stats.WastedBytes += int64(len(data))
+		return
+	}
+	if a.buf == nil {
+		add := 0
+		for _, g := range s.scratch {
+			add += g.hi - g.lo
+		}
+		if sparseShare*(a.cov.size()+add) < n {
+			for _, g := range s.scratch {
+				a.pieces = append(a.pieces, piece{lo: g.lo, data: append([]byte(nil), data[g.lo-lo:g.hi-lo]...)})
+			}
+			a.cov.add(lo, hi)
+			s.holdAlt(a, add+len(s.scratch)*pieceOverhead)
+			return
+		}
+		a.buf = s.mem.get(f.shape.BlockSize())[:n]
+		freed := 0
+		for _, pc := range a.pieces {
+			copy(a.buf[pc.lo:], pc.data)
+			freed += len(pc.data) + pieceOverhead
+		}
+		a.pieces = nil
+		s.mem.inMem++
+		s.mem.bytes -= freed
+		s.holdAlt(a, len(a.buf))
+		if a.dropped {
+			s.stats.WastedBytes += int64(len(data))
+			return
+		}
+	}
+	for _, g := range s.scratch {
+		copy(a.buf[g.lo:g.hi], data[g.lo-lo:g.hi-lo])
+	}
+	a.cov.add(lo, hi)
+	if a.cov.full(n) {
+		s.completeAlt(f, b, bs, a, size)
+	}
+}
+
+// holdAlt counts bytes of alternate a as held in memory and trims (caller holds mu).
+func (s *session) holdAlt(a *blockState, bytes int) {
+	a.held = true
+	s.mem.bytes += bytes
+	s.trim()
+}
+
+// completeAlt hands a complete alternate of block b to the workers, and drops the primary
+// and the other alternates (caller holds mu).
+func (s *session) completeAlt(f *fileState, b int, bs, a *blockState, size int) {
+	buf := a.buf
+	a.buf = nil
+	s.mem.inMem--
+	s.mem.bytes -= len(buf)
+	a.held = false
+	for i, o := range bs.alts {
+		if o == a {
+			bs.alts = append(bs.alts[:i], bs.alts[i+1:]...)
+			break
+		}
+	}
+	a.dropped = true
+	s.mem.live--
+	s.dropAlts(bs)
+	pbuf := bs.buf
+	s.mem.release(bs)
+	if pbuf != nil {
+		bs.buf = nil
+		s.mem.put(pbuf)
+	}
+	s.loss.counted(f, b, nil, size)
+	delete(f.blocks, b)
+	f.queued.Set(uint(b))
+	s.jobs = append(s.jobs, writeJob{f: f, b: b, buf: buf, src: a.src})
 }
 
 // blockBuf gives block b of f a buffer if it has none and is not spilled, moving its sparse
@@ -188,9 +297,10 @@ func (m *blockMemory) release(bs *blockState) {
 func (s *session) complete(f *fileState, b int, bs *blockState, job *fecJob, size int) {
 	s.loss.counted(f, b, job, size)
 	delete(f.blocks, b)
+	s.dropAlts(bs)
 	s.mem.release(bs)
 	f.queued.Set(uint(b))
-	s.jobs = append(s.jobs, writeJob{f: f, b: b, buf: bs.buf, fec: job})
+	s.jobs = append(s.jobs, writeJob{f: f, b: b, buf: bs.buf, fec: job, src: bs.src})
 	if len(s.mem.partial) > 4*maxInMem {
 		s.mem.compact()
 	}
@@ -222,6 +332,7 @@ func (s *session) spillOldest() bool {
 		buf := bs.buf
 		if r.f.tmp == nil || r.f.err != nil {
 			s.stats.WastedBytes += int64(bs.cov.size())
+			s.dropAlts(bs)
 			s.mem.release(bs)
 			delete(r.f.blocks, r.b)
 		} else {

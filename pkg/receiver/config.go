@@ -27,6 +27,14 @@ type Transport interface {
 	Close() error
 }
 
+// SourceReceiver is an optional capability of a Transport: Receive that also says each
+// datagram's source address. Block pieces from different sources are then assembled apart,
+// so a host that forges pieces cannot spoil the genuine server's (review M2). Without it
+// every datagram counts as coming from one source.
+type SourceReceiver interface {
+	ReceiveFrom(fn func(d []byte, src netip.Addr)) error
+}
+
 // QueueFiller is an optional capability of a Transport: how many bytes wait in the socket's
 // receive queue, and its limit. A Transport without it never signals congestion before the
 // kernel drops datagrams.
@@ -91,6 +99,12 @@ type Config struct {
 	// Manifest, if set, is the share's manifest, already assembled and vetted (by
 	// WatchManifests): the fetch skips its manifest phase and plans against it at once.
 	Manifest *wire.Manifest
+	// Listen, if set, opens a new receiving socket. A fetch that hears a newer generation of
+	// the share that changes the requested name (the server re-indexed: the old version's
+	// channels are no longer served) starts again against it on a new socket, at most
+	// maxRestarts times; files already in place are kept, and local copies are reused as
+	// usual. Nil: such a fetch fails at once with ErrChanged.
+	Listen func() (Transport, error)
 	// Known, if set, is asked before a local copy of a file is hashed: true vouches that the
 	// regular file at rel (relative to the destination root, fi its Lstat) holds entry e
 	// already — a follower that wrote it and has seen it untouched since — so it is taken

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"time"
 
 	"github.com/lcsync/lcsync/pkg/mcast"
@@ -20,6 +21,9 @@ type controller struct {
 	joined       []*sub // the subscriptions joined, at most Config.Channels (their fields under mu)
 	lastProgress time.Time
 	noParity     bool // joining a parity channel failed: do without
+	// kept are the manifest channels left joined after the manifest phase, for the
+	// generation watch (newer.go).
+	kept []netip.Addr
 }
 
 // minRound is the least time between two rounds of the controller.
@@ -40,6 +44,17 @@ func (c *controller) run(ctx context.Context) (err error) {
 		return err
 	}
 	c.plan = p // closed by cleanup, once the workers have stopped
+	s.mu.Lock()
+	err = s.startWatch(c.kept, time.Now())
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.stopWatch()
+		s.mu.Unlock()
+	}()
+	if err != nil {
+		return err
+	}
 	// The copier uses the plan's files: it is stopped (deferred last, so run first) before
 	// they are closed.
 	cctx, stopCopier := context.WithCancel(ctx)
@@ -120,6 +135,9 @@ func (c *controller) drive(ctx context.Context, phase string, done func() bool, 
 		if err == nil {
 			err = c.handleSilent(now)
 		}
+		if err == nil && phase == "data" {
+			err = s.watchRound(now)
+		}
 		if err == nil {
 			c.adjustParity(now)
 		}
@@ -165,6 +183,14 @@ func (c *controller) retire(sb *sub) {
 func (c *controller) leaveFinished() {
 	kept := c.joined[:0]
 	for _, sb := range c.joined {
+		if sb.kind == subManifest && c.s.manifest != nil {
+			// Kept joined for the generation watch (newer.go): a leave now and a join
+			// later would cost a whole manifest cycle.
+			sb.done = true
+			c.s.chans.drop(sb)
+			c.kept = append(c.kept, sb.group)
+			continue
+		}
 		if c.s.subFinished(sb) {
 			c.retire(sb)
 			continue

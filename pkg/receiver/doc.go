@@ -9,7 +9,10 @@
 // as possible; join at most Channels of them at once; verify every leaf run against a trusted
 // node and every block against its leaf; write into a temporary file beside the destination,
 // reusing unchanged blocks of the local copy; leave each channel as soon as its blocks are in;
-// fsync and rename over the destination; apply modes and times.
+// fsync and rename over the destination; apply modes and times. Meanwhile the manifest
+// channel stays joined (and is joined again when the fetch stalls): a newer generation that
+// changes the requested name starts the fetch again against it (Config.Listen) or ends it
+// with ErrChanged (newer.go, review M10).
 //
 // A sender in MLD mode grants one cycle per join, so a channel that falls silent while blocks
 // are still missing (loss, or a join that came in mid-cycle) is left and joined again. In
@@ -37,7 +40,8 @@
 //
 // The files are named after the stage they hold:
 //
-//   - manifest.go, the manifest assembler: chunks in, a checked manifest out;
+//   - manifest.go, the manifest assembler: chunks in, a checked manifest out; newer.go, the
+//     generation watch during the data phase;
 //   - dest.go and finish.go, the destination: the layout of the requested name under DST, the
 //     plan of files, directories and symlinks, temporary files, reused local blocks, commit;
 //   - walk.go and cover.go, the planner: the tree walk against the local copy and the one rule

@@ -10,4 +10,8 @@ var (
 	ErrNotFound = errors.New("receiver: not found")
 	// ErrVerify is wrapped when assembled data fails its final verification.
 	ErrVerify = errors.New("receiver: verification failed")
+	// ErrChanged is wrapped when the share moved on to a generation that changes the requested
+	// name while it was being fetched, and the fetch could not follow (no Config.Listen, or
+	// it changed maxRestarts times).
+	ErrChanged = errors.New("receiver: changed on the server during the fetch")
 )

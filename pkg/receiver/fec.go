@@ -2,6 +2,7 @@ package receiver
 
 import (
 	"math"
+	"net/netip"
 
 	"github.com/lcsync/lcsync/pkg/fec"
 	"github.com/lcsync/lcsync/pkg/wire"
@@ -181,7 +182,7 @@ const maxParityStripes = 64
 
 // onParity stores a parity shard for every file the labelled node belongs to, on the parity
 // layers this receiver joined.
-func (s *session) onParity(p wire.ParityPacket) {
+func (s *session) onParity(p wire.ParityPacket, src netip.Addr) {
 	targets := s.chans.byLabel[p.Label]
 	if len(targets) == 0 {
 		s.stats.Foreign++
@@ -213,17 +214,20 @@ func (s *session) onParity(p wire.ParityPacket) {
 			s.stats.Malformed++
 			continue
 		}
-		s.storeParity(t.f, b, p)
+		s.storeParity(t.f, b, p, src)
 	}
 }
 
 // storeParity keeps a parity shard for block b of f and hands the block to a worker as soon as
 // its missing shards can be rebuilt (caller holds mu).
-func (s *session) storeParity(f *fileState, b int, p wire.ParityPacket) {
+func (s *session) storeParity(f *fileState, b int, p wire.ParityPacket, src netip.Addr) {
 	if !f.missing(b) || f.finished {
 		return // complete without it: the usual case for a receiver that lost nothing here
 	}
 	bs := f.blocks[b]
+	if bs != nil && bs.src != src {
+		return // parity rebuilds only the primary assembly, from its own source's shards (review M2)
+	}
 	if bs == nil || bs.buf == nil {
 		// Sparse (too few of its pieces in for parity to rebuild it: repair will) or spilled
 		// to the file: not rebuilt from parity, and no buffer is made for a shard (review H4).

@@ -19,6 +19,34 @@ func Fetch(ctx context.Context, cfg Config) (Stats, error) {
 		ctx, cancel = context.WithTimeoutCause(ctx, cfg.Timeout, fmt.Errorf("%w: --timeout %v passed", ErrTimeout, cfg.Timeout))
 		defer cancel()
 	}
+	var total Stats
+	for restarts := 0; ; restarts++ {
+		st, err := fetchOnce(ctx, cfg)
+		total.add(st)
+		var ch *changedError
+		if !errors.As(err, &ch) {
+			return total, err
+		}
+		if cfg.Listen == nil || restarts >= maxRestarts {
+			return total, err
+		}
+		tr, lerr := cfg.Listen()
+		if lerr != nil {
+			return total, fmt.Errorf("receiver: %w (listening again: %v)", err, lerr)
+		}
+		cfg.Logger.Info("the share changed on the server during the fetch; fetching the new version",
+			"name", cfg.Name, "generation", ch.newer.Generation)
+		cfg.Transport, cfg.Manifest = tr, ch.newer
+	}
+}
+
+// maxRestarts bounds how often one fetch starts again because the share changed under it: a
+// server whose files change all the time (or a host forging newer generations of an unsigned
+// share) ends the fetch with ErrChanged rather than holding it forever.
+const maxRestarts = 8
+
+// fetchOnce runs one fetch against one manifest, on cfg.Transport, which it closes.
+func fetchOnce(ctx context.Context, cfg Config) (Stats, error) {
 	s := newSession(cfg)
 	jobs := make(chan writeJob, 64)
 	var wg sync.WaitGroup

@@ -26,6 +26,7 @@ type fileState struct {
 	remaining int            // needed blocks not yet done
 	blocks    map[int]*blockState
 	targets   []*target // data targets over this file, for block accounting
+	sources   sourceState
 	copyState
 	tempFile
 

@@ -141,6 +141,7 @@ func (s *session) reuseLate(f *fileState, b int) {
 	f.reuse.Set(uint(b))
 	f.remaining--
 	if bs := f.blocks[b]; bs != nil {
+		s.dropAlts(bs)
 		s.mem.release(bs)
 		if bs.buf != nil {
 			s.mem.put(bs.buf)

@@ -14,6 +14,9 @@ type manifestAssembler struct {
 	partial    map[[32]byte]*assembly
 	refused    map[[32]byte]bool // manifest ids that did not validate
 	refusedErr error             // why the last one was refused
+	// limit bounds the bytes the assemblies hold together (0: maxAssemblyBytes); accepted is
+	// the size of the last manifest that completed.
+	limit, accepted int
 }
 
 // assembly collects the chunks of one manifest blob. Chunks are kept as they come, so an
@@ -92,8 +95,16 @@ func (a *manifestAssembler) add(c wire.ManifestChunk, now time.Time) (*wire.Mani
 	if _, ok := as.chunks[off]; ok {
 		return nil, chunkDuplicate
 	}
-	for a.bytes()+len(c.Data) > maxAssemblyBytes && len(a.partial) > 1 {
+	limit := a.limit
+	if limit <= 0 {
+		limit = maxAssemblyBytes
+	}
+	for a.bytes()+len(c.Data) > limit && len(a.partial) > 1 {
 		a.evict(as)
+	}
+	if as.bytes+len(c.Data) > limit {
+		delete(a.partial, c.ID) // larger than the bound alone
+		return nil, chunkMalformed
 	}
 	as.chunks[off] = append([]byte(nil), c.Data...)
 	as.bytes += len(c.Data)
@@ -119,7 +130,17 @@ func (a *manifestAssembler) add(c wire.ManifestChunk, now time.Time) (*wire.Mani
 		a.refusedErr = err
 		return nil, chunkRefused
 	}
+	a.accepted = as.total
 	return m, chunkComplete
+}
+
+// forget marks manifest id as one not to assemble again, without making it the reason of a
+// refusal; the set stays within maxStale.
+func (a *manifestAssembler) forget(id [32]byte) {
+	if len(a.refused) >= maxStale {
+		clear(a.refused)
+	}
+	a.refused[id] = true
 }
 
 // evict drops the assembly other than keep that has received the least, the oldest of

@@ -2,6 +2,7 @@ package receiver
 
 import (
 	"errors"
+	"net/netip"
 	"time"
 
 	"github.com/lcsync/lcsync/merkle"
@@ -27,20 +28,26 @@ func (r *reader) run() error {
 		s.clock.waiting = true // until a datagram comes, the socket is empty
 		s.mu.Unlock()
 		n := 0
-		err := s.cfg.Transport.Receive(func(d []byte) {
+		fn := func(d []byte, src netip.Addr) {
 			n++
 			now := time.Now()
 			s.mu.Lock()
 			if s.clock.waiting {
 				s.clock.waiting, s.clock.drained = false, now
 			}
-			s.handle(d, now)
+			s.handle(d, src, now)
 			if len(s.jobs) > 0 {
 				r.pending = append(r.pending, s.jobs...)
 				s.jobs = s.jobs[:0]
 			}
 			s.mu.Unlock()
-		})
+		}
+		var err error
+		if sr, ok := s.cfg.Transport.(SourceReceiver); ok {
+			err = sr.ReceiveFrom(fn)
+		} else {
+			err = s.cfg.Transport.Receive(func(d []byte) { fn(d, netip.Addr{}) })
+		}
 		for _, j := range r.pending {
 			r.jobs <- j
 		}
@@ -77,8 +84,9 @@ func (r *reader) meterOverruns() {
 	r.meterDrops = d
 }
 
-// handle processes one datagram. The caller holds s.mu.
-func (s *session) handle(d []byte, now time.Time) {
+// handle processes one datagram from src (the zero Addr if the transport does not say). The
+// caller holds s.mu.
+func (s *session) handle(d []byte, src netip.Addr, now time.Time) {
 	s.stats.Datagrams++
 	s.stats.BytesReceived += int64(len(d))
 	t, err := wire.PeekType(d)
@@ -111,14 +119,14 @@ func (s *session) handle(d []byte, now time.Time) {
 			s.stats.Malformed++
 			return
 		}
-		s.onBlock(p, now)
+		s.onBlock(p, src, now)
 	case wire.TypeEnd:
 		p, err := wire.ParseEnd(d)
 		if err != nil {
 			s.stats.Malformed++
 			return
 		}
-		if sb := s.chans.subs[p.Group]; sb != nil && sb.joined {
+		if sb := s.chans.subs[p.Group]; sb != nil && sb.joined && s.endFrom(sb, src) {
 			sb.lastEnd = now
 		}
 	case wire.TypeParity:
@@ -127,7 +135,7 @@ func (s *session) handle(d []byte, now time.Time) {
 			s.stats.Malformed++
 			return
 		}
-		s.onParity(p)
+		s.onParity(p, src)
 	case wire.TypeStatement:
 		s.onStatement(d, now)
 	default:
@@ -137,8 +145,12 @@ func (s *session) handle(d []byte, now time.Time) {
 
 // onManifestChunk feeds the manifest assembler (caller holds mu).
 func (s *session) onManifestChunk(c wire.ManifestChunk, now time.Time) {
+	if s.manifest != nil {
+		s.onLaterChunk(c, now)
+		return
+	}
 	sb := s.manifestSub()
-	if s.manifest != nil || sb == nil {
+	if sb == nil {
 		s.stats.Foreign++
 		return
 	}
@@ -171,6 +183,7 @@ func (s *session) onManifestChunk(c wire.ManifestChunk, now time.Time) {
 			return
 		}
 		s.manifest = m
+		s.asm.forget(c.ID)
 		sb.done = true
 		s.clock.advance(sb, now)
 		s.poke()
@@ -194,9 +207,21 @@ func (s *session) onTree(p wire.TreePacket, now time.Time) {
 			s.stats.Malformed++
 			continue
 		}
-		t.sub.lastPacket = now
-		if t.verified || t.run == nil {
+		if t.run == nil {
+			t.sub.lastPacket = now
 			continue
+		}
+		if t.verified {
+			if t.agrees(p, lo, hi) {
+				t.sub.lastPacket = now
+			}
+			continue
+		}
+		// A packet counts as a sign of life of the channel only if it brings hashes or
+		// agrees with those held: forged packets in range must not hold a channel whose
+		// cycle is over (review M2).
+		if t.agrees(p, lo, hi) {
+			t.sub.lastPacket = now
 		}
 		fresh := false
 		leafRun := t.leafRun()
@@ -232,8 +257,19 @@ func (s *session) onTree(p wire.TreePacket, now time.Time) {
 	}
 }
 
-// onBlock stores a piece of a block.
-func (s *session) onBlock(p wire.BlockPacket, now time.Time) {
+// agrees reports whether tree packet p, for hashes [lo, hi) of t's run, brings a hash t lacks
+// or has exactly the hashes t holds.
+func (t *target) agrees(p wire.TreePacket, lo, hi int) bool {
+	for j := lo; j < hi; j++ {
+		if !t.have.Test(uint(j-t.first)) || t.run[j-t.first] != merkle.Hash(p.Hash(j-lo)) {
+			return !t.have.Test(uint(j - t.first))
+		}
+	}
+	return true
+}
+
+// onBlock stores a piece of a block from src.
+func (s *session) onBlock(p wire.BlockPacket, src netip.Addr, now time.Time) {
 	targets := s.chans.byLabel[p.Label]
 	if len(targets) == 0 {
 		s.stats.Foreign++
@@ -249,7 +285,14 @@ func (s *session) onBlock(p wire.BlockPacket, now time.Time) {
 			s.stats.Malformed++
 			continue
 		}
-		t.sub.lastPacket = now
+		if t.f.sources.distrusted(src, now) {
+			// Its source sent a block of this file that failed verification (review M2).
+			s.stats.Distrusted++
+			continue
+		}
+		if t.f.sources.alive(src) {
+			t.sub.lastPacket = now
+		}
 		if t.firstBlock.IsZero() {
 			t.firstBlock = now
 		}
@@ -257,6 +300,6 @@ func (s *session) onBlock(p wire.BlockPacket, now time.Time) {
 			s.loss.track(t, b, p)
 			tracked = true
 		}
-		s.onPiece(t, b, p)
+		s.onPiece(t, b, p, src)
 	}
 }

@@ -62,13 +62,12 @@ func (s *session) repair(sb *sub) repairResult {
 			waiting = true
 			continue
 		}
-		nodes, ok := cover(f.shape, t.k, t.i, f.countMissing, nil, nil, maxRepair-len(plan))
+		nodes, hashes, ok := s.repairCover(t, t.k, t.i, nil, nil, maxRepair-len(plan))
 		if !ok {
 			return repairNone
 		}
-		for _, n := range nodes {
-			first, end := f.shape.Span(n.k, n.i)
-			plan = append(plan, node{t, n.k, n.i, merkle.Fold(f.leaves[first:end])})
+		for j, n := range nodes {
+			plan = append(plan, node{t, n.k, n.i, hashes[j]})
 		}
 	}
 	if waiting {
@@ -88,13 +87,11 @@ func (s *session) repair(sb *sub) repairResult {
 				return repairNone
 			}
 			n.k, n.i = n.k+1, n.i/2
-			a, b := f.shape.Span(n.k, n.i)
-			for x := a; x < b; x++ {
-				if !f.leafOK.Test(uint(x)) {
-					return repairNone
-				}
+			h, ok := s.nodeHash(n.t, n.k, n.i)
+			if !ok {
+				return repairNone
 			}
-			n.h = merkle.Fold(f.leaves[a:b])
+			n.h = h
 		}
 		plan[i] = n
 	}
@@ -109,6 +106,62 @@ func (s *session) repair(sb *sub) repairResult {
 	s.stats.Repairs += len(plan)
 	s.cfg.Logger.Debug("repairing a channel", "group", sb.group, "channels", len(planned), "elapsed", time.Since(s.clock.started))
 	return repairDone
+}
+
+// repairCover covers the missing blocks under node (k, i) of t's file with nodes whose hashes
+// are known (see nodeHash), appending them and their hashes to nodes and hashes; it reports
+// false beyond limit nodes. A node the cover rule takes but whose hash is unknown is split:
+// its span may hold blocks reused from the local copy at a level above the leaves, whose
+// leaves were never learnt, and a hash folded from them would name a group nobody serves
+// (review M9). The missing blocks' own leaves are verified (repair checks), so the split
+// ends at the latest at the leaves (caller holds mu).
+func (s *session) repairCover(t *target, k, i int, nodes []nodeRef, hashes []merkle.Hash, limit int) ([]nodeRef, []merkle.Hash, bool) {
+	f := t.f
+	cov, ok := cover(f.shape, k, i, f.countMissing, nil, nil, limit-len(nodes))
+	if !ok {
+		return nodes, hashes, false
+	}
+	for _, n := range cov {
+		if h, known := s.nodeHash(t, n.k, n.i); known {
+			if len(nodes) >= limit {
+				return nodes, hashes, false
+			}
+			nodes, hashes = append(nodes, n), append(hashes, h)
+			continue
+		}
+		if n.k == 0 {
+			return nodes, hashes, false // a missing block without its leaf: repair fetches leaves first
+		}
+		for c := 2 * n.i; c <= 2*n.i+1 && f.shape.HasNode(n.k-1, c); c++ {
+			if nodes, hashes, ok = s.repairCover(t, n.k-1, c, nodes, hashes, limit); !ok {
+				return nodes, hashes, false
+			}
+		}
+	}
+	return nodes, hashes, true
+}
+
+// nodeHash returns the verified hash of node (k, i) of t's file: t's own node, one the walk
+// found different or a verified page lists, or one folded from leaves that are all verified
+// (caller holds mu).
+func (s *session) nodeHash(t *target, k, i int) (merkle.Hash, bool) {
+	f := t.f
+	if k == t.k && i == t.i {
+		return t.hash, true
+	}
+	if k == f.shape.TopLevel() && i == 0 {
+		return merkle.Hash(f.entry.Top), true
+	}
+	a, b := f.shape.Span(k, i)
+	if allSet(f.leafOK, a, b) {
+		return merkle.Fold(f.leaves[a:b]), true
+	}
+	return s.walkedHash(f, nodeRef{k, i})
+}
+
+// allSet reports whether bits [a, b) of bs are all set.
+func allSet(bs *bitset.BitSet, a, b int) bool {
+	return bs.OnesBetween(uint(a), uint(b)) == uint(b-a)
 }
 
 // leafGrace is how long blocks may come on a data channel whose leaf hashes did not all

@@ -32,6 +32,7 @@ type session struct {
 	jobs     []writeJob // completed blocks collected under mu, sent to workers after unlocking
 	loss     lossMeter
 	scratch  []span // the reader's, for piece gaps
+	watch    genWatch
 
 	// Set by the controller before the first data channel is joined, then read-only.
 	root *os.Root     // the destination, for temporary files created as data arrives

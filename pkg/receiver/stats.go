@@ -22,6 +22,9 @@ type Stats struct {
 	// Corrupt counts blocks or hash runs that failed verification and were received again;
 	// Malformed datagrams that did not parse; Foreign datagrams for nothing we wanted.
 	Corrupt, Malformed, Foreign int64
+	// Distrusted counts block pieces ignored because their source sent a block of the same
+	// file that failed verification (review M2).
+	Distrusted int64
 	// KernelDrops counts datagrams the kernel dropped for lack of receive buffer; Slowdowns the
 	// times the receiver asked the sender to slow down because of them.
 	KernelDrops uint64
@@ -48,4 +51,33 @@ func (s Stats) Rate() float64 {
 		return 0
 	}
 	return float64(s.NeededBytes) / s.Duration.Seconds()
+}
+
+// add accumulates the stats of another attempt of the same fetch (see Config.Listen): what
+// arrived and what was done adds up; the outcome of files is the last attempt's, which saw
+// what the earlier ones put in place.
+func (s *Stats) add(o Stats) {
+	s.Files, s.Unchanged, s.Other, s.Deleted = o.Files, o.Unchanged, o.Other, o.Deleted
+	s.Blocks, s.Reused = o.Blocks, o.Reused
+	s.Needed += o.Needed
+	s.NeededBytes += o.NeededBytes
+	s.Datagrams += o.Datagrams
+	s.BytesReceived += o.BytesReceived
+	s.Duplicates += o.Duplicates
+	s.WastedBytes += o.WastedBytes
+	s.Corrupt += o.Corrupt
+	s.Malformed += o.Malformed
+	s.Foreign += o.Foreign
+	s.Distrusted += o.Distrusted
+	s.KernelDrops += o.KernelDrops
+	s.Slowdowns += o.Slowdowns
+	s.Joins += o.Joins
+	s.Rejoins += o.Rejoins
+	s.Repairs += o.Repairs
+	s.TreeBytes += o.TreeBytes
+	s.ParityPackets += o.ParityPackets
+	s.Rebuilt += o.Rebuilt
+	s.FECLayers = max(s.FECLayers, o.FECLayers)
+	s.Loss = max(s.Loss, o.Loss)
+	s.Duration += o.Duration
 }

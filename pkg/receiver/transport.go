@@ -1,6 +1,8 @@
 package receiver
 
 import (
+	"net/netip"
+
 	"github.com/lcsync/lcsync/pkg/mcast"
 )
 
@@ -25,6 +27,16 @@ func (t *mcastTransport) Receive(fn func([]byte)) error {
 	return nil
 }
 
+func (t *mcastTransport) ReceiveFrom(fn func([]byte, netip.Addr)) error {
+	if err := t.Read(t.batch); err != nil {
+		return err
+	}
+	for i := range t.batch.Len() {
+		fn(t.batch.Datagram(i), t.batch.Source(i))
+	}
+	return nil
+}
+
 func (t *mcastTransport) Drops() uint64 { return t.Stats().Drops }
 
 // DatagramsPerMessage is the mean number of datagrams a message read from the socket carried:
@@ -38,8 +50,9 @@ func (t *mcastTransport) DatagramsPerMessage() float64 {
 	return float64(st.Datagrams) / float64(st.Messages)
 }
 
-// The socket adapter has both optional capabilities.
+// The socket adapter has every optional capability.
 var (
 	_ QueueFiller    = (*mcastTransport)(nil)
 	_ MessageCounter = (*mcastTransport)(nil)
+	_ SourceReceiver = (*mcastTransport)(nil)
 )

@@ -2,8 +2,10 @@ package receiver
 
 import (
 	"fmt"
+	"net/netip"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/lcsync/lcsync/pkg/mcast"
 
@@ -17,6 +19,7 @@ type writeJob struct {
 	b   int
 	buf []byte
 	fec *fecJob // set when buf misses shards to rebuild from parity first
+	src netip.Addr
 }
 
 // verifyBatch is how many completed blocks a worker hashes at once: the lanes of the widest
@@ -197,6 +200,7 @@ func (s *session) prepare(j writeJob) (checkedJob, bool) {
 		if err != nil {
 			// Garbage: not a candidate for its leaf. The block stays missing and comes again.
 			s.stats.Corrupt++
+			f.sources.verdict(j.src, false, time.Now())
 			if f.leafOK.Test(uint(b)) {
 				s.refetch(f, b, f.leaves[b])
 			}
@@ -225,6 +229,7 @@ func (s *session) settle(c checkedJob, h merkle.Hash) {
 				s.mu.Lock()
 				s.stats.Corrupt++
 				s.stats.WastedBytes += int64(n)
+				f.sources.verdict(c.src, false, time.Now())
 				s.refetch(f, b, leaf)
 				s.mu.Unlock()
 				return // still needed: the next cycle brings it again
@@ -236,6 +241,7 @@ func (s *session) settle(c checkedJob, h merkle.Hash) {
 				}
 			}
 			s.mu.Lock()
+			f.sources.verdict(c.src, true, time.Now())
 			s.blockDone(f, b)
 			s.mu.Unlock()
 			return

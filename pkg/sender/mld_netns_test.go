@@ -42,6 +42,7 @@ const mali = 5 * time.Second
 type server struct {
 	s  *sender.Sender
 	ix *index.Index
+	l  *mld.Listener
 }
 
 // startServer serves a file of size bytes (block size 1 KiB) at rate bits/s.
@@ -85,7 +86,7 @@ func startServer(t testing.TB, rig *netnstest.Rig, size int, rate float64) *serv
 	go func() { defer wg.Done(); _ = l.Run(ctx) }()
 	go func() { defer wg.Done(); _ = s.Run(ctx) }()
 	t.Cleanup(func() { cancel(); wg.Wait(); tx.Close() })
-	return &server{s: s, ix: ix}
+	return &server{s: s, ix: ix, l: l}
 }
 
 // topGroup is the data channel of the whole file.
@@ -484,15 +485,76 @@ func newSpoofer(t testing.TB, ns *netnstest.NS, src netip.Addr) *spoofer {
 // leave sends an MLDv2 report with one CHANGE_TO_INCLUDE record and no sources for g (a
 // leave) to ff02::16; the kernel fills in the checksum.
 func (sp *spoofer) leave(g netip.Addr) error {
+	return sp.leaveTo(g, netip.MustParseAddr("ff02::16"), 1)
+}
+
+// leaveTo is leave sent to dst with the given hop limit.
+func (sp *spoofer) leaveTo(g, dst netip.Addr, hops int) error {
 	msg := make([]byte, 8+20)
 	msg[0] = mld.TypeV2Report
 	msg[7] = 1 // one record
 	msg[8] = 3 // CHANGE_TO_INCLUDE_MODE
 	a := g.As16()
 	copy(msg[12:], a[:])
-	cm := &ipv6.ControlMessage{HopLimit: 1, IfIndex: sp.ifi.Index, Src: sp.src.AsSlice()}
-	_, err := sp.p.WriteTo(msg, cm, &net.IPAddr{IP: net.ParseIP("ff02::16")})
+	cm := &ipv6.ControlMessage{HopLimit: hops, IfIndex: sp.ifi.Index, Src: sp.src.AsSlice()}
+	_, err := sp.p.WriteTo(msg, cm, &net.IPAddr{IP: dst.AsSlice()})
 	return err
+}
+
+// TestMLDOffLinkLeavesIgnored: leaves for a receiver's channel that break RFC 3810 §5.2.13 —
+// from a global address, with hop limit 2 (both what a host beyond the link would send), or
+// unicast to the server — are counted and dropped: they do not even start the last-listener
+// query a valid leave starts, and the receiver keeps getting data.
+func TestMLDOffLinkLeavesIgnored(t *testing.T) {
+	netnstest.Require(t, "bridge", "nft", "tc")
+	rig := netnstest.NewRig(t, netnstest.RigConfig{Receivers: 2})
+	// 8 MiB at 16 Mbit/s: a cycle lasts about 4 s.
+	sv := startServer(t, rig, 8<<20, 16e6)
+	g := sv.topGroup()
+	victim := listen(t, rig.Receivers[0])
+	global := newSpoofer(t, rig.Receivers[1], netip.MustParseAddr("fd00:6c63::98"))
+	ll := newSpoofer(t, rig.Receivers[1], linkLocal(t, rig.Receivers[0])) // the victim's own address
+	if err := victim.r.Join(g); err != nil {
+		t.Fatal(err)
+	}
+	if !waitFor(5*time.Second, func() bool { n, _ := victim.received(); return n > 0 }) {
+		t.Fatal("no data")
+	}
+	before := sv.l.Stats()
+	routers := netip.MustParseAddr("ff02::16")
+	for _, try := range []struct {
+		name string
+		sp   *spoofer
+		dst  netip.Addr
+		hops int
+	}{
+		{"from a global address", global, routers, 1},
+		{"hop limit 2", ll, routers, 2},
+		{"unicast to the server", ll, netip.MustParseAddr("fd00:6c63::1"), 1},
+	} {
+		n0, _ := victim.received()
+		for range 8 {
+			if err := try.sp.leaveTo(g, try.dst, try.hops); err != nil {
+				t.Fatalf("%s: %v", try.name, err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if n1, _ := victim.received(); n1 <= n0 {
+			t.Fatalf("%s: the receiver got nothing while leaves were forged (%d -> %d)", try.name, n0, n1)
+		}
+	}
+	after := sv.l.Stats()
+	if after.Leaves != before.Leaves || after.QueriesSent > before.QueriesSent+2 {
+		t.Errorf("off-link leaves were applied: leaves %d -> %d, queries sent %d -> %d", before.Leaves, after.Leaves,
+			before.QueriesSent, after.QueriesSent)
+	}
+	if after.BadSource <= before.BadSource || after.BadHopLimit <= before.BadHopLimit || after.BadDestination <= before.BadDestination {
+		t.Errorf("off-link leaves not counted: source %d -> %d, hop limit %d -> %d, destination %d -> %d",
+			before.BadSource, after.BadSource, before.BadHopLimit, after.BadHopLimit, before.BadDestination, after.BadDestination)
+	}
+	if st := sv.s.Stats(); st.FastLeaves != 0 || st.Active == 0 {
+		t.Errorf("stats after off-link leaves: %+v", st)
+	}
 }
 
 // TestMLDSpoofedLeavesDoNotStopAFetch: a host that sends leaves for a receiver's channel

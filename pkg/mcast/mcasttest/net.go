@@ -13,12 +13,28 @@ import (
 // queueLen is how many datagrams a Conn holds before it drops.
 const queueLen = 1 << 14
 
+// The source addresses of the sender's datagrams and, by default, of injected ones.
+var (
+	SenderAddr   = netip.MustParseAddr("fe80::5e:1")
+	AttackerAddr = netip.MustParseAddr("fe80::bad")
+)
+
+// datagram is a datagram in a Conn's queue.
+type datagram struct {
+	d   []byte
+	src netip.Addr
+}
+
 // Net is an in-memory multicast link with one interface, index 1. Its methods are safe for
 // concurrent use; set the hooks before the first Send.
 type Net struct {
 	// Inject, if set, is called with every datagram sent and may return extra datagrams to
-	// deliver to the same group (hostile traffic).
+	// deliver to the same group (hostile traffic). They come from AttackerAddr, where the
+	// sender's come from SenderAddr, unless InjectFrom is set.
 	Inject func(g netip.Addr, d []byte) [][]byte
+	// InjectFrom, if set, gives the source address of the i-th extra datagram of a call of
+	// Inject (a host that forges its source).
+	InjectFrom func(i int) netip.Addr
 	// Drop, if set, is called with every datagram sent; those it reports are lost for all.
 	Drop func(g netip.Addr, d []byte) bool
 
@@ -54,12 +70,19 @@ func (n *Net) Send(ifindex int, ds []mcast.Datagram) (int, error) {
 			extra = n.Inject(d.Group, d.Payload)
 		}
 		for c := range n.members[d.Group] {
-			for _, p := range append([][]byte{d.Payload}, extra...) {
+			for i, p := range append([][]byte{d.Payload}, extra...) {
 				if c.loss > 0 && n.rng.Float64() < c.loss {
 					continue
 				}
+				src := SenderAddr
+				switch {
+				case i > 0 && n.InjectFrom != nil:
+					src = n.InjectFrom(i - 1)
+				case i > 0:
+					src = AttackerAddr
+				}
 				select {
-				case c.q <- append([]byte(nil), p...):
+				case c.q <- datagram{append([]byte(nil), p...), src}:
 				default:
 					c.drops++
 				}
@@ -102,7 +125,7 @@ func (n *Net) Conn(loss float64) *Conn {
 	n.hosts++
 	id := n.hosts
 	n.mu.Unlock()
-	return &Conn{n: n, src: netip.AddrFrom16([16]byte{0xfe, 0x80, 15: id}), q: make(chan []byte, queueLen),
+	return &Conn{n: n, src: netip.AddrFrom16([16]byte{0xfe, 0x80, 15: id}), q: make(chan datagram, queueLen),
 		closed: make(chan struct{}), loss: loss}
 }
 
@@ -120,7 +143,7 @@ func (n *Net) event(e mld.Event) {
 type Conn struct {
 	n      *Net
 	src    netip.Addr
-	q      chan []byte
+	q      chan datagram
 	closed chan struct{}
 	once   sync.Once
 	loss   float64
@@ -151,16 +174,21 @@ func (c *Conn) Leave(g netip.Addr) error {
 // Receive waits for a datagram and calls fn for it and up to 63 more that wait; after Close
 // it returns net.ErrClosed.
 func (c *Conn) Receive(fn func([]byte)) error {
+	return c.ReceiveFrom(func(d []byte, _ netip.Addr) { fn(d) })
+}
+
+// ReceiveFrom is Receive that also gives each datagram's source address.
+func (c *Conn) ReceiveFrom(fn func([]byte, netip.Addr)) error {
 	select {
 	case d := <-c.q:
-		fn(d)
+		fn(d.d, d.src)
 	case <-c.closed:
 		return net.ErrClosed
 	}
 	for range 63 {
 		select {
 		case d := <-c.q:
-			fn(d)
+			fn(d.d, d.src)
 		default:
 			return nil
 		}

@@ -1,0 +1,88 @@
+package receiver
+
+import (
+	"net/netip"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/lcsync/lcsync/merkle"
+	"github.com/lcsync/lcsync/pkg/wire"
+)
+
+// TestAlternatesBounded: pieces of every block from many sources (a host forging its source
+// address) make alternate assemblies, but the assembler's memory stays within its bounds
+// (review M2 and H4): alternates are dropped first, primaries spilled.
+func TestAlternatesBounded(t *testing.T) {
+	const bs, n = 16384, 4096
+	shape, err := merkle.NewShape(n*bs, bs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newSession(Config{MaxMemory: 16 << 20})
+	f := newFileState(wire.Entry{Name: "f", Size: n * bs}, shape, "f")
+	f.needAll()
+	tmp, err := os.Create(filepath.Join(t.TempDir(), "tmp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tmp.Close()
+	f.tmp = tmp
+	var top merkle.Hash
+	top[0] = 1
+	tg := f.dataTarget(shape.TopLevel(), 0, top)
+	s.enqueue(netip.MustParseAddr("ff15::1"), subData, tg)
+	piece := make([]byte, 3000)
+	peak, peakIn, alts := 0, 0, 0
+	for b := range n {
+		for src := range 6 {
+			a := netip.AddrFrom16([16]byte{0xfe, 0x80, 14: byte(b >> 8), 15: byte(src)})
+			for off := 0; off < 3*len(piece); off += len(piece) {
+				s.onPiece(tg, b, wire.BlockPacket{Label: tg.label, Block: uint32(b), Offset: uint32(off), Data: piece}, a)
+			}
+			if bs := f.blocks[b]; bs != nil {
+				alts = max(alts, len(bs.alts))
+			}
+			peak, peakIn = max(peak, s.mem.bytes), max(peakIn, s.mem.inMem)
+		}
+	}
+	if alts != maxAlternates {
+		t.Errorf("at most %d alternates a block, want %d", alts, maxAlternates)
+	}
+	if peak > s.cfg.blockBudget()+bs || peakIn > maxInMem+1 {
+		t.Fatalf("assembler held %d bytes in %d buffers, bounds %d and %d", peak, peakIn, s.cfg.blockBudget(), maxInMem)
+	}
+	if len(s.mem.alts) > 2*s.mem.live+1024+1 {
+		t.Errorf("%d alternates listed for %d live", len(s.mem.alts), s.mem.live)
+	}
+}
+
+// TestSourceVerdicts: a failed source is distrusted for distrustFor, a good one makes only
+// good sources signs of life, and the table stays bounded.
+func TestSourceVerdicts(t *testing.T) {
+	var st sourceState
+	now := time.Now()
+	bad, good := netip.MustParseAddr("fe80::bad"), netip.MustParseAddr("fe80::1")
+	if !st.alive(bad) || st.distrusted(bad, now) {
+		t.Fatal("an unknown source is distrusted before any verdict")
+	}
+	st.verdict(bad, false, now)
+	if !st.distrusted(bad, now) || st.distrusted(bad, now.Add(distrustFor)) {
+		t.Fatal("a failed source is not distrusted for distrustFor")
+	}
+	st.verdict(good, true, now)
+	if !st.alive(good) || st.alive(bad) || st.alive(netip.MustParseAddr("fe80::2")) {
+		t.Fatal("once a source is good, only good sources are signs of life")
+	}
+	st.verdict(netip.Addr{}, false, now)
+	if st.distrusted(netip.Addr{}, now) {
+		t.Fatal("the zero address (a transport that does not say) was distrusted")
+	}
+	for i := range 10 * maxSources {
+		st.verdict(netip.AddrFrom16([16]byte{0xfe, 0x80, 14: byte(i >> 8), 15: byte(i)}), false, now)
+	}
+	if len(st.srcs) > maxSources || !st.good(good) {
+		t.Fatalf("%d verdicts kept (bound %d), good source kept %v", len(st.srcs), maxSources, st.good(good))
+	}
+}
