@@ -25,7 +25,7 @@ DEBARCH    ?= $(shell $(GO) env GOARCH)
 DEBROOT     = bin/deb
 DEB         = bin/lcsync_$(DEBVERSION)_$(DEBARCH).deb
 
-.PHONY: all build test fuzz soak demo bench bench-local bench-net profiles lint install uninstall deb completions clean net-setup net-teardown help
+.PHONY: all build test fuzz soak demo bench bench-local bench-net bench-live profiles lint install uninstall deb completions clean net-setup net-teardown help
 
 all: build
 
@@ -51,6 +51,9 @@ bench-local: ## tree building, SIMD kernels, local sync vs cp and rsync
 
 bench-net: ## multicast transfer benchmarks on the namespace rig (root)
 	bash scripts/bench.sh
+
+bench-live: ## live sync (--watch/--follow) beside lsyncd and Syncthing (root; writes BENCHMARKS.live.md)
+	bash scripts/bench/live.sh
 
 profiles: ## root: regenerate profiles/ (CPU profiles of a 512 MiB fetch to 4 receivers)
 	bash scripts/profile.sh

@@ -10,6 +10,9 @@
 #   smallfiles  BENCH_SMALL_FILES (10000) files of 1-64 KiB in nested dirs, N = BENCH_SMALL_N (4)
 #   index       lcsync --hex over the file vs one core of raw BLAKE2s; go test -bench ./merkle
 #   idle        an MLD-mode server nobody listens to, over BENCH_IDLE_SECS (60) seconds
+#   live        scripts/bench/live.sh: lcsync --watch/--follow beside lsyncd and Syncthing,
+#               N = LIVE_N ("1 4 8") followers; its LIVE_* settings apply (see its header).
+#               Not in the default list (it needs lsyncd, openssh and syncthing): ask for it.
 #
 # Every transfer is verified (sha256 of each receiver's copy). Each tool runs over a small grid
 # of rate settings (LCSYNC_GRID, UFTP_GRID, UDPCAST_GRID, RSYNC_GRID: comma-separated; the
@@ -64,7 +67,7 @@ read -ra tools <<<"${BENCH_TOOLS:-lcsync uftp udpcast rsync}"
 out=${BENCH_OUT:-$([ -n "$q" ] && echo BENCHMARKS.quick.md || echo BENCHMARKS.md)}
 
 for s in $scenarios; do
-	case $s in full | shaped | delta | loss | smallfiles | index | idle) ;;
+	case $s in full | shaped | delta | loss | smallfiles | index | idle | live) ;;
 	*) echo "bench.sh: unknown scenario $s" >&2; exit 2 ;;
 	esac
 done

@@ -17,6 +17,10 @@ import (
 // fetch receives the served NAME into local DST.
 func fetch(ctx context.Context, e *env, name, dst string) error {
 	o := e.o
+	rules, err := o.matcher()
+	if err != nil {
+		return err
+	}
 	scope, ifaces, err := network(o)
 	if err != nil {
 		return err
@@ -58,7 +62,7 @@ func fetch(ctx context.Context, e *env, name, dst string) error {
 	}
 	st, err := receiver.Fetch(ctx, receiver.Config{
 		Name: name, Dest: dst, Transport: receiver.NewTransport(rx), Listen: listen, Scope: scope, Channels: o.channels,
-		Perms: o.perms, Times: o.times, Delete: o.delete, DryRun: o.dryRun,
+		Perms: o.perms, Times: o.times, Delete: o.delete, DryRun: o.dryRun, Exclude: rules,
 		Timeout: o.timeout, IdleTimeout: o.idleTimeout, Logger: e.log, FEC: fec, Gate: gate, MaxMemory: o.maxMemory,
 		OnProgress: func(p receiver.Progress) {
 			progress.Store(p)

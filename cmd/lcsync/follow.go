@@ -55,6 +55,10 @@ func followMirror(ctx context.Context, e *env) error {
 	if err := wire.CheckName(strings.TrimSuffix(name, "/")); err != nil {
 		return usagef(fmt.Sprintf("--follow %s: %v", name, err))
 	}
+	rules, err := o.matcher()
+	if err != nil {
+		return err
+	}
 	scope, ifaces, err := network(o)
 	if err != nil {
 		return err
@@ -75,7 +79,7 @@ func followMirror(ctx context.Context, e *env) error {
 	abs, _ := filepath.Abs(dst)
 	f, err := follow.New(follow.Config{
 		Name: name, Dest: dst, MaxDelete: o.maxDelete, ForceDelete: o.forceDelete, Logger: e.log,
-		Fetch: receiver.Config{Scope: scope, Channels: o.channels, Perms: o.perms, Times: o.times,
+		Fetch: receiver.Config{Scope: scope, Channels: o.channels, Perms: o.perms, Times: o.times, Exclude: rules,
 			Timeout: o.timeout, IdleTimeout: o.idleTimeout, FEC: fec, Gate: gate, Logger: e.log, MaxMemory: o.maxMemory,
 			OnProgress: func(p receiver.Progress) {
 				progress.Store(p)

@@ -95,8 +95,8 @@ func dispatch(ctx context.Context, e *env) error {
 		}
 		return hexDump(ctx, e, a[0])
 	}
-	if len(e.o.rules) > 0 && (len(a) != 1 || !isLocal(a[0])) {
-		return usagef("--exclude, --include and --exclude-from apply only when serving, for now")
+	if len(e.o.rules) > 0 && len(a) == 2 && isLocal(a[0]) {
+		return usagef("--exclude, --include and --exclude-from apply to serving, fetching and --follow, not to local sync")
 	}
 	if e.o.watch.on && (len(a) != 1 || !isLocal(a[0])) {
 		return usagef("--watch applies only when serving: lcsync --watch SRC")

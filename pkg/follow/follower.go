@@ -33,8 +33,10 @@ type Config struct {
 	// Dest is the mirror, a local directory (created if missing).
 	Dest string
 	// Fetch is the template of every pass's fetch: Scope, Channels, Perms, Times, FEC,
-	// Timeout, IdleTimeout, Gate, Logger, OnProgress, OnFile and the tuning fields. Name,
-	// Dest, Transport, Manifest, Delete and DryRun are set by the follower.
+	// Timeout, IdleTimeout, Gate, Exclude, Logger, OnProgress, OnFile and the tuning fields.
+	// Name, Dest, Transport, Manifest, Delete and DryRun are set by the follower. A path
+	// Exclude excludes (relative to Dest) is never fetched, renamed, deleted nor counted
+	// by the delete guard.
 	Fetch receiver.Config
 	// Listen opens a new receiving socket: one for the manifest channels, one per pass.
 	Listen func() (receiver.Transport, error)
@@ -211,7 +213,7 @@ func (f *Follower) loop(ctx context.Context, root *os.Root, st state, watchDone 
 				return nil
 			case err == nil:
 				st.generation, applied, backoff = m.Generation, m, 0
-				idx = indexAfter(root, selection(m, f.prefix))
+				idx = indexAfter(root, f.selected(m))
 				saved, err := saveState(root, st)
 				if err != nil {
 					return err
@@ -278,7 +280,7 @@ var errSuperseded = errors.New("follow: superseded by a newer generation")
 func (f *Follower) pass(ctx context.Context, root *os.Root, prev, m *wire.Manifest, idx localIndex) (Applied, error) {
 	start := time.Now()
 	a := Applied{Share: m.Share, Generation: m.Generation}
-	next := selection(m, f.prefix)
+	next := f.selected(m)
 	if len(next) == 0 {
 		if _, ok := m.Lookup(f.prefix); !ok {
 			return a, fmt.Errorf("%w: %s is not in generation %d of share %s", receiver.ErrNotFound, f.prefix, m.Generation, m.Share)
@@ -286,9 +288,9 @@ func (f *Follower) pass(ctx context.Context, root *os.Root, prev, m *wire.Manife
 	}
 	var moves []move
 	if prev != nil {
-		moves = planRenames(root, selection(prev, f.prefix), next)
+		moves = planRenames(root, f.selected(prev), next)
 	}
-	total, deleted, err := deletions(root, next, moves)
+	total, deleted, err := deletions(root, next, moves, f.cfg.Fetch.Exclude)
 	if err != nil {
 		return a, fmt.Errorf("follow: reading the mirror: %w", err)
 	}

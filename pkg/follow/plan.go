@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/lcsync/lcsync/pkg/destfs"
+	"github.com/lcsync/lcsync/pkg/exclude"
 	"github.com/lcsync/lcsync/pkg/wire"
 )
 
@@ -19,6 +20,19 @@ func selection(m *wire.Manifest, prefix string) map[string]wire.Entry {
 	for _, e := range m.Under(prefix) {
 		if e.Name != prefix {
 			sel[strings.TrimPrefix(e.Name, prefix+"/")] = e
+		}
+	}
+	return sel
+}
+
+// selected is selection less the entries the follower's rules exclude (Config.Fetch.Exclude).
+func (f *Follower) selected(m *wire.Manifest) map[string]wire.Entry {
+	sel := selection(m, f.prefix)
+	if excl := f.cfg.Fetch.Exclude; excl.Len() > 0 {
+		for rel, e := range sel {
+			if excl.Excluded(rel, e.Type == wire.EntryDir) {
+				delete(sel, rel)
+			}
 		}
 	}
 	return sel
@@ -116,8 +130,8 @@ func applyRenames(root *os.Root, moves []move) []move {
 // deletions counts the files and symbolic links in root (lcsync's temporary names aside) and
 // how many of them a fetch of next with --delete would remove: those absent from next, not
 // below a directory the sender could not read completely, and not the source of a planned
-// rename.
-func deletions(root *os.Root, next map[string]wire.Entry, moves []move) (total, deleted int, err error) {
+// rename. What excl excludes is neither counted nor deleted.
+func deletions(root *os.Root, next map[string]wire.Entry, moves []move, excl *exclude.Matcher) (total, deleted int, err error) {
 	moved := map[string]bool{}
 	for _, mv := range moves {
 		moved[mv.from] = true
@@ -132,7 +146,16 @@ func deletions(root *os.Root, next map[string]wire.Entry, moves []move) (total, 
 		if err != nil {
 			return err
 		}
-		if d.IsDir() || rel == "." || destfs.IsTemp(d.Name()) {
+		if rel == "." {
+			return nil
+		}
+		if d.IsDir() {
+			if excl.Match(rel, true) {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if destfs.IsTemp(d.Name()) || excl.Match(rel, false) {
 			return nil
 		}
 		total++

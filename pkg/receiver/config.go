@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lcsync/lcsync/pkg/exclude"
 	"github.com/lcsync/lcsync/pkg/mcast"
 	"github.com/lcsync/lcsync/pkg/wire"
 )
@@ -66,6 +67,13 @@ type Config struct {
 	Perms, Times bool
 	// Delete removes destination entries absent from the fetched directory.
 	Delete bool
+	// Exclude, if set, leaves out of the fetch the entries it excludes (rsync's receiver-side
+	// rules; paths relative to the destination root, as the fetch lays them out: "a/b" for
+	// a fetch of "share/dir/", "dir/a/b" for one of "share/dir" into an existing directory).
+	// An excluded entry is neither fetched nor, with Delete, deleted; the name asked for
+	// itself is always fetched. Nil: nothing is excluded but lcsync's temporary files, which
+	// are never deleted either.
+	Exclude *exclude.Matcher
 	// DryRun fetches only the manifest and the trees and reports what would change.
 	DryRun bool
 	// Timeout bounds the whole fetch (0: none); IdleTimeout ends it when nothing useful

@@ -31,6 +31,7 @@ type layout struct {
 	rootDir string   // local directory all writes are confined to
 	items   []placed // in manifest order (parents before children)
 	isDir   bool     // the requested name is a directory
+	hidden  []string // the names of the entries Config.Exclude leaves out, in manifest order
 }
 
 func newLayout(cfg Config, m *wire.Manifest) (*layout, error) {
@@ -68,10 +69,20 @@ func newLayout(cfg Config, m *wire.Manifest) (*layout, error) {
 		rel := base
 		if e.Name != name {
 			rel = path.Join(base, strings.TrimPrefix(e.Name, name+"/"))
+			if cfg.Exclude.Excluded(rel, e.Type == wire.EntryDir) {
+				l.hidden = append(l.hidden, e.Name)
+				continue
+			}
 		}
 		l.items = append(l.items, placed{e: e, rel: rel})
 	}
 	return l, nil
+}
+
+// hides reports whether an entry below directory dir is excluded from the fetch.
+func (l *layout) hides(dir string) bool {
+	i := sort.SearchStrings(l.hidden, dir+"/")
+	return i < len(l.hidden) && strings.HasPrefix(l.hidden[i], dir+"/")
 }
 
 // localTree hashes the existing local file at rel (through root) if it is a regular file with
@@ -176,9 +187,10 @@ func newPlan(s *session, l *layout) (*plan, error) {
 }
 
 // chooseStreams picks directories to fetch through their stream channel: those where at
-// least half of the bytes, in at least two files, have no local copy at all. One join then
-// brings every file below, instead of one join per file. Files with a local copy below a
-// streamed directory still go through the tree walk (caller does not hold mu).
+// least half of the bytes, in at least two files, have no local copy at all, and nothing is
+// excluded (a stream would bring the excluded files' data too). One join then brings every
+// file below, instead of one join per file. Files with a local copy below a streamed
+// directory still go through the tree walk (caller does not hold mu).
 func (p *plan) chooseStreams(s *session) {
 	fresh := make([]bool, len(p.files))
 	for i, f := range p.files {
@@ -189,7 +201,7 @@ func (p *plan) chooseStreams(s *session) {
 	chosen := map[*fileState]string{}
 	for _, d := range p.dirs {
 		name := d.e.Name
-		if taken != "" && strings.HasPrefix(name, taken+"/") {
+		if taken != "" && strings.HasPrefix(name, taken+"/") || p.l.hides(name) {
 			continue
 		}
 		lo := sort.Search(len(p.files), func(i int) bool { return p.files[i].name > name+"/" })

@@ -240,7 +240,7 @@ func (p *plan) symlink(s *session, it placed) error {
 }
 
 // deleteExtraneous removes destination entries below the fetched directory that the
-// manifest does not list, except in and below a directory the server could not read in full
+// manifest does not list, except those Config.Exclude excludes, and in and below a directory the server could not read in full
 // (wire.Entry.Incomplete), as rsync deletes nothing after an I/O error.
 func (p *plan) deleteExtraneous(s *session) error {
 	if p.root == nil {
@@ -272,7 +272,7 @@ func (p *plan) deleteExtraneous(s *session) error {
 		if fi, err := p.root.Lstat(it.rel); err != nil || !fi.IsDir() {
 			continue // not made (a dry run)
 		}
-		names, err := p.extras(it.rel, keep)
+		names, err := p.extras(s, it.rel, keep)
 		if err != nil {
 			return fmt.Errorf("receiver: listing %s for --delete: %w", filepath.Join(p.l.rootDir, it.rel), err)
 		}
@@ -296,14 +296,26 @@ func (p *plan) deleteExtraneous(s *session) error {
 	return nil
 }
 
-// extras lists the entries of directory rel not kept.
-func (p *plan) extras(rel string, keep map[string]bool) ([]string, error) {
+// extras lists the entries of directory rel neither kept nor excluded (Config.Exclude: an
+// excluded local entry is left alone, as rsync's receiver does without --delete-excluded).
+func (p *plan) extras(s *session, rel string, keep map[string]bool) ([]string, error) {
 	d, err := p.root.Open(rel)
 	if err != nil {
 		return nil, err
 	}
 	defer d.Close()
-	return destfs.Extras(d, func(name string) bool { return keep[path.Join(rel, name)] })
+	excl := s.cfg.Exclude
+	return destfs.Extras(d, func(name string) bool {
+		j := path.Join(rel, name)
+		if keep[j] {
+			return true
+		}
+		if excl.Len() == 0 {
+			return false
+		}
+		fi, err := p.root.Lstat(j)
+		return excl.Excluded(j, err == nil && fi.IsDir())
+	})
 }
 
 // close removes the temporary files of every file not finished, whether fetched by itself or

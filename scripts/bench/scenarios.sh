@@ -261,3 +261,19 @@ scen_idle() {
 			printf "| lcsync (MLD mode, %d MiB share) | %.3f | %.1f | %d |\n", size, (c1 - c0) / s * 100, rss / 1024, tx }'
 	} >>"$report"
 }
+
+# scen_live: the live-sync benchmark (scripts/bench/live.sh, its own rig with namespaces named
+# after its pid), with this run's binary; --quick runs its --small sizes.
+scen_live() {
+	begin_section live "Live sync: lcsync --watch/--follow, lsyncd, Syncthing" \
+		"Change → replica latency and bytes on the server's link, N followers (scripts/bench/live.sh)."
+	if LIVE_SECTION=1 LIVE_OUT="$work/live.md" BENCH_BIN="$bin" LIVE_SMALL="${q:-0}" bash scripts/bench/live.sh >/dev/null; then
+		cat "$work/live.md" >>"$report"
+	else
+		echo "live.sh failed (exit $?); run \`scripts/bench/live.sh\` by itself to see why." >>"$report"
+	fi
+	{
+		echo
+		echo "After: $(load_note)."
+	} >>"$report"
+}
