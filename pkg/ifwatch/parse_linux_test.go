@@ -44,7 +44,7 @@ func TestParseAddrs(t *testing.T) {
 		// DAD failed, said only in IFA_FLAGS.
 		addrMsg(syscall.AF_INET6, 4, 0, rtattr(unix.IFA_ADDRESS, ll.AsSlice()), rtattr(unix.IFA_FLAGS, u32(unix.IFA_F_DADFAILED))),
 		addrMsg(syscall.AF_INET, 3, 0, rtattr(unix.IFA_ADDRESS, []byte{10, 0, 0, 1})), // IPv4: skipped
-		addrMsg(syscall.AF_INET6, 5, 0),                                                // no address: skipped
+		addrMsg(syscall.AF_INET6, 5, 0), // no address: skipped
 		{Header: syscall.NlMsghdr{Type: syscall.RTM_NEWADDR}, Data: []byte{syscall.AF_INET6, 1}}, // truncated: skipped
 		{Header: syscall.NlMsghdr{Type: syscall.NLMSG_DONE}},
 	}
