@@ -53,7 +53,7 @@ type Datagram struct {
 // may be called from several goroutines; sends on the same interface are serialized.
 type SendConn struct {
 	port int
-	cfg  SendConfig // for AddIface
+	cfg  SendConfig    // for AddIface
 	done chan struct{} // closed by Close; aborts backoff waits
 	once sync.Once
 
