@@ -52,6 +52,9 @@ type Sender struct {
 	bucket       *bucket
 	rate         *aimd // nil in carousel mode or without a rate limit
 	sendFailures int
+	failing      map[int]bool  // interfaces whose last send failed (logged once; see sent)
+	known        map[int]bool  // the Transport's interfaces, as last seen (ifaces.go)
+	ifacesC      chan struct{} // IfacesChanged requests
 	seg          SegmentSender // nil unless GSO is used
 
 	refreshed   chan refreshResult
@@ -102,11 +105,17 @@ func New(cfg Config) (*Sender, error) {
 		files:       newFileCache(64, cfg.CheckInterval),
 		refreshed:   make(chan refreshResult),
 		reindex:     make(chan struct{}, 1),
+		ifacesC:     make(chan struct{}, 1),
+		failing:     map[int]bool{},
+		known:       map[int]bool{},
 		lastRefresh: time.Now(),
 		fresh:       freshState{timer: time.NewTimer(time.Hour)},
 		live:        liveState{done: make(chan liveResult)},
 	}
 	s.fresh.timer.Stop()
+	for _, ifi := range cfg.Transport.Ifaces() {
+		s.known[ifi.Index] = true
+	}
 	s.out.init(geo.maxDatagram)
 	if ss, ok := cfg.Transport.(SegmentSender); ok && ss.GSO() && !cfg.NoGSO {
 		s.seg = ss
@@ -189,6 +198,8 @@ func (s *Sender) Run(ctx context.Context) error {
 			s.applyRefresh(r)
 		case <-s.reindex:
 			s.refresh(ctx)
+		case <-s.ifacesC:
+			s.syncIfaces(time.Now())
 		default:
 		}
 		s.freshStep(ctx)
@@ -236,6 +247,8 @@ func (s *Sender) idle(ctx context.Context, wait time.Duration, notify <-chan str
 		s.applyRefresh(r)
 	case <-s.reindex:
 		s.refresh(ctx)
+	case <-s.ifacesC:
+		s.syncIfaces(time.Now())
 	case <-s.wakeC():
 		s.woken(ctx)
 	case b := <-s.watchBatches():
@@ -249,12 +262,17 @@ func (s *Sender) idle(ctx context.Context, wait time.Duration, notify <-chan str
 // startCarousel activates the manifest and stream channels on every interface, forever.
 func (s *Sender) startCarousel() {
 	for _, ifi := range s.cfg.Transport.Ifaces() {
-		for _, g := range []netip.Addr{s.tab.manifest, s.tab.byName, s.tab.stream} {
-			if !g.IsValid() {
-				continue // an unsigned share has no second manifest channel
-			}
-			s.activate(actKey{ifi.Index, g}, netip.Addr{}, time.Now(), true)
+		s.startCarouselOn(ifi.Index, time.Now())
+	}
+}
+
+// startCarouselOn activates the manifest and stream channels on one interface, forever.
+func (s *Sender) startCarouselOn(ifindex int, now time.Time) {
+	for _, g := range []netip.Addr{s.tab.manifest, s.tab.byName, s.tab.stream} {
+		if !g.IsValid() {
+			continue // an unsigned share has no second manifest channel
 		}
+		s.activate(actKey{ifindex, g}, netip.Addr{}, now, true)
 	}
 }
 
