@@ -72,3 +72,43 @@ func TestSendConnAddRemoveIface(t *testing.T) {
 		t.Errorf("AddIface after Close: %v", err)
 	}
 }
+
+// TestRecvConnAddRemoveIface adds an interface to a receiver with a group joined: the group
+// is joined there too and its datagrams arrive; once removed, datagrams on it are dropped.
+func TestRecvConnAddRemoveIface(t *testing.T) {
+	netnstest.Require(t)
+	ns := netnstest.New(t, "lcmr")
+	for _, p := range [][2]string{{"x0", "x1"}, {"y0", "y1"}} {
+		ns.MustRun("ip", "link", "add", p[0], "type", "veth", "peer", "name", p[1])
+		ns.MustRun("ip", "link", "set", p[0], "up")
+		ns.MustRun("ip", "link", "set", p[1], "up")
+	}
+	for _, dev := range []string{"x0", "x1", "y0", "y1"} {
+		waitLinkReady(t, ns, dev)
+	}
+	x0, x1, y0, y1 := ifaceIn(t, ns, "x0"), ifaceIn(t, ns, "x1"), ifaceIn(t, ns, "y0"), ifaceIn(t, ns, "y1")
+	g := TreeGroup(ScopeSite, 3, [32]byte{0x2f})
+	r := listenIn(t, ns, RecvConfig{Port: testPort, Ifaces: []net.Interface{x1}})
+	mustJoin(t, r, g)
+	c := collect(t, r, 64)
+	s := senderIn(t, ns, SendConfig{Port: testPort, Ifaces: []net.Interface{x0, y0}, NoLoopback: true})
+
+	if err := ns.Do(func() error { return r.AddIface(y1) }); err != nil {
+		t.Fatal(err)
+	}
+	mustSend(t, s, y0, tagged(g, "Y", 4))
+	c.until(t, "datagrams on the added interface", func(got [][]byte) bool { return countTags(got)["Y"] == 4 })
+
+	if !r.RemoveIface(y1.Index) || r.RemoveIface(y1.Index) {
+		t.Error("RemoveIface(y1) should report true once, then false")
+	}
+	mustSend(t, s, y0, tagged(g, "Y2", 4))
+	mustSend(t, s, x0, tagged(g, "X", 4))
+	got := c.until(t, "datagrams on x1", func(got [][]byte) bool { return countTags(got)["X"] == 4 })
+	if n := countTags(got)["Y2"]; n != 0 {
+		t.Errorf("%d datagrams delivered from the removed interface", n)
+	}
+	if err := r.Leave(g); err != nil {
+		t.Errorf("leaving after the removal: %v", err)
+	}
+}
