@@ -68,10 +68,6 @@ func followMirror(ctx context.Context, e *env) error {
 	var progress metrics.FetchProgress
 	bar := newProgressBar(e)
 	socks := socketTotals{ifaces: ifaces}
-	metricsRun, err := startMetrics(e, metrics.NewFetchCollector(socks.stats, &progress))
-	if err != nil {
-		return err
-	}
 	abs, _ := filepath.Abs(dst)
 	f, err := follow.New(follow.Config{
 		Name: name, Dest: dst, MaxDelete: o.maxDelete, ForceDelete: o.forceDelete, Logger: e.log,
@@ -112,6 +108,10 @@ func followMirror(ctx context.Context, e *env) error {
 	})
 	if err != nil {
 		return usagef(err.Error())
+	}
+	metricsRun, err := startMetrics(e, metrics.NewFetchCollector(socks.stats, &progress), metrics.NewFollowCollector(f.Stats))
+	if err != nil {
+		return err
 	}
 	ifacesRun := followIfaces(e, watchIfaces(e, ifaces), func(ev ifwatch.Event) {
 		if err := socks.ifaceChange(ev); err != nil {

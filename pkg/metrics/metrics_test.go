@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/lcsync/lcsync/mld"
+	"github.com/lcsync/lcsync/pkg/follow"
 	"github.com/lcsync/lcsync/pkg/mcast"
 	"github.com/lcsync/lcsync/pkg/receiver"
 	"github.com/lcsync/lcsync/pkg/sender"
@@ -22,6 +23,7 @@ func TestCollectorsLint(t *testing.T) {
 		"sender":  NewSenderCollector(func() sender.Stats { return sender.Stats{} }),
 		"mld":     NewMLDCollector(func() mld.Stats { return mld.Stats{Ifaces: []mld.IfaceStats{{Name: "eth0"}}} }),
 		"receive": NewFetchCollector(func() mcast.RecvStats { return mcast.RecvStats{} }, &FetchProgress{}),
+		"follow":  NewFollowCollector(func() follow.Stats { return follow.Stats{} }),
 	} {
 		problems, err := testutil.CollectAndLint(c)
 		if err != nil {
@@ -45,7 +47,11 @@ func TestServerScrape(t *testing.T) {
 		NewMLDCollector(func() mld.Stats {
 			return mld.Stats{Reports: 9, Ifaces: []mld.IfaceStats{{Name: "eth0", EstimatedGroups: 6, Querier: true}}}
 		}),
-		NewFetchCollector(func() mcast.RecvStats { return mcast.RecvStats{Datagrams: 77, Bytes: 99000, Drops: 1} }, &prog))
+		NewFetchCollector(func() mcast.RecvStats { return mcast.RecvStats{Datagrams: 77, Bytes: 99000, Drops: 1} }, &prog),
+		NewFollowCollector(func() follow.Stats {
+			return follow.Stats{Generation: 1234, AppliedAt: time.Unix(1_800_000_000, 500_000_000), Lag: 1500 * time.Millisecond,
+				Signed: true, Applied: 3, Refused: 1, Failed: 2, Renamed: 4, Deleted: 5, Fetched: 6, FetchedBytes: 7000}
+		}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,6 +82,10 @@ func TestServerScrape(t *testing.T) {
 		"lcsync_mld_reports_total 9", `lcsync_mld_listener_groups{iface="eth0"} 6`, `lcsync_mld_querier{iface="eth0"} 1`,
 		"lcsync_received_datagrams_total 77", "lcsync_receive_drops_total 1", "lcsync_fetch_bytes_done 250",
 		`lcsync_build_info{revision="abc123",version="v1.2.3"} 1`, "go_goroutines", "process_",
+		"lcsync_follow_generation 1234", "lcsync_follow_lag_seconds 1.5", "lcsync_follow_lag_signed 1",
+		"lcsync_follow_last_applied_timestamp_seconds 1.8000000005e+09", "lcsync_follow_generations_applied_total 3",
+		"lcsync_follow_generations_refused_total 1", "lcsync_follow_passes_failed_total 2", "lcsync_follow_renamed_files_total 4",
+		"lcsync_follow_deleted_total 5", "lcsync_follow_fetched_files_total 6", "lcsync_follow_fetched_bytes_total 7000",
 	} {
 		if !strings.Contains(body, want+"\n") && !strings.Contains(body, want) {
 			t.Errorf("scrape lacks %q", want)
