@@ -46,7 +46,7 @@ func testMetricsDuringFollow(t *testing.T, rig *netnstest.Rig) {
 	const addr = "127.0.0.1:9144"
 	ns := rig.Receivers[1]
 	dst := filepath.Join(t.TempDir(), "mirror")
-	startFollower(t, ns, "--metrics", addr, "--follow", "fmet/", dst)
+	fl := startFollower(t, ns, "--metrics", addr, "--follow", "fmet/", dst)
 	waitMirror(t, src, dst, "the first pass")
 	// scrapeUntil scrapes until ok holds (or 20 s pass) and returns the last exposition.
 	scrapeUntil := func(what string, ok func(body string) bool) string {
@@ -99,6 +99,14 @@ func testMetricsDuringFollow(t *testing.T, rig *netnstest.Rig) {
 	body = scrapeUntil("the refusal", func(b string) bool { return metric(b, "lcsync_follow_generations_refused_total") == 1 })
 	if got := metric(body, "lcsync_follow_generations_applied_total"); got != applied {
 		t.Errorf("%v generations applied after the refusal, %v before", got, applied)
+	}
+	// SIGUSR1 logs the same counters.
+	if err := fl.cmd.Process.Signal(syscall.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("applied=%d refused=1", int(applied))
+	if !waitOutput(fl, want, 10*time.Second) {
+		t.Errorf("no statistics line with %q after SIGUSR1:\n%s", want, fl.out)
 	}
 }
 
@@ -343,10 +351,11 @@ func testMetricsDuringFetch(t *testing.T, rig *netnstest.Rig) {
 	startServer(t, rig.Sender, "--bwlimit", "120M", "--metrics", srvAddr, src)
 	dst := filepath.Join(t.TempDir(), "dst")
 	f := startFetch(rig.Receivers[0], "--metrics", rcvAddr, "scraped/big", dst)
-	var sentDuring, rcvdDuring, bytesDuring float64
+	var sentDuring, rcvdDuring, bytesDuring, hostsDuring float64
 	for f.running() {
 		if body, err := scrape(rig.Sender, srvAddr); err == nil && f.running() {
 			sentDuring = max(sentDuring, metric(body, "lcsync_sent_datagrams_total"))
+			hostsDuring = max(hostsDuring, metric(body, `lcsync_listeners{iface="eth0"}`))
 		}
 		if body, err := scrape(rig.Receivers[0], rcvAddr); err == nil && f.running() {
 			rcvdDuring = max(rcvdDuring, metric(body, "lcsync_received_datagrams_total"))
@@ -357,9 +366,9 @@ func testMetricsDuringFetch(t *testing.T, rig *netnstest.Rig) {
 	r := f.wait()
 	mustSucceed(t, r)
 	compareTrees(t, filepath.Join(src, "big"), dst, compareOpts{})
-	if sentDuring <= 0 || rcvdDuring <= 0 || bytesDuring < 24<<20 {
-		t.Errorf("during the fetch: server sent %v datagrams, receiver got %v, fetch_bytes %v (want > 0, > 0, >= %d)",
-			sentDuring, rcvdDuring, bytesDuring, 24<<20)
+	if sentDuring <= 0 || rcvdDuring <= 0 || bytesDuring < 24<<20 || hostsDuring != 1 {
+		t.Errorf("during the fetch: server sent %v datagrams, receiver got %v, fetch_bytes %v, hosts seen %v (want > 0, > 0, >= %d, 1)",
+			sentDuring, rcvdDuring, bytesDuring, hostsDuring, 24<<20)
 	}
 	body, err := scrape(rig.Sender, srvAddr)
 	if err != nil {

@@ -37,7 +37,7 @@ func fetch(ctx context.Context, e *env, name, dst string) error {
 	if err != nil {
 		return err
 	}
-	stopBackground := background(ctx, e, metricsRun, fetchSignals(e, progress.Load))
+	stopBackground := background(ctx, e, metricsRun, fetchSignals(e, progress.Load, nil))
 	defer stopBackground()
 	bar := newProgressBar(e)
 	st, err := receiver.Fetch(ctx, receiver.Config{

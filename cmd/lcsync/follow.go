@@ -122,7 +122,7 @@ func followMirror(ctx context.Context, e *env) error {
 			e.log.Info("interface gone: no longer following on it", "iface", ev.Iface.Name, "index", ev.Iface.Index)
 		}
 	})
-	stop := background(ctx, e, metricsRun, fetchSignals(e, progress.Load), hangups(f), ifacesRun)
+	stop := background(ctx, e, metricsRun, fetchSignals(e, progress.Load, followStats(f)), hangups(f), ifacesRun)
 	defer stop()
 	e.log.Info("following", "name", name, "dest", dst, "max_delete", fmt.Sprintf("%d%%", o.maxDelete))
 	return f.Run(ctx)

@@ -39,7 +39,7 @@ func TestCollectorsLint(t *testing.T) {
 // snapshots.
 func TestServerScrape(t *testing.T) {
 	st := sender.Stats{Datagrams: 10, Bytes: 15000, Joins: 3, Cycles: 2, Refreshes: 1, Slowdowns: 4,
-		ParityPackets: 5, Generation: 42, BlockPackets: 7}
+		ParityPackets: 5, Generation: 42, BlockPackets: 7, Listeners: []sender.IfaceListeners{{Ifindex: 2, Name: "eth0", Hosts: 3}}}
 	var prog FetchProgress
 	prog.Store(receiver.Progress{Bytes: 1000, BytesDone: 250, Files: 2, FilesDone: 1})
 	reg, err := NewRegistry("v1.2.3", "abc123",
@@ -78,7 +78,7 @@ func TestServerScrape(t *testing.T) {
 	for _, want := range []string{
 		"lcsync_sent_datagrams_total 10", "lcsync_sent_bytes_total 15000", "lcsync_joins_total 3",
 		"lcsync_cycles_total 2", "lcsync_reindexes_total 1", "lcsync_slowdowns_total 4",
-		"lcsync_parity_packets_total 5", "lcsync_generation 42", `lcsync_sent_packets_total{kind="block"} 7`,
+		"lcsync_parity_packets_total 5", "lcsync_generation 42", `lcsync_sent_packets_total{kind="block"} 7`, `lcsync_listeners{iface="eth0"} 3`,
 		"lcsync_mld_reports_total 9", `lcsync_mld_listener_groups{iface="eth0"} 6`, `lcsync_mld_querier{iface="eth0"} 1`,
 		"lcsync_received_datagrams_total 77", "lcsync_receive_drops_total 1", "lcsync_fetch_bytes_done 250",
 		`lcsync_build_info{revision="abc123",version="v1.2.3"} 1`, "go_goroutines", "process_",

@@ -61,4 +61,44 @@ func (s *Sender) dropIface(ifindex int, now time.Time) {
 	s.held = slices.DeleteFunc(s.held, func(h heldJoin) bool { return onIface(h.key) })
 	delete(s.walkers, ifindex)
 	delete(s.failing, ifindex)
+	delete(s.seen, ifindex)
+}
+
+// listenersEvery bounds how often Stats.Listeners is recounted; maxSeen bounds the hosts
+// remembered per interface.
+const (
+	listenersEvery = time.Second
+	maxSeen        = 1 << 16
+)
+
+// noteSeen records that host h asked for one of the share's channels on ifindex.
+func (s *Sender) noteSeen(ifindex int, h netip.Addr, now time.Time) {
+	if !h.IsValid() || h.IsUnspecified() {
+		return
+	}
+	m := s.seen[ifindex]
+	if m == nil {
+		m = map[netip.Addr]time.Time{}
+		s.seen[ifindex] = m
+	}
+	if _, ok := m[h]; ok || len(m) < maxSeen {
+		m[h] = now
+	}
+}
+
+// countListeners recounts Stats.Listeners, at most once per listenersEvery, forgetting the
+// hosts not seen within listenerTTL.
+func (s *Sender) countListeners(now time.Time) {
+	if now.Sub(s.listenersAt) < listenersEvery {
+		return
+	}
+	s.listenersAt = now
+	ifs := s.cfg.Transport.Ifaces()
+	out := make([]IfaceListeners, 0, len(ifs))
+	for _, ifi := range ifs {
+		m := s.seen[ifi.Index]
+		maps.DeleteFunc(m, func(_ netip.Addr, at time.Time) bool { return now.Sub(at) >= listenerTTL })
+		out = append(out, IfaceListeners{Ifindex: ifi.Index, Name: ifi.Name, Hosts: len(m)})
+	}
+	s.count(func(st *Stats) { st.Listeners = out })
 }

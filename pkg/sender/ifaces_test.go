@@ -204,3 +204,54 @@ func TestSendFailuresLoggedOnce(t *testing.T) {
 	tr.setBroken(2, true)
 	waitFor(t, "if2 fails again", func() bool { return strings.Count(log.String(), "send failed") == 2 })
 }
+
+// TestListenersCounted: Stats.Listeners counts the distinct hosts that asked for the share's
+// channels on each interface; a leave does not make a host unseen.
+func TestListenersCounted(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "f"), []byte("hello"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ix, err := index.Build(context.Background(), dir, index.Options{BlockSize: 1024})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := newFakeNet()
+	s, err := New(Config{Index: ix, Transport: n, Trigger: n})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.s = s
+	_, n.manifest = s.Groups()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	hosts := func() int {
+		for _, l := range s.Stats().Listeners {
+			if l.Ifindex == 1 && l.Name == "fake0" {
+				return l.Hosts
+			}
+		}
+		return -1
+	}
+	n.join(1)
+	n.join(2)
+	n.join(2)
+	waitFor(t, "two hosts counted", func() bool { return hosts() == 2 })
+	n.leave(1)
+	n.join(3)
+	time.Sleep(listenersEvery) // the count is refreshed at most once a second
+	n.join(3)
+	waitFor(t, "a third host", func() bool { return hosts() == 3 })
+	s.IfacesChanged() // nothing changed: the hosts stay
+	time.Sleep(50 * time.Millisecond)
+	if h := hosts(); h != 3 {
+		t.Errorf("%d hosts after a no-op interface change", h)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
@@ -52,10 +53,12 @@ type Sender struct {
 	bucket       *bucket
 	rate         *aimd // nil in carousel mode or without a rate limit
 	sendFailures int
-	failing      map[int]bool  // interfaces whose last send failed (logged once; see sent)
-	known        map[int]bool  // the Transport's interfaces, as last seen (ifaces.go)
-	ifacesC      chan struct{} // IfacesChanged requests
-	seg          SegmentSender // nil unless GSO is used
+	failing      map[int]bool                     // interfaces whose last send failed (logged once; see sent)
+	known        map[int]bool                     // the Transport's interfaces, as last seen (ifaces.go)
+	ifacesC      chan struct{}                    // IfacesChanged requests
+	listenersAt  time.Time                        // when Stats.Listeners was counted (ifaces.go)
+	seen         map[int]map[netip.Addr]time.Time // hosts that asked for the share's channels, by interface
+	seg          SegmentSender                    // nil unless GSO is used
 
 	refreshed   chan refreshResult
 	refreshing  bool
@@ -108,6 +111,7 @@ func New(cfg Config) (*Sender, error) {
 		ifacesC:     make(chan struct{}, 1),
 		failing:     map[int]bool{},
 		known:       map[int]bool{},
+		seen:        map[int]map[netip.Addr]time.Time{},
 		lastRefresh: time.Now(),
 		fresh:       freshState{timer: time.NewTimer(time.Hour)},
 		live:        liveState{done: make(chan liveResult)},
@@ -283,6 +287,7 @@ func (s *Sender) takeEvents(ctx context.Context) {
 	}
 	s.events = s.cfg.Trigger.TakeEvents(s.events[:0])
 	now := time.Now()
+	defer s.countListeners(now)
 	s.fec.expire(s.cfg.Trigger, now)
 	for _, ev := range s.events {
 		if ev.Group == s.tab.congestion {
@@ -299,6 +304,9 @@ func (s *Sender) takeEvents(ctx context.Context) {
 		}
 		if _, ours := s.tab.groups[ev.Group]; !ours {
 			continue
+		}
+		if !ev.Leave {
+			s.noteSeen(ev.Ifindex, ev.Source, now)
 		}
 		key := actKey{ev.Ifindex, ev.Group}
 		if s.tab.isManifest(ev.Group) {
@@ -349,7 +357,7 @@ func (s *Sender) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.stats
-	st.Active = s.stats.Active
+	st.Listeners = slices.Clone(s.stats.Listeners) // replaced, never changed in place
 	return st
 }
 
