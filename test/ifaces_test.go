@@ -74,21 +74,60 @@ func TestInterfacesComeAndGo(t *testing.T) {
 	t.Logf("server log:\n%s", out)
 }
 
+// TestFollowerInterfacesComeAndGo runs a server and a follower with the default interfaces,
+// joined by one link. A second link is added between them, then the first is deleted: the
+// follower joins its channels on the new link and keeps the mirror live over it.
+func TestFollowerInterfacesComeAndGo(t *testing.T) {
+	netnstest.Require(t, "ip", "sysctl")
+	s := netnstest.New(t, "lcfs")
+	c := netnstest.New(t, "lcfc")
+	linkPair(t, s, "eth0", c, false)
+	src := filepath.Join(t.TempDir(), "live")
+	writeFile(t, filepath.Join(src, "a"), 300000, 81, 0o644)
+	srv := startServer(t, s, "--watch", src)
+	dst := filepath.Join(t.TempDir(), "mirror")
+	fl := startFollower(t, c, "--follow", "live/", dst)
+	waitMirror(t, src, dst, "the first pass")
+
+	linkPairNamed(t, s, "eth1", c, "eth1", false)
+	for _, p := range []*server{srv, fl} {
+		if !waitOutput(p, "iface=eth1", 15*time.Second) {
+			t.Fatalf("eth1 not picked up within 15 s:\n%s", p.out)
+		}
+	}
+	s.MustRun("ip", "link", "del", "eth0")
+	if !waitOutput(fl, "interface gone", 10*time.Second) || !waitOutput(srv, "interface gone", 10*time.Second) {
+		t.Fatalf("the lost link was not noticed:\nfollower:\n%s\nserver:\n%s", fl.out, srv.out)
+	}
+	writeFile(t, filepath.Join(src, "b"), 200000, 82, 0o644)
+	d := waitMirror(t, src, dst, "a change after the first link went away")
+	t.Logf("the change reached the mirror over the new link in %v", d.Round(time.Millisecond))
+	if strings.Contains(fl.out.String(), "level=ERROR") {
+		t.Errorf("the follower logged errors:\n%s", fl.out)
+	}
+}
+
 // linkPair creates a veth pair from namespace x (end named dev) to namespace y (end named
 // eth0), brings both ends up and waits until they have link-local addresses. With dad, x's
 // end does Duplicate Address Detection (netnstest turns it off by default).
 func linkPair(t *testing.T, x *netnstest.NS, dev string, y *netnstest.NS, dad bool) {
 	t.Helper()
-	x.MustRun("ip", "link", "add", dev, "type", "veth", "peer", "name", "eth0", "netns", y.Name)
+	linkPairNamed(t, x, dev, y, "eth0", dad)
+}
+
+// linkPairNamed is linkPair with y's end named ydev.
+func linkPairNamed(t *testing.T, x *netnstest.NS, dev string, y *netnstest.NS, ydev string, dad bool) {
+	t.Helper()
+	x.MustRun("ip", "link", "add", dev, "type", "veth", "peer", "name", ydev, "netns", y.Name)
 	if dad {
 		x.MustRun("sysctl", "-qw", "net.ipv6.conf."+dev+".accept_dad=1", "net.ipv6.conf."+dev+".dad_transmits=2")
 	}
-	y.MustRun("ip", "link", "set", "eth0", "up")
+	y.MustRun("ip", "link", "set", ydev, "up")
 	x.MustRun("ip", "link", "set", dev, "up")
 	for _, end := range []struct {
 		ns  *netnstest.NS
 		dev string
-	}{{x, dev}, {y, "eth0"}} {
+	}{{x, dev}, {y, ydev}} {
 		deadline := time.Now().Add(15 * time.Second)
 		for {
 			out, err := end.ns.Run("ip", "-6", "addr", "show", "dev", end.dev, "scope", "link")
