@@ -32,6 +32,9 @@ type Config struct {
 	// Ifaces are the links to listen on. Empty means every interface that is up and
 	// multicast-capable when Listen is called.
 	Ifaces []net.Interface
+	// Growable lets Listener.AddLink add links later (the packet socket then hears every
+	// interface and ignores those not listened on, even when there is one link at first).
+	Growable bool
 
 	// Robustness is the Robustness Variable R (RFC 3810 §9.1); 0 means 2. It is also the
 	// Last Listener Query Count and the Startup Query Count.

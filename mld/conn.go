@@ -20,6 +20,11 @@ type packetConn interface {
 	// SendQuery sends the ICMPv6 message b from src to dst on interface ifindex, with hop
 	// limit 1 and the Router Alert option.
 	SendQuery(ifindex int, src, dst netip.Addr, b []byte) error
+	// AddLink starts hearing MLD on link l (all-multicast reception, the routers' groups
+	// joined, its addresses known as this host's).
+	AddLink(l Link) error
+	// RemoveLink stops hearing MLD on link l; errors are ignored, as the link may be gone.
+	RemoveLink(l Link)
 	// Close closes the sockets, unblocking ReadPacket and ReadLocal.
 	Close() error
 }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"sync"
 	"syscall"
 
 	"golang.org/x/net/bpf"
@@ -27,15 +28,20 @@ type rawConn struct {
 	p   *ipv6.PacketConn
 	pkt *os.File        // the AF_PACKET socket, non-blocking, in the runtime poller
 	raw syscall.RawConn // pkt's
+	any bool            // pkt is bound to every interface (else to the one link)
 
-	own map[int]map[netip.Addr]bool // this host's addresses, by interface (ReadLocal only)
+	ownMu sync.RWMutex
+	own   map[int]map[netip.Addr]bool // this host's addresses, by interface (ReadLocal only)
 }
 
 // openConn opens the packet socket, filtered to MLD messages and with all-multicast
 // reception on every link, and the raw ICMPv6 socket for queries: hop limit 1, Router
-// Alert, no multicast loopback, joined to ff02::16 and ff02::2 on every link.
-func openConn(links []Link) (packetConn, error) {
-	pkt, err := openPacketSocket(links)
+// Alert, no multicast loopback, joined to ff02::16 and ff02::2 on every link. With growable
+// set (or more than one link) the packet socket is bound to every interface, so that links
+// can be added later.
+func openConn(links []Link, growable bool) (packetConn, error) {
+	bindAll := growable || len(links) != 1
+	pkt, err := openPacketSocket(links, bindAll)
 	if err != nil {
 		return nil, err
 	}
@@ -47,7 +53,7 @@ func openConn(links []Link) (packetConn, error) {
 		}
 		return nil, fmt.Errorf("mld: opening raw icmpv6 socket: %w", err)
 	}
-	rc := &rawConn{c: c, p: ipv6.NewPacketConn(c), pkt: pkt}
+	rc := &rawConn{c: c, p: ipv6.NewPacketConn(c), pkt: pkt, any: bindAll}
 	if rc.raw, err = pkt.SyscallConn(); err != nil {
 		rc.Close()
 		return nil, fmt.Errorf("mld: packet socket: %w", err)
@@ -70,7 +76,7 @@ func htons(v uint16) uint16 { return v<<8 | v>>8 }
 // attaches mldFilter before it is bound to IPv6, so that nothing else is ever queued on it,
 // and asks each link for all-multicast reception: MLDv1 reports go to the group address,
 // which a network card would otherwise filter out. The membership ends with the socket.
-func openPacketSocket(links []Link) (*os.File, error) {
+func openPacketSocket(links []Link, bindAll bool) (*os.File, error) {
 	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
 	if err != nil {
 		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
@@ -98,7 +104,7 @@ func openPacketSocket(links []Link) (*os.File, error) {
 		return fail("setting the receive buffer", err)
 	}
 	ifindex := 0 // every link
-	if len(links) == 1 {
+	if !bindAll {
 		ifindex = links[0].Index
 	}
 	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_IPV6), Ifindex: ifindex}); err != nil {
@@ -217,8 +223,61 @@ func (rc *rawConn) ReadLocal(b []byte) (int, Header, error) {
 	}
 }
 
-// isOwn reports whether a is an address interface ifindex had when the socket was opened.
-func (rc *rawConn) isOwn(ifindex int, a netip.Addr) bool { return rc.own[ifindex][a] }
+// isOwn reports whether a is an address interface ifindex had when it was added.
+func (rc *rawConn) isOwn(ifindex int, a netip.Addr) bool {
+	rc.ownMu.RLock()
+	defer rc.ownMu.RUnlock()
+	return rc.own[ifindex][a]
+}
+
+// AddLink implements packetConn.
+func (rc *rawConn) AddLink(l Link) error {
+	if !rc.any {
+		return fmt.Errorf("mld: adding %s: the packet socket is bound to one interface", l.Name)
+	}
+	var serr error
+	if err := rc.raw.Control(func(fd uintptr) {
+		mr := unix.PacketMreq{Ifindex: int32(l.Index), Type: unix.PACKET_MR_ALLMULTI}
+		serr = unix.SetsockoptPacketMreq(int(fd), unix.SOL_PACKET, unix.PACKET_ADD_MEMBERSHIP, &mr)
+	}); err != nil {
+		return fmt.Errorf("mld: packet socket: %w", err)
+	}
+	if serr != nil {
+		return fmt.Errorf("mld: packet socket: all-multicast reception on %s: %w", l.Name, serr)
+	}
+	ifi := &net.Interface{Index: l.Index, Name: l.Name}
+	for _, g := range []netip.Addr{allMLDv2Routers(), allRouters()} {
+		if err := rc.p.JoinGroup(ifi, &net.IPAddr{IP: g.AsSlice()}); err != nil {
+			rc.RemoveLink(l)
+			return fmt.Errorf("mld: joining %v on %s: %w", g, l.Name, err)
+		}
+	}
+	own, err := ownAddresses([]Link{l})
+	if err != nil {
+		rc.RemoveLink(l)
+		return err
+	}
+	rc.ownMu.Lock()
+	rc.own[l.Index] = own[l.Index]
+	rc.ownMu.Unlock()
+	return nil
+}
+
+// RemoveLink implements packetConn. The kernel drops the memberships of an interface that
+// is deleted by itself; dropping them here covers one that is only down.
+func (rc *rawConn) RemoveLink(l Link) {
+	_ = rc.raw.Control(func(fd uintptr) {
+		mr := unix.PacketMreq{Ifindex: int32(l.Index), Type: unix.PACKET_MR_ALLMULTI}
+		_ = unix.SetsockoptPacketMreq(int(fd), unix.SOL_PACKET, unix.PACKET_DROP_MEMBERSHIP, &mr)
+	})
+	ifi := &net.Interface{Index: l.Index, Name: l.Name}
+	for _, g := range []netip.Addr{allMLDv2Routers(), allRouters()} {
+		_ = rc.p.LeaveGroup(ifi, &net.IPAddr{IP: g.AsSlice()})
+	}
+	rc.ownMu.Lock()
+	delete(rc.own, l.Index)
+	rc.ownMu.Unlock()
+}
 
 // ownAddresses lists the addresses of each link, as ReadLocal recognises this host's own
 // messages by them. They are listed once, when the socket is opened, in the network

@@ -29,7 +29,7 @@ func TestOpenWithoutCapNetRaw(t *testing.T) {
 			errc <- err
 			return
 		}
-		c, err := openConn(nil)
+		c, err := openConn(nil, false)
 		if err == nil {
 			c.Close()
 			err = errors.New("opened a raw socket without CAP_NET_RAW")

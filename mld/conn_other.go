@@ -8,6 +8,6 @@ import (
 )
 
 // openConn fails: raw MLD listening is implemented for Linux only.
-func openConn([]Link) (packetConn, error) {
+func openConn([]Link, bool) (packetConn, error) {
 	return nil, fmt.Errorf("%w (%s)", ErrNotSupported, runtime.GOOS)
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,11 +23,11 @@ const readBufSize = 1 << 16
 // Wanted, Notify, TakeEvents and Stats are safe for concurrent use, including before Run.
 type Listener struct {
 	conn  packetConn
-	links []Link
 	clock Clock
 	log   *slog.Logger
 
 	mu     sync.Mutex
+	links  []Link
 	state  *State
 	armed  time.Time // the deadline Run's timer is set for
 	buf    []byte    // query encoding buffer, used under mu
@@ -50,7 +51,7 @@ func Listen(cfg Config) (*Listener, error) {
 	if err != nil {
 		return nil, err
 	}
-	conn, err := openConn(links)
+	conn, err := openConn(links, cfg.Growable)
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +88,56 @@ func newListener(cfg Config, links []Link, conn packetConn) (*Listener, error) {
 }
 
 // Links returns the links the Listener listens on.
-func (l *Listener) Links() []Link { return append([]Link(nil), l.links...) }
+func (l *Listener) Links() []Link {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]Link(nil), l.links...)
+}
+
+// AddLink starts listening on ifi (the Listener must have been opened with Config.Growable),
+// which may be called while Run runs: its link-local address (which must have left DAD to
+// source queries) is read now, it starts with no groups and, if it may, as the querier, its
+// Startup Queries due at once. A link listened on already is left as it is.
+func (l *Listener) AddLink(ifi net.Interface) error {
+	ll, err := linkLocal(ifi)
+	if err != nil {
+		return err
+	}
+	link := Link{Index: ifi.Index, Name: ifi.Name, Addr: ll}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, x := range l.links {
+		if x.Index == link.Index {
+			return nil
+		}
+	}
+	if err := l.conn.AddLink(link); err != nil {
+		return err
+	}
+	if err := l.state.AddLink(link); err != nil {
+		l.conn.RemoveLink(link)
+		return err
+	}
+	l.links = append(l.links, link)
+	l.rearmLocked()
+	return nil
+}
+
+// RemoveLink stops listening on link ifindex, forgetting its groups and the events it queued;
+// Wanted answers false for it from now on. It reports whether the link was listened on.
+func (l *Listener) RemoveLink(ifindex int) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	i := slices.IndexFunc(l.links, func(x Link) bool { return x.Index == ifindex })
+	if i < 0 {
+		return false
+	}
+	link := l.links[i]
+	l.links = slices.Delete(l.links, i, i+1)
+	l.state.RemoveLink(ifindex)
+	l.conn.RemoveLink(link)
+	return true
+}
 
 // Run reads and applies MLD messages, sweeps expired groups and sends queries until ctx is
 // done, then closes the socket and returns nil. It returns an error if the socket fails. Run

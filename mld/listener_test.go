@@ -29,11 +29,12 @@ type fakeSent struct {
 
 // fakeConn is an in-memory packetConn.
 type fakeConn struct {
-	in     chan fakeMsg
-	closed chan struct{}
-	once   sync.Once
-	mu     sync.Mutex
-	sent   []fakeSent
+	in      chan fakeMsg
+	closed  chan struct{}
+	once    sync.Once
+	mu      sync.Mutex
+	sent    []fakeSent
+	linkOps []string // "+N" for AddLink, "-N" for RemoveLink
 }
 
 func newFakeConn() *fakeConn {
@@ -69,6 +70,20 @@ func (c *fakeConn) SendQuery(ifindex int, src, dst netip.Addr, b []byte) error {
 	defer c.mu.Unlock()
 	c.sent = append(c.sent, fakeSent{ifindex, src, dst, q})
 	return nil
+}
+
+// AddLink and RemoveLink record the links added and removed.
+func (c *fakeConn) AddLink(l Link) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.linkOps = append(c.linkOps, fmt.Sprintf("+%d", l.Index))
+	return nil
+}
+
+func (c *fakeConn) RemoveLink(l Link) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.linkOps = append(c.linkOps, fmt.Sprintf("-%d", l.Index))
 }
 
 func (c *fakeConn) Close() error {

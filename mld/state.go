@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/lcsync/lcsync/mld/bloom"
@@ -71,9 +72,10 @@ type State struct {
 	clock    Clock
 	send     QuerySender
 	log      *slog.Logger
-	epoch    time.Time // filter tick 0
+	epoch    time.Time    // filter tick 0
+	filters  bloom.Config // of every link's filter
 	links    map[int]*link
-	order    []*link // links in configuration order, for Stats
+	order    []*link // links in the order they were added, for Stats
 	joins    []Event
 	joinSet  map[Event]struct{}
 	maxJoins int
@@ -126,22 +128,55 @@ func NewState(cfg Config, links []Link, send QuerySender) (*State, error) {
 		maxJoins:  max(orDefault(cfg.Capacity, bloom.DefaultCapacity), minJoins),
 		nextSweep: now.Add(t.sweep),
 	}
+	s.filters = bloom.Config{Capacity: cfg.Capacity, FalsePositive: cfg.FalsePositive}
 	for _, l := range links {
-		if _, dup := s.links[l.Index]; dup {
-			return nil, fmt.Errorf("mld: interface index %d listed twice", l.Index)
+		if err := s.AddLink(l); err != nil {
+			return nil, err
 		}
-		f, err := bloom.New(bloom.Config{Capacity: cfg.Capacity, FalsePositive: cfg.FalsePositive})
-		if err != nil {
-			return nil, fmt.Errorf("mld: filter for %s: %w", l.Name, err)
-		}
-		ls := &link{
-			Link: l, filter: f, pending: map[netip.Addr]*pending{}, gone: map[netip.Addr]time.Time{},
-			querier: s.canQuery(l), startupLeft: t.robustness, nextGQ: now, mali: t.mali,
-		}
-		s.links[l.Index] = ls
-		s.order = append(s.order, ls)
 	}
 	return s, nil
+}
+
+// AddLink starts tracking link l, with no groups; if we may query there, it starts as the
+// querier with its Startup Queries due at once (RFC 3810 §7.6.2). A link already tracked is
+// an error.
+func (s *State) AddLink(l Link) error {
+	if _, dup := s.links[l.Index]; dup {
+		return fmt.Errorf("mld: interface index %d listed twice", l.Index)
+	}
+	f, err := bloom.New(s.filters)
+	if err != nil {
+		return fmt.Errorf("mld: filter for %s: %w", l.Name, err)
+	}
+	ls := &link{
+		Link: l, filter: f, pending: map[netip.Addr]*pending{}, gone: map[netip.Addr]time.Time{},
+		querier: s.canQuery(l), startupLeft: s.t.robustness, nextGQ: s.clock.Now(), mali: s.t.mali,
+	}
+	s.links[l.Index] = ls
+	s.order = append(s.order, ls)
+	return nil
+}
+
+// RemoveLink forgets link ifindex: its groups, pending checks, querier role and the events
+// it queued that were not taken yet. It reports whether the link was tracked.
+func (s *State) RemoveLink(ifindex int) bool {
+	l := s.links[ifindex]
+	if l == nil {
+		return false
+	}
+	delete(s.links, ifindex)
+	s.order = slices.DeleteFunc(s.order, func(x *link) bool { return x == l })
+	kept := s.joins[:0]
+	for _, j := range s.joins {
+		if j.Ifindex == ifindex {
+			delete(s.joinSet, j)
+			continue
+		}
+		kept = append(kept, j)
+	}
+	clear(s.joins[len(kept):])
+	s.joins = kept
+	return true
 }
 
 // canQuery reports whether we may send queries on l.

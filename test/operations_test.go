@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -29,6 +30,84 @@ func TestOperations(t *testing.T) {
 	t.Run("SIGHUP", func(t *testing.T) { testSIGHUP(t, rig) })
 	t.Run("MetricsDuringFetch", func(t *testing.T) { testMetricsDuringFetch(t, rig) })
 	t.Run("MetricsAddressBusy", func(t *testing.T) { testMetricsAddressBusy(t, rig) })
+	t.Run("MetricsDuringFollow", func(t *testing.T) { testMetricsDuringFollow(t, rig) })
+}
+
+// testMetricsDuringFollow scrapes a follower's metrics while it follows a share that
+// changes: the first pass, a rename, a deletion, and a generation the delete guard refuses
+// each show in the follower's counters, with its last applied generation and lag.
+func testMetricsDuringFollow(t *testing.T, rig *netnstest.Rig) {
+	src := filepath.Join(t.TempDir(), "fmet")
+	writeFile(t, filepath.Join(src, "big"), 2<<20, 71, 0o644)
+	for i, n := range []string{"a", "b", "c"} {
+		writeFile(t, filepath.Join(src, n), 5000, uint64(72+i), 0o644)
+	}
+	startServer(t, rig.Sender, "--watch", "--allow-shrink", src)
+	const addr = "127.0.0.1:9144"
+	ns := rig.Receivers[1]
+	dst := filepath.Join(t.TempDir(), "mirror")
+	fl := startFollower(t, ns, "--metrics", addr, "--follow", "fmet/", dst)
+	waitMirror(t, src, dst, "the first pass")
+	// scrapeUntil scrapes until ok holds (or 20 s pass) and returns the last exposition.
+	scrapeUntil := func(what string, ok func(body string) bool) string {
+		t.Helper()
+		var body string
+		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			var err error
+			if body, err = scrape(ns, addr); err == nil && ok(body) {
+				return body
+			}
+		}
+		t.Fatalf("%s: not seen in the follower's metrics within 20 s:\n%s", what, grepLcsync(body))
+		return ""
+	}
+	body := scrapeUntil("the first generation", func(b string) bool { return metric(b, "lcsync_follow_generations_applied_total") >= 1 })
+	gen1 := metric(body, "lcsync_follow_generation")
+	lag := metric(body, "lcsync_follow_lag_seconds")
+	at := metric(body, "lcsync_follow_last_applied_timestamp_seconds")
+	if gen1 <= 0 || lag < 0 || lag > 30 || metric(body, "lcsync_follow_lag_signed") != 0 ||
+		metric(body, "lcsync_follow_fetched_bytes_total") < 2<<20 || metric(body, "lcsync_follow_fetched_files_total") < 4 ||
+		at < float64(time.Now().Add(-time.Minute).Unix()) || metric(body, "lcsync_received_datagrams_total") <= 0 {
+		t.Errorf("after the first pass: generation %v, lag %v s, applied at %v; metrics:\n%s", gen1, lag, at, grepLcsync(body))
+	}
+
+	if err := os.Rename(filepath.Join(src, "big"), filepath.Join(src, "moved")); err != nil {
+		t.Fatal(err)
+	}
+	waitMirror(t, src, dst, "a rename")
+	body = scrapeUntil("the rename", func(b string) bool { return metric(b, "lcsync_follow_renamed_files_total") >= 1 })
+	// Generations are large (nanoseconds at the server's start, plus one per change): a
+	// float64 sample carries them to within a few hundred, so compare with <, not <=.
+	if g := metric(body, "lcsync_follow_generation"); g < gen1 || metric(body, "lcsync_follow_generations_applied_total") < 2 {
+		t.Errorf("after the rename: generation %v (before %v); metrics:\n%s", g, gen1, grepLcsync(body))
+	}
+	if err := os.Remove(filepath.Join(src, "a")); err != nil {
+		t.Fatal(err)
+	}
+	waitMirror(t, src, dst, "a deletion")
+	body = scrapeUntil("the deletion", func(b string) bool { return metric(b, "lcsync_follow_deleted_total") >= 1 })
+	applied := metric(body, "lcsync_follow_generations_applied_total")
+	if applied < 3 || metric(body, "lcsync_follow_generations_refused_total") != 0 {
+		t.Errorf("after a rename and a deletion: %v applied; metrics:\n%s", applied, grepLcsync(body))
+	}
+	// Deleting 2 of the 3 files left is more than --max-delete's 50%: refused.
+	for _, n := range []string{"b", "c"} {
+		if err := os.Remove(filepath.Join(src, n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	body = scrapeUntil("the refusal", func(b string) bool { return metric(b, "lcsync_follow_generations_refused_total") == 1 })
+	if got := metric(body, "lcsync_follow_generations_applied_total"); got != applied {
+		t.Errorf("%v generations applied after the refusal, %v before", got, applied)
+	}
+	// SIGUSR1 logs the same counters.
+	if err := fl.cmd.Process.Signal(syscall.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("applied=%d refused=1", int(applied))
+	if !waitOutput(fl, want, 10*time.Second) {
+		t.Errorf("no statistics line with %q after SIGUSR1:\n%s", want, fl.out)
+	}
 }
 
 // testMetricsAddressBusy fetches with --metrics on an address already taken: the fetch stops
@@ -272,10 +351,11 @@ func testMetricsDuringFetch(t *testing.T, rig *netnstest.Rig) {
 	startServer(t, rig.Sender, "--bwlimit", "120M", "--metrics", srvAddr, src)
 	dst := filepath.Join(t.TempDir(), "dst")
 	f := startFetch(rig.Receivers[0], "--metrics", rcvAddr, "scraped/big", dst)
-	var sentDuring, rcvdDuring, bytesDuring float64
+	var sentDuring, rcvdDuring, bytesDuring, hostsDuring float64
 	for f.running() {
 		if body, err := scrape(rig.Sender, srvAddr); err == nil && f.running() {
 			sentDuring = max(sentDuring, metric(body, "lcsync_sent_datagrams_total"))
+			hostsDuring = max(hostsDuring, metric(body, `lcsync_listeners{iface="eth0"}`))
 		}
 		if body, err := scrape(rig.Receivers[0], rcvAddr); err == nil && f.running() {
 			rcvdDuring = max(rcvdDuring, metric(body, "lcsync_received_datagrams_total"))
@@ -286,9 +366,9 @@ func testMetricsDuringFetch(t *testing.T, rig *netnstest.Rig) {
 	r := f.wait()
 	mustSucceed(t, r)
 	compareTrees(t, filepath.Join(src, "big"), dst, compareOpts{})
-	if sentDuring <= 0 || rcvdDuring <= 0 || bytesDuring < 24<<20 {
-		t.Errorf("during the fetch: server sent %v datagrams, receiver got %v, fetch_bytes %v (want > 0, > 0, >= %d)",
-			sentDuring, rcvdDuring, bytesDuring, 24<<20)
+	if sentDuring <= 0 || rcvdDuring <= 0 || bytesDuring < 24<<20 || hostsDuring != 1 {
+		t.Errorf("during the fetch: server sent %v datagrams, receiver got %v, fetch_bytes %v, hosts seen %v (want > 0, > 0, >= %d, 1)",
+			sentDuring, rcvdDuring, bytesDuring, hostsDuring, 24<<20)
 	}
 	body, err := scrape(rig.Sender, srvAddr)
 	if err != nil {

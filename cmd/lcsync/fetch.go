@@ -41,7 +41,7 @@ func fetch(ctx context.Context, e *env, name, dst string) error {
 	if err != nil {
 		return err
 	}
-	stopBackground := background(ctx, e, metricsRun, fetchSignals(e, progress.Load))
+	stopBackground := background(ctx, e, metricsRun, fetchSignals(e, progress.Load, nil))
 	defer stopBackground()
 	bar := newProgressBar(e)
 	// A share that changes under the fetch is fetched again on a new socket (the old one is

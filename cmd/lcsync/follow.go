@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/lcsync/lcsync/pkg/follow"
-	"github.com/lcsync/lcsync/pkg/mcast"
+	"github.com/lcsync/lcsync/pkg/ifwatch"
 	"github.com/lcsync/lcsync/pkg/metrics"
 	"github.com/lcsync/lcsync/pkg/receiver"
 	"github.com/lcsync/lcsync/pkg/wire"
@@ -71,11 +71,7 @@ func followMirror(ctx context.Context, e *env) error {
 	limitMemory(o.maxMemory)
 	var progress metrics.FetchProgress
 	bar := newProgressBar(e)
-	var socks socketTotals
-	metricsRun, err := startMetrics(e, metrics.NewFetchCollector(socks.stats, &progress))
-	if err != nil {
-		return err
-	}
+	socks := socketTotals{ifaces: ifaces}
 	abs, _ := filepath.Abs(dst)
 	f, err := follow.New(follow.Config{
 		Name: name, Dest: dst, MaxDelete: o.maxDelete, ForceDelete: o.forceDelete, Logger: e.log,
@@ -93,11 +89,10 @@ func followMirror(ctx context.Context, e *env) error {
 			},
 		},
 		Listen: func() (receiver.Transport, error) {
-			rx, err := mcast.ListenRecv(mcast.RecvConfig{Port: o.port, Ifaces: ifaces})
+			rx, err := socks.listen(o.port)
 			if err != nil {
 				return nil, withCode(exitNetwork, err)
 			}
-			socks.opened(rx)
 			return receiver.NewTransport(rx), nil
 		},
 		OnApplied: func(ap follow.Applied) {
@@ -118,7 +113,20 @@ func followMirror(ctx context.Context, e *env) error {
 	if err != nil {
 		return usagef(err.Error())
 	}
-	stop := background(ctx, e, metricsRun, fetchSignals(e, progress.Load), hangups(f))
+	metricsRun, err := startMetrics(e, metrics.NewFetchCollector(socks.stats, &progress), metrics.NewFollowCollector(f.Stats))
+	if err != nil {
+		return err
+	}
+	ifacesRun := followIfaces(e, watchIfaces(e, ifaces), func(ev ifwatch.Event) {
+		if err := socks.ifaceChange(ev); err != nil {
+			e.log.Warn("interface appeared but groups could not be joined on it", "iface", ev.Iface.Name, "err", err)
+		} else if ev.Up {
+			e.log.Info("interface added: following on it", "iface", ev.Iface.Name, "index", ev.Iface.Index)
+		} else {
+			e.log.Info("interface gone: no longer following on it", "iface", ev.Iface.Name, "index", ev.Iface.Index)
+		}
+	})
+	stop := background(ctx, e, metricsRun, fetchSignals(e, progress.Load, followStats(f)), hangups(f), ifacesRun)
 	defer stop()
 	e.log.Info("following", "name", name, "dest", dst, "max_delete", fmt.Sprintf("%d%%", o.maxDelete))
 	return f.Run(ctx)

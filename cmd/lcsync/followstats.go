@@ -1,18 +1,61 @@
 package main
 
 import (
+	"errors"
+	"net"
+	"slices"
 	"sync"
 
+	"github.com/lcsync/lcsync/pkg/ifwatch"
 	"github.com/lcsync/lcsync/pkg/mcast"
 )
 
 // socketTotals sums the statistics of a follower's sockets, the manifest watch's and every
-// pass's, so that the counters --metrics exports never go back when a pass ends.
+// pass's, so that the counters --metrics exports never go back when a pass ends. It also
+// keeps the sockets' interfaces in step with the system's (without --iface; see ifaceChange).
 type socketTotals struct {
-	mu    sync.Mutex
-	done  mcast.RecvStats // the pass sockets closed
-	watch *mcast.RecvConn // the manifest watch's socket (the first opened)
-	pass  *mcast.RecvConn // the current pass's socket
+	mu     sync.Mutex
+	done   mcast.RecvStats // the pass sockets closed
+	watch  *mcast.RecvConn // the manifest watch's socket (the first opened)
+	pass   *mcast.RecvConn // the current pass's socket
+	ifaces []net.Interface // the interfaces a new socket joins groups on
+}
+
+// listen opens a socket on the current interfaces and records it (see opened).
+func (t *socketTotals) listen(port int) (*mcast.RecvConn, error) {
+	t.mu.Lock()
+	rx, err := mcast.ListenRecv(mcast.RecvConfig{Port: port, Ifaces: t.ifaces})
+	t.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	t.opened(rx)
+	return rx, nil
+}
+
+// ifaceChange applies an interface change to the open sockets and to those opened later.
+// It returns the first error of the open sockets.
+func (t *socketTotals) ifaceChange(ev ifwatch.Event) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	idx := ev.Iface.Index
+	t.ifaces = slices.DeleteFunc(t.ifaces, func(ifi net.Interface) bool { return ifi.Index == idx })
+	if ev.Up {
+		t.ifaces = append(t.ifaces, ev.Iface)
+	}
+	var first error
+	for _, rx := range []*mcast.RecvConn{t.watch, t.pass} {
+		switch {
+		case rx == nil:
+		case ev.Up:
+			if err := rx.AddIface(ev.Iface); err != nil && first == nil && !errors.Is(err, net.ErrClosed) {
+				first = err
+			}
+		default:
+			rx.RemoveIface(idx)
+		}
+	}
+	return first
 }
 
 // opened records a new socket: the first is the watch's, each later one a pass's, whose

@@ -40,10 +40,11 @@ func serve(ctx context.Context, e *env, src string) error {
 		return withCode(exitNetwork, err)
 	}
 	defer tx.Close()
+	ifw := watchIfaces(e, ifaces) // subscribed before the listener opens: no change is missed
 	var listener *mld.Listener
 	if !o.carousel {
 		mc := mld.DefaultConfig()
-		mc.Ifaces, mc.Logger = ifaces, e.log
+		mc.Ifaces, mc.Logger, mc.Growable = ifaces, e.log, ifw != nil
 		mc.LastListenerQueryInterval = leaveQueryInterval
 		listener, err = mld.Listen(mc)
 		if err != nil {
@@ -114,7 +115,8 @@ func serve(ctx context.Context, e *env, src string) error {
 	if err != nil {
 		return err
 	}
-	err = runAll(ctx, s.Run, listenerRun(listener), metricsRun, serverSignals(e, s, mldStats), watchRun)
+	ifacesRun := followIfaces(e, ifw, serverIfaceChange(e, tx, listener, s))
+	err = runAll(ctx, s.Run, listenerRun(listener), metricsRun, serverSignals(e, s, mldStats), watchRun, ifacesRun)
 	if o.stats {
 		st := s.Stats()
 		fmt.Fprintf(e.stdout, "sent %d datagrams, %s; %d joins (%d repeats ignored), %d channel activations, %d cycles, %d re-indexes, %d slow-downs, %d send errors\n",

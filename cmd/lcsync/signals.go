@@ -5,8 +5,10 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/lcsync/lcsync/mld"
+	"github.com/lcsync/lcsync/pkg/follow"
 	"github.com/lcsync/lcsync/pkg/receiver"
 	"github.com/lcsync/lcsync/pkg/sender"
 )
@@ -35,12 +37,25 @@ func serverSignals(e *env, s *sender.Sender, mldStats func() mld.Stats) func(con
 	}
 }
 
+// followStats are a follower's counters, for its SIGUSR1 log line.
+func followStats(f *follow.Follower) func() []any {
+	return func() []any {
+		st := f.Stats()
+		return []any{"generation", st.Generation, "lag", st.Lag.Round(time.Millisecond), "applied", st.Applied,
+			"refused", st.Refused, "failed", st.Failed, "renamed", st.Renamed, "deleted", st.Deleted,
+			"fetched", st.Fetched, "fetched_bytes", st.FetchedBytes}
+	}
+}
+
 // logSenderStats logs a server's counters (SIGUSR1).
 func logSenderStats(e *env, st sender.Stats, mldStats func() mld.Stats) {
 	args := []any{"generation", st.Generation, "groups", st.Groups, "active", st.Active,
 		"datagrams", st.Datagrams, "bytes", st.Bytes, "joins", st.Joins, "dup_joins", st.DupJoins,
 		"activations", st.Activations, "cycles", st.Cycles, "reindexes", st.Refreshes,
 		"slowdowns", st.Slowdowns, "rate", humanRate(st.Rate), "parity", st.ParityPackets, "send_errors", st.SendErrors}
+	for _, l := range st.Listeners {
+		args = append(args, "hosts_"+l.Name, l.Hosts)
+	}
 	if mldStats != nil {
 		m := mldStats()
 		args = append(args, "mld_reports", m.Reports+m.V1Reports, "mld_queries_heard", m.QueriesHeard,
@@ -52,8 +67,9 @@ func logSenderStats(e *env, st sender.Stats, mldStats func() mld.Stats) {
 	e.log.Info("statistics", args...)
 }
 
-// fetchSignals logs the progress of a fetch on SIGUSR1 until ctx ends.
-func fetchSignals(e *env, progress func() receiver.Progress) func(context.Context) error {
+// fetchSignals logs the progress of a fetch on SIGUSR1 until ctx ends, and what more
+// returns (a follower's counters), if set.
+func fetchSignals(e *env, progress func() receiver.Progress, more func() []any) func(context.Context) error {
 	return func(ctx context.Context) error {
 		sigs := make(chan os.Signal, 4)
 		signal.Notify(sigs, syscall.SIGUSR1)
@@ -64,8 +80,12 @@ func fetchSignals(e *env, progress func() receiver.Progress) func(context.Contex
 				return nil
 			case <-sigs:
 				p := progress()
-				e.log.Info("statistics", "phase", p.Phase, "files", p.Files, "files_done", p.FilesDone,
-					"bytes", p.Bytes, "bytes_done", p.BytesDone, "received", p.Received, "elapsed", p.Elapsed)
+				args := []any{"phase", p.Phase, "files", p.Files, "files_done", p.FilesDone,
+					"bytes", p.Bytes, "bytes_done", p.BytesDone, "received", p.Received, "elapsed", p.Elapsed}
+				if more != nil {
+					args = append(args, more()...)
+				}
+				e.log.Info("statistics", args...)
 			}
 		}
 	}

@@ -68,6 +68,11 @@ type Applied struct {
 	RenamedBytes int64
 	// Took is how long the pass took.
 	Took time.Duration
+	// Published is when the generation was published: when its signed statement was issued
+	// (signed shares, to the second) or else when its manifest arrived. Lag is from then to
+	// its application.
+	Published time.Time
+	Lag       time.Duration
 }
 
 // ErrRefused is wrapped by a pass refused by the delete guard.
@@ -79,6 +84,40 @@ type Follower struct {
 	prefix  string
 	recheck chan struct{}
 	box     mailbox
+
+	mu    sync.Mutex
+	stats Stats
+}
+
+// Stats are a Follower's counters since it started.
+type Stats struct {
+	// Generation is the generation applied last (by this process; 0: none yet), AppliedAt
+	// when, and Lag how long after its publication (see Applied.Published). Signed says the
+	// publication time came from a signed statement rather than the manifest's arrival.
+	Generation uint64
+	AppliedAt  time.Time
+	Lag        time.Duration
+	Signed     bool
+	// Applied counts generations applied; Refused those the delete guard refused; Failed
+	// the passes that failed (and were retried).
+	Applied, Refused, Failed uint64
+	// Renamed counts files renamed in place by content, Deleted entries deleted, Fetched
+	// files fetched or updated, FetchedBytes the bytes of the blocks they needed.
+	Renamed, Deleted, Fetched, FetchedBytes uint64
+}
+
+// Stats returns the counters; it is safe to call from any goroutine.
+func (f *Follower) Stats() Stats {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.stats
+}
+
+// count updates the counters.
+func (f *Follower) count(fn func(*Stats)) {
+	f.mu.Lock()
+	fn(&f.stats)
+	f.mu.Unlock()
 }
 
 // New checks cfg and returns a Follower.
@@ -190,7 +229,8 @@ func (f *Follower) loop(ctx context.Context, root *os.Root, st state, watchDone 
 	silent := time.NewTimer(idle) // warns once if no manifest is heard at all
 	defer silent.Stop()
 	for {
-		m := f.box.get()
+		found := f.box.get()
+		m := found.Manifest
 		switch {
 		case m == nil || retry != nil:
 		case m.Generation == st.generation && !recheck:
@@ -212,6 +252,16 @@ func (f *Follower) loop(ctx context.Context, root *os.Root, st state, watchDone 
 			case ctx.Err() != nil:
 				return nil
 			case err == nil:
+				now := time.Now()
+				a.Published, a.Lag = found.Published(), max(now.Sub(found.Published()), 0)
+				f.count(func(s *Stats) {
+					s.Generation, s.AppliedAt, s.Lag, s.Signed = m.Generation, now, a.Lag, !found.Issued.IsZero()
+					s.Applied++
+					s.Renamed += uint64(a.Renamed)
+					s.Deleted += uint64(a.Stats.Deleted)
+					s.Fetched += uint64(a.Stats.Files)
+					s.FetchedBytes += uint64(max(a.Stats.NeededBytes, 0))
+				})
 				st.generation, applied, backoff = m.Generation, m, 0
 				idx = indexAfter(root, f.selected(m))
 				saved, err := saveState(root, st)
@@ -229,12 +279,14 @@ func (f *Follower) loop(ctx context.Context, root *os.Root, st state, watchDone 
 				continue
 			case errors.Is(err, ErrRefused):
 				refused = m.Generation
+				f.count(func(s *Stats) { s.Refused++ })
 				f.cfg.Logger.Error(err.Error())
 			case errors.Is(err, errSuperseded):
 				f.cfg.Logger.Info("a newer generation came while a pass stalled; applying it instead", "share", m.Share,
 					"abandoned", m.Generation)
 				continue
 			default:
+				f.count(func(s *Stats) { s.Failed++ })
 				backoff = min(max(2*backoff, firstRetry), lastRetry)
 				f.cfg.Logger.Error("pass failed; retrying", "share", m.Share, "generation", m.Generation, "err", err, "in", backoff)
 				retry = time.After(backoff)
@@ -253,7 +305,7 @@ func (f *Follower) loop(ctx context.Context, root *os.Root, st state, watchDone 
 		case <-retry:
 			retry = nil
 		case <-silent.C:
-			if f.box.get() == nil {
+			if f.box.get().Manifest == nil {
 				f.warnSilent()
 			}
 		}
@@ -326,7 +378,7 @@ func (f *Follower) pass(ctx context.Context, root *os.Root, prev, m *wire.Manife
 		if moved.IsZero() || p.BytesDone != last.BytesDone || p.FilesDone != last.FilesDone || p.Phase != last.Phase {
 			moved, last = now, p
 		}
-		if n := f.box.get(); n != nil && n.Generation > m.Generation && now.Sub(moved) >= f.cfg.SupersedeAfter {
+		if n := f.box.get().Manifest; n != nil && n.Generation > m.Generation && now.Sub(moved) >= f.cfg.SupersedeAfter {
 			cancel(errSuperseded)
 		}
 		if onProgress != nil {
@@ -344,14 +396,14 @@ func (f *Follower) pass(ctx context.Context, root *os.Root, prev, m *wire.Manife
 // mailbox holds the newest manifest found; wake says a newer one came.
 type mailbox struct {
 	mu   sync.Mutex
-	m    *wire.Manifest
+	m    receiver.Found
 	wake chan struct{}
 }
 
-func (b *mailbox) put(m *wire.Manifest) {
+func (b *mailbox) put(f receiver.Found) {
 	b.mu.Lock()
-	if b.m == nil || m.Generation > b.m.Generation {
-		b.m = m
+	if b.m.Manifest == nil || f.Manifest.Generation > b.m.Manifest.Generation {
+		b.m = f
 	}
 	b.mu.Unlock()
 	select {
@@ -360,7 +412,8 @@ func (b *mailbox) put(m *wire.Manifest) {
 	}
 }
 
-func (b *mailbox) get() *wire.Manifest {
+// get returns the newest manifest found (Manifest nil: none yet).
+func (b *mailbox) get() receiver.Found {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.m

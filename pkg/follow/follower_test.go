@@ -30,6 +30,7 @@ type rig struct {
 	s        *sender.Sender
 	src, dst string
 	applied  chan follow.Applied
+	f        *follow.Follower // the follower follow started last
 }
 
 func newRig(t *testing.T) *rig {
@@ -81,6 +82,7 @@ func (r *rig) follow(mod func(*follow.Config)) (stop func() error) {
 	if err != nil {
 		r.t.Fatal(err)
 	}
+	r.f = f
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- f.Run(ctx) }()
@@ -194,8 +196,16 @@ func TestFollowerAppliesGenerations(t *testing.T) {
 	r.write("d/b", random(100))
 	r.write("new", random(10))
 	r.s.Reindex()
-	r.next("after the refused one")
+	c := r.next("after the refused one")
 	r.same()
+	st := r.f.Stats()
+	if st.Applied != 3 || st.Refused != 1 || st.Failed != 0 || st.Renamed != 1 || st.Generation != c.Generation ||
+		st.FetchedBytes < uint64(len(big)) || st.Fetched < 5 || st.Signed || st.Lag != c.Lag {
+		t.Errorf("stats %+v after 3 generations applied (the last %d), 1 refused, 1 rename", st, c.Generation)
+	}
+	if c.Lag <= 0 || c.Lag > 10*time.Second || c.Published.IsZero() || st.AppliedAt.Before(c.Published) {
+		t.Errorf("lag %v, published %v, applied at %v", c.Lag, c.Published, st.AppliedAt)
+	}
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}

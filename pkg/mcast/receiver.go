@@ -202,6 +202,57 @@ func (r *RecvConn) Leave(g netip.Addr) error {
 	return nil
 }
 
+// AddIface adds ifi to the interfaces groups are joined on, and joins every group joined now
+// on it too. An interface already configured is left as it is. The interface is kept even if
+// some joins on it fail; the error names them.
+func (r *RecvConn) AddIface(ifi net.Interface) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed.Load() {
+		return fmt.Errorf("mcast: adding %s: %w", ifi.Name, net.ErrClosed)
+	}
+	if r.iface(ifi.Index) != nil {
+		return nil
+	}
+	r.ifaces = append(r.ifaces, ifi)
+	added := &r.ifaces[len(r.ifaces)-1]
+	var errs []error
+	for g, have := range r.joined {
+		if err := r.pc.JoinGroup(added, &net.UDPAddr{IP: g.AsSlice()}); err != nil {
+			errs = append(errs, fmt.Errorf("%v: %w", g, err))
+			continue
+		}
+		r.joined[g] = append(have, ifi.Index)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("mcast: joining on %s: %w", ifi.Name, errors.Join(errs...))
+	}
+	return nil
+}
+
+// RemoveIface stops joining groups on interface ifindex and leaves those joined there (errors
+// are ignored: the interface may be gone). Datagrams arriving on it are dropped from now on.
+// It reports whether the interface was configured.
+func (r *RecvConn) RemoveIface(ifindex int) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	i := slices.IndexFunc(r.ifaces, func(ifi net.Interface) bool { return ifi.Index == ifindex })
+	if i < 0 {
+		return false
+	}
+	ifi := r.ifaces[i]
+	for g, have := range r.joined {
+		if j := slices.Index(have, ifindex); j >= 0 {
+			if !r.closed.Load() {
+				_ = r.pc.LeaveGroup(&ifi, &net.UDPAddr{IP: g.AsSlice()})
+			}
+			r.joined[g] = slices.Delete(have, j, j+1)
+		}
+	}
+	r.ifaces = slices.Delete(r.ifaces, i, i+1)
+	return true
+}
+
 // Joined returns the groups currently joined, in no particular order.
 func (r *RecvConn) Joined() []netip.Addr {
 	r.mu.Lock()
@@ -219,7 +270,7 @@ func (r *RecvConn) iface(index int) *net.Interface {
 			return &r.ifaces[i]
 		}
 	}
-	return nil // unreachable: joined only holds configured indexes
+	return nil
 }
 
 // Read blocks until at least one datagram has arrived and fills b with every datagram one

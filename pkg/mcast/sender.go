@@ -52,11 +52,14 @@ type Datagram struct {
 // SendConn sends datagrams to multicast groups, with one socket per interface. Its methods
 // may be called from several goroutines; sends on the same interface are serialized.
 type SendConn struct {
-	port   int
+	port int
+	cfg  SendConfig    // for AddIface
+	done chan struct{} // closed by Close; aborts backoff waits
+	once sync.Once
+
+	mu     sync.RWMutex // guards ifaces and egress (AddIface, RemoveIface, Close)
 	ifaces []net.Interface
-	egress map[int]*egress // by interface index; fixed after NewSendConn
-	done   chan struct{}   // closed by Close; aborts backoff waits
-	once   sync.Once
+	egress map[int]*egress // by interface index
 }
 
 // batchWriter is the part of ipv6.PacketConn the send loop uses (replaced in tests).
@@ -71,6 +74,7 @@ type egress struct {
 	w          batchWriter
 	maxPayload int         // MTU minus IPv6 and UDP headers
 	gso        atomic.Bool // SendSegments uses UDP_SEGMENT
+	gone       atomic.Bool // RemoveIface closed it
 
 	mu    sync.Mutex // serializes sends; guards the scratch below
 	msgs  []ipv6.Message
@@ -105,6 +109,7 @@ func NewSendConn(cfg SendConfig) (*SendConn, error) {
 	}
 	s := &SendConn{
 		port:   cfg.Port,
+		cfg:    cfg,
 		ifaces: slices.Clone(cfg.Ifaces),
 		egress: make(map[int]*egress, len(cfg.Ifaces)),
 		done:   make(chan struct{}),
@@ -183,12 +188,59 @@ func (e *egress) grow(n int) {
 }
 
 // Ifaces returns the interfaces the sender sends on.
-func (s *SendConn) Ifaces() []net.Interface { return slices.Clone(s.ifaces) }
+func (s *SendConn) Ifaces() []net.Interface {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return slices.Clone(s.ifaces)
+}
+
+// AddIface opens a socket on ifi, configured as NewSendConn's, so that the sender can send on
+// it from now on. An interface already in use is left as it is.
+func (s *SendConn) AddIface(ifi net.Interface) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	select {
+	case <-s.done:
+		return fmt.Errorf("mcast: adding %s: %w", ifi.Name, net.ErrClosed)
+	default:
+	}
+	if _, ok := s.egress[ifi.Index]; ok {
+		return nil
+	}
+	e, err := newEgress(&s.cfg, ifi)
+	if err != nil {
+		return err
+	}
+	s.egress[ifi.Index] = e
+	s.ifaces = append(s.ifaces, ifi)
+	return nil
+}
+
+// RemoveIface stops sending on interface ifindex and closes its socket: a send on it in
+// progress, and every later one, fails with an error wrapping ErrInterfaceGone. It reports
+// whether the interface was in use.
+func (s *SendConn) RemoveIface(ifindex int) bool {
+	s.mu.Lock()
+	e := s.egress[ifindex]
+	if e != nil {
+		delete(s.egress, ifindex)
+		s.ifaces = slices.DeleteFunc(s.ifaces, func(ifi net.Interface) bool { return ifi.Index == ifindex })
+		e.gone.Store(true)
+	}
+	s.mu.Unlock()
+	if e == nil {
+		return false
+	}
+	_ = e.conn.Close() // a close error on a socket we drop changes nothing
+	return true
+}
 
 // GSO reports whether SendSegments uses UDP generic segmentation offload on every interface:
 // the kernel accepted UDP_SEGMENT when NewSendConn probed it, NoGSO was not set, and no
 // interface has since refused a segment train.
 func (s *SendConn) GSO() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	for _, e := range s.egress {
 		if !e.gso.Load() {
 			return false
@@ -200,6 +252,8 @@ func (s *SendConn) GSO() bool {
 // MaxPayload returns the largest datagram payload that fits the MTU of interface ifindex
 // without fragmentation (MTU minus 48), or 0 for an interface the sender does not use.
 func (s *SendConn) MaxPayload(ifindex int) int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	if e := s.egress[ifindex]; e != nil {
 		return e.maxPayload
 	}
@@ -212,9 +266,11 @@ func (s *SendConn) lookup(ifindex int) (*egress, error) {
 		return nil, fmt.Errorf("mcast: send: %w", net.ErrClosed)
 	default:
 	}
+	s.mu.RLock()
 	e := s.egress[ifindex]
+	s.mu.RUnlock()
 	if e == nil {
-		return nil, fmt.Errorf("mcast: send: interface index %d is not one of the sender's", ifindex)
+		return nil, fmt.Errorf("mcast: send: interface index %d is not one of the sender's: %w", ifindex, ErrInterfaceGone)
 	}
 	return e, nil
 }
@@ -290,6 +346,9 @@ func (e *egress) writeAll(ms []ipv6.Message, done <-chan struct{}) (int, error) 
 		if err != nil && !transient(err) {
 			if errors.Is(err, net.ErrClosed) {
 				err = net.ErrClosed
+				if e.gone.Load() {
+					err = ErrInterfaceGone
+				}
 			}
 			return sent, fmt.Errorf("mcast: send on %s: %w", e.ifi.Name, err)
 		}
@@ -299,6 +358,9 @@ func (e *egress) writeAll(ms []ipv6.Message, done <-chan struct{}) (int, error) 
 		}
 		if werr := e.wait(done, backoff); werr != nil {
 			return sent, fmt.Errorf("mcast: send on %s: %w", e.ifi.Name, werr)
+		}
+		if e.gone.Load() {
+			return sent, fmt.Errorf("mcast: send on %s: %w", e.ifi.Name, ErrInterfaceGone)
 		}
 		stalled += backoff
 		backoff = min(2*backoff, maxBackoff)
@@ -328,6 +390,8 @@ func sleepOrDone(done <-chan struct{}, d time.Duration) error {
 func (s *SendConn) Close() error {
 	var errs []error
 	s.once.Do(func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
 		close(s.done)
 		for _, e := range s.egress {
 			if err := e.conn.Close(); err != nil {

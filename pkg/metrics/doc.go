@@ -4,6 +4,7 @@
 // their own counters and nothing here touches them. [Server] serves /metrics over HTTP.
 //
 // Metric names follow the Prometheus conventions: the lcsync_ prefix, _total for counters,
-// base units (bytes, bytes per second). Interface-level MLD figures carry an iface label.
-// A follower's lag and last applied generation will join them with the follow mode.
+// base units (bytes, seconds, bytes per second). Interface-level MLD figures carry an iface
+// label. A follower (--follow) adds lcsync_follow_*: its last applied generation, its lag
+// behind the publication of that generation, and what the generations applied did.
 package metrics

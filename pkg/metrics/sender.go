@@ -11,6 +11,8 @@ import (
 func NewSenderCollector(stats func() sender.Stats) prometheus.Collector {
 	type S = sender.Stats
 	packets := prometheus.NewDesc("lcsync_sent_packets_total", "Datagrams sent, by kind of packet.", []string{"kind"}, nil)
+	listeners := prometheus.NewDesc("lcsync_listeners", "Hosts that asked for one of the share's channels on the interface in the last 5 minutes.",
+		[]string{"iface"}, nil)
 	return &snapshotCollector[S]{
 		snapshot: stats,
 		specs: []spec[S]{
@@ -31,11 +33,14 @@ func NewSenderCollector(stats func() sender.Stats) prometheus.Collector {
 			gauge("lcsync_active_channels", "Channels being sent now.", func(s S) float64 { return float64(s.Active) }),
 			gauge("lcsync_send_rate_bytes_per_second", "Current send rate set by congestion control (0 before its first change).", func(s S) float64 { return s.Rate / 8 }),
 		},
-		extraDs: []*prometheus.Desc{packets},
+		extraDs: []*prometheus.Desc{packets, listeners},
 		extra: func(s S, ch chan<- prometheus.Metric) {
 			for kind, v := range map[string]uint64{"manifest": s.ManifestPackets, "tree": s.TreePackets, "block": s.BlockPackets,
 				"replay": s.ReplayPackets, "parity": s.ParityPackets} {
 				ch <- prometheus.MustNewConstMetric(packets, prometheus.CounterValue, float64(v), kind)
+			}
+			for _, l := range s.Listeners {
+				ch <- prometheus.MustNewConstMetric(listeners, prometheus.GaugeValue, float64(l.Hosts), l.Name)
 			}
 		},
 	}

@@ -38,7 +38,7 @@ const maxStale = 256
 // It uses cfg.Name (only the share part matters), Transport, Scope, Gate and Logger; it
 // closes the Transport before it returns. It returns nil when ctx ends, or the transport's
 // error.
-func WatchManifests(ctx context.Context, cfg Config, after uint64, rejoin time.Duration, found func(*wire.Manifest)) error {
+func WatchManifests(ctx context.Context, cfg Config, after uint64, rejoin time.Duration, found func(Found)) error {
 	if cfg.Transport == nil {
 		return errors.New("receiver: WatchManifests needs a Transport")
 	}
@@ -122,7 +122,7 @@ type manifestWatch struct {
 	cfg   Config
 	share string
 	last  uint64 // the newest generation found (or the caller's floor)
-	found func(*wire.Manifest)
+	found func(Found)
 	asm   manifestAssembler
 	stale map[[wire.HashLen]byte]bool // ids of manifests not newer than last
 
@@ -222,7 +222,37 @@ func (w *manifestWatch) complete(m *wire.Manifest, id [wire.HashLen]byte, now ti
 	}
 	w.last = m.Generation
 	w.acceptedOne()
-	w.found(m)
+	f := Found{Manifest: m, Arrived: now}
+	if is, ok := w.cfg.Gate.(issuer); ok {
+		f.Issued, _ = is.Issued(id)
+	}
+	w.found(f)
+}
+
+// Found is a manifest WatchManifests found, with when it was published, as far as the
+// receiver can tell.
+type Found struct {
+	// Manifest is the manifest, accepted by the gate if there is one.
+	Manifest *wire.Manifest
+	// Arrived is when its last datagram arrived.
+	Arrived time.Time
+	// Issued is when the statement that vouched for it was issued (signed shares, with a
+	// gate that keeps it: *sign.Gate does), to the second; zero otherwise.
+	Issued time.Time
+}
+
+// Published returns Issued if known, else Arrived.
+func (f Found) Published() time.Time {
+	if !f.Issued.IsZero() {
+		return f.Issued
+	}
+	return f.Arrived
+}
+
+// issuer is implemented by gates that tell when the statement of a manifest they accepted
+// was issued (*sign.Gate).
+type issuer interface {
+	Issued(id [wire.HashLen]byte) (time.Time, bool)
 }
 
 // bound keeps the remembered ids within maxStale.

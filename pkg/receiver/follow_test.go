@@ -27,7 +27,12 @@ func TestWatchManifests(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- receiver.WatchManifests(ctx, receiver.Config{Name: "share/", Transport: n.Conn(0)}, 0,
-			150*time.Millisecond, func(m *wire.Manifest) { found <- m })
+			150*time.Millisecond, func(f receiver.Found) {
+				if f.Arrived.IsZero() || !f.Issued.IsZero() || !f.Published().Equal(f.Arrived) {
+					t.Errorf("an unsigned manifest found: arrived %v, issued %v, published %v", f.Arrived, f.Issued, f.Published())
+				}
+				found <- f.Manifest
+			})
 	}()
 	defer func() {
 		cancel()

@@ -2,6 +2,7 @@ package sender
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"time"
@@ -118,10 +119,11 @@ func (s *Sender) sendTrain(ctx context.Context, q queued) error {
 
 // sent accounts for a send, applies --delay, and turns persistent failures into an error.
 func (s *Sender) sent(ctx context.Context, ifindex, n, bytes int, err error) error {
+	gone := errors.Is(err, mcast.ErrInterfaceGone)
 	s.count(func(st *Stats) {
 		st.Datagrams += uint64(n)
 		st.Bytes += uint64(bytes)
-		if err != nil {
+		if err != nil && !gone {
 			st.SendErrors++
 		}
 	})
@@ -129,8 +131,20 @@ func (s *Sender) sent(ctx context.Context, ifindex, n, bytes int, err error) err
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if s.cfg.Logger != nil {
-			s.cfg.Logger.Warn("send failed", "ifindex", ifindex, "err", err)
+		if gone {
+			// The interface was taken out of the transport (it went away): stop its
+			// channels quietly; IfacesChanged tidies up the rest.
+			s.dropIface(ifindex, time.Now())
+			return nil
+		}
+		if !s.failing[ifindex] {
+			// Once per interface until a send there succeeds again: an interface that
+			// fails every send must not write a line per datagram.
+			s.failing[ifindex] = true
+			if s.cfg.Logger != nil {
+				s.cfg.Logger.Warn("send failed; further failures on this interface are not logged until a send succeeds",
+					"ifindex", ifindex, "err", err)
+			}
 		}
 		if s.sendFailures++; s.sendFailures > maxSendFailures {
 			return fmt.Errorf("sender: giving up after %d failed sends: %w", s.sendFailures, err)
@@ -138,6 +152,12 @@ func (s *Sender) sent(ctx context.Context, ifindex, n, bytes int, err error) err
 		return nil
 	}
 	s.sendFailures = 0
+	if len(s.failing) > 0 && s.failing[ifindex] {
+		delete(s.failing, ifindex)
+		if s.cfg.Logger != nil {
+			s.cfg.Logger.Info("sending again", "ifindex", ifindex)
+		}
+	}
 	if s.cfg.Delay > 0 {
 		return sleep(ctx, time.Duration(n)*s.cfg.Delay)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
@@ -52,7 +53,12 @@ type Sender struct {
 	bucket       *bucket
 	rate         *aimd // nil in carousel mode or without a rate limit
 	sendFailures int
-	seg          SegmentSender // nil unless GSO is used
+	failing      map[int]bool                     // interfaces whose last send failed (logged once; see sent)
+	known        map[int]bool                     // the Transport's interfaces, as last seen (ifaces.go)
+	ifacesC      chan struct{}                    // IfacesChanged requests
+	listenersAt  time.Time                        // when Stats.Listeners was counted (ifaces.go)
+	seen         map[int]map[netip.Addr]time.Time // hosts that asked for the share's channels, by interface
+	seg          SegmentSender                    // nil unless GSO is used
 
 	refreshed   chan refreshResult
 	refreshing  bool
@@ -102,11 +108,18 @@ func New(cfg Config) (*Sender, error) {
 		files:       newFileCache(64, cfg.CheckInterval),
 		refreshed:   make(chan refreshResult),
 		reindex:     make(chan struct{}, 1),
+		ifacesC:     make(chan struct{}, 1),
+		failing:     map[int]bool{},
+		known:       map[int]bool{},
+		seen:        map[int]map[netip.Addr]time.Time{},
 		lastRefresh: time.Now(),
 		fresh:       freshState{timer: time.NewTimer(time.Hour)},
 		live:        liveState{done: make(chan liveResult)},
 	}
 	s.fresh.timer.Stop()
+	for _, ifi := range cfg.Transport.Ifaces() {
+		s.known[ifi.Index] = true
+	}
 	s.out.init(geo.maxDatagram)
 	if ss, ok := cfg.Transport.(SegmentSender); ok && ss.GSO() && !cfg.NoGSO {
 		s.seg = ss
@@ -189,6 +202,8 @@ func (s *Sender) Run(ctx context.Context) error {
 			s.applyRefresh(r)
 		case <-s.reindex:
 			s.refresh(ctx)
+		case <-s.ifacesC:
+			s.syncIfaces(time.Now())
 		default:
 		}
 		s.freshStep(ctx)
@@ -236,6 +251,8 @@ func (s *Sender) idle(ctx context.Context, wait time.Duration, notify <-chan str
 		s.applyRefresh(r)
 	case <-s.reindex:
 		s.refresh(ctx)
+	case <-s.ifacesC:
+		s.syncIfaces(time.Now())
 	case <-s.wakeC():
 		s.woken(ctx)
 	case b := <-s.watchBatches():
@@ -249,12 +266,17 @@ func (s *Sender) idle(ctx context.Context, wait time.Duration, notify <-chan str
 // startCarousel activates the manifest and stream channels on every interface, forever.
 func (s *Sender) startCarousel() {
 	for _, ifi := range s.cfg.Transport.Ifaces() {
-		for _, g := range []netip.Addr{s.tab.manifest, s.tab.byName, s.tab.stream} {
-			if !g.IsValid() {
-				continue // an unsigned share has no second manifest channel
-			}
-			s.activate(actKey{ifi.Index, g}, netip.Addr{}, time.Now(), true)
+		s.startCarouselOn(ifi.Index, time.Now())
+	}
+}
+
+// startCarouselOn activates the manifest and stream channels on one interface, forever.
+func (s *Sender) startCarouselOn(ifindex int, now time.Time) {
+	for _, g := range []netip.Addr{s.tab.manifest, s.tab.byName, s.tab.stream} {
+		if !g.IsValid() {
+			continue // an unsigned share has no second manifest channel
 		}
+		s.activate(actKey{ifindex, g}, netip.Addr{}, now, true)
 	}
 }
 
@@ -265,6 +287,7 @@ func (s *Sender) takeEvents(ctx context.Context) {
 	}
 	s.events = s.cfg.Trigger.TakeEvents(s.events[:0])
 	now := time.Now()
+	defer s.countListeners(now)
 	s.fec.expire(s.cfg.Trigger, now)
 	for _, ev := range s.events {
 		if ev.Group == s.tab.congestion {
@@ -281,6 +304,9 @@ func (s *Sender) takeEvents(ctx context.Context) {
 		}
 		if _, ours := s.tab.groups[ev.Group]; !ours {
 			continue
+		}
+		if !ev.Leave {
+			s.noteSeen(ev.Ifindex, ev.Source, now)
 		}
 		key := actKey{ev.Ifindex, ev.Group}
 		if s.tab.isManifest(ev.Group) && s.live.note(ev, now) && ev.Refresh {
@@ -334,7 +360,7 @@ func (s *Sender) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.stats
-	st.Active = s.stats.Active
+	st.Listeners = slices.Clone(s.stats.Listeners) // replaced, never changed in place
 	return st
 }
 

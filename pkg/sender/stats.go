@@ -37,4 +37,17 @@ type Stats struct {
 	// ShrinkRefusals the generations the guard held back, Rescans the full walks of the
 	// share (events lost, a file changed behind the watcher, carousel's periodic walk).
 	Updates, Hashed, Pushes, ShrinkRefusals, Rescans uint64
+	// Listeners are, per interface the sender sends on, the hosts that asked for one of the
+	// share's channels (a join, or a member answering a query) within the last five minutes
+	// (MLD mode; recounted at most once a second).
+	Listeners []IfaceListeners
+}
+
+// IfaceListeners counts the hosts listening on one interface (see Stats.Listeners).
+type IfaceListeners struct {
+	// Ifindex and Name name the interface.
+	Ifindex int
+	Name    string
+	// Hosts is the number of distinct hosts.
+	Hosts int
 }

@@ -147,6 +147,19 @@ func (g *Gate) Statement(st *wire.Statement, _ time.Time) {
 	g.order = append(g.order, st.Manifest)
 }
 
+// Issued returns when the verified statement vouching for manifest id was issued (the first
+// such statement heard, as a server signs a generation when it publishes it and again only
+// as its statements near expiry). ok is false when no verified statement for id is kept.
+func (g *Gate) Issued(id [wire.HashLen]byte) (t time.Time, ok bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	st, ok := g.verified[id]
+	if !ok {
+		return time.Time{}, false
+	}
+	return time.Unix(int64(st.Issued), 0), true
+}
+
 // Accept decides on manifest m, whose blob hashed to id and decoded, for the share asked for.
 // It returns nil to accept it; retry when its statement has not been heard yet (drop the
 // manifest and assemble it again from the next cycle, which starts with the statement); or

@@ -311,3 +311,24 @@ func TestPublisherGenerations(t *testing.T) {
 		t.Fatal("a one-second lifetime accepted")
 	}
 }
+
+// TestGateIssued: the gate tells when the first verified statement of a manifest was issued,
+// and nothing for a manifest without one; a later statement (a re-signing) does not move it.
+func TestGateIssued(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	alice := newSigner(t)
+	m, id, st := alice.publish(t, "share", 7, now.Add(-90*time.Second), time.Hour)
+	g, _ := newTestGate(t, t.TempDir(), alice.pub)
+	if _, ok := g.Issued(id); ok {
+		t.Error("Issued known before any statement")
+	}
+	g.Statement(st, now)
+	if _, err := g.Accept(m, id, now); err != nil {
+		t.Fatal(err)
+	}
+	_, _, again := alice.publish(t, "share", 7, now, time.Hour)
+	g.Statement(again, now)
+	if at, ok := g.Issued(id); !ok || !at.Equal(now.Add(-90*time.Second)) {
+		t.Errorf("Issued = %v, %v; want %v", at, ok, now.Add(-90*time.Second))
+	}
+}
