@@ -220,6 +220,7 @@ func (t *Tree) Hashes(k, first, end int, dst []Hash) ([]Hash, error) {
 	for first < end {
 		u := first >> d
 		if err := t.loadUnit(u); err != nil {
+			t.broken.Store(true)
 			return dst, err
 		}
 		base := u << d
@@ -229,6 +230,9 @@ func (t *Tree) Hashes(k, first, end int, dst []Hash) ([]Hash, error) {
 	}
 	return dst, nil
 }
+
+// Broken reports whether reading the tree's store has failed: the tree should be built anew.
+func (t *Tree) Broken() bool { return t.broken.Load() }
 
 // Get returns the hash of node (k, i), reading it from the store for a level
 // below [Tree.Resident]; see [Tree.Hashes].

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // Tree is the merkle tree of one file: every node of every level and the
@@ -20,6 +21,8 @@ type Tree struct {
 	low   int       // lowest resident level: 0 unless built by BuildStored
 	store LeafStore // the leaf hashes when low > 0
 	cache unitCache // the unit of levels below low read last
+	// broken is set once reading the store failed.
+	broken atomic.Bool
 }
 
 // newTree allocates the node storage of shape s, hashes not yet computed.

@@ -10,7 +10,9 @@
 # MEM_RANDOM_MB (default 0: off) it also serves a file of that many MiB of random bytes (a
 # sparse file's subtrees are all alike and share their channels; random data has one group per
 # node). MEM_FETCH (default the first size) names the size a receiver in a second namespace
-# fetches, its VmHWM sampled every 20 ms; MEM_FETCH=none skips it. Files go to MEM_DIR
+# fetches, its VmHWM sampled every 20 ms, with MEM_FETCH_ARGS (default --fec 2: parity
+# rather than repair channels for the datagrams a busy receiver drops, since every subtree of
+# a sparse file is the same channel); MEM_FETCH=none skips it. Files go to MEM_DIR
 # (default /var/tmp/lcsync-memory: a disk, not tmpfs: the fetched copy is real bytes) and are
 # deleted at the end; the script refuses a fetch that would not fit. MEM_BIN uses that binary
 # instead of building ./cmd/lcsync. Indexing a sparse file reads zeros at about 0.5-1 GiB/s on
@@ -23,6 +25,7 @@ bash scripts/deps.sh ip truncate timeout
 sizes=${MEM_SIZES:-1G 16G}
 fetch_size=${MEM_FETCH:-${sizes%% *}}
 random_mb=${MEM_RANDOM_MB:-0}
+fetch_args=${MEM_FETCH_ARGS:---fec 2}
 dir=${MEM_DIR:-/var/tmp/lcsync-memory}
 bin=${MEM_BIN:-}
 ns_s=lcmem-s-$$ ns_r=lcmem-r-$$
@@ -81,7 +84,8 @@ fetch() {
 		return
 	fi
 	local start=$SECONDS peak=0 v
-	ip netns exec "$ns_r" "$bin" --iface eth0 -q --stats "$1" "$dir/dst/" >"$dir/fetch.log" 2>&1 &
+	# shellcheck disable=SC2086 # MEM_FETCH_ARGS is a list of options
+	ip netns exec "$ns_r" "$bin" --iface eth0 -q --stats $fetch_args "$1" "$dir/dst/" >"$dir/fetch.log" 2>&1 &
 	local fpid=$!
 	pids+=("$fpid")
 	while kill -0 "$fpid" 2>/dev/null; do

@@ -32,6 +32,9 @@ type Sender struct {
 	signing  signing  // the current manifest's statement (signed shares)
 	gen      uint64
 	cycles   map[netip.Addr]*cycle
+	lows     lowIndexes // the group indexes of stored trees, by tree
+	// treeFailed is set when a cycle could not be built from a stored tree; Run then re-indexes.
+	treeFailed bool
 
 	act         []*active
 	rr          int // round-robin position in act
@@ -94,6 +97,7 @@ func New(cfg Config) (*Sender, error) {
 		ix:          cfg.Index,
 		gen:         uint64(time.Now().UnixNano()),
 		byKey:       map[actKey]*active{},
+		lows:        lowIndexes{},
 		recent:      map[actKey][]seen{},
 		walkers:     walkers{},
 		served:      map[actKey]servedRec{},
@@ -132,7 +136,10 @@ func (s *Sender) rebuild() error {
 	if err := s.signGeneration(); err != nil {
 		return err
 	}
-	tab := buildTable(s.ix, s.cfg.Scope, s.cfg.PageHeight, s.publisherKey())
+	tab, err := buildTable(s.ix, s.cfg.Scope, s.cfg.PageHeight, s.publisherKey(), s.lows)
+	if err != nil {
+		return err
+	}
 	m := s.ix.Manifest(s.cfg.Carousel, uint8(s.cfg.PageHeight), s.gen)
 	m.Publisher = s.publisher()
 	blob, err := m.MarshalBinary()
@@ -151,10 +158,11 @@ func (s *Sender) rebuild() error {
 			"bytes", len(blob), "limit", wire.MaxManifestLen, "entries", len(s.ix.Entries))
 	}
 	s.tab, s.manifest = tab, chunks
+	s.lows.keep(tab, s.ix)
 	s.cycles = map[netip.Addr]*cycle{}
 	s.fec.parityOf = map[netip.Addr]parityRef{}
 	s.mu.Lock()
-	s.stats.Groups = len(s.tab.groups)
+	s.stats.Groups = s.tab.count()
 	s.stats.ManifestBytes = len(blob)
 	s.stats.Generation = s.gen
 	s.mu.Unlock()
@@ -162,13 +170,14 @@ func (s *Sender) rebuild() error {
 }
 
 // Groups returns the number of groups the sender answers and its manifest group, for logs.
-func (s *Sender) Groups() (int, netip.Addr) { return len(s.tab.groups), s.tab.manifest }
+func (s *Sender) Groups() (int, netip.Addr) { return s.tab.count(), s.tab.manifest }
 
 // Run serves until ctx is done. It returns nil when ctx is cancelled, or the first fatal
 // error.
 func (s *Sender) Run(ctx context.Context) error {
 	defer s.workers.Wait()
 	defer s.files.close()
+	defer s.lows.close()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if s.cfg.Carousel {
@@ -192,6 +201,10 @@ func (s *Sender) Run(ctx context.Context) error {
 		default:
 		}
 		s.freshStep(ctx)
+		if s.treeFailed {
+			s.treeFailed = false
+			s.refresh(ctx)
+		}
 		if s.cfg.Carousel && time.Since(s.lastRefresh) >= s.cfg.RefreshInterval {
 			s.refresh(ctx)
 		}
@@ -279,7 +292,7 @@ func (s *Sender) takeEvents(ctx context.Context) {
 			s.fec.event(ev, now)
 			continue
 		}
-		if _, ours := s.tab.groups[ev.Group]; !ours {
+		if _, ours := s.tab.lookup(ev.Group); !ours {
 			continue
 		}
 		key := actKey{ev.Ifindex, ev.Group}
@@ -419,7 +432,7 @@ func (s *Sender) adopt(ix *index.Index) {
 // whose group is gone stop.
 func (s *Sender) recycle() {
 	for _, a := range s.act {
-		if _, ok := s.tab.groups[a.key.group]; !ok {
+		if _, ok := s.tab.lookup(a.key.group); !ok {
 			a.budget = 0
 			continue
 		}
@@ -434,7 +447,17 @@ func (s *Sender) cycle(g netip.Addr) *cycle {
 	if c, ok := s.cycles[g]; ok {
 		return c
 	}
-	c := newCycle(s.geo, s.ix, s.tab, g, s.tab.groups[g], s.manifest, s.cfg.PageHeight)
+	r, _ := s.tab.lookup(g)
+	c, err := newCycle(s.geo, s.ix, s.tab, g, r, s.manifest, s.cfg.PageHeight)
+	if err != nil {
+		// A stored tree that cannot be read: nothing is sent (the cycle is empty and not
+		// kept), and a re-index stores the tree anew.
+		if s.cfg.Logger != nil {
+			s.cfg.Logger.Warn("cannot read the tree's hashes; re-indexing", "group", g, "err", err)
+		}
+		s.treeFailed = true
+		return &cycle{kind: r.kind, group: g}
+	}
 	if c.kind == mcast.KindData || c.kind == mcast.KindStream {
 		for j := range c.parity {
 			c.parity[j] = mcast.ParityGroup(s.cfg.Scope, g, uint8(j))
