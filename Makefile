@@ -25,7 +25,7 @@ DEBARCH    ?= $(shell $(GO) env GOARCH)
 DEBROOT     = bin/deb
 DEB         = bin/lcsync_$(DEBVERSION)_$(DEBARCH).deb
 
-.PHONY: all build test fuzz soak demo bench bench-local bench-net lint install uninstall deb completions clean net-setup net-teardown help
+.PHONY: all build test fuzz soak demo bench bench-local bench-net bench-memory lint install uninstall deb completions clean net-setup net-teardown help
 
 all: build
 
@@ -51,6 +51,9 @@ bench-local: ## tree building, SIMD kernels, local sync vs cp and rsync
 
 bench-net: ## multicast transfer benchmarks on the namespace rig (root)
 	bash scripts/bench.sh
+
+bench-memory: ## root: server and receiver peak RSS by file size (MEM_SIZES, default 1G 16G sparse)
+	bash scripts/memory.sh
 
 lint: ## gofmt, go vet, staticcheck and a FreeBSD build
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -38,10 +38,10 @@ func ResidentLevel(s Shape, maxNodes int) int {
 // returned tree; the leaf hashes are written to store and the levels between
 // are recomputed from them when asked for (see [Tree.Hashes]), each run of
 // leaves checked against the resident node above it. The file is hashed in
-// units of one resident node's leaves, so no more than one unit of leaves per
-// worker is ever in memory. When the whole tree fits in maxNodes leaves,
-// BuildStored is Build and store is not used. The store must outlive the
-// tree; the tree does not close it.
+// units of one resident node's leaves, so no more than one unit of leaves
+// (or a slab's, when that is more) per worker is ever in memory. When the
+// whole tree fits in maxNodes leaves, BuildStored is Build and store is not
+// used. The store must outlive the tree; the tree does not close it.
 func BuildStored(ctx context.Context, r io.ReaderAt, size int64, bs, workers, maxNodes int, store LeafStore) (*Tree, error) {
 	s, err := NewShape(size, bs)
 	if err != nil {
@@ -59,7 +59,6 @@ func BuildStored(ctx context.Context, r io.ReaderAt, size int64, bs, workers, ma
 	}
 	t := newStoredTree(s, low, store)
 	j := &unitJob{ctx: ctx, r: r, t: t, units: s.LevelLen(low)}
-	workers = min(workers, j.units)
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
@@ -122,26 +121,32 @@ func (j *unitJob) fail(err error) {
 	j.stop.Store(true)
 }
 
-// work hashes units until none is left: each unit's blocks slab by slab into
-// its leaves, which go to the store, then folds them into the resident node.
+// work hashes items of whole units until none is left: each item's blocks slab by slab into
+// its leaves, which go to the store, then folds each unit's leaves into its resident node. An
+// item is one unit, or as many as make a slab when units are smaller (so that the leaves
+// still fill every SIMD lane).
 func (j *unitJob) work() {
 	s, low := j.t.shape, j.t.low
 	unit := 1 << low
 	slabBlocks := max(slabBytes/s.bs, min(mb.MaxLanes, maxSlabBytes/s.bs), 1)
-	slabBlocks = min(slabBlocks, unit)
+	per := max(1, slabBlocks/unit) // units an item
+	slabBlocks = min(slabBlocks, per*unit)
 	buf := make([]byte, slabBlocks*s.bs)
 	blocks := make([][]byte, 0, slabBlocks)
-	leaves := make([]Hash, unit)
+	leaves := make([]Hash, per*unit)
+	items := (j.units + per - 1) / per
 	for !j.stop.Load() {
 		if err := j.ctx.Err(); err != nil {
 			j.fail(err)
 			return
 		}
-		u := int(j.next.Add(1) - 1)
-		if u >= j.units {
+		item := int(j.next.Add(1) - 1)
+		if item >= items {
 			return
 		}
-		first, end := s.Descendants(low, u, 0)
+		u0, u1 := item*per, min((item+1)*per, j.units)
+		first, _ := s.Descendants(low, u0, 0)
+		_, end := s.Descendants(low, u1-1, 0)
 		for lo := first; lo < end; lo += slabBlocks {
 			hi := min(lo+slabBlocks, end)
 			off := s.BlockOffset(lo)
@@ -159,12 +164,14 @@ func (j *unitJob) work() {
 			}
 			HashLeaves(blocks, leaves[lo-first:hi-first])
 		}
-		run := leaves[:end-first]
-		if _, err := j.t.store.WriteAt(hashBytes(run), int64(first)*HashSize); err != nil {
+		if _, err := j.t.store.WriteAt(hashBytes(leaves[:end-first]), int64(first)*HashSize); err != nil {
 			j.fail(fmt.Errorf("merkle: storing leaf hashes %d to %d: %w", first, end-1, err))
 			return
 		}
-		j.t.levels[low][u] = foldInPlace(run)
+		for u := u0; u < u1; u++ {
+			a, b := s.Descendants(low, u, 0)
+			j.t.levels[low][u] = foldInPlace(leaves[a-first : b-first])
+		}
 	}
 }
 
