@@ -6,25 +6,24 @@
 #
 # For each size in MEM_SIZES (default "1G 16G"; truncate's suffixes) it serves a sparse file
 # of that size from a network namespace and reports the server's VmHWM (peak resident set,
-# /proc/PID/status) once it says it is serving, and again after MEM_FETCH_SIZE's fetch. With
-# MEM_RANDOM_MB (default 0: off) it also serves a file of that many MiB of random bytes (a
-# sparse file's subtrees are all alike and share their channels; random data has one group per
-# node). MEM_FETCH (default the first size) names the size a receiver in a second namespace
-# fetches, its VmHWM sampled every 20 ms, with MEM_FETCH_ARGS (default --fec 2: parity
-# rather than repair channels for the datagrams a busy receiver drops, since every subtree of
-# a sparse file is the same channel); MEM_FETCH=none skips it. Files go to MEM_DIR
-# (default /var/tmp/lcsync-memory: a disk, not tmpfs: the fetched copy is real bytes) and are
-# deleted at the end; the script refuses a fetch that would not fit. MEM_BIN uses that binary
-# instead of building ./cmd/lcsync. Indexing a sparse file reads zeros at about 0.5-1 GiB/s on
-# a small VM: 256G takes several minutes.
+# /proc/PID/status) once it says it is serving. A sparse file's subtrees are all alike and
+# share their channels, so MEM_DISTINCT (default 16G; none to skip) is also served: a file of
+# that size whose blocks all differ (each 16 KiB block starts with its number, the rest is a
+# hole: a quarter of its size on disk), with a channel per node like real data. A receiver in
+# a second namespace fetches it (MEM_FETCH=0 skips that), its VmHWM sampled every 20 ms, with
+# MEM_FETCH_ARGS (default --fec 2); the server's VmHWM is reported again after the fetch.
+# Files go to MEM_DIR (default /var/tmp/lcsync-memory: a disk, not tmpfs: the fetched copy is
+# real bytes) and are deleted at the end; a fetch that would not fit is skipped. MEM_BIN uses
+# that binary instead of building ./cmd/lcsync. Indexing reads zeros at about 0.1-0.2 GiB/s
+# on a busy 2-core VM: 256G takes half an hour or more.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" -eq 0 ] || { echo "memory.sh: run as root (network namespaces, raw MLD socket)" >&2; exit 1; }
-bash scripts/deps.sh ip truncate timeout
+bash scripts/deps.sh ip truncate python3
 
 sizes=${MEM_SIZES:-1G 16G}
-fetch_size=${MEM_FETCH:-${sizes%% *}}
-random_mb=${MEM_RANDOM_MB:-0}
+distinct=${MEM_DISTINCT:-16G}
+do_fetch=${MEM_FETCH:-1}
 fetch_args=${MEM_FETCH_ARGS:---fec 2}
 dir=${MEM_DIR:-/var/tmp/lcsync-memory}
 bin=${MEM_BIN:-}
@@ -93,11 +92,12 @@ fetch() {
 		[ "${v:-0}" -gt "$peak" ] && peak=$v
 		sleep 0.02
 	done
-	local rc=0
+	local rc=0 how=fetched
 	wait "$fpid" || rc=$?
-	[ "$rc" = 0 ] || { echo "fetch of $1 failed ($rc):" >&2; cat "$dir/fetch.log" >&2; exit 1; }
-	printf '%-12s fetched in %4ds  receiver VmHWM %7s MiB, server VmHWM then %s MiB\n' "$1" \
+	[ "$rc" = 0 ] || how="FAILED ($rc)"
+	printf '%-12s %s in %4ds  receiver VmHWM %7s MiB, server VmHWM then %s MiB\n' "$1" "$how" \
 		$((SECONDS - start)) "$(awk -v k="$peak" 'BEGIN { printf "%.1f", k / 1024 }')" "$(hwm "$spid")"
+	[ "$rc" = 0 ] || sed 's/^/    /' "$dir/fetch.log"
 	rm -f "$dir/dst/"*
 }
 
@@ -106,16 +106,22 @@ for sz in $sizes; do
 	f=$dir/src/sparse$sz
 	truncate -s "$sz" "$f"
 	serve "$f"
-	if [ "$sz" = "$fetch_size" ]; then
-		fetch "sparse$sz" "$(stat -c %s "$f")"
-	fi
 	stop
 	rm -f "$f"
 done
-if [ "$random_mb" -gt 0 ]; then
-	f=$dir/src/random${random_mb}M
-	head -c $((random_mb << 20)) /dev/urandom >"$f"
+if [ "$distinct" != none ]; then
+	f=$dir/src/distinct$distinct
+	truncate -s "$distinct" "$f"
+	python3 - "$f" <<'PY'
+import os, struct, sys
+fd = os.open(sys.argv[1], os.O_WRONLY)
+n = os.fstat(fd).st_size // 16384
+for i in range(n):
+    os.pwrite(fd, struct.pack("<Q", i + 1), i * 16384)
+os.close(fd)
+PY
 	serve "$f"
+	[ "$do_fetch" = 0 ] || fetch "distinct$distinct" "$(stat -c %s "$f")"
 	stop
 	rm -f "$f"
 fi
