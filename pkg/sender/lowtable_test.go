@@ -31,7 +31,8 @@ func TestTableOfStoredTree(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "f"), data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	ix, err := index.Build(context.Background(), dir, index.Options{BlockSize: 1024, MaxResident: 20})
+	treeDir := t.TempDir()
+	ix, err := index.Build(context.Background(), dir, index.Options{BlockSize: 1024, MaxResident: 20, TreeDir: treeDir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,21 +52,9 @@ func TestTableOfStoredTree(t *testing.T) {
 	}
 	defer lows.close()
 	s := whole.Shape()
-	top := s.TopLevel()
-	for k := top; k >= 0; k-- {
-		for i := range s.LevelLen(k) {
-			h := whole.Node(k, i)
-			r, ok := tab.lookup(mcast.DataGroup(mcast.ScopeSite, [32]byte(h)))
-			if !ok || r.kind != mcast.KindData || r.file != 0 || whole.Node(int(r.level), int(r.index)) != h {
-				t.Fatalf("data group of node (%d, %d): %+v, %v", k, i, r, ok)
-			}
-			if k > 0 && (top-k)%height == 0 {
-				r, ok := tab.lookup(mcast.TreeGroup(mcast.ScopeSite, uint8(k), [32]byte(h)))
-				if !ok || r.kind != mcast.KindTree || int(r.level) != k || whole.Node(k, int(r.index)) != h {
-					t.Fatalf("tree group of node (%d, %d): %+v, %v", k, i, r, ok)
-				}
-			}
-		}
+	checkTable(t, tab, whole, height)
+	if len(tab.lows) != 1 || tab.lowErr != nil {
+		t.Fatalf("%d group indexes (%v)", len(tab.lows), tab.lowErr)
 	}
 	for i := range 1000 {
 		var b [32]byte
@@ -103,5 +92,40 @@ func TestTableOfStoredTree(t *testing.T) {
 	first, end := s.Descendants(k, i, 0)
 	if !slices.Equal(got, whole.Level(0)[first:end]) {
 		t.Fatalf("the cycle's %d leaf hashes differ from the node's %d", len(got), end-first)
+	}
+	// Without a place for the index file, every level is mapped in memory instead.
+	if err := os.RemoveAll(treeDir); err != nil {
+		t.Fatal(err)
+	}
+	tab2, err := buildTable(ix, mcast.ScopeSite, height, nil, lowIndexes{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tab2.lows) != 0 || tab2.lowErr == nil {
+		t.Fatalf("%d group indexes, error %v", len(tab2.lows), tab2.lowErr)
+	}
+	checkTable(t, tab2, whole, height)
+}
+
+// checkTable checks that tab finds the data group of every node of the tree whole, and the
+// tree group of every page node.
+func checkTable(t *testing.T, tab *table, whole *merkle.Tree, height int) {
+	t.Helper()
+	s := whole.Shape()
+	top := s.TopLevel()
+	for k := top; k >= 0; k-- {
+		for i := range s.LevelLen(k) {
+			h := whole.Node(k, i)
+			r, ok := tab.lookup(mcast.DataGroup(mcast.ScopeSite, [32]byte(h)))
+			if !ok || r.kind != mcast.KindData || r.file != 0 || whole.Node(int(r.level), int(r.index)) != h {
+				t.Fatalf("data group of node (%d, %d): %+v, %v", k, i, r, ok)
+			}
+			if k > 0 && (top-k)%height == 0 {
+				r, ok := tab.lookup(mcast.TreeGroup(mcast.ScopeSite, uint8(k), [32]byte(h)))
+				if !ok || r.kind != mcast.KindTree || int(r.level) != k || whole.Node(k, int(r.index)) != h {
+					t.Fatalf("tree group of node (%d, %d): %+v, %v", k, i, r, ok)
+				}
+			}
+		}
 	}
 }

@@ -140,6 +140,9 @@ func (s *Sender) rebuild() error {
 	if err != nil {
 		return err
 	}
+	if tab.lowErr != nil && s.cfg.Logger != nil {
+		s.cfg.Logger.Warn("holding the channels of large files in memory", "err", tab.lowErr)
+	}
 	m := s.ix.Manifest(s.cfg.Carousel, uint8(s.cfg.PageHeight), s.gen)
 	m.Publisher = s.publisher()
 	blob, err := m.MarshalBinary()

@@ -1,6 +1,7 @@
 package sender
 
 import (
+	"fmt"
 	"net/netip"
 
 	"github.com/lcsync/lcsync/merkle"
@@ -32,7 +33,7 @@ type table struct {
 	congestion netip.Addr // joined by receivers that drop datagrams
 	dirs       []string   // directory names with a stream channel, index 0 = the share
 	page       []byte     // lowIndex read buffer
-	lowErr     error      // the last lowIndex read error, for the sender's log
+	lowErr     error      // the last lowIndex build or read error, for the sender's log
 }
 
 // fileLow is the lowIndex of file number file.
@@ -121,18 +122,30 @@ func buildTable(ix *index.Index, scope mcast.Scope, pageHeight int, pub mcast.Pu
 		}
 		s := f.Tree.Shape()
 		top := s.TopLevel()
-		if f.Tree.Resident() > 0 {
+		bottom := f.Tree.Resident() // the lowest level mapped in groups
+		if bottom > 0 {
 			x, err := lows.get(f.Tree, scope, pageHeight, ix.TreeDir())
-			if err != nil {
-				return nil, err
+			if err == nil {
+				t.lows = append(t.lows, fileLow{file: int32(fi), x: x})
+				t.page = make([]byte, lowPage*lowEntry)
+			} else {
+				// No index file (a full disk, say): every level goes in groups, as when
+				// the tree is held whole.
+				t.lowErr, bottom = err, 0
 			}
-			t.lows = append(t.lows, fileLow{file: int32(fi), x: x})
-			t.page = make([]byte, lowPage*lowEntry)
 		}
-		for k := top; k >= f.Tree.Resident(); k-- {
+		var level []merkle.Hash
+		for k := top; k >= bottom; k-- {
 			page := k > 0 && (top-k)%pageHeight == 0
+			level = f.Tree.Level(k)
+			if level == nil {
+				var err error
+				if level, err = f.Tree.Hashes(k, 0, s.LevelLen(k), nil); err != nil {
+					return nil, fmt.Errorf("sender: %s: %w", f.Path, err)
+				}
+			}
 			for i := range s.LevelLen(k) {
-				h := [32]byte(f.Tree.Level(k)[i])
+				h := [32]byte(level[i])
 				r := ref{file: int32(fi), level: uint8(k), index: uint32(i)}
 				t.add(mcast.DataGroup(scope, h), r, mcast.KindData)
 				if page {
