@@ -44,8 +44,7 @@ type active struct {
 	fecGen  uint64 // fec.gen when fecMask was computed
 	fecMask uint8  // parity layers someone on the interface has joined
 
-	win    [][]byte // blocks of the interleaved window (see emitWindow)
-	buf    []byte   // current block
+	buf    []byte // current block
 	loaded bool
 	bfile  int
 	bblock int

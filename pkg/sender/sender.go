@@ -32,7 +32,11 @@ type Sender struct {
 	signing  signing  // the current manifest's statement (signed shares)
 	gen      uint64
 	cycles   map[netip.Addr]*cycle
-	lows     lowIndexes // the group indexes of stored trees, by tree
+	// win holds the blocks of the window emitWindow is sending: one set for every channel,
+	// since a window's blocks are copied into datagrams before the next channel's turn
+	// (16 blocks, not 16 per active channel: 64 MiB with 256 channels of 16 KiB blocks).
+	win  [][]byte
+	lows lowIndexes // the group indexes of stored trees, by tree
 	// treeFailed is set when a cycle could not be built from a stored tree; Run then re-indexes.
 	treeFailed bool
 
