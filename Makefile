@@ -25,7 +25,7 @@ DEBARCH    ?= $(shell $(GO) env GOARCH)
 DEBROOT     = bin/deb
 DEB         = bin/lcsync_$(DEBVERSION)_$(DEBARCH).deb
 
-.PHONY: all build test fuzz soak demo bench bench-local bench-net bench-live profiles lint install uninstall deb completions clean net-setup net-teardown help
+.PHONY: all build test fuzz soak demo bench bench-local bench-net bench-live bench-memory profiles lint install uninstall deb completions clean net-setup net-teardown help
 
 all: build
 
@@ -54,6 +54,9 @@ bench-net: ## multicast transfer benchmarks on the namespace rig (root)
 
 bench-live: ## live sync (--watch/--follow) beside lsyncd and Syncthing (root; writes BENCHMARKS.live.md)
 	bash scripts/bench/live.sh
+
+bench-memory: ## root: server and receiver peak RSS by file size (MEM_SIZES, default 1G 16G sparse)
+	bash scripts/memory.sh
 
 profiles: ## root: regenerate profiles/ (CPU profiles of a 512 MiB fetch to 4 receivers)
 	bash scripts/profile.sh

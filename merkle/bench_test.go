@@ -50,6 +50,24 @@ func BenchmarkBuild(b *testing.B) {
 	}
 }
 
+// BenchmarkBuildStored is BenchmarkBuild keeping 1024 or 64 nodes a level
+// in memory (units of 4 and 64 leaves at 16 KiB) and the leaves in a store:
+// it should be as fast.
+func BenchmarkBuildStored(b *testing.B) {
+	data := patternBytes(benchSize)
+	for _, maxNodes := range []int{1024, 64} {
+		b.Run(fmt.Sprintf("max=%d", maxNodes), func(b *testing.B) {
+			b.SetBytes(benchSize)
+			r := bytes.NewReader(data)
+			for b.Loop() {
+				if _, err := BuildStored(context.Background(), r, benchSize, DefaultBlockSize, 0, maxNodes, &memStore{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
 // BenchmarkBlake2sRaw is one goroutine running blake2s.Sum256 over the same
 // bytes and block sizes as BenchmarkBuild.
 func BenchmarkBlake2sRaw(b *testing.B) {

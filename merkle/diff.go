@@ -13,7 +13,7 @@ import "github.com/bits-and-blooms/bitset"
 // of the same (level, index) in have covers the same leaves and has the same
 // hash, so two large trees with few differences are compared in time
 // proportional to the differences times the tree height. want must not be
-// nil.
+// nil. Both trees should be held whole in memory (see [Tree.Resident]).
 func Diff(have, want *Tree) *bitset.BitSet {
 	n := want.shape.n
 	need := bitset.New(uint(n))
@@ -39,7 +39,7 @@ func (d *differ) walk(k, i int) {
 	if hs.HasNode(k, i) {
 		_, hEnd := hs.Span(k, i)
 		_, wEnd := ws.Span(k, i)
-		if hEnd == wEnd && d.have.levels[k][i] == d.want.levels[k][i] {
+		if hEnd == wEnd && d.have.Node(k, i) == d.want.Node(k, i) {
 			return
 		}
 	}

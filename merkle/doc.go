@@ -26,7 +26,14 @@
 // against a node it already trusts. [Diff] lists the blocks of one tree that
 // differ from another, skipping equal subtrees.
 //
+// [BuildStored] builds a tree that keeps only its upper levels in memory (at
+// most about twice a given number of hashes, whatever the file size) and its
+// leaf hashes in a [LeafStore]; [Tree.Hashes] and [Tree.Get] read the lower
+// levels back a unit at a time, each unit checked against the resident node
+// above it.
+//
 // A Tree is immutable once built and safe for concurrent use. The package
-// performs no I/O of its own beyond the reader handed to [Build], never logs,
+// performs no I/O of its own beyond the reader handed to [Build] and the store
+// handed to [BuildStored], never logs,
 // and reports failures as errors prefixed with "merkle:".
 package merkle

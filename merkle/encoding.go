@@ -21,19 +21,30 @@ const (
 func EncodedLen(s Shape) int { return EncodingHeaderSize + HashSize*s.Nodes() }
 
 // MarshalBinary returns the binary encoding of the tree (PROTOCOL.md §1.5).
-// It implements encoding.BinaryMarshaler and never fails.
+// It implements encoding.BinaryMarshaler; see [Tree.AppendBinary].
 func (t *Tree) MarshalBinary() ([]byte, error) {
 	return t.AppendBinary(make([]byte, 0, EncodedLen(t.shape)))
 }
 
 // AppendBinary appends the binary encoding of the tree to b and returns the
-// extended slice. It implements encoding.BinaryAppender and never fails.
+// extended slice. It implements encoding.BinaryAppender and fails only when
+// the levels of a stored tree (see [BuildStored]) cannot be read.
 func (t *Tree) AppendBinary(b []byte) ([]byte, error) {
 	b = append(b, encMagic...)
 	b = append(b, encVersion, byte(t.shape.shift), 0, 0)
 	b = binary.BigEndian.AppendUint64(b, uint64(t.shape.size))
 	for i := range t.nodes {
 		b = append(b, t.nodes[i][:]...)
+	}
+	var run []Hash
+	for k := t.low - 1; k >= 0; k-- {
+		for first := 0; first < t.shape.LevelLen(k); first += 1 << 12 {
+			var err error
+			if run, err = t.Hashes(k, first, min(first+1<<12, t.shape.LevelLen(k)), run[:0]); err != nil {
+				return nil, err
+			}
+			b = append(b, hashBytes(run)...)
+		}
 	}
 	return b, nil
 }

@@ -4,16 +4,25 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
-// Tree is the complete merkle tree of one file: every node of every level
-// and the root. It is immutable after construction and safe for concurrent
-// reads. Build one with [Build], [FromLeaves] or [Unmarshal].
+// Tree is the merkle tree of one file: every node of every level and the
+// root. It is immutable after construction and safe for concurrent reads.
+// Build one with [Build], [FromLeaves] or [Unmarshal], which hold every level
+// in memory, or with [BuildStored], which holds only the upper levels and
+// reads the rest from a [LeafStore] (see [Tree.Resident] and [Tree.Hashes]).
 type Tree struct {
 	shape  Shape
-	nodes  []Hash   // every node, top-down (PROTOCOL.md §1.2)
-	levels [][]Hash // levels[k] is the level-k window of nodes
+	nodes  []Hash   // every resident node, top-down (PROTOCOL.md §1.2)
+	levels [][]Hash // levels[k] is the level-k window of nodes; nil below low
 	root   Hash
+
+	low   int       // lowest resident level: 0 unless built by BuildStored
+	store LeafStore // the leaf hashes when low > 0
+	cache unitCache // the unit of levels below low read last
+	// broken is set once reading the store failed.
+	broken atomic.Bool
 }
 
 // newTree allocates the node storage of shape s, hashes not yet computed.
@@ -94,10 +103,18 @@ func (t *Tree) Top() Hash {
 }
 
 // Node returns the hash of node (k, i). It panics if the node does not exist
-// (see [Shape.HasNode]).
+// (see [Shape.HasNode]), and on a level below [Tree.Resident] if the store
+// cannot be read: callers of a stored tree use [Tree.Get] there.
 func (t *Tree) Node(k, i int) Hash {
 	if !t.shape.HasNode(k, i) {
 		panic(fmt.Sprintf("merkle: node (%d, %d) does not exist (%s)", k, i, t.shape))
+	}
+	if k < t.low {
+		h, err := t.Get(k, i)
+		if err != nil {
+			panic(err.Error())
+		}
+		return h
 	}
 	return t.levels[k][i]
 }
@@ -106,10 +123,11 @@ func (t *Tree) Node(k, i int) Hash {
 func (t *Tree) Leaf(i int) Hash { return t.Node(0, i) }
 
 // Level returns the hashes of level k in index order, or nil if the tree has
-// no level k. The slice is a read-only view of the tree's storage: callers
+// no level k or does not hold it in memory (below [Tree.Resident]; see
+// [Tree.Hashes]). The slice is a read-only view of the tree's storage: callers
 // must not modify it (copy it first if they need to).
 func (t *Tree) Level(k int) []Hash {
-	if k < 0 || k >= t.shape.levels {
+	if k < t.low || k >= t.shape.levels {
 		return nil
 	}
 	return t.levels[k]
@@ -117,8 +135,12 @@ func (t *Tree) Level(k int) []Hash {
 
 // Run returns the hashes of the descendants of node (k, i) at level `level`
 // (see [Shape.Descendants]), a read-only view like [Tree.Level]. It panics
-// if the node does not exist or level is not in [0, k].
+// if the node does not exist, level is not in [0, k], or level is below
+// [Tree.Resident] (see [Tree.Hashes]).
 func (t *Tree) Run(k, i, level int) []Hash {
 	first, end := t.shape.Descendants(k, i, level)
+	if level < t.low {
+		panic(fmt.Sprintf("merkle: level %d is not resident (%s, resident from level %d)", level, t.shape, t.low))
+	}
 	return t.levels[level][first:end:end]
 }

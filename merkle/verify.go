@@ -19,7 +19,11 @@ func (t *Tree) VerifyBlock(i int, data []byte) error {
 	if want := t.shape.BlockLen(i); len(data) != want {
 		return fmt.Errorf("merkle: block %d has %d bytes, want %d", i, len(data), want)
 	}
-	if LeafHash(data) != t.levels[0][i] {
+	leaf, err := t.Get(0, i)
+	if err != nil {
+		return err
+	}
+	if LeafHash(data) != leaf {
 		return fmt.Errorf("%w: block %d", ErrMismatch, i)
 	}
 	return nil

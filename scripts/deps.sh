@@ -6,7 +6,7 @@
 set -euo pipefail
 declare -A pkg=([ip]=iproute2 [bridge]=iproute2 [tc]=iproute2 [nft]=nftables [rsync]=rsync
 	[uftp]=uftp [uftpd]=uftp [udp-sender]=udpcast [udp-receiver]=udpcast [iperf]=iperf
-	[ss]=iproute2 [timeout]=coreutils [tar]=tar [tcpdump]=tcpdump [man]=man-db [groff]=groff-base [sha256sum]=coreutils [time]=time [python3]=python3
+	[ss]=iproute2 [timeout]=coreutils [truncate]=coreutils [tar]=tar [tcpdump]=tcpdump [man]=man-db [groff]=groff-base [sha256sum]=coreutils [time]=time [python3]=python3
 	[lsyncd]=lsyncd [sshd]=openssh-server [ssh]=openssh-client [ssh-keygen]=openssh-client [syncthing]=syncthing
 	[make]=make [systemd-analyze]=systemd [dpkg-deb]=dpkg [zsh]=zsh [fish]=fish [curl]=curl [minisign]=minisign)
 tools=("$@")

@@ -22,4 +22,10 @@
 //
 // Hashing runs on a bounded pool: large files one at a time with every worker on the file,
 // small files several at a time with one worker each.
+//
+// Memory does not grow with file sizes: a file of more than Options.MaxResident blocks
+// (8192 by default) keeps only the upper levels of its tree in memory, at most about
+// 2·MaxResident hashes, and its leaf hashes in an unlinked temporary file in Options.TreeDir
+// (merkle.BuildStored); the levels between are read back a unit at a time and checked against
+// the resident level. A 16 GiB file then costs 512 KiB of hashes instead of 64 MiB.
 package index

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"runtime"
 	"sync"
@@ -26,7 +27,20 @@ type Options struct {
 	// Exclude leaves matching paths out of the index (see pkg/exclude); nil excludes only
 	// lcsync's temporary files. Refresh and Update keep the old index's rules when nil.
 	Exclude *exclude.Matcher
+	// TreeDir is where the leaf hashes of large files go (see File.Tree), in unlinked
+	// temporary files; "" means os.TempDir(). Refresh and Update keep the old index's.
+	TreeDir string
+	// MaxResident bounds the nodes of a file's lowest resident tree level (see
+	// merkle.BuildStored): a file of more blocks keeps about 2·MaxResident hashes in memory
+	// and its leaf hashes in TreeDir. 0 means DefaultMaxResident; negative keeps every tree
+	// whole in memory. Refresh and Update keep the old index's.
+	MaxResident int
 }
+
+// DefaultMaxResident is the default Options.MaxResident: at most 16 Ki hashes (512 KiB) of
+// each file's tree stay in memory; files of up to 8192 blocks (128 MiB with 16 KiB blocks)
+// are held whole.
+const DefaultMaxResident = 8192
 
 // File is one regular file of the share. Files are immutable once their Index is built, so a
 // refreshed Index may share them with the previous one.
@@ -36,7 +50,10 @@ type File struct {
 	// Path is the local path of the file, for messages; it is opened relative to the share's
 	// directory, never by this path (see Open).
 	Path string
-	// Tree is the file's merkle tree.
+	// Tree is the file's merkle tree. A file of more than Options.MaxResident blocks has only
+	// its upper levels in memory; its leaf hashes are in an unlinked temporary file that is
+	// closed when the tree is no longer referenced (use Tree.Get and Tree.Hashes below
+	// Tree.Resident).
 	Tree *merkle.Tree
 	// Size and ModTime are what the file looked like when it was hashed.
 	Size    int64
@@ -69,8 +86,14 @@ type Index struct {
 	BlockSize int
 
 	exclude    *exclude.Matcher // the rules it was built with
+	treeDir    string           // Options.TreeDir it was built with
+	resident   int              // Options.MaxResident it was built with
 	incomplete map[string]bool  // directories, by name, with an unreadable entry below them
 }
+
+// TreeDir returns the directory the leaf hash stores of large files go in ("" for
+// os.TempDir()): Options.TreeDir.
+func (ix *Index) TreeDir() string { return ix.treeDir }
 
 // markIncomplete records that the directory named dir lost an entry it could not read. The
 // share's own name is marked for entries directly in it; "" (a single-file share) is not.
@@ -99,6 +122,9 @@ func Build(ctx context.Context, src string, opt Options) (*Index, error) {
 	if opt.Workers <= 0 {
 		opt.Workers = runtime.GOMAXPROCS(0)
 	}
+	if opt.MaxResident == 0 {
+		opt.MaxResident = DefaultMaxResident
+	}
 	abs, err := filepath.Abs(src)
 	if err != nil {
 		return nil, fmt.Errorf("index: %w", err)
@@ -107,7 +133,8 @@ func Build(ctx context.Context, src string, opt Options) (*Index, error) {
 	if err := wire.CheckShareName(share); err != nil || abs == string(filepath.Separator) {
 		return nil, fmt.Errorf("index: cannot serve %s: its base name %q is not a valid share name", src, share)
 	}
-	ix := &Index{Share: share, Source: src, BlockSize: opt.BlockSize, exclude: opt.Exclude}
+	ix := &Index{Share: share, Source: src, BlockSize: opt.BlockSize, exclude: opt.Exclude,
+		treeDir: opt.TreeDir, resident: opt.MaxResident}
 	w := walker{ix: ix, opt: opt}
 	if err := w.walk(abs); err != nil {
 		return nil, err
@@ -166,7 +193,7 @@ func (f *File) Changed() (bool, error) {
 func hashAll(ctx context.Context, ix *Index, opt Options, reuse map[string]*File) error {
 	failed := make([]error, len(ix.Files))
 	for i, f := range ix.Files {
-		if old := reuse[f.Path]; old != nil && old.id == f.id &&
+		if old := reuse[f.Path]; old != nil && old.id == f.id && !old.Tree.Broken() &&
 			old.Entry.BlockShift == f.Entry.BlockShift && old.Entry.Name == f.Entry.Name {
 			g := *old
 			g.Entry.Mode = f.Entry.Mode
@@ -180,7 +207,7 @@ func hashAll(ctx context.Context, ix *Index, opt Options, reuse map[string]*File
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				failed[i] = hashFile(ctx, ix.Files[i], 1)
+				failed[i] = hashFile(ctx, ix.Files[i], 1, opt)
 			}
 		}()
 	}
@@ -189,7 +216,7 @@ func hashAll(ctx context.Context, ix *Index, opt Options, reuse map[string]*File
 			continue // reused
 		}
 		if f.Size >= large {
-			failed[i] = hashFile(ctx, f, opt.Workers)
+			failed[i] = hashFile(ctx, f, opt.Workers, opt)
 			continue
 		}
 		select {
@@ -253,7 +280,9 @@ func Refresh(ctx context.Context, old *Index, opt Options) (ix *Index, changed b
 	if opt.Exclude == nil {
 		opt.Exclude = old.exclude
 	}
-	ix = &Index{Share: old.Share, Source: old.Source, BlockSize: opt.BlockSize, exclude: opt.Exclude}
+	opt.inherit(old)
+	ix = &Index{Share: old.Share, Source: old.Source, BlockSize: opt.BlockSize, exclude: opt.Exclude,
+		treeDir: opt.TreeDir, resident: opt.MaxResident}
 	w := walker{ix: ix, opt: opt}
 	if err := w.walk(abs); err != nil {
 		return nil, false, err
@@ -288,7 +317,7 @@ func sameEntries(a, b []wire.Entry) bool {
 // during hashing is caught by the next Changed check. The file is opened below the share's
 // directory without following symlinks or blocking, and must be the inode the walk saw: a
 // file swapped (for a symlink, a FIFO or another file) since the walk is not hashed.
-func hashFile(ctx context.Context, f *File, workers int) error {
+func hashFile(ctx context.Context, f *File, workers int, opt Options) error {
 	fh, st, err := openBeneath(f.root, f.rel)
 	if err != nil {
 		return fmt.Errorf("index: %w", err)
@@ -299,7 +328,7 @@ func hashFile(ctx context.Context, f *File, workers int) error {
 		return fmt.Errorf("index: %w: %s was replaced since the walk", ErrChanged, f.Path)
 	}
 	bs := f.Entry.BlockSize()
-	t, err := merkle.Build(ctx, fh, id.size, bs, workers)
+	t, err := buildTree(ctx, fh, id.size, bs, workers, opt)
 	if err != nil {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return err
@@ -312,6 +341,60 @@ func hashFile(ctx context.Context, f *File, workers int) error {
 	f.Entry.Mode = uint32(st.Mode) & 0o7777
 	f.Entry.Top = t.Top()
 	return nil
+}
+
+// inherit fills in the tree options Refresh and Update keep from the old index.
+func (opt *Options) inherit(old *Index) {
+	if opt.TreeDir == "" {
+		opt.TreeDir = old.treeDir
+	}
+	if opt.MaxResident == 0 {
+		opt.MaxResident = old.resident
+	}
+	if opt.MaxResident == 0 {
+		opt.MaxResident = DefaultMaxResident
+	}
+}
+
+// buildTree hashes the open file fh. A file of more than opt.MaxResident blocks keeps its leaf
+// hashes in an unlinked temporary file in opt.TreeDir, closed once the tree is unreachable;
+// if that file cannot be made, the tree is held whole, with a warning.
+func buildTree(ctx context.Context, fh *os.File, size int64, bs, workers int, opt Options) (*merkle.Tree, error) {
+	s, err := merkle.NewShape(size, bs)
+	if err != nil {
+		return nil, err
+	}
+	if opt.MaxResident < 0 || merkle.ResidentLevel(s, opt.MaxResident) == 0 {
+		return merkle.Build(ctx, fh, size, bs, workers)
+	}
+	store, err := leafStore(opt.TreeDir)
+	if err != nil {
+		if opt.Logger != nil {
+			opt.Logger.Warn("holding the whole tree in memory", "path", fh.Name(), "reason", err)
+		}
+		return merkle.Build(ctx, fh, size, bs, workers)
+	}
+	t, err := merkle.BuildStored(ctx, fh, size, bs, workers, opt.MaxResident, store)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	runtime.AddCleanup(t, func(f *os.File) { f.Close() }, store)
+	return t, nil
+}
+
+// leafStore creates an unlinked temporary file in dir (os.TempDir() if empty): nothing is
+// left behind however the process ends.
+func leafStore(dir string) (*os.File, error) {
+	f, err := os.CreateTemp(dir, ".lcsync-tree-*")
+	if err != nil {
+		return nil, fmt.Errorf("index: leaf hash store: %w", err)
+	}
+	if err := os.Remove(f.Name()); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("index: leaf hash store: %w", err)
+	}
+	return f, nil
 }
 
 func shift(bs int) uint8 {

@@ -58,6 +58,7 @@ func Update(ctx context.Context, old *Index, changes []watch.Change, opt Options
 	if opt.Exclude == nil {
 		opt.Exclude = old.exclude
 	}
+	opt.inherit(old)
 	abs, err := filepath.Abs(old.Source)
 	if err != nil {
 		return UpdateResult{}, fmt.Errorf("index: %w", err)
@@ -76,7 +77,8 @@ func Update(ctx context.Context, old *Index, changes []watch.Change, opt Options
 		ups: map[string]upsert{},
 		pre: map[string]stamp{},
 	}
-	u.ix = &Index{Share: old.Share, Source: old.Source, BlockSize: opt.BlockSize, exclude: opt.Exclude, Skipped: old.Skipped}
+	u.ix = &Index{Share: old.Share, Source: old.Source, BlockSize: opt.BlockSize, exclude: opt.Exclude, Skipped: old.Skipped,
+		treeDir: opt.TreeDir, resident: opt.MaxResident}
 	for _, c := range plan(changes) {
 		if err := u.apply(c); err != nil {
 			return UpdateResult{}, err

@@ -32,6 +32,7 @@ type serveOpts struct {
 	rate     float64 // bits per second; 0: unlimited
 	bs       int     // block size; 0: 1024
 	signer   sender.Signer
+	resident int // index.Options.MaxResident; 0: the default
 }
 
 // serveWith is serve with options.
@@ -40,7 +41,7 @@ func serveWith(t *testing.T, n *mcasttest.Net, dir string, o serveOpts) *sender.
 	if o.bs == 0 {
 		o.bs = 1024
 	}
-	ix, err := index.Build(context.Background(), dir, index.Options{BlockSize: o.bs})
+	ix, err := index.Build(context.Background(), dir, index.Options{BlockSize: o.bs, MaxResident: o.resident})
 	if err != nil {
 		t.Fatal(err)
 	}

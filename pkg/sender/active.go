@@ -44,8 +44,7 @@ type active struct {
 	fecGen  uint64 // fec.gen when fecMask was computed
 	fecMask uint8  // parity layers someone on the interface has joined
 
-	win    [][]byte // blocks of the interleaved window (see emitWindow)
-	buf    []byte   // current block
+	buf    []byte // current block
 	loaded bool
 	bfile  int
 	bblock int
@@ -292,7 +291,10 @@ func (s *Sender) compact() {
 func (s *Sender) burst(ctx context.Context, a *active, now time.Time) {
 	for n := 0; n < s.cfg.Burst && a.budget != 0; {
 		if r := &a.replay; r.next < r.end {
-			s.out.set(r.part.appendTree(s.out.add(a.key.ifindex, a.key.group), s.geo, r.next, s.out.scratch[:0]))
+			if !s.queueTree(ctx, a, r.part, r.next) {
+				r.next = r.end
+				continue
+			}
 			s.count(func(st *Stats) { st.TreePackets++; st.ReplayPackets++ })
 			r.next++
 			n++
@@ -348,7 +350,9 @@ func (s *Sender) emit(ctx context.Context, a *active, now time.Time) int {
 	p, q := c.locate(a.pos)
 	block, piece, isBlock := p.blockAt(q)
 	if !isBlock {
-		s.out.set(p.appendTree(s.out.add(a.key.ifindex, a.key.group), s.geo, q, s.out.scratch[:0]))
+		if !s.queueTree(ctx, a, p, q) {
+			return 0
+		}
 		s.count(func(st *Stats) { st.TreePackets++ })
 		return 1
 	}
@@ -395,6 +399,22 @@ func (s *Sender) load(ctx context.Context, a *active, p *part, block int, now ti
 		return false
 	}
 	a.loaded, a.bfile, a.bblock = true, p.fileIdx, block
+	return true
+}
+
+// queueTree queues tree packet q of part p on channel a. If a stored tree's hashes cannot be
+// read it queues nothing, starts a re-index (which stores the tree anew) and returns false.
+func (s *Sender) queueTree(ctx context.Context, a *active, p *part, q int64) bool {
+	b, err := p.appendTree(s.out.add(a.key.ifindex, a.key.group), s.geo, q, s.out.scratch[:0], s.out.hashes)
+	if err != nil {
+		s.out.drop()
+		if s.cfg.Logger != nil {
+			s.cfg.Logger.Warn("cannot read the tree's hashes; re-indexing", "path", p.file.Path, "err", err)
+		}
+		s.refresh(ctx)
+		return false
+	}
+	s.out.set(b)
 	return true
 }
 

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"sort"
 
+	"github.com/lcsync/lcsync/merkle"
 	"github.com/lcsync/lcsync/pkg/index"
 	"github.com/lcsync/lcsync/pkg/mcast"
 	"github.com/lcsync/lcsync/pkg/wire"
@@ -67,9 +68,13 @@ func (c *cycle) finish() {
 }
 
 // dataPart is a data channel's content for node (k, i) of file f.
-func dataPart(g geometry, fi int, f *index.File, k, i int) part {
+func dataPart(g geometry, fi int, f *index.File, k, i int) (part, error) {
 	s := f.Tree.Shape()
-	p := part{fileIdx: fi, file: f, label: wire.LabelOf(f.Tree.Node(k, i))}
+	h, err := f.Tree.Get(k, i)
+	if err != nil {
+		return part{}, err
+	}
+	p := part{fileIdx: fi, file: f, label: wire.LabelOf(h)}
 	if k > 0 {
 		p.treeFirst, p.treeEnd = s.Descendants(k, i, 0)
 		p.nTree = ceilDiv(int64(p.treeEnd-p.treeFirst), int64(g.perTree))
@@ -78,27 +83,32 @@ func dataPart(g geometry, fi int, f *index.File, k, i int) part {
 	p.piecesFull = int(ceilDiv(int64(s.BlockSize()), int64(g.piece)))
 	last := p.blockEnd - 1
 	p.pieces = int64(last-p.blockFirst)*int64(p.piecesFull) + ceilDiv(int64(s.BlockLen(last)), int64(g.piece))
-	return p
+	return p, nil
 }
 
 // treePart is a tree channel's content for node (k, i): its page (PROTOCOL.md §5.2).
-func treePart(g geometry, fi int, f *index.File, k, i, height int) part {
+func treePart(g geometry, fi int, f *index.File, k, i, height int) (part, error) {
 	s := f.Tree.Shape()
-	p := part{fileIdx: fi, file: f, label: wire.LabelOf(f.Tree.Node(k, i))}
+	h, err := f.Tree.Get(k, i)
+	if err != nil {
+		return part{}, err
+	}
+	p := part{fileIdx: fi, file: f, label: wire.LabelOf(h)}
 	p.treeLevel = max(0, k-height)
 	p.treeFirst, p.treeEnd = s.Descendants(k, i, p.treeLevel)
 	p.nTree = ceilDiv(int64(p.treeEnd-p.treeFirst), int64(g.perTree))
 	// Once: a receiver that lost its page learns it from the end packet that follows and
 	// joins again at once (PROTOCOL.md §5.2).
 	p.repeat = 1
-	return p
+	return p, nil
 }
 
 // smallManifest is the most chunks a manifest may have to be sent twice per cycle.
 const smallManifest = 8
 
-// newCycle builds the cycle of a group from the table entry r.
-func newCycle(g geometry, ix *index.Index, tab *table, group netip.Addr, r ref, manifest [][]byte, height int) *cycle {
+// newCycle builds the cycle of a group from the table entry r. It fails only when a stored
+// tree's hashes cannot be read.
+func newCycle(g geometry, ix *index.Index, tab *table, group netip.Addr, r ref, manifest [][]byte, height int) (*cycle, error) {
 	c := &cycle{kind: r.kind, group: group}
 	switch r.kind {
 	case mcast.KindManifest:
@@ -114,16 +124,28 @@ func newCycle(g geometry, ix *index.Index, tab *table, group netip.Addr, r ref, 
 			name := f.Entry.Name
 			below := name == dir || len(name) > len(dir) && name[:len(dir)] == dir && name[len(dir)] == '/'
 			if below && f.Tree != nil && f.Tree.Shape().Blocks() > 0 {
-				c.parts = append(c.parts, dataPart(g, fi, f, f.Tree.Shape().TopLevel(), 0))
+				p, err := dataPart(g, fi, f, f.Tree.Shape().TopLevel(), 0)
+				if err != nil {
+					return nil, err
+				}
+				c.parts = append(c.parts, p)
 			}
 		}
 	case mcast.KindData:
-		c.parts = []part{dataPart(g, int(r.file), ix.Files[r.file], int(r.level), int(r.index))}
+		p, err := dataPart(g, int(r.file), ix.Files[r.file], int(r.level), int(r.index))
+		if err != nil {
+			return nil, err
+		}
+		c.parts = []part{p}
 	case mcast.KindTree:
-		c.parts = []part{treePart(g, int(r.file), ix.Files[r.file], int(r.level), int(r.index), height)}
+		p, err := treePart(g, int(r.file), ix.Files[r.file], int(r.level), int(r.index), height)
+		if err != nil {
+			return nil, err
+		}
+		c.parts = []part{p}
 	}
 	c.finish()
-	return c
+	return c, nil
 }
 
 // locate returns the part and the position within it for a cycle position of a tree, data or
@@ -143,19 +165,23 @@ func (p *part) blockAt(q int64) (block, piece int, ok bool) {
 	return p.blockFirst + int(r/int64(p.piecesFull)), int(r % int64(p.piecesFull)), true
 }
 
-// appendTree appends tree packet q of part p.
-func (p *part) appendTree(dst []byte, g geometry, q int64, scratch []byte) []byte {
+// appendTree appends tree packet q of part p. It fails only when a stored tree's hashes
+// cannot be read; dst is then returned as it was.
+func (p *part) appendTree(dst []byte, g geometry, q int64, scratch []byte, run []merkle.Hash) ([]byte, error) {
 	q %= p.nTree // repeats send the same packets again
 	first := p.treeFirst + int(q)*g.perTree
 	end := min(first+g.perTree, p.treeEnd)
-	run := p.file.Tree.Level(p.treeLevel)[first:end]
+	run, err := p.file.Tree.Hashes(p.treeLevel, first, end, run[:0])
+	if err != nil {
+		return dst, err
+	}
 	scratch = scratch[:0]
 	for _, h := range run {
 		scratch = append(scratch, h[:]...)
 	}
 	return wire.AppendTree(dst, wire.TreePacket{
 		Label: p.label, Level: uint8(p.treeLevel), Index: uint32(first - p.treeFirst), Hashes: scratch,
-	})
+	}), nil
 }
 
 // appendPiece appends the block packet for piece `piece` of block `block`, whose bytes are data.

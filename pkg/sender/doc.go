@@ -21,6 +21,12 @@
 // file's size or modification time changed since it was indexed; a changed file stops being
 // served until it has been hashed again, and then the manifest gets a new generation.
 //
+// The group table maps every channel to what it carries. For a file whose tree keeps only its
+// upper levels in memory (see package index), the groups of its lower levels are in a sorted
+// index in an unlinked temporary file (lowtable.go), built once per tree: a lookup reads one
+// 16 KiB page of it, so memory stays flat with the data, and tree packets below the resident
+// levels are read back from the tree's leaf store.
+//
 // A manifest request is never answered from a stale index (fresh.go): without a watcher the
 // share is walked again first, the request held meanwhile; with one (Config.Watch, --watch)
 // the index follows the watcher's batches and each new generation is pushed to the hosts

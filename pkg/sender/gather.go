@@ -151,7 +151,7 @@ const minGatherScore = 0.5
 // gather decides whether a channel just started by src should wait for other hosts, and sets
 // its pause and the hosts it waits for.
 func (s *Sender) gather(a *active, src netip.Addr, now time.Time) {
-	r, ok := s.tab.groups[a.key.group]
+	r, ok := s.tab.lookup(a.key.group)
 	if !ok || r.file < 0 || int(r.file) >= len(s.ix.Files) || s.ix.Files[r.file].Tree == nil {
 		return
 	}
@@ -223,7 +223,7 @@ func (s *Sender) gatherTimedOut(a *active) {
 }
 
 func (s *Sender) scoreGather(a *active, hit bool) {
-	r := s.tab.groups[a.key.group]
+	r, _ := s.tab.lookup(a.key.group)
 	v := 0.9 * s.gatherScore[r.file]
 	if hit {
 		v += 0.1

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/lcsync/lcsync/merkle"
 	"github.com/lcsync/lcsync/pkg/mcast"
 )
 
@@ -18,6 +19,7 @@ type outbox struct {
 	queue       []queued
 	batch       []mcast.Datagram
 	scratch     []byte
+	hashes      []merkle.Hash // a tree packet's run of hashes
 }
 
 type queued struct {
@@ -33,6 +35,7 @@ const maxTrain = 65507
 func (o *outbox) init(maxDatagram int) {
 	o.maxDatagram = maxDatagram
 	o.scratch = make([]byte, 0, maxDatagram)
+	o.hashes = make([]merkle.Hash, 0, maxDatagram/merkle.HashSize)
 }
 
 func (o *outbox) count() int { return len(o.queue) }
@@ -65,6 +68,9 @@ func (o *outbox) setTrain(b []byte, seg, n int) {
 	q := &o.queue[len(o.queue)-1]
 	q.seg, q.n = seg, n
 }
+
+// drop removes the datagram added last, before its set.
+func (o *outbox) drop() { o.queue = o.queue[:len(o.queue)-1] }
 
 // set stores the bytes of the datagram added last.
 func (o *outbox) set(b []byte) {

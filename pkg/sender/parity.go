@@ -163,10 +163,10 @@ func (s *Sender) emitWindow(ctx context.Context, a *active, p *part, block int, 
 	if end-block < 2 {
 		return 0
 	}
-	for len(a.win) < end-block {
-		a.win = append(a.win, nil)
+	for len(s.win) < end-block {
+		s.win = append(s.win, nil)
 	}
-	win := a.win[:end-block]
+	win := s.win[:end-block]
 	for i := range win {
 		var ok bool
 		if win[i], ok = s.read(ctx, p, block+i, win[i], now); !ok {

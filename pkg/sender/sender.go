@@ -33,6 +33,13 @@ type Sender struct {
 	signing  signing  // the current manifest's statement (signed shares)
 	gen      uint64
 	cycles   map[netip.Addr]*cycle
+	// win holds the blocks of the window emitWindow is sending: one set for every channel,
+	// since a window's blocks are copied into datagrams before the next channel's turn
+	// (16 blocks, not 16 per active channel: 64 MiB with 256 channels of 16 KiB blocks).
+	win  [][]byte
+	lows lowIndexes // the group indexes of stored trees, by tree
+	// treeFailed is set when a cycle could not be built from a stored tree; Run then re-indexes.
+	treeFailed bool
 
 	act         []*active
 	rr          int // round-robin position in act
@@ -100,6 +107,7 @@ func New(cfg Config) (*Sender, error) {
 		ix:          cfg.Index,
 		gen:         uint64(time.Now().UnixNano()),
 		byKey:       map[actKey]*active{},
+		lows:        lowIndexes{},
 		recent:      map[actKey][]seen{},
 		walkers:     walkers{},
 		served:      map[actKey]servedRec{},
@@ -145,7 +153,13 @@ func (s *Sender) rebuild() error {
 	if err := s.signGeneration(); err != nil {
 		return err
 	}
-	tab := buildTable(s.ix, s.cfg.Scope, s.cfg.PageHeight, s.publisherKey())
+	tab, err := buildTable(s.ix, s.cfg.Scope, s.cfg.PageHeight, s.publisherKey(), s.lows)
+	if err != nil {
+		return err
+	}
+	if tab.lowErr != nil && s.cfg.Logger != nil {
+		s.cfg.Logger.Warn("holding the channels of large files in memory", "err", tab.lowErr)
+	}
 	m := s.ix.Manifest(s.cfg.Carousel, uint8(s.cfg.PageHeight), s.gen)
 	m.Publisher = s.publisher()
 	blob, err := m.MarshalBinary()
@@ -164,10 +178,11 @@ func (s *Sender) rebuild() error {
 			"bytes", len(blob), "limit", wire.MaxManifestLen, "entries", len(s.ix.Entries))
 	}
 	s.tab, s.manifest = tab, chunks
+	s.lows.keep(tab, s.ix)
 	s.cycles = map[netip.Addr]*cycle{}
 	s.fec.parityOf = map[netip.Addr]parityRef{}
 	s.mu.Lock()
-	s.stats.Groups = len(s.tab.groups)
+	s.stats.Groups = s.tab.count()
 	s.stats.ManifestBytes = len(blob)
 	s.stats.Generation = s.gen
 	s.mu.Unlock()
@@ -175,13 +190,14 @@ func (s *Sender) rebuild() error {
 }
 
 // Groups returns the number of groups the sender answers and its manifest group, for logs.
-func (s *Sender) Groups() (int, netip.Addr) { return len(s.tab.groups), s.tab.manifest }
+func (s *Sender) Groups() (int, netip.Addr) { return s.tab.count(), s.tab.manifest }
 
 // Run serves until ctx is done. It returns nil when ctx is cancelled, or the first fatal
 // error.
 func (s *Sender) Run(ctx context.Context) error {
 	defer s.workers.Wait()
 	defer s.files.close()
+	defer s.lows.close()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if s.cfg.Carousel {
@@ -207,6 +223,10 @@ func (s *Sender) Run(ctx context.Context) error {
 		default:
 		}
 		s.freshStep(ctx)
+		if s.treeFailed {
+			s.treeFailed = false
+			s.refresh(ctx)
+		}
 		if s.cfg.Carousel && time.Since(s.lastRefresh) >= s.cfg.RefreshInterval {
 			s.refresh(ctx)
 		}
@@ -302,7 +322,7 @@ func (s *Sender) takeEvents(ctx context.Context) {
 			s.fec.event(ev, now)
 			continue
 		}
-		if _, ours := s.tab.groups[ev.Group]; !ours {
+		if _, ours := s.tab.lookup(ev.Group); !ours {
 			continue
 		}
 		if !ev.Leave {
@@ -448,7 +468,7 @@ func (s *Sender) adopt(ix *index.Index) {
 // whose group is gone stop.
 func (s *Sender) recycle() {
 	for _, a := range s.act {
-		if _, ok := s.tab.groups[a.key.group]; !ok {
+		if _, ok := s.tab.lookup(a.key.group); !ok {
 			a.budget = 0
 			continue
 		}
@@ -463,7 +483,17 @@ func (s *Sender) cycle(g netip.Addr) *cycle {
 	if c, ok := s.cycles[g]; ok {
 		return c
 	}
-	c := newCycle(s.geo, s.ix, s.tab, g, s.tab.groups[g], s.manifest, s.cfg.PageHeight)
+	r, _ := s.tab.lookup(g)
+	c, err := newCycle(s.geo, s.ix, s.tab, g, r, s.manifest, s.cfg.PageHeight)
+	if err != nil {
+		// A stored tree that cannot be read: nothing is sent (the cycle is empty and not
+		// kept), and a re-index stores the tree anew.
+		if s.cfg.Logger != nil {
+			s.cfg.Logger.Warn("cannot read the tree's hashes; re-indexing", "group", g, "err", err)
+		}
+		s.treeFailed = true
+		return &cycle{kind: r.kind, group: g}
+	}
 	if c.kind == mcast.KindData || c.kind == mcast.KindStream {
 		for j := range c.parity {
 			c.parity[j] = mcast.ParityGroup(s.cfg.Scope, g, uint8(j))
