@@ -77,6 +77,11 @@ func (s *session) startWatch(joined []netip.Addr, now time.Time) error {
 		}
 	}
 	s.asm.partial = map[[32]byte]*assembly{}
+	if s.asm.accepted == 0 { // a manifest given by the caller: its size bounds the next one's
+		if b, err := s.manifest.MarshalBinary(); err == nil {
+			s.asm.accepted = len(b)
+		}
+	}
 	s.asm.limit = min(maxAssemblyBytes, 2*s.asm.accepted+watchAssemblyBytes)
 	return nil
 }
