@@ -63,3 +63,37 @@ func TestFetchDuringFirstComePoisoning(t *testing.T) {
 		})
 	}
 }
+
+// TestFetchDuringLeafRunPoisoning: the same host forges, ahead of the server, the next packet
+// of every run of leaf hashes a data channel sends (one wrong hash each). Leaf runs are still
+// assembled first come, so runs fail; the leaves are then fetched through tree pages, which
+// are assembled per source, and the fetch still completes, exactly, during the attack.
+func TestFetchDuringLeafRunPoisoning(t *testing.T) {
+	n := mcasttest.NewNet()
+	src := filepath.Join(t.TempDir(), "share")
+	writeFile(t, filepath.Join(src, "f"), randBytes(t, 1024*1024+333))
+	var forged atomic.Int64
+	n.Inject = func(g netip.Addr, d []byte) [][]byte {
+		p, err := wire.ParseTree(d)
+		if err != nil || p.Level != 0 || p.Count() == 0 {
+			return nil
+		}
+		forged.Add(1)
+		bad := make([]byte, 32)
+		bad[0] = byte(p.Index)
+		return [][]byte{wire.AppendTree(nil, wire.TreePacket{Label: p.Label, Level: 0, Index: p.Index + uint32(p.Count()), Hashes: bad})}
+	}
+	serveWith(t, n, src, serveOpts{rate: 40e6})
+	dst := filepath.Join(t.TempDir(), "f")
+	start := time.Now()
+	st := fetch(t, n.Conn(0), "share/f", dst, func(c *receiver.Config) { c.IdleTimeout = 15 * time.Second })
+	took := time.Since(start)
+	sameFile(t, filepath.Join(src, "f"), dst)
+	t.Logf("%v, %d forged hash packets: stats %+v", took, forged.Load(), st)
+	if forged.Load() < 10 {
+		t.Fatalf("only %d forged hash packets: the attack did not run", forged.Load())
+	}
+	if took > 8*time.Second {
+		t.Errorf("took %v under the attack", took)
+	}
+}
