@@ -1,8 +1,10 @@
 package receiver_test
 
 import (
+	"fmt"
 	"net/netip"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -95,5 +97,39 @@ func TestFetchDuringLeafRunPoisoning(t *testing.T) {
 	}
 	if took > 8*time.Second {
 		t.Errorf("took %v under the attack", took)
+	}
+}
+
+// TestFetchDuringChunkPoisoning: a host that answers every manifest chunk of the server with
+// a forged chunk of the same manifest id for the next offset (so it comes first) does not
+// keep the manifest from assembling: chunks are assembled per source (review M2; before, the
+// blob failed its id check at every cycle and the fetch timed out).
+func TestFetchDuringChunkPoisoning(t *testing.T) {
+	n := mcasttest.NewNet()
+	src := filepath.Join(t.TempDir(), "share")
+	for i := range 60 { // a manifest of a dozen chunks
+		writeFile(t, filepath.Join(src, fmt.Sprintf("%s-%03d", strings.Repeat("n", 180), i)), randBytes(t, 100))
+	}
+	var forged atomic.Int64
+	n.Inject = func(g netip.Addr, d []byte) [][]byte {
+		c, err := wire.ParseManifestChunk(d)
+		if err != nil {
+			return nil
+		}
+		next := int(c.Offset) + len(c.Data)
+		if next >= int(c.Total) {
+			next = 0
+		}
+		forged.Add(1)
+		bad := make([]byte, min(len(c.Data), int(c.Total)-next))
+		return [][]byte{wire.AppendManifestChunk(nil, wire.ManifestChunk{ID: c.ID, Total: c.Total, Offset: uint32(next), Data: bad})}
+	}
+	serve(t, n, src, false)
+	dst := t.TempDir()
+	start := time.Now()
+	st := fetch(t, n.Conn(0), "share/", dst, func(c *receiver.Config) { c.IdleTimeout = 8 * time.Second })
+	t.Logf("%v, %d forged chunks: stats %+v", time.Since(start), forged.Load(), st)
+	if forged.Load() < 5 || st.Files != 60 {
+		t.Fatalf("%d forged chunks, %d files fetched", forged.Load(), st.Files)
 	}
 }

@@ -105,7 +105,7 @@ func (s *session) handle(d []byte, src netip.Addr, now time.Time) {
 			s.stats.Malformed++
 			return
 		}
-		s.onManifestChunk(c, now)
+		s.onManifestChunk(c, src, now)
 	case wire.TypeTree:
 		p, err := wire.ParseTree(d)
 		if err != nil {
@@ -144,9 +144,9 @@ func (s *session) handle(d []byte, src netip.Addr, now time.Time) {
 }
 
 // onManifestChunk feeds the manifest assembler (caller holds mu).
-func (s *session) onManifestChunk(c wire.ManifestChunk, now time.Time) {
+func (s *session) onManifestChunk(c wire.ManifestChunk, src netip.Addr, now time.Time) {
 	if s.manifest != nil {
-		s.onLaterChunk(c, now)
+		s.onLaterChunk(c, src, now)
 		return
 	}
 	sb := s.manifestSub()
@@ -158,7 +158,7 @@ func (s *session) onManifestChunk(c wire.ManifestChunk, now time.Time) {
 		sb.lastPacket = now
 	}
 	refusedBefore := s.asm.refusedErr != nil
-	m, res := s.asm.add(c, now)
+	m, res := s.asm.add(c, src, now)
 	switch res {
 	case chunkDuplicate:
 		s.stats.Duplicates++
