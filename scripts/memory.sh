@@ -64,7 +64,7 @@ serve() {
 	ip netns exec "$ns_s" "$bin" --iface eth0 "$1" >"$log" 2>&1 &
 	spid=$!
 	pids+=("$spid")
-	until grep -q 'msg=serving' "$log"; do
+	until grep -qs 'msg=serving' "$log"; do
 		kill -0 "$spid" 2>/dev/null || { cat "$log" >&2; exit 1; }
 		sleep 0.2
 	done
