@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/net/bpf"
@@ -29,6 +30,9 @@ type rawConn struct {
 	pkt *os.File        // the AF_PACKET socket, non-blocking, in the runtime poller
 	raw syscall.RawConn // pkt's
 	any bool            // pkt is bound to every interface (else to the one link)
+	// closed is set by Close: a file closed under RawConn.Read reports "use of closed
+	// file", which is not os.ErrClosed.
+	closed atomic.Bool
 
 	ownMu sync.RWMutex
 	own   map[int]map[netip.Addr]bool // this host's addresses, by interface (ReadLocal only)
@@ -189,7 +193,7 @@ func (rc *rawConn) ReadPacket(b []byte) (n, ifindex int, err error) {
 			err = rerr
 		}
 		if err != nil {
-			if errors.Is(err, os.ErrClosed) {
+			if errors.Is(err, os.ErrClosed) || rc.closed.Load() {
 				return 0, 0, fmt.Errorf("mld: reading the packet socket: %w", net.ErrClosed)
 			}
 			return 0, 0, fmt.Errorf("mld: reading the packet socket: %w", err)
@@ -318,6 +322,7 @@ func (rc *rawConn) SendQuery(ifindex int, src, dst netip.Addr, b []byte) error {
 
 // Close implements packetConn.
 func (rc *rawConn) Close() error {
+	rc.closed.Store(true)
 	var err error
 	if rc.c != nil {
 		err = rc.c.Close()

@@ -19,7 +19,9 @@
 //     needs CAP_NET_RAW; without it Listen fails with an error wrapping ErrPrivilege. Once
 //     open they need no privilege, so a server may drop root afterwards.
 //   - Listener, which owns the socket, its one reader goroutine and the State behind one
-//     mutex, and offers the sender Wanted, Notify and TakeEvents.
+//     mutex, and offers the sender Wanted, Notify and TakeEvents. A Listener opened with
+//     Config.Growable takes links added (AddLink) and removed (RemoveLink) while it runs,
+//     with no privilege then either.
 //
 // # Deviations from RFC 3810
 //

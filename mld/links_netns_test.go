@@ -84,8 +84,9 @@ func TestNetnsAddLink(t *testing.T) {
 	if l.Wanted(y0.Index, gy) || !l.Wanted(x0.Index, gx) {
 		t.Errorf("after removing y0: wanted there %v (want false), on x0 %v (want true)", l.Wanted(y0.Index, gy), l.Wanted(x0.Index, gx))
 	}
+	stop()
 	if st := l.Stats(); st.ReadErrors != 0 {
-		t.Errorf("read errors: %d", st.ReadErrors)
+		t.Errorf("read errors, closing included: %d", st.ReadErrors)
 	}
 }
 

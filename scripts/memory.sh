@@ -4,9 +4,9 @@
 # sparse file at most 48 MiB and flat up to 256 GiB; a receiver fetching a 16 GiB file at most
 # 64 MiB.
 #
-# For each size in MEM_SIZES (default "1G 16G"; truncate's suffixes) it serves a sparse file
-# of that size from a network namespace and reports the server's VmHWM (peak resident set,
-# /proc/PID/status) once it says it is serving. A sparse file's subtrees are all alike and
+# For each size in MEM_SIZES (default "1G 16G", may be empty; truncate's suffixes) it serves
+# a sparse file of that size from a network namespace and reports the server's VmHWM (peak
+# resident set, /proc/PID/status) once it says it is serving. A sparse file's subtrees are all alike and
 # share their channels, so MEM_DISTINCT (default 16G; none to skip) is also served: a file of
 # that size whose blocks all differ (each 16 KiB block starts with its number, the rest is a
 # hole: a quarter of its size on disk), with a channel per node like real data. A receiver in
@@ -21,7 +21,7 @@ cd "$(dirname "$0")/.."
 [ "$(id -u)" -eq 0 ] || { echo "memory.sh: run as root (network namespaces, raw MLD socket)" >&2; exit 1; }
 bash scripts/deps.sh ip truncate python3
 
-sizes=${MEM_SIZES:-1G 16G}
+sizes=${MEM_SIZES-1G 16G}
 distinct=${MEM_DISTINCT:-16G}
 do_fetch=${MEM_FETCH:-1}
 fetch_args=${MEM_FETCH_ARGS:---fec 2}
@@ -64,7 +64,7 @@ serve() {
 	ip netns exec "$ns_s" "$bin" --iface eth0 "$1" >"$log" 2>&1 &
 	spid=$!
 	pids+=("$spid")
-	until grep -q 'msg=serving' "$log"; do
+	until grep -qs 'msg=serving' "$log"; do
 		kill -0 "$spid" 2>/dev/null || { cat "$log" >&2; exit 1; }
 		sleep 0.2
 	done

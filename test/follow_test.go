@@ -282,13 +282,28 @@ func TestFollowSigned(t *testing.T) {
 	writeFile(t, filepath.Join(src, "a.bin"), 50000, 1, 0o644)
 	startServer(t, rig.Sender, "--watch", "--sign", alice, "--state", t.TempDir(), src)
 	dst, state := filepath.Join(t.TempDir(), "mirror"), t.TempDir()
-	startFollower(t, rig.Receivers[0], "-a", "--trust", alicePub, "--state", state, "--follow", "signed/", dst)
+	const metricsAddr = "127.0.0.1:9145"
+	startFollower(t, rig.Receivers[0], "-a", "--trust", alicePub, "--state", state, "--metrics", metricsAddr, "--follow", "signed/", dst)
 	wrong := startFollower(t, rig.Receivers[1], "--trust", malloryPub, "--state", t.TempDir(), "--follow", "signed/",
 		filepath.Join(t.TempDir(), "wrong"))
 	waitMirror(t, src, dst, "the first pass")
 	writeFile(t, filepath.Join(src, "b.bin"), 7000, 2, 0o644)
 	d := waitMirror(t, src, dst, "a signed change")
 	t.Logf("signed change: the follower's copy matched %v after the change", d.Round(time.Millisecond))
+	// The lag runs from the statement's issue time (whole seconds, so up to 1 s more).
+	var body string
+	var err error
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if body, err = scrape(rig.Receivers[0], metricsAddr); err == nil && metric(body, "lcsync_follow_generations_applied_total") >= 2 {
+			break
+		}
+	}
+	if lag := metric(body, "lcsync_follow_lag_seconds"); metric(body, "lcsync_follow_lag_signed") != 1 || lag < 0 || lag > 10 ||
+		metric(body, "lcsync_follow_generations_applied_total") < 2 {
+		t.Errorf("a signed follower's metrics: lag %v s; %v", lag, grepLcsync(body))
+	} else {
+		t.Logf("signed lag: %v s", lag)
+	}
 	marks, err := filepath.Glob(filepath.Join(state, "*"))
 	if err != nil || len(marks) == 0 {
 		t.Errorf("no high-water mark recorded in --state %s: %v", state, err)

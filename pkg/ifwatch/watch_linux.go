@@ -27,6 +27,7 @@ type Watcher struct {
 	mu      sync.Mutex
 	inUse   map[int]net.Interface
 	running atomic.Bool
+	closing atomic.Bool // Run is closing the socket: read's error is not one
 }
 
 // Listing failures are retried every retryEvery; after maxFailures in a row Run gives up.
@@ -74,6 +75,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 	readErr := make(chan error, 1)
 	go func() { readErr <- w.read(changed) }()
 	defer func() {
+		w.closing.Store(true)
 		w.sock.Close()
 		<-readErr
 	}()
@@ -142,7 +144,9 @@ func (w *Watcher) read(changed chan<- struct{}) error {
 			err = rerr
 		}
 		switch {
-		case errors.Is(err, os.ErrClosed):
+		case w.closing.Load() || errors.Is(err, os.ErrClosed):
+			// A file closed under RawConn.Read reports "use of closed file", which is
+			// not os.ErrClosed.
 			return nil
 		case err != nil && !errors.Is(err, unix.ENOBUFS) && !errors.Is(err, unix.EINTR):
 			return fmt.Errorf("ifwatch: reading notifications: %w", err)

@@ -1,3 +1,5 @@
+//go:build linux
+
 package ifwatch
 
 import (
@@ -87,5 +89,26 @@ func TestWatcherNetns(t *testing.T) {
 	}
 	if _, ok := <-w.Events(); ok {
 		t.Error("Events not closed after Run returned")
+	}
+}
+
+// TestReadEndsQuietlyOnClose: the reader returns nil, not an error, when Run closes the socket.
+func TestReadEndsQuietlyOnClose(t *testing.T) {
+	w, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- w.read(make(chan struct{}, 1)) }()
+	time.Sleep(50 * time.Millisecond)
+	w.closing.Store(true)
+	w.sock.Close()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("read after close: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("read did not return after close")
 	}
 }

@@ -23,6 +23,11 @@
 // batches when GSO is unavailable. Sockets are non-blocking Go sockets, so a full socket
 // buffer parks the writer in the netpoller instead of dropping.
 //
+// Interfaces may come and go while a sender or a receiver runs: [SendConn.AddIface] and
+// [SendConn.RemoveIface] open and close an interface's socket (sends on a removed one fail
+// with [ErrInterfaceGone]); [RecvConn.AddIface] and [RecvConn.RemoveIface] join the groups
+// joined so far on a new interface and leave them on one that goes.
+//
 // The sockets are Linux-only (the options above are Linux socket options; UDP GSO and GRO
 // need Linux 4.18 and 5.0, IPV6_MULTICAST_ALL needs 4.20). On other systems [ListenRecv]
 // and [NewSendConn] return [ErrNotSupported]. Group derivation and [Interfaces] are portable.

@@ -106,8 +106,13 @@ func WatchManifests(ctx context.Context, cfg Config, after uint64, rejoin time.D
 		}
 	}()
 	var err error
+	sr, withSrc := cfg.Transport.(SourceReceiver)
 	for err == nil {
-		err = cfg.Transport.Receive(func(d []byte) { w.handle(d, time.Now()) })
+		if withSrc {
+			err = sr.ReceiveFrom(func(d []byte, src netip.Addr) { w.handle(d, src, time.Now()) })
+		} else {
+			err = cfg.Transport.Receive(func(d []byte) { w.handle(d, netip.Addr{}, time.Now()) })
+		}
 	}
 	close(stop)
 	wg.Wait()
@@ -163,8 +168,8 @@ func (w *manifestWatch) acceptedOne() {
 	}
 }
 
-// handle processes one datagram of a manifest channel.
-func (w *manifestWatch) handle(d []byte, now time.Time) {
+// handle processes one datagram of a manifest channel from src.
+func (w *manifestWatch) handle(d []byte, src netip.Addr, now time.Time) {
 	t, err := wire.PeekType(d)
 	if err != nil {
 		return
@@ -184,7 +189,7 @@ func (w *manifestWatch) handle(d []byte, now time.Time) {
 			return
 		}
 		refusedBefore := w.asm.refusedErr
-		m, res := w.asm.add(c, now)
+		m, res := w.asm.add(c, src, now)
 		switch res {
 		case chunkRefused:
 			if w.asm.refusedErr != refusedBefore {

@@ -60,7 +60,7 @@ func TestHeldBlockNotOverwritten(t *testing.T) {
 	for b := range leaves {
 		if b != 3 { // the hash packet of leaf 3 was lost: the held block stands in for it
 			s.mu.Lock()
-			s.onTree(wire.TreePacket{Label: wire.LabelOf(top), Level: 0, Index: uint32(b), Hashes: leaves[b][:]}, time.Now())
+			s.onTree(wire.TreePacket{Label: wire.LabelOf(top), Level: 0, Index: uint32(b), Hashes: leaves[b][:]}, netip.Addr{}, time.Now())
 			s.mu.Unlock()
 		}
 	}

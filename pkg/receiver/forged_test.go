@@ -32,13 +32,13 @@ func TestForgedHashAfterLeafWalk(t *testing.T) {
 
 	forged := make([]byte, 2*merkle.HashSize)
 	forged[0] = 1
-	s.onTree(wire.TreePacket{Label: wire.LabelOf(top), Level: 0, Index: 0, Hashes: forged}, time.Now())
+	s.onTree(wire.TreePacket{Label: wire.LabelOf(top), Level: 0, Index: 0, Hashes: forged}, netip.Addr{}, time.Now())
 	if f.leaves[0] != leaves[0] || f.leaves[1] != leaves[1] {
 		t.Fatal("a hash packet overwrote a verified leaf")
 	}
 	// The genuine rest of the run completes it.
 	rest := append(append([]byte(nil), leaves[2][:]...), leaves[3][:]...)
-	s.onTree(wire.TreePacket{Label: wire.LabelOf(top), Level: 0, Index: 2, Hashes: rest}, time.Now())
+	s.onTree(wire.TreePacket{Label: wire.LabelOf(top), Level: 0, Index: 2, Hashes: rest}, netip.Addr{}, time.Now())
 	if !tg.verified || f.leafOK.Count() != n || s.stats.Corrupt != 0 {
 		t.Fatalf("run verified %v, %d leaves verified, corrupt %d", tg.verified, f.leafOK.Count(), s.stats.Corrupt)
 	}

@@ -1,6 +1,7 @@
 package receiver
 
 import (
+	"net/netip"
 	"time"
 
 	"github.com/lcsync/lcsync/merkle"
@@ -15,6 +16,10 @@ func (s *session) runComplete(t *target, now time.Time) {
 	if merkle.Fold(t.run) != t.hash {
 		s.stats.Corrupt++
 		t.have.ClearAll()
+		if !t.leafRun() && t.runSrc.IsValid() {
+			t.f.sources.verdict(t.runSrc, false, now)
+			t.runSrc = netip.Addr{} // the next packet's source assembles it
+		}
 		if t.leafRun() {
 			t.f.forgetCandidates(t.first, t.end)
 		}
@@ -22,6 +27,10 @@ func (s *session) runComplete(t *target, now time.Time) {
 		return
 	}
 	t.verified = true
+	t.alts = nil
+	if !t.leafRun() {
+		t.f.sources.verdict(t.runSrc, true, now)
+	}
 	if t.sub.kind == subTree {
 		if t.f.pages == nil {
 			t.f.pages = map[nodeRef][]merkle.Hash{}

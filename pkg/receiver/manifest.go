@@ -2,6 +2,7 @@ package receiver
 
 import (
 	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/lcsync/lcsync/pkg/wire"
@@ -11,12 +12,21 @@ import (
 // fed by the reader and guarded by mu; the controller reads refusedErr for its timeout error.
 type manifestAssembler struct {
 	share      string
-	partial    map[[32]byte]*assembly
+	partial    map[asmKey]*assembly
 	refused    map[[32]byte]bool // manifest ids that did not validate
 	refusedErr error             // why the last one was refused
 	// limit bounds the bytes the assemblies hold together (0: maxAssemblyBytes); accepted is
 	// the size of the last manifest that completed.
 	limit, accepted int
+}
+
+// asmKey names an assembly: a manifest id as heard from one source address. Chunks carry no
+// authentication of their own (only the whole blob is checked against its id), so chunks from
+// different sources are assembled apart: a host that sends forged chunks with the genuine id
+// ahead of the server cannot spoil the server's assembly (review M2).
+type asmKey struct {
+	id  [32]byte
+	src netip.Addr
 }
 
 // assembly collects the chunks of one manifest blob. Chunks are kept as they come, so an
@@ -71,21 +81,22 @@ const (
 )
 
 func newManifestAssembler(share string) manifestAssembler {
-	return manifestAssembler{share: share, partial: map[[32]byte]*assembly{}, refused: map[[32]byte]bool{}}
+	return manifestAssembler{share: share, partial: map[asmKey]*assembly{}, refused: map[[32]byte]bool{}}
 }
 
-// add stores a chunk and returns the manifest once one is complete and valid.
-func (a *manifestAssembler) add(c wire.ManifestChunk, now time.Time) (*wire.Manifest, chunkResult) {
+// add stores a chunk from src and returns the manifest once one is complete and valid.
+func (a *manifestAssembler) add(c wire.ManifestChunk, src netip.Addr, now time.Time) (*wire.Manifest, chunkResult) {
 	if a.refused[c.ID] {
 		return nil, chunkRefused
 	}
-	as := a.partial[c.ID]
+	key := asmKey{c.ID, src}
+	as := a.partial[key]
 	if as == nil {
 		if len(a.partial) >= maxAssemblies {
 			a.evict(nil)
 		}
 		as = &assembly{total: int(c.Total), chunks: map[int][]byte{}}
-		a.partial[c.ID] = as
+		a.partial[key] = as
 	}
 	off := int(c.Offset)
 	if int(c.Total) != as.total || !as.fits(off, len(c.Data)) {
@@ -103,7 +114,7 @@ func (a *manifestAssembler) add(c wire.ManifestChunk, now time.Time) (*wire.Mani
 		a.evict(as)
 	}
 	if as.bytes+len(c.Data) > limit {
-		delete(a.partial, c.ID) // larger than the bound alone
+		delete(a.partial, key) // larger than the bound alone
 		return nil, chunkMalformed
 	}
 	as.chunks[off] = append([]byte(nil), c.Data...)
@@ -111,7 +122,7 @@ func (a *manifestAssembler) add(c wire.ManifestChunk, now time.Time) (*wire.Mani
 	if as.bytes < as.total {
 		return nil, chunkStored
 	}
-	delete(a.partial, c.ID)
+	delete(a.partial, key)
 	blob := make([]byte, as.total)
 	for o, d := range as.chunks {
 		copy(blob[o:], d)
@@ -147,7 +158,7 @@ func (a *manifestAssembler) forget(id [32]byte) {
 // those: a flood of chunks with fresh ids makes assemblies of one chunk each, which go first,
 // while the genuine manifest's grows with every cycle.
 func (a *manifestAssembler) evict(keep *assembly) {
-	var victim [32]byte
+	var victim asmKey
 	var least *assembly
 	for id, as := range a.partial {
 		if as != keep && (least == nil || as.bytes < least.bytes || as.bytes == least.bytes && as.touched.Before(least.touched)) {

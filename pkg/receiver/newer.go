@@ -76,7 +76,12 @@ func (s *session) startWatch(joined []netip.Addr, now time.Time) error {
 			}
 		}
 	}
-	s.asm.partial = map[[32]byte]*assembly{}
+	s.asm.partial = map[asmKey]*assembly{}
+	if s.asm.accepted == 0 { // a manifest given by the caller: its size bounds the next one's
+		if b, err := s.manifest.MarshalBinary(); err == nil {
+			s.asm.accepted = len(b)
+		}
+	}
 	s.asm.limit = min(maxAssemblyBytes, 2*s.asm.accepted+watchAssemblyBytes)
 	return nil
 }
@@ -126,13 +131,13 @@ func (s *session) watchRound(now time.Time) error {
 
 // onLaterChunk feeds the generation watch with a manifest chunk heard after the manifest was
 // accepted (caller holds mu).
-func (s *session) onLaterChunk(c wire.ManifestChunk, now time.Time) {
+func (s *session) onLaterChunk(c wire.ManifestChunk, src netip.Addr, now time.Time) {
 	w := &s.watch
 	if !w.on || w.newer != nil {
 		s.stats.Foreign++
 		return
 	}
-	m, res := s.asm.add(c, now)
+	m, res := s.asm.add(c, src, now)
 	switch res {
 	case chunkDuplicate:
 		s.stats.Duplicates++

@@ -105,14 +105,14 @@ func (s *session) handle(d []byte, src netip.Addr, now time.Time) {
 			s.stats.Malformed++
 			return
 		}
-		s.onManifestChunk(c, now)
+		s.onManifestChunk(c, src, now)
 	case wire.TypeTree:
 		p, err := wire.ParseTree(d)
 		if err != nil {
 			s.stats.Malformed++
 			return
 		}
-		s.onTree(p, now)
+		s.onTree(p, src, now)
 	case wire.TypeBlock:
 		p, err := wire.ParseBlock(d)
 		if err != nil {
@@ -144,9 +144,9 @@ func (s *session) handle(d []byte, src netip.Addr, now time.Time) {
 }
 
 // onManifestChunk feeds the manifest assembler (caller holds mu).
-func (s *session) onManifestChunk(c wire.ManifestChunk, now time.Time) {
+func (s *session) onManifestChunk(c wire.ManifestChunk, src netip.Addr, now time.Time) {
 	if s.manifest != nil {
-		s.onLaterChunk(c, now)
+		s.onLaterChunk(c, src, now)
 		return
 	}
 	sb := s.manifestSub()
@@ -158,7 +158,7 @@ func (s *session) onManifestChunk(c wire.ManifestChunk, now time.Time) {
 		sb.lastPacket = now
 	}
 	refusedBefore := s.asm.refusedErr != nil
-	m, res := s.asm.add(c, now)
+	m, res := s.asm.add(c, src, now)
 	switch res {
 	case chunkDuplicate:
 		s.stats.Duplicates++
@@ -191,7 +191,7 @@ func (s *session) onManifestChunk(c wire.ManifestChunk, now time.Time) {
 }
 
 // onTree stores hashes of a tree page or of a data channel's leaf run.
-func (s *session) onTree(p wire.TreePacket, now time.Time) {
+func (s *session) onTree(p wire.TreePacket, src netip.Addr, now time.Time) {
 	targets := s.chans.byLabel[p.Label]
 	if len(targets) == 0 {
 		s.stats.Foreign++
@@ -217,14 +217,28 @@ func (s *session) onTree(p wire.TreePacket, now time.Time) {
 			}
 			continue
 		}
+		leafRun := t.leafRun()
+		if !leafRun && t.f.sources.distrusted(src, now) {
+			s.stats.Distrusted++
+			continue
+		}
 		// A packet counts as a sign of life of the channel only if it brings hashes or
 		// agrees with those held: forged packets in range must not hold a channel whose
 		// cycle is over (review M2).
 		if t.agrees(p, lo, hi) {
 			t.sub.lastPacket = now
 		}
+		if !leafRun && src.IsValid() && len(t.run) <= maxAltRun {
+			// A tree page is assembled per source, as blocks are (sources.go).
+			if !t.runSrc.IsValid() {
+				t.runSrc = src
+			}
+			if src != t.runSrc {
+				s.onAltRun(t, p, lo, hi, src, now)
+				continue
+			}
+		}
 		fresh := false
-		leafRun := t.leafRun()
 		for j := lo; j < hi; j++ {
 			if t.have.Test(uint(j - t.first)) {
 				continue

@@ -3,6 +3,10 @@ package receiver
 import (
 	"net/netip"
 	"time"
+
+	"github.com/bits-and-blooms/bitset"
+	"github.com/lcsync/lcsync/merkle"
+	"github.com/lcsync/lcsync/pkg/wire"
 )
 
 // Sources (review M2). Block pieces carry no authentication of their own: only a whole block
@@ -194,4 +198,68 @@ func (s *session) endFrom(sb *sub, src netip.Addr) bool {
 		}
 	}
 	return false
+}
+
+// maxAltRun is the longest run of a tree page that is assembled per source (a page of the
+// default height has 16 nodes); longer ones, which only a manifest with a huge page height
+// asks for, are assembled first come.
+const maxAltRun = 1024
+
+// altRun is another source's assembly of a tree page's run.
+type altRun struct {
+	src  netip.Addr
+	run  []merkle.Hash
+	have *bitset.BitSet
+}
+
+// onAltRun stores hashes [lo, hi) of tree packet p, from a source other than the one whose
+// hashes t's run holds, in that source's assembly of the page; a complete one that folds to
+// t's node replaces t's run and completes t, one that does not is dropped and its source
+// distrusted for the file (caller holds mu).
+func (s *session) onAltRun(t *target, p wire.TreePacket, lo, hi int, src netip.Addr, now time.Time) {
+	var a *altRun
+	for _, x := range t.alts {
+		if x.src == src {
+			a = x
+		}
+	}
+	if a == nil {
+		if len(t.alts) >= maxAlternates {
+			least := 0 // evict the assembly that holds least
+			for i, x := range t.alts {
+				if x.have.Count() < t.alts[least].have.Count() {
+					least = i
+				}
+			}
+			t.alts = append(t.alts[:least], t.alts[least+1:]...)
+		}
+		a = &altRun{src: src, run: make([]merkle.Hash, len(t.run)), have: bitset.New(uint(len(t.run)))}
+		t.alts = append(t.alts, a)
+	}
+	for j := lo; j < hi; j++ {
+		if !a.have.Test(uint(j - t.first)) {
+			a.run[j-t.first] = merkle.Hash(p.Hash(j - lo))
+			a.have.Set(uint(j - t.first))
+		}
+	}
+	if a.have.Count() != uint(len(a.run)) {
+		return
+	}
+	for i, x := range t.alts {
+		if x == a {
+			t.alts = append(t.alts[:i], t.alts[i+1:]...)
+			break
+		}
+	}
+	if merkle.Fold(a.run) != t.hash {
+		s.stats.Corrupt++
+		t.f.sources.verdict(src, false, now)
+		return
+	}
+	copy(t.run, a.run)
+	t.have.SetAll()
+	t.runSrc = src
+	t.alts = nil
+	s.stats.TreeBytes += int64(len(a.run) * merkle.HashSize)
+	s.runComplete(t, now)
 }

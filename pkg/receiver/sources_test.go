@@ -86,3 +86,47 @@ func TestSourceVerdicts(t *testing.T) {
 		t.Fatalf("%d verdicts kept (bound %d), good source kept %v", len(st.srcs), maxSources, st.good(good))
 	}
 }
+
+// TestTreePagePerSource: a host that sends one forged hash of a tree page before the server
+// sends the page (first come) does not spoil the page: the sources' hashes are assembled
+// apart, the genuine page verifies, and its source is good for the file.
+func TestTreePagePerSource(t *testing.T) {
+	const bs, n = 1024, 16
+	leaves := make([]merkle.Hash, n)
+	for i := range leaves {
+		leaves[i] = merkle.LeafHash([]byte{byte(i)})
+	}
+	top := merkle.Fold(leaves)
+	shape, err := merkle.NewShape(n*bs, bs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newSession(Config{})
+	s.manifest = &wire.Manifest{PageHeight: 4}
+	f := newFileState(wire.Entry{Name: "f", Size: n * bs}, shape, "f")
+	f.needAll()
+	f.entry.Top = top
+	s.startWalk(f)
+	var tg *target
+	for _, x := range s.chans.byLabel[wire.LabelOf(top)] {
+		tg = x
+	}
+	if tg == nil || tg.level != 0 || len(tg.run) != n {
+		t.Fatalf("page target %+v", tg)
+	}
+	forger, server := netip.MustParseAddr("fe80::bad"), netip.MustParseAddr("fe80::1")
+	var forged [merkle.HashSize]byte
+	forged[0] = 1
+	s.onTree(wire.TreePacket{Label: wire.LabelOf(top), Level: 0, Index: 3, Hashes: forged[:]}, forger, time.Now())
+	page := make([]byte, 0, n*merkle.HashSize)
+	for _, h := range leaves {
+		page = append(page, h[:]...)
+	}
+	s.onTree(wire.TreePacket{Label: wire.LabelOf(top), Level: 0, Index: 0, Hashes: page}, server, time.Now())
+	if !tg.verified {
+		t.Fatal("the genuine page did not verify after a forged first hash")
+	}
+	if !f.sources.good(server) {
+		t.Error("the source of the verified page is not good")
+	}
+}

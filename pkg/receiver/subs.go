@@ -69,6 +69,10 @@ type target struct {
 	// leavesSought whether the leaves its run lacked have been asked for (see seekLostLeaves).
 	firstBlock   time.Time
 	leavesSought bool
+	// runSrc is the source whose hashes a tree page's run holds; alts are other sources'
+	// assemblies of it (see onAltRun).
+	runSrc netip.Addr
+	alts   []*altRun
 }
 
 // leafRun reports whether t collects the leaf hashes of a data or stream channel: its run

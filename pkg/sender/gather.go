@@ -181,7 +181,11 @@ func (s *Sender) gather(a *active, src netip.Addr, now time.Time) {
 		// PageHeight levels).
 		h := s.cfg.PageHeight
 		pk := top - (top-k-1)/h*h
-		up := actKey{a.key.ifindex, mcast.TreeGroup(s.cfg.Scope, uint8(pk), [32]byte(s.ix.Files[r.file].Tree.Node(pk, i>>(pk-k))))}
+		ph, err := s.ix.Files[r.file].Tree.Get(pk, i>>(pk-k))
+		if err != nil {
+			return // a stored tree that cannot be read: no wait (its cycle fails anyway)
+		}
+		up := actKey{a.key.ifindex, mcast.TreeGroup(s.cfg.Scope, uint8(pk), [32]byte(ph))}
 		if p, ok := s.byKey[up]; ok {
 			expect = p.served
 		} else if rec, ok := s.served[up]; ok && now.Sub(rec.at) < servedTTL {

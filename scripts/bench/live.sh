@@ -26,7 +26,8 @@
 # follower was done. Tools and their settings:
 #   lcsync     lcsync --watch SRC (defaults: --settle 100ms) and lcsync --follow live/ DST
 #   lsyncd     one default.rsyncssh sync per follower with delay = 0 (its shortest), rsync
-#              -a over ssh to an sshd in the follower's namespace (moves done with ssh mv)
+#              -a over ssh to an sshd in the follower's namespace (moves done with ssh mv),
+#              one ssh connection per follower kept open (ControlMaster, ControlPersist)
 #   syncthing  a send-only folder on the server shared with N receive-only devices (star:
 #              followers know only the server), fsWatcherDelayS = 1 (the shortest), static
 #              tcp:// addresses, no discovery, relays, NAT, usage reports or GUI
@@ -218,7 +219,8 @@ start_lsyncd() {
 					default.rsyncssh, source = "$src", host = "$(addr4 "f$i")", targetdir = "$work/r$i", delay = 0,
 					rsync = { archive = true, compress = false, whole_file = false },
 					ssh = { identityFile = "$work/ssh/id",
-						options = { StrictHostKeyChecking = "no", UserKnownHostsFile = "/dev/null", LogLevel = "ERROR" } },
+						options = { StrictHostKeyChecking = "no", UserKnownHostsFile = "/dev/null", LogLevel = "ERROR",
+							ControlMaster = "auto", ControlPath = "$work/ssh/cm-%h", ControlPersist = "600" } },
 				}
 			EOF
 		done
