@@ -70,6 +70,7 @@ type Index struct {
 
 	exclude    *exclude.Matcher // the rules it was built with
 	incomplete map[string]bool  // directories, by name, with an unreadable entry below them
+	tree       *dirNode         // the share directory's tree object; nil for a single file
 }
 
 // markIncomplete records that the directory named dir lost an entry it could not read. The
@@ -119,6 +120,9 @@ func Build(ctx context.Context, src string, opt Options) (*Index, error) {
 		ix.Bytes += f.Size
 	}
 	ix.sync()
+	if ix.tree, err = buildTree(ix.Share, ix.Entries); err != nil {
+		return nil, err
+	}
 	return ix, nil
 }
 
@@ -269,6 +273,9 @@ func Refresh(ctx context.Context, old *Index, opt Options) (ix *Index, changed b
 		ix.Bytes += f.Size
 	}
 	ix.sync()
+	if ix.tree, err = buildTree(ix.Share, ix.Entries); err != nil {
+		return nil, false, err
+	}
 	return ix, !sameEntries(old.Entries, ix.Entries), nil
 }
 

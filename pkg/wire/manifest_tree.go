@@ -31,7 +31,7 @@ func (m *TreeManifest) Validate() error {
 	if m.PageHeight == 0 {
 		return malformed("manifest: page height is 0, need at least 1")
 	}
-	if err := m.Root.check("manifest: root"); err != nil {
+	if err := m.Root.check("manifest: root", -1); err != nil {
 		return err
 	}
 	if m.Root.Type == EntrySymlink {

@@ -27,6 +27,9 @@ const (
 	MaxTreeEntries = 1 << 21
 )
 
+// maxObjectPrealloc caps the entries allocated before a tree object's entries are decoded.
+const maxObjectPrealloc = 1 << 16
+
 // objectIDDomain prefixes an object when its id is hashed.
 const objectIDDomain = "lcsync/v2/tree"
 
@@ -64,7 +67,7 @@ func (o *Object) Validate() error {
 	n := ObjectHeaderLen
 	for i := range o.Entries {
 		e := &o.Entries[i]
-		if err := e.check("tree object: entry " + fmt.Sprint(i)); err != nil {
+		if err := e.check("tree object: entry", i); err != nil {
 			return err
 		}
 		if i > 0 {
@@ -86,23 +89,27 @@ func (o *Object) Validate() error {
 // Validate checks one entry: a name of one canonical component and fields that make sense for
 // its type (as a flat manifest's entries, PROTOCOL.md §5.1), a non-zero ID exactly for a
 // directory. Errors wrap ErrMalformed.
-func (e *ObjectEntry) Validate() error { return e.check("tree object entry") }
+func (e *ObjectEntry) Validate() error { return e.check("tree object entry", -1) }
 
-// check is Validate with where naming the entry in errors.
-func (e *ObjectEntry) check(where string) error {
-	if problem := shareProblem(e.Name); problem != "" {
-		return malformed("%s %s: name %s", where, quote(e.Name), problem)
-	}
-	if problem := entryProblem(&e.Entry, e.Name); problem != "" {
-		return malformed("%s %s: %s", where, quote(e.Name), problem)
-	}
-	if zero := e.ID == [HashLen]byte{}; zero == (e.Type == EntryDir) {
-		if zero {
-			return malformed("%s %s: directory has a zero object id", where, quote(e.Name))
+// check is Validate with what and, unless negative, the entry's index naming it in errors.
+func (e *ObjectEntry) check(what string, i int) error {
+	problem := shareProblem(e.Name)
+	if problem != "" {
+		problem = "name " + problem
+	} else if problem = entryProblem(&e.Entry, e.Name); problem == "" {
+		if zero := e.ID == [HashLen]byte{}; zero && e.Type == EntryDir {
+			problem = "directory has a zero object id"
+		} else if !zero && e.Type != EntryDir {
+			problem = e.Type.String() + " has an object id"
 		}
-		return malformed("%s %s: %s has an object id", where, quote(e.Name), e.Type)
 	}
-	return nil
+	if problem == "" {
+		return nil
+	}
+	if i >= 0 {
+		what += " " + fmt.Sprint(i)
+	}
+	return malformed("%s %s: %s", what, quote(e.Name), problem)
 }
 
 // encodedLen returns the length of a valid entry's encoding.
@@ -182,7 +189,9 @@ func UnmarshalObject(object []byte) (*Object, error) {
 	if rest := len(object) - d.off; uint64(count) > uint64(rest/minEntry) {
 		return nil, malformed("tree object: %d entries cannot fit in the %d bytes left", count, rest)
 	}
-	o := &Object{Entries: make([]ObjectEntry, 0, min(count, maxPrealloc))}
+	// count is bounded by the bytes left, so allocating for it up front costs a small multiple
+	// of the object's size, capped further for the largest objects.
+	o := &Object{Entries: make([]ObjectEntry, 0, min(count, maxObjectPrealloc))}
 	for i := range int(count) {
 		var e ObjectEntry
 		if d.readObjectEntry(&e, i); d.err != nil {
