@@ -26,6 +26,7 @@ type table struct {
 	stream     netip.Addr // the whole share's stream
 	congestion netip.Addr // joined by receivers that drop datagrams
 	dirs       []string   // directory names with a stream channel, index 0 = the share
+	objects    [][]byte   // the share's tree objects (PROTOCOL.md §5.1), by ref.index
 }
 
 // buildTable maps the groups of ix. The share-level channels of a signed share (pub not nil)
@@ -51,6 +52,13 @@ func buildTable(ix *index.Index, scope mcast.Scope, pageHeight int, pub mcast.Pu
 			t.dirs = append(t.dirs, e.Name)
 		}
 	}
+	ix.Objects(nil, func(id [wire.HashLen]byte, object []byte) {
+		g := mcast.ObjectGroup(scope, id)
+		if _, dup := t.groups[g]; !dup {
+			t.groups[g] = ref{kind: mcast.KindObject, file: -1, index: uint32(len(t.objects))}
+			t.objects = append(t.objects, object)
+		}
+	})
 	for fi, f := range ix.Files {
 		if f.Tree == nil {
 			continue

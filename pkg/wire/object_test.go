@@ -262,9 +262,9 @@ func TestSplitFlatten(t *testing.T) {
 		}
 		decoded[id] = o
 	}
-	got, missing, err := tm.Flatten(decoded, "")
-	if err != nil || missing != nil {
-		t.Fatalf("Flatten = %v, %v", missing, err)
+	got, used, err := tm.Flatten(decoded, "")
+	if err != nil || len(used) != len(objects) {
+		t.Fatalf("Flatten used %d of %d objects, %v", len(used), len(objects), err)
 	}
 	if !reflect.DeepEqual(got, m) {
 		t.Errorf("flattened:\n got %v\nwant %v", entryNames(got.Entries), entryNames(m.Entries))
@@ -275,11 +275,15 @@ func TestSplitFlatten(t *testing.T) {
 	have := map[[HashLen]byte]*Object{}
 	rounds := 0
 	for {
+		var missing [][HashLen]byte
 		got, missing, err = tm.Flatten(have, "s/a/b")
 		if err != nil {
 			t.Fatal(err)
 		}
 		if got != nil {
+			if len(missing) != 4 {
+				t.Errorf("the walk used %d objects", len(missing))
+			}
 			break
 		}
 		rounds++

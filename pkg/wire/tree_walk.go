@@ -72,7 +72,8 @@ func SplitManifest(m *Manifest) (*TreeManifest, map[[HashLen]byte][]byte, error)
 // under, and under with everything below it. Only the objects of the directories walked are
 // needed: when some are not in objects, Flatten returns a nil manifest and the ids it lacks
 // to go on (the objects one level further down than those it has), so a caller fetches them
-// and calls it again. An entry on the way to under that is missing from its parent's object
+// and calls it again; when the walk is complete it returns the manifest and the ids of the
+// objects it used, which are all a caller needs to keep to walk a later generation. An entry on the way to under that is missing from its parent's object
 // ends the walk there (the manifest then has no entry under; the caller says "not found"); a
 // file or symlink on the way ends it too. It fails when the names grow past MaxNameLen or the
 // entries past MaxTreeEntries. Errors wrap ErrMalformed.
@@ -92,7 +93,7 @@ func (m *TreeManifest) flatten(objects map[[HashLen]byte]*Object, under string, 
 	}
 	fm := &Manifest{Carousel: m.Carousel, PageHeight: m.PageHeight, Publisher: m.Publisher, Share: share,
 		Generation: m.Generation, Entries: []Entry{m.Root.Entry}}
-	w := flattener{objects: objects, m: fm, missing: map[[HashLen]byte]bool{}, limit: limit}
+	w := flattener{objects: objects, m: fm, missing: map[[HashLen]byte]bool{}, used: map[[HashLen]byte]bool{}, limit: limit}
 	if m.Root.Type == EntryDir {
 		w.dir(share, m.Root.ID, path)
 	}
@@ -100,15 +101,20 @@ func (m *TreeManifest) flatten(objects map[[HashLen]byte]*Object, under string, 
 		return nil, nil, w.err
 	}
 	if len(w.missing) > 0 {
-		ids := slices.Collect(maps.Keys(w.missing))
-		slices.SortFunc(ids, func(a, b [HashLen]byte) int { return strings.Compare(string(a[:]), string(b[:])) })
-		return nil, ids, nil
+		return nil, sortedIDs(w.missing), nil
 	}
 	fm.SortEntries()
 	if err := fm.Validate(); err != nil {
 		return nil, nil, err
 	}
-	return fm, nil, nil
+	return fm, sortedIDs(w.used), nil
+}
+
+// sortedIDs returns the ids of set in byte order.
+func sortedIDs(set map[[HashLen]byte]bool) [][HashLen]byte {
+	ids := slices.Collect(maps.Keys(set))
+	slices.SortFunc(ids, func(a, b [HashLen]byte) int { return strings.Compare(string(a[:]), string(b[:])) })
+	return ids
 }
 
 // flattener collects the entries of a walk of tree objects.
@@ -116,6 +122,7 @@ type flattener struct {
 	objects map[[HashLen]byte]*Object
 	m       *Manifest
 	missing map[[HashLen]byte]bool
+	used    map[[HashLen]byte]bool
 	limit   int
 	err     error
 }
@@ -131,6 +138,7 @@ func (w *flattener) dir(name string, id [HashLen]byte, path []string) {
 		w.missing[id] = true
 		return
 	}
+	w.used[id] = true
 	entries := o.Entries
 	if len(path) > 0 {
 		e, ok := o.Lookup(path[0])
