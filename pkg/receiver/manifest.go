@@ -71,10 +71,41 @@ func newManifestAssembler(share string) manifestAssembler {
 	return manifestAssembler{share: share, partial: map[[32]byte]*assembly{}, refused: map[[32]byte]bool{}}
 }
 
+// decoded is a manifest that assembled and decoded: a flat (version 1) one, or a version 2
+// one whose objects are still to be fetched (tree set; flat then holds its header fields and
+// no entries, for the Gate, which needs nothing else).
+type decoded struct {
+	flat *wire.Manifest
+	tree *wire.TreeManifest
+}
+
+// decodeManifest decodes a blob of either manifest version.
+func decodeManifest(blob []byte) (decoded, error) {
+	v, err := wire.ManifestVersionOf(blob)
+	if err != nil {
+		return decoded{}, err
+	}
+	if v != wire.TreeManifestVersion {
+		m, err := wire.UnmarshalManifest(blob)
+		return decoded{flat: m}, err
+	}
+	tm, err := wire.UnmarshalTreeManifest(blob)
+	if err != nil {
+		return decoded{}, err
+	}
+	return decoded{tree: tm, flat: headerOf(tm)}, nil
+}
+
+// headerOf returns the fields of a version 2 manifest as a flat manifest without entries.
+func headerOf(tm *wire.TreeManifest) *wire.Manifest {
+	return &wire.Manifest{Carousel: tm.Carousel, PageHeight: tm.PageHeight, Publisher: tm.Publisher,
+		Share: tm.Share(), Generation: tm.Generation}
+}
+
 // add stores a chunk and returns the manifest once one is complete and valid.
-func (a *manifestAssembler) add(c wire.ManifestChunk, now time.Time) (*wire.Manifest, chunkResult) {
+func (a *manifestAssembler) add(c wire.ManifestChunk, now time.Time) (decoded, chunkResult) {
 	if a.refused[c.ID] {
-		return nil, chunkRefused
+		return decoded{}, chunkRefused
 	}
 	as := a.partial[c.ID]
 	if as == nil {
@@ -86,11 +117,11 @@ func (a *manifestAssembler) add(c wire.ManifestChunk, now time.Time) (*wire.Mani
 	}
 	off := int(c.Offset)
 	if int(c.Total) != as.total || !as.fits(off, len(c.Data)) {
-		return nil, chunkMalformed
+		return decoded{}, chunkMalformed
 	}
 	as.touched = now
 	if _, ok := as.chunks[off]; ok {
-		return nil, chunkDuplicate
+		return decoded{}, chunkDuplicate
 	}
 	for a.bytes()+len(c.Data) > maxAssemblyBytes && len(a.partial) > 1 {
 		a.evict(as)
@@ -98,28 +129,34 @@ func (a *manifestAssembler) add(c wire.ManifestChunk, now time.Time) (*wire.Mani
 	as.chunks[off] = append([]byte(nil), c.Data...)
 	as.bytes += len(c.Data)
 	if as.bytes < as.total {
-		return nil, chunkStored
+		return decoded{}, chunkStored
 	}
 	delete(a.partial, c.ID)
-	blob := make([]byte, as.total)
-	for o, d := range as.chunks {
-		copy(blob[o:], d)
-	}
+	blob := as.blob()
 	if wire.ManifestID(blob) != c.ID {
-		return nil, chunkRefused // damaged in transit: assembled again from later chunks
+		return decoded{}, chunkRefused // damaged in transit: assembled again from later chunks
 	}
-	m, err := wire.UnmarshalManifest(blob)
-	if err == nil && m.Share != a.share {
-		err = fmt.Errorf("it is for share %q", m.Share)
+	m, err := decodeManifest(blob)
+	if err == nil && m.flat.Share != a.share {
+		err = fmt.Errorf("it is for share %q", m.flat.Share)
 	}
 	if err != nil {
 		// Remember it, so the same bad manifest is not assembled again and again, and so
 		// the final error can say why nothing was accepted. It is not progress.
 		a.refused[c.ID] = true
 		a.refusedErr = err
-		return nil, chunkRefused
+		return decoded{}, chunkRefused
 	}
 	return m, chunkComplete
+}
+
+// blob returns the assembled bytes of a complete assembly.
+func (as *assembly) blob() []byte {
+	blob := make([]byte, as.total)
+	for o, d := range as.chunks {
+		copy(blob[o:], d)
+	}
+	return blob
 }
 
 // evict drops the assembly other than keep that has received the least, the oldest of
