@@ -25,7 +25,8 @@ func objectGroups(s *Sender) map[string]bool {
 
 // TestObjectChannels: every directory's tree object is answered on its channel, one cycle of
 // chunks that reassemble to the object, then an end packet; after a one-file change the new
-// object channels are those of the directories from the file to the root, no others.
+// object channels are those of the directories from the file to the root, no others, and the
+// previous generation's objects are answered for one more generation.
 func TestObjectChannels(t *testing.T) {
 	src := filepath.Join(t.TempDir(), "share")
 	for _, d := range []string{"a/b", "c", "d/e"} {
@@ -104,7 +105,19 @@ func TestObjectChannels(t *testing.T) {
 			added++
 		}
 	}
-	if len(after) != 6 || added != 3 {
-		t.Errorf("after a change in share/a/b: %d object channels, %d new; want 6 and 3 (a/b, a, share)", len(after), added)
+	// The previous generation's objects are still answered, for walks that began on it.
+	if len(after) != 9 || added != 3 || !after[g.String()] {
+		t.Errorf("after a change in share/a/b: %d object channels, %d new, the old root's kept %v; want 9, 3 (a/b, a, share), true",
+			len(after), added, after[g.String()])
+	}
+	writeTestFile(t, filepath.Join(src, "c/x"), "changed too")
+	r, err = index.Update(ctx, r.Index, []watch.Change{{Rel: "c/x"}}, index.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.applyRefresh(refreshResult{ix: r.Index, changed: true})
+	if n := len(objectGroups(s)); n != 8 || objectGroups(s)[g.String()] {
+		t.Errorf("two generations on: %d object channels (want 8: 6 and the 2 the last change replaced), the first root kept %v",
+			n, objectGroups(s)[g.String()])
 	}
 }

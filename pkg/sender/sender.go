@@ -145,7 +145,7 @@ func (s *Sender) rebuild() error {
 		return fmt.Errorf("sender: %w", err)
 	}
 	if s.cfg.Carousel {
-		for _, object := range tab.objects {
+		for _, object := range tab.objects { // before carryObjects: the current generation's only
 			oc, err := wire.ObjectChunks(object, s.geo.maxDatagram)
 			if err != nil {
 				return fmt.Errorf("sender: %w", err)
@@ -156,6 +156,7 @@ func (s *Sender) rebuild() error {
 	if err := s.signManifest(blob); err != nil {
 		return err
 	}
+	tab.carryObjects(s.tab)
 	s.tab, s.manifest = tab, chunks
 	s.cycles = map[netip.Addr]*cycle{}
 	s.fec.parityOf = map[netip.Addr]parityRef{}

@@ -80,6 +80,25 @@ func buildTable(ix *index.Index, scope mcast.Scope, pageHeight int, pub mcast.Pu
 	return t
 }
 
+// carryObjects adds the objects of the previous generation's table (its own, not those it
+// carried itself) that t lacks, so that a receiver that started walking the previous
+// generation's objects just before it changed can finish its walk. They are marked with
+// level 1 and dropped at the next generation.
+func (t *table) carryObjects(prev *table) {
+	if prev == nil {
+		return
+	}
+	for g, r := range prev.groups {
+		if r.kind != mcast.KindObject || r.level != 0 {
+			continue
+		}
+		if _, ok := t.groups[g]; !ok {
+			t.groups[g] = ref{kind: mcast.KindObject, file: -1, level: 1, index: uint32(len(t.objects))}
+			t.objects = append(t.objects, prev.objects[r.index])
+		}
+	}
+}
+
 // isManifest reports whether g is one of the share's manifest channels.
 func (t *table) isManifest(g netip.Addr) bool {
 	return g == t.manifest || (t.byName.IsValid() && g == t.byName)
