@@ -89,6 +89,7 @@ type Index struct {
 	treeDir    string           // Options.TreeDir it was built with
 	resident   int              // Options.MaxResident it was built with
 	incomplete map[string]bool  // directories, by name, with an unreadable entry below them
+	tree       *dirNode         // the share directory's tree object; nil for a single file
 }
 
 // TreeDir returns the directory the leaf hash stores of large files go in ("" for
@@ -146,6 +147,9 @@ func Build(ctx context.Context, src string, opt Options) (*Index, error) {
 		ix.Bytes += f.Size
 	}
 	ix.sync()
+	if ix.tree, err = buildDirTree(ix.Share, ix.Entries); err != nil {
+		return nil, err
+	}
 	return ix, nil
 }
 
@@ -304,6 +308,9 @@ func Refresh(ctx context.Context, old *Index, opt Options) (ix *Index, changed b
 		ix.Bytes += f.Size
 	}
 	ix.sync()
+	if ix.tree, err = buildDirTree(ix.Share, ix.Entries); err != nil {
+		return nil, false, err
+	}
 	return ix, !sameEntries(old.Entries, ix.Entries), nil
 }
 

@@ -183,6 +183,7 @@ type updater struct {
 	ix   *Index            // receives the walker's entries and Skipped count
 	ups  map[string]upsert // names added, changed or removed
 	gone []span            // ranges of old.Entries removed (whole subtrees)
+	dirs []string          // directories removed (maybe walked again since): their objects start afresh
 	pre  map[string]stamp  // files to hash, with their stamp before hashing
 }
 
@@ -250,6 +251,7 @@ func (u *updater) remove(name string) {
 	if !ok || e.Type != wire.EntryDir {
 		return
 	}
+	u.dirs = append(u.dirs, name)
 	prefix := name + "/"
 	if sp := u.prefixSpan(prefix); sp.hi > sp.lo {
 		u.gone = append(u.gone, sp)
@@ -470,6 +472,14 @@ func (u *updater) finish(ctx context.Context) (UpdateResult, error) {
 		}
 	}
 	ix, changed := u.merge()
+	names := make([]string, 0, len(u.ups))
+	for name := range u.ups {
+		names = append(names, name)
+	}
+	var err error
+	if ix.tree, err = updateTree(u.old.tree, u.old.Share, ix.Entries, names, u.dirs); err != nil {
+		return UpdateResult{}, err
+	}
 	res.Changed = changed
 	res.Index = ix // even unchanged: its files' identities (a chmod's ctime) may be newer
 	return res, nil

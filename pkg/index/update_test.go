@@ -15,6 +15,7 @@ import (
 
 	"github.com/lcsync/lcsync/merkle"
 	"github.com/lcsync/lcsync/pkg/watch"
+	"github.com/lcsync/lcsync/pkg/wire"
 )
 
 // sameAsBuild checks that ix lists exactly what a fresh Build of the same tree lists.
@@ -39,6 +40,44 @@ func sameAsBuild(t *testing.T, ix *Index) {
 	}
 	if ix.Bytes != bytes {
 		t.Errorf("Bytes = %d, want %d", ix.Bytes, bytes)
+	}
+	sameTree(t, ix, fresh)
+}
+
+// sameTree checks that the tree objects of ix (maybe maintained by updates) are those of a
+// fresh build, fresh, node by node, and that wire.SplitManifest, built independently, names
+// the same root.
+func sameTree(t *testing.T, ix, fresh *Index) {
+	t.Helper()
+	var walk func(dir string, a, b *dirNode)
+	walk = func(dir string, a, b *dirNode) {
+		if (a == nil) != (b == nil) {
+			t.Fatalf("directory %s: object %v, a fresh build has %v", dir, a != nil, b != nil)
+		}
+		if a == nil {
+			return
+		}
+		if !bytes.Equal(a.blob, b.blob) || a.id != b.id {
+			t.Fatalf("directory %s: object differs from a fresh build's", dir)
+		}
+		if len(a.children) != len(b.children) {
+			t.Fatalf("directory %s: %d child nodes, a fresh build has %d", dir, len(a.children), len(b.children))
+		}
+		for name, c := range a.children {
+			walk(dir+"/"+name, c, b.children[name])
+		}
+	}
+	walk(ix.Share, ix.tree, fresh.tree)
+	tm, _, err := wire.SplitManifest(ix.Manifest(false, 4, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ix.TreeManifest(false, 4, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Root != tm.Root {
+		t.Fatalf("root entry %+v, SplitManifest's %+v", got.Root, tm.Root)
 	}
 }
 
@@ -307,5 +346,55 @@ func randomOperations(t *testing.T, seed uint64) {
 			t.Fatalf("step %d, changes %+v", step, cs)
 		}
 		ix = r.Index
+	}
+}
+
+// TestUpdateEncodesThePathOnly checks that a one-file change re-encodes the objects of the
+// directories from the file to the root and nothing else, and that a renamed directory keeps
+// its object.
+func TestUpdateEncodesThePathOnly(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "share")
+	for _, d := range []string{"a/b/c", "a/x", "y", "z/w"} {
+		for i := range 3 {
+			write(t, filepath.Join(src, d, fmt.Sprint("f", i)), d, 0o644)
+		}
+	}
+	ix, err := Build(context.Background(), src, Options{BlockSize: 1024})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := func(ix *Index) []string {
+		var ids []string
+		ix.Objects(nil, func(id [wire.HashLen]byte, _ []byte) { ids = append(ids, string(id[:])) })
+		return ids
+	}
+	if n := len(fresh(ix)); n != 8 {
+		t.Fatalf("%d objects for 8 directories", n)
+	}
+	write(t, filepath.Join(src, "a/b/c/f1"), "changed", 0o644)
+	r := update(t, ix, watch.Change{Rel: "a/b/c/f1"})
+	var changed int
+	r.Index.Objects(ix, func([wire.HashLen]byte, []byte) { changed++ })
+	if changed != 4 {
+		t.Errorf("a change in share/a/b/c re-encoded %d objects, want 4 (c, b, a and the share)", changed)
+	}
+	sameAsBuild(t, r.Index)
+
+	ix = r.Index
+	if err := os.Rename(filepath.Join(src, "z"), filepath.Join(src, "moved")); err != nil {
+		t.Fatal(err)
+	}
+	r = update(t, ix, watch.Change{Rel: "z"}, watch.Change{Rel: "moved", Tree: true})
+	sameAsBuild(t, r.Index)
+	old := map[string]bool{}
+	ix.Objects(nil, func(id [wire.HashLen]byte, _ []byte) { old[string(id[:])] = true })
+	var added []string
+	r.Index.Objects(ix, func(id [wire.HashLen]byte, _ []byte) {
+		if !old[string(id[:])] {
+			added = append(added, string(id[:]))
+		}
+	})
+	if len(added) != 1 {
+		t.Errorf("renaming a directory added %d objects that were not there, want 1 (the share's)", len(added))
 	}
 }

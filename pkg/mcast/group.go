@@ -32,6 +32,9 @@ const (
 	// group address and a layer: it carries one Reed-Solomon parity shard of every block the
 	// channel sends, and only receivers that lose datagrams join it.
 	KindParity Kind = 6
+	// KindObject is the channel of a tree object (a directory of a share, PROTOCOL.md §5.1),
+	// keyed by the object's id: it carries the object's chunks.
+	KindObject Kind = 7
 )
 
 // String returns the kind's name as PROTOCOL.md spells it.
@@ -49,6 +52,8 @@ func (k Kind) String() string {
 		return "congestion"
 	case KindParity:
 		return "parity"
+	case KindObject:
+		return "object"
 	}
 	return fmt.Sprintf("Kind(%d)", uint8(k))
 }
@@ -134,6 +139,11 @@ func TreeGroup(s Scope, level uint8, node [32]byte) netip.Addr {
 // DataGroup is the data channel of the node whose hash is node.
 func DataGroup(s Scope, node [32]byte) netip.Addr {
 	return Group(s, KindData, node[:])
+}
+
+// ObjectGroup is the channel of the tree object whose id is id.
+func ObjectGroup(s Scope, id [32]byte) netip.Addr {
+	return Group(s, KindObject, id[:])
 }
 
 // ParityGroup is parity layer layer of the data or stream channel g:

@@ -18,7 +18,7 @@ func TestGroupVectors(t *testing.T) {
 	}
 	defer f.Close()
 	kinds := map[string]Kind{"manifest": KindManifest, "tree": KindTree, "data": KindData, "stream": KindStream,
-		"congestion": KindCongestion, "parity": KindParity}
+		"congestion": KindCongestion, "parity": KindParity, "object": KindObject}
 	seen := make(map[string]bool)
 	n := 0
 	sc := bufio.NewScanner(f)
@@ -61,6 +61,8 @@ func TestGroupVectors(t *testing.T) {
 			helper = DataGroup(scope, [32]byte(key))
 		case KindParity:
 			helper = ParityGroup(scope, netip.AddrFrom16([16]byte(key[:16])), key[16])
+		case KindObject:
+			helper = ObjectGroup(scope, [32]byte(key))
 		}
 		if helper != want {
 			t.Errorf("%v group of %x at scope %v = %v, want %v", kind, key, scope, helper, want)
@@ -74,9 +76,9 @@ func TestGroupVectors(t *testing.T) {
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)
 	}
-	// 4 scopes x (2 shares x 3 kinds + 2 nodes x (1 data + 3 tree levels + 2 parity layers)).
-	if n != 72 {
-		t.Errorf("groups.txt has %d vectors, want 72", n)
+	// 4 scopes x (2 shares x 3 kinds + 2 nodes x (1 data + 1 object + 3 tree levels + 2 parity layers)).
+	if n != 80 {
+		t.Errorf("groups.txt has %d vectors, want 80", n)
 	}
 }
 

@@ -36,7 +36,7 @@ func NewSenderCollector(stats func() sender.Stats) prometheus.Collector {
 		extraDs: []*prometheus.Desc{packets, listeners},
 		extra: func(s S, ch chan<- prometheus.Metric) {
 			for kind, v := range map[string]uint64{"manifest": s.ManifestPackets, "tree": s.TreePackets, "block": s.BlockPackets,
-				"replay": s.ReplayPackets, "parity": s.ParityPackets} {
+				"replay": s.ReplayPackets, "parity": s.ParityPackets, "object": s.ObjectPackets} {
 				ch <- prometheus.MustNewConstMetric(packets, prometheus.CounterValue, float64(v), kind)
 			}
 			for _, l := range s.Listeners {

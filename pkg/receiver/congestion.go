@@ -22,7 +22,9 @@ func (c *congestionSignal) signal(s *session, now time.Time, busy bool) {
 	if s.cfg.NoCongestionSignal {
 		return
 	}
+	s.mu.Lock() // the manifest that keys the channel is set by the controller for version 2
 	g := s.congestionGroup()
+	s.mu.Unlock()
 	tr := s.cfg.Transport
 	if c.joined {
 		if now.Sub(c.at) >= congestionHold {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/lcsync/lcsync/pkg/mcast"
@@ -82,7 +83,51 @@ func (c *controller) fetchManifest(ctx context.Context) error {
 		s.enqueue(g, subManifest, nil)
 	}
 	s.mu.Unlock()
-	return s.trustError(c.drive(ctx, "manifest", func() bool { return s.manifest != nil }, s.manifestStep()))
+	step := s.manifestStep()
+	under := strings.TrimRight(s.cfg.Name, "/")
+	return s.trustError(c.drive(ctx, "manifest", func() bool { return s.manifest != nil }, func() error {
+		if step != nil {
+			if err := step(); err != nil {
+				return err
+			}
+		}
+		return s.objectStep(under)
+	}))
+}
+
+// objectStep goes on with the walk of a version 2 manifest's tree objects, once one is
+// accepted: top-down, those on the way to the name asked for (under) and below it only. It
+// joins the channels of the objects the walk lacks (in carousel mode they come on the
+// manifest channel, which stays joined) and, once the walk is complete, makes the manifest
+// the flat list of the entries walked.
+func (s *session) objectStep(under string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tree == nil || s.manifest != nil {
+		return nil
+	}
+	if s.objs.err != nil {
+		return fmt.Errorf("%w: a tree object of share %q: %v", ErrVerify, s.share, s.objs.err)
+	}
+	m, ids, err := s.tree.Flatten(s.objs.have, under)
+	if err != nil {
+		return fmt.Errorf("%w: the manifest of share %q: %v", ErrVerify, s.share, err)
+	}
+	if m != nil {
+		s.manifest = m
+		return nil
+	}
+	s.objs.wanted(ids)
+	if s.tree.Carousel {
+		return nil
+	}
+	for _, id := range ids {
+		g := mcast.ObjectGroup(s.cfg.Scope, id)
+		if sb := s.chans.subs[g]; sb == nil || sb.done {
+			s.enqueue(g, subObject, nil)
+		}
+	}
+	return nil
 }
 
 // transfer starts files (a bounded number at a time), runs their tree walks and data

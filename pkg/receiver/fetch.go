@@ -35,8 +35,8 @@ func Fetch(ctx context.Context, cfg Config) (Stats, error) {
 			return total, fmt.Errorf("receiver: %w (listening again: %v)", err, lerr)
 		}
 		cfg.Logger.Info("the share changed on the server during the fetch; fetching the new version",
-			"name", cfg.Name, "generation", ch.newer.Generation)
-		cfg.Transport, cfg.Manifest = tr, ch.newer
+			"name", cfg.Name, "generation", ch.gen)
+		cfg.Transport, cfg.Manifest = tr, ch.newer // nil: fetch the manifest afresh
 	}
 }
 

@@ -61,7 +61,8 @@ func WatchManifests(ctx context.Context, cfg Config, after uint64, rejoin time.D
 		groups, later = cfg.Gate.ManifestGroups(cfg.Scope, share)
 	}
 	w := &manifestWatch{cfg: cfg, share: share, last: after, found: found, later: later,
-		asm: newManifestAssembler(share), stale: map[[wire.HashLen]byte]bool{}}
+		asm: newManifestAssembler(share), stale: map[[wire.HashLen]byte]bool{},
+		under: strings.TrimRight(cfg.Name, "/"), objs: newObjectFetch(), joined: map[netip.Addr]time.Time{}}
 	for _, g := range groups {
 		if err := cfg.Transport.Join(g); err != nil {
 			cfg.Transport.Close()
@@ -76,6 +77,8 @@ func WatchManifests(ctx context.Context, cfg Config, after uint64, rejoin time.D
 		defer cfg.Transport.Close()
 		tick := time.NewTicker(rejoin)
 		defer tick.Stop()
+		retry := time.NewTicker(objectRetry)
+		defer retry.Stop()
 		var laterC <-chan time.Time
 		if len(later) > 0 {
 			laterC = time.After(manifestLater)
@@ -88,6 +91,8 @@ func WatchManifests(ctx context.Context, cfg Config, after uint64, rejoin time.D
 				return
 			case <-laterC:
 				w.joinLater()
+			case now := <-retry.C:
+				w.retryObjects(ctx, now)
 			case <-tick.C:
 				for _, g := range groups {
 					_ = cfg.Transport.Leave(g)
@@ -130,6 +135,15 @@ type manifestWatch struct {
 	found func(Found)
 	asm   manifestAssembler
 	stale map[[wire.HashLen]byte]bool // ids of manifests not newer than last
+
+	// The walk of a version 2 manifest's objects (PROTOCOL.md §5.1), under mu: the reading
+	// goroutine feeds it, the timer goroutine joins again the object channels gone silent.
+	mu      sync.Mutex
+	under   string             // the name followed: only objects on the way to it and below it are walked
+	pending *wire.TreeManifest // accepted, its objects being fetched
+	pendID  [wire.HashLen]byte
+	objs    objectFetch              // the objects of the last generation found, and those being fetched
+	joined  map[netip.Addr]time.Time // object channels joined, and when
 
 	// The gate's later channels (see Gate.ManifestGroups) are joined when nothing was
 	// accepted within manifestLater, so that what is heard there can be reported, and left
@@ -183,6 +197,16 @@ func (w *manifestWatch) handle(d []byte, src netip.Addr, now time.Time) {
 		if err == nil && st.Share == w.share {
 			w.cfg.Gate.Statement(&st, now)
 		}
+	case wire.TypeObject:
+		c, err := wire.ParseObjectChunk(d)
+		if err != nil {
+			return
+		}
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if w.pending != nil && w.objs.add(c, now) == chunkComplete {
+			w.walk()
+		}
 	case wire.TypeManifest:
 		c, err := wire.ParseManifestChunk(d)
 		if err != nil || w.stale[c.ID] {
@@ -203,7 +227,16 @@ func (w *manifestWatch) handle(d []byte, src netip.Addr, now time.Time) {
 }
 
 // complete decides on a manifest that assembled and decoded.
-func (w *manifestWatch) complete(m *wire.Manifest, id [wire.HashLen]byte, now time.Time) {
+func (w *manifestWatch) complete(d decoded, id [wire.HashLen]byte, now time.Time) {
+	m := d.flat
+	if d.tree != nil {
+		w.mu.Lock()
+		walking := w.pending != nil && w.pendID == id
+		w.mu.Unlock()
+		if walking {
+			return // a repeat of the one being walked
+		}
+	}
 	if m.Generation <= w.last {
 		w.stale[id] = true
 		w.bound()
@@ -225,13 +258,25 @@ func (w *manifestWatch) complete(m *wire.Manifest, id [wire.HashLen]byte, now ti
 			return
 		}
 	}
+	if d.tree != nil {
+		w.acceptedOne()
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		w.startWalk(d.tree, id)
+		return
+	}
 	w.last = m.Generation
 	w.acceptedOne()
+	w.found(w.foundOf(m, id, now))
+}
+
+// foundOf returns what WatchManifests hands over for m, the manifest of id, complete at now.
+func (w *manifestWatch) foundOf(m *wire.Manifest, id [wire.HashLen]byte, now time.Time) Found {
 	f := Found{Manifest: m, Arrived: now}
 	if is, ok := w.cfg.Gate.(issuer); ok {
 		f.Issued, _ = is.Issued(id)
 	}
-	w.found(f)
+	return f
 }
 
 // Found is a manifest WatchManifests found, with when it was published, as far as the
@@ -258,6 +303,129 @@ func (f Found) Published() time.Time {
 // was issued (*sign.Gate).
 type issuer interface {
 	Issued(id [wire.HashLen]byte) (time.Time, bool)
+}
+
+// objectRetry is how often WatchManifests looks for object channels that went silent, and
+// objectRejoin how long one may stay joined without its object before it is joined again.
+const (
+	objectRetry  = 200 * time.Millisecond
+	objectRejoin = 600 * time.Millisecond
+)
+
+// maxObjectJoins bounds the object channels WatchManifests joins at once.
+const maxObjectJoins = 64
+
+// startWalk starts fetching the objects of tm, an accepted version 2 manifest, from those of
+// the generation found last (caller holds mu).
+func (w *manifestWatch) startWalk(tm *wire.TreeManifest, id [wire.HashLen]byte) {
+	w.leaveObjects()
+	w.objs.drop()
+	w.pending, w.pendID = tm, id
+	w.walk()
+}
+
+// walk goes on with the pending manifest's walk: it hands the manifest over once complete,
+// else joins the channels of the objects it lacks (caller holds mu).
+func (w *manifestWatch) walk() {
+	tm := w.pending
+	if w.objs.err != nil {
+		w.cfg.Logger.Warn("refusing a manifest", "share", w.share, "generation", tm.Generation, "err", w.objs.err)
+		w.objs.err = nil
+		w.asm.refused[w.pendID] = true
+		w.pending = nil
+		w.leaveObjects()
+		return
+	}
+	m, ids, err := tm.Flatten(w.objs.have, w.under)
+	if err != nil {
+		w.cfg.Logger.Warn("refusing a manifest", "share", w.share, "generation", tm.Generation, "err", err)
+		w.asm.refused[w.pendID] = true
+		w.pending = nil
+		w.leaveObjects()
+		return
+	}
+	if m != nil {
+		w.objs.keep(ids)
+		w.pending = nil
+		w.leaveObjects()
+		w.last = m.Generation
+		w.found(w.foundOf(m, w.pendID, time.Now()))
+		return
+	}
+	w.objs.wanted(ids)
+	if tm.Carousel {
+		return // they come on the manifest channel
+	}
+	now := time.Now()
+	for _, id := range ids {
+		g := mcast.ObjectGroup(w.cfg.Scope, id)
+		if _, ok := w.joined[g]; ok || len(w.joined) >= maxObjectJoins {
+			continue
+		}
+		if err := w.cfg.Transport.Join(g); err != nil {
+			w.cfg.Logger.Warn("joining an object channel", "group", g, "err", err)
+			continue
+		}
+		w.joined[g] = now
+	}
+	for g := range w.joined {
+		if !w.wants(g) {
+			_ = w.cfg.Transport.Leave(g)
+			delete(w.joined, g)
+		}
+	}
+}
+
+// wants reports whether the object channel g carries an object still wanted (caller holds mu).
+func (w *manifestWatch) wants(g netip.Addr) bool {
+	for id := range w.objs.want {
+		if mcast.ObjectGroup(w.cfg.Scope, id) == g {
+			return true
+		}
+	}
+	return false
+}
+
+// leaveObjects leaves every object channel joined (caller holds mu).
+func (w *manifestWatch) leaveObjects() {
+	for g := range w.joined {
+		_ = w.cfg.Transport.Leave(g)
+	}
+	clear(w.joined)
+}
+
+// retryObjects leaves and joins again the object channels joined for longer than
+// objectRejoin without their object: the sender grants a join one cycle, which was lost.
+func (w *manifestWatch) retryObjects(ctx context.Context, now time.Time) {
+	w.mu.Lock()
+	var again []netip.Addr
+	for g, at := range w.joined {
+		if now.Sub(at) >= objectRejoin {
+			_ = w.cfg.Transport.Leave(g)
+			again = append(again, g)
+		}
+	}
+	w.mu.Unlock()
+	if len(again) == 0 {
+		return
+	}
+	select { // a new join, not a repeat of the last report (see Config.RejoinAfter)
+	case <-time.After(20 * time.Millisecond):
+	case <-ctx.Done():
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, g := range again {
+		if _, still := w.joined[g]; !still {
+			continue // completed, or the walk moved on, meanwhile
+		}
+		if err := w.cfg.Transport.Join(g); err != nil {
+			delete(w.joined, g)
+			continue
+		}
+		w.joined[g] = time.Now()
+	}
 }
 
 // bound keeps the remembered ids within maxStale.

@@ -84,10 +84,41 @@ func newManifestAssembler(share string) manifestAssembler {
 	return manifestAssembler{share: share, partial: map[asmKey]*assembly{}, refused: map[[32]byte]bool{}}
 }
 
+// decoded is a manifest that assembled and decoded: a flat (version 1) one, or a version 2
+// one whose objects are still to be fetched (tree set; flat then holds its header fields and
+// no entries, for the Gate, which needs nothing else).
+type decoded struct {
+	flat *wire.Manifest
+	tree *wire.TreeManifest
+}
+
+// decodeManifest decodes a blob of either manifest version.
+func decodeManifest(blob []byte) (decoded, error) {
+	v, err := wire.ManifestVersionOf(blob)
+	if err != nil {
+		return decoded{}, err
+	}
+	if v != wire.TreeManifestVersion {
+		m, err := wire.UnmarshalManifest(blob)
+		return decoded{flat: m}, err
+	}
+	tm, err := wire.UnmarshalTreeManifest(blob)
+	if err != nil {
+		return decoded{}, err
+	}
+	return decoded{tree: tm, flat: headerOf(tm)}, nil
+}
+
+// headerOf returns the fields of a version 2 manifest as a flat manifest without entries.
+func headerOf(tm *wire.TreeManifest) *wire.Manifest {
+	return &wire.Manifest{Carousel: tm.Carousel, PageHeight: tm.PageHeight, Publisher: tm.Publisher,
+		Share: tm.Share(), Generation: tm.Generation}
+}
+
 // add stores a chunk from src and returns the manifest once one is complete and valid.
-func (a *manifestAssembler) add(c wire.ManifestChunk, src netip.Addr, now time.Time) (*wire.Manifest, chunkResult) {
+func (a *manifestAssembler) add(c wire.ManifestChunk, src netip.Addr, now time.Time) (decoded, chunkResult) {
 	if a.refused[c.ID] {
-		return nil, chunkRefused
+		return decoded{}, chunkRefused
 	}
 	key := asmKey{c.ID, src}
 	as := a.partial[key]
@@ -100,11 +131,11 @@ func (a *manifestAssembler) add(c wire.ManifestChunk, src netip.Addr, now time.T
 	}
 	off := int(c.Offset)
 	if int(c.Total) != as.total || !as.fits(off, len(c.Data)) {
-		return nil, chunkMalformed
+		return decoded{}, chunkMalformed
 	}
 	as.touched = now
 	if _, ok := as.chunks[off]; ok {
-		return nil, chunkDuplicate
+		return decoded{}, chunkDuplicate
 	}
 	limit := a.limit
 	if limit <= 0 {
@@ -115,31 +146,28 @@ func (a *manifestAssembler) add(c wire.ManifestChunk, src netip.Addr, now time.T
 	}
 	if as.bytes+len(c.Data) > limit {
 		delete(a.partial, key) // larger than the bound alone
-		return nil, chunkMalformed
+		return decoded{}, chunkMalformed
 	}
 	as.chunks[off] = append([]byte(nil), c.Data...)
 	as.bytes += len(c.Data)
 	if as.bytes < as.total {
-		return nil, chunkStored
+		return decoded{}, chunkStored
 	}
 	delete(a.partial, key)
-	blob := make([]byte, as.total)
-	for o, d := range as.chunks {
-		copy(blob[o:], d)
-	}
+	blob := as.blob()
 	if wire.ManifestID(blob) != c.ID {
-		return nil, chunkRefused // damaged in transit: assembled again from later chunks
+		return decoded{}, chunkRefused // damaged in transit: assembled again from later chunks
 	}
-	m, err := wire.UnmarshalManifest(blob)
-	if err == nil && m.Share != a.share {
-		err = fmt.Errorf("it is for share %q", m.Share)
+	m, err := decodeManifest(blob)
+	if err == nil && m.flat.Share != a.share {
+		err = fmt.Errorf("it is for share %q", m.flat.Share)
 	}
 	if err != nil {
 		// Remember it, so the same bad manifest is not assembled again and again, and so
 		// the final error can say why nothing was accepted. It is not progress.
 		a.refused[c.ID] = true
 		a.refusedErr = err
-		return nil, chunkRefused
+		return decoded{}, chunkRefused
 	}
 	a.accepted = as.total
 	return m, chunkComplete
@@ -152,6 +180,15 @@ func (a *manifestAssembler) forget(id [32]byte) {
 		clear(a.refused)
 	}
 	a.refused[id] = true
+}
+
+// blob returns the assembled bytes of a complete assembly.
+func (as *assembly) blob() []byte {
+	blob := make([]byte, as.total)
+	for o, d := range as.chunks {
+		copy(blob[o:], d)
+	}
+	return blob
 }
 
 // evict drops the assembly other than keep that has received the least, the oldest of

@@ -30,17 +30,24 @@ type genWatch struct {
 	leftAt  time.Time    // left to be joined again (a check); zero otherwise
 	checked time.Time    // when the channels were last joined
 	newer   *wire.Manifest
+	// moved is set when a newer version 2 generation was heard: its header does not say
+	// whether the requested name changed (that takes its objects), so the attempt goes on
+	// while it progresses (unchanged files keep their channels) and starts again, fetching
+	// the manifest afresh, once it stalls.
+	moved bool
 }
 
-// changedError ends an attempt whose share moved on to newer, which changes the requested name.
+// changedError ends an attempt whose share moved on to newer, which changes the requested name;
+// newer is nil when it is a version 2 generation, whose manifest the next attempt fetches.
 type changedError struct {
 	name  string
 	old   uint64
+	gen   uint64 // the newer generation
 	newer *wire.Manifest
 }
 
 func (e *changedError) Error() string {
-	return fmt.Sprintf("%v: %s (generation %d, now %d)", ErrChanged, e.name, e.old, e.newer.Generation)
+	return fmt.Sprintf("%v: %s (generation %d, now %d)", ErrChanged, e.name, e.old, e.gen)
 }
 
 func (e *changedError) Unwrap() error { return ErrChanged }
@@ -108,9 +115,12 @@ func (s *session) watchRound(now time.Time) error {
 		return nil
 	}
 	if w.newer != nil {
-		return &changedError{name: s.cfg.Name, old: s.manifest.Generation, newer: w.newer}
+		return &changedError{name: s.cfg.Name, old: s.manifest.Generation, gen: w.newer.Generation, newer: w.newer}
 	}
 	after := s.checkAfter()
+	if w.moved && now.Sub(s.clock.lastUseful) >= after {
+		return &changedError{name: s.cfg.Name, old: s.manifest.Generation, gen: w.gen}
+	}
 	switch {
 	case !w.leftAt.IsZero() && now.Sub(w.leftAt) >= rejoinGap:
 		for _, g := range w.groups {
@@ -149,8 +159,9 @@ func (s *session) onLaterChunk(c wire.ManifestChunk, src netip.Addr, now time.Ti
 }
 
 // laterManifest decides on a manifest heard during the data phase (caller holds mu).
-func (s *session) laterManifest(m *wire.Manifest, id [wire.HashLen]byte, now time.Time) {
+func (s *session) laterManifest(d decoded, id [wire.HashLen]byte, now time.Time) {
 	w := &s.watch
+	m := d.flat
 	if m.Generation <= w.gen {
 		s.asm.forget(id) // the current one, or older: not assembled again
 		return
@@ -167,6 +178,10 @@ func (s *session) laterManifest(m *wire.Manifest, id [wire.HashLen]byte, now tim
 	}
 	w.gen = m.Generation
 	s.asm.forget(id)
+	if d.tree != nil {
+		w.moved = true
+		return
+	}
 	if sameSelection(s.cfg.Name, s.manifest, m) {
 		s.cfg.Logger.Debug("the share moved on; the fetched name is unchanged", "generation", m.Generation)
 		return

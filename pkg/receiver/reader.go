@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/lcsync/lcsync/merkle"
+	"github.com/lcsync/lcsync/pkg/mcast"
 	"github.com/lcsync/lcsync/pkg/wire"
 )
 
@@ -138,6 +139,13 @@ func (s *session) handle(d []byte, src netip.Addr, now time.Time) {
 		s.onParity(p, src)
 	case wire.TypeStatement:
 		s.onStatement(d, now)
+	case wire.TypeObject:
+		c, err := wire.ParseObjectChunk(d)
+		if err != nil {
+			s.stats.Malformed++
+			return
+		}
+		s.onObjectChunk(c, now)
 	default:
 		s.stats.Malformed++
 	}
@@ -150,7 +158,7 @@ func (s *session) onManifestChunk(c wire.ManifestChunk, src netip.Addr, now time
 		return
 	}
 	sb := s.manifestSub()
-	if sb == nil {
+	if s.tree != nil || sb == nil {
 		s.stats.Foreign++
 		return
 	}
@@ -170,7 +178,7 @@ func (s *session) onManifestChunk(c wire.ManifestChunk, src netip.Addr, now time
 			s.cfg.Logger.Warn("refusing a manifest", "err", s.asm.refusedErr)
 		}
 	case chunkComplete:
-		retry, err := s.vet(m, c.ID, now)
+		retry, err := s.vet(m.flat, c.ID, now)
 		if retry {
 			return // its statement comes with the next cycle
 		}
@@ -182,9 +190,50 @@ func (s *session) onManifestChunk(c wire.ManifestChunk, src netip.Addr, now time
 			}
 			return
 		}
-		s.manifest = m
+		if m.tree != nil {
+			// Its objects come next: on their channels, or in carousel mode on this one,
+			// which then stays joined (subFinished) until the walk is complete.
+			s.tree = m.tree
+			sb.done = !m.tree.Carousel
+			if m.tree.Root.Type == wire.EntryDir {
+				s.objs.wanted([][wire.HashLen]byte{m.tree.Root.ID})
+			}
+		} else {
+			s.manifest = m.flat
+			sb.done = true
+		}
 		s.asm.forget(c.ID)
-		sb.done = true
+		s.clock.advance(sb, now)
+		s.poke()
+	}
+}
+
+// onObjectChunk feeds the tree objects being fetched (caller holds mu).
+func (s *session) onObjectChunk(c wire.ManifestChunk, now time.Time) {
+	if s.tree == nil || s.manifest != nil {
+		s.stats.Foreign++
+		return
+	}
+	sb := s.chans.subs[mcast.ObjectGroup(s.cfg.Scope, c.ID)]
+	if sb != nil {
+		sb.lastPacket = now
+	}
+	switch s.objs.add(c, now) {
+	case chunkDuplicate:
+		s.stats.Duplicates++
+	case chunkMalformed:
+		s.stats.Malformed++
+	case chunkRefused:
+		if s.objs.err != nil {
+			s.stats.Corrupt++
+			s.poke()
+		} else {
+			s.stats.Foreign++
+		}
+	case chunkComplete:
+		if sb != nil {
+			sb.done = true
+		}
 		s.clock.advance(sb, now)
 		s.poke()
 	}

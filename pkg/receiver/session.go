@@ -24,8 +24,10 @@ type session struct {
 	stats    Stats
 	clock    activity
 	asm      manifestAssembler
-	manifest *wire.Manifest // set once by the reader, then read-only
-	files    []*fileState   // files started, appended by the controller
+	manifest *wire.Manifest     // set once by the reader (or, for version 2, the controller), then read-only
+	tree     *wire.TreeManifest // a version 2 manifest accepted, its objects being fetched
+	objs     objectFetch
+	files    []*fileState // files started, appended by the controller
 	chans    channels
 	ready    []*fileState // complete files waiting to be finished by the controller
 	mem      blockMemory
@@ -106,6 +108,7 @@ func newSession(cfg Config) *session {
 		share: share,
 		clock: activity{started: now, lastUseful: now, waiting: true}, // the reader starts on an empty socket
 		asm:   newManifestAssembler(share),
+		objs:  newObjectFetch(),
 		chans: newChannels(),
 		wake:  make(chan struct{}, 1),
 	}

@@ -17,10 +17,11 @@ const (
 	subTree             // a tree page (walk)
 	subData             // a node's leaf hashes and blocks
 	subStream           // carousel: every file's top data
+	subObject           // a tree object of a version 2 manifest
 )
 
 func (k subKind) String() string {
-	return [...]string{"manifest", "tree", "data", "stream"}[k]
+	return [...]string{"manifest", "tree", "data", "stream", "object"}[k]
 }
 
 // sub is one joined (or queued) channel, guarded by mu. The reader stamps its packet times;
@@ -247,9 +248,10 @@ func (sb *sub) ended() bool {
 	return sb.pageLost() || !sb.lastEnd.IsZero() && sb.lastPacket.After(sb.joinedAt) && !sb.lastEnd.Before(sb.lastPacket)
 }
 
-// pageLost reports whether a tree page's end marker came after the join with nothing before
-// it: the page is sent once, right before its end marker, so it was lost (or went out just
-// before the join). Joining again at once costs a page; waiting for silence, 400 ms.
+// pageLost reports whether a tree page's (or a tree object's) end marker came after the join
+// with nothing before it: the page is sent once, right before its end marker, so it was lost
+// (or went out just before the join). Joining again at once costs a page; waiting for
+// silence, 400 ms.
 func (sb *sub) pageLost() bool {
-	return sb.kind == subTree && sb.lastEnd.After(sb.joinedAt) && !sb.lastPacket.After(sb.joinedAt)
+	return (sb.kind == subTree || sb.kind == subObject) && sb.lastEnd.After(sb.joinedAt) && !sb.lastPacket.After(sb.joinedAt)
 }

@@ -104,7 +104,7 @@ func (s *session) congestionGroup() netip.Addr {
 // onStatement hands a statement heard while the manifest is awaited to the gate (caller
 // holds mu).
 func (s *session) onStatement(d []byte, now time.Time) {
-	if s.cfg.Gate == nil || (s.manifest == nil && s.manifestSub() == nil) || (s.manifest != nil && !s.watch.on) {
+	if s.cfg.Gate == nil || (s.manifest == nil && (s.tree != nil || s.manifestSub() == nil)) || (s.manifest != nil && !s.watch.on) {
 		s.stats.Foreign++
 		return
 	}

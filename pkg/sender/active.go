@@ -327,7 +327,7 @@ func (s *Sender) burst(ctx context.Context, a *active, now time.Time) {
 // for a tree page, itself a datagram or two.
 func (s *Sender) queueEnd(a *active) {
 	n := 2
-	if a.cyc.kind == mcast.KindTree {
+	if a.cyc.kind == mcast.KindTree || a.cyc.kind == mcast.KindObject {
 		n = 1
 	}
 	for range n {
@@ -341,10 +341,14 @@ func (s *Sender) queueEnd(a *active) {
 // continue (its file changed or cannot be read).
 func (s *Sender) emit(ctx context.Context, a *active, now time.Time) int {
 	c := a.cyc
-	if c.kind == mcast.KindManifest {
+	if c.kind == mcast.KindManifest || c.kind == mcast.KindObject {
 		buf := s.out.add(a.key.ifindex, a.key.group)
 		s.out.set(append(buf, c.chunks[a.pos]...))
-		s.count(func(st *Stats) { st.ManifestPackets++ })
+		if c.kind == mcast.KindObject {
+			s.count(func(st *Stats) { st.ObjectPackets++ })
+		} else {
+			s.count(func(st *Stats) { st.ManifestPackets++ })
+		}
 		return 1
 	}
 	p, q := c.locate(a.pos)

@@ -51,7 +51,7 @@ func (p *part) reps() int64 { return max(1, p.repeat) }
 type cycle struct {
 	kind    mcast.Kind
 	group   netip.Addr
-	chunks  [][]byte // manifest datagrams
+	chunks  [][]byte // manifest and object datagrams
 	parts   []part   // tree, data and stream channels
 	offsets []int64  // offsets[i] = position of parts[i]; last element = total
 	total   int64
@@ -116,6 +116,11 @@ func newCycle(g geometry, ix *index.Index, tab *table, group netip.Addr, r ref, 
 		if len(manifest) <= smallManifest {
 			// Twice, like a tree page: a lost chunk would cost the receiver a rejoin, 1.6 s.
 			c.chunks = append(append([][]byte(nil), manifest...), manifest...)
+		}
+	case mcast.KindObject:
+		// Cut at the configured size; the index built the object, so it is not too long.
+		if chunks, err := wire.ObjectChunks(tab.objects[r.index], g.maxDatagram); err == nil {
+			c.chunks = chunks
 		}
 	case mcast.KindStream:
 		// A directory's stream: the top data cycle of every file below it, in name order.

@@ -2,14 +2,9 @@ package sender
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"testing"
-
-	"github.com/lcsync/lcsync/pkg/index"
-	"github.com/lcsync/lcsync/pkg/wire"
 )
 
 // logRecorder keeps the messages logged at each level.
@@ -31,30 +26,20 @@ func (r *logRecorder) Handle(_ context.Context, rec slog.Record) error {
 	return nil
 }
 
-// withDirs returns a copy of ix with n more directory entries of about 3.8 KB of name each, after the others in name order.
-func withDirs(ix *index.Index, n int) *index.Index {
-	long := strings.Repeat(strings.Repeat("z", 250)+"/", 15)
-	big := *ix
-	big.Entries = append([]wire.Entry(nil), ix.Entries...)
-	for i := range n {
-		big.Entries = append(big.Entries, wire.Entry{Type: wire.EntryDir, Mode: 0o755,
-			Name: fmt.Sprintf("%s/%s%06d", ix.Share, long, i)})
-	}
-	return &big
-}
-
-// TestRebuildOverLimitKeepsOldState: a re-index whose manifest exceeds wire.MaxManifestLen
-// leaves the sender serving the old manifest with the old group table and generation, and
-// logs an error; a manifest over half the limit is served, with a warning.
-func TestRebuildOverLimitKeepsOldState(t *testing.T) {
+// TestRebuildFailureKeepsOldState: a re-index whose manifest cannot be built (here a share
+// left without an entry of its own) leaves the sender serving the old manifest with the old
+// group table and generation, and logs an error; the next good re-index is installed.
+func TestRebuildFailureKeepsOldState(t *testing.T) {
 	s := gatherSender(t, 64<<10)
 	rec := &logRecorder{}
 	s.cfg.Logger = slog.New(rec)
 	tab, manifest, gen, ix := s.tab, s.manifest, s.gen, s.ix
 
-	s.applyRefresh(refreshResult{ix: withDirs(ix, 18_000), changed: true}) // about 70 MB
+	broken := *ix
+	broken.Entries = nil
+	s.applyRefresh(refreshResult{ix: &broken, changed: true})
 	if s.tab != tab || &s.manifest[0] != &manifest[0] || s.gen != gen || s.ix != ix {
-		t.Fatalf("a manifest over the limit changed the state: table %v, manifest %v, generation %v, index %v",
+		t.Fatalf("a manifest that cannot be built changed the state: table %v, manifest %v, generation %v, index %v",
 			s.tab != tab, &s.manifest[0] != &manifest[0], s.gen != gen, s.ix != ix)
 	}
 	if st := s.Stats(); st.Generation != gen {
@@ -64,11 +49,9 @@ func TestRebuildOverLimitKeepsOldState(t *testing.T) {
 		t.Errorf("errors logged: %q", rec.msgs[slog.LevelError])
 	}
 
-	s.applyRefresh(refreshResult{ix: withDirs(ix, 9_000), changed: true}) // about 35 MB
+	again := *ix
+	s.applyRefresh(refreshResult{ix: &again, changed: true})
 	if s.gen != gen+1 || s.tab == tab {
-		t.Fatal("a manifest under the limit was not installed")
-	}
-	if w := rec.msgs[slog.LevelWarn]; len(w) != 1 || !strings.Contains(w[0], "limit") {
-		t.Errorf("warnings logged: %q, want one about the limit", w)
+		t.Fatal("a good re-index was not installed")
 	}
 }

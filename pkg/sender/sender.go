@@ -142,13 +142,11 @@ func New(cfg Config) (*Sender, error) {
 	return s, nil
 }
 
-// manifestWarnAt is the manifest size from which every rebuild warns: past wire.MaxManifestLen
-// the share can no longer change (see applyRefresh), so the operator hears of it long before.
-const manifestWarnAt = wire.MaxManifestLen / 2
-
-// rebuild recomputes the group table and the manifest of s.ix at generation s.gen. Nothing
-// changes unless both can be built: on error the sender keeps serving the old table and
-// manifest together.
+// rebuild recomputes the group table and the manifest of s.ix at generation s.gen: the
+// version 2 manifest (PROTOCOL.md §5.1), which names the share directory's tree object; the
+// objects are served on their own channels, and in carousel mode after the manifest on its
+// channel. Nothing changes unless both can be built: on error the sender keeps serving the
+// old table and manifest together.
 func (s *Sender) rebuild() error {
 	if err := s.signGeneration(); err != nil {
 		return err
@@ -160,7 +158,10 @@ func (s *Sender) rebuild() error {
 	if tab.lowErr != nil && s.cfg.Logger != nil {
 		s.cfg.Logger.Warn("holding the channels of large files in memory", "err", tab.lowErr)
 	}
-	m := s.ix.Manifest(s.cfg.Carousel, uint8(s.cfg.PageHeight), s.gen)
+	m, err := s.ix.TreeManifest(s.cfg.Carousel, uint8(s.cfg.PageHeight), s.gen)
+	if err != nil {
+		return fmt.Errorf("sender: %w", err)
+	}
 	m.Publisher = s.publisher()
 	blob, err := m.MarshalBinary()
 	if err != nil {
@@ -170,13 +171,19 @@ func (s *Sender) rebuild() error {
 	if err != nil {
 		return fmt.Errorf("sender: %w", err)
 	}
+	if s.cfg.Carousel {
+		for _, object := range tab.objects { // before carryObjects: the current generation's only
+			oc, err := wire.ObjectChunks(object, s.geo.maxDatagram)
+			if err != nil {
+				return fmt.Errorf("sender: %w", err)
+			}
+			chunks = append(chunks, oc...)
+		}
+	}
 	if err := s.signManifest(blob); err != nil {
 		return err
 	}
-	if len(blob) >= manifestWarnAt && s.cfg.Logger != nil {
-		s.cfg.Logger.Warn("the manifest nears its size limit; past it the share is served as it is and changes are not published",
-			"bytes", len(blob), "limit", wire.MaxManifestLen, "entries", len(s.ix.Entries))
-	}
+	tab.carryObjects(s.tab)
 	s.tab, s.manifest = tab, chunks
 	s.lows.keep(tab, s.ix)
 	s.cycles = map[netip.Addr]*cycle{}

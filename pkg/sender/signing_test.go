@@ -45,7 +45,7 @@ func signedSender(t *testing.T, keyPath, stateDir string) (*Sender, sign.PublicK
 
 // manifestCycle returns the statement and the manifest the cycle of group g carries, and how
 // many statements it holds.
-func manifestCycle(t *testing.T, s *Sender, g netip.Addr) (wire.Statement, *wire.Manifest, [32]byte, int) {
+func manifestCycle(t *testing.T, s *Sender, g netip.Addr) (wire.Statement, *wire.TreeManifest, [32]byte, int) {
 	t.Helper()
 	c := s.cycle(g)
 	var st wire.Statement
@@ -76,7 +76,7 @@ func manifestCycle(t *testing.T, s *Sender, g netip.Addr) (wire.Statement, *wire
 			copy(blob[ch.Offset:], ch.Data)
 		}
 	}
-	m, err := wire.UnmarshalManifest(blob)
+	m, err := wire.UnmarshalTreeManifest(blob)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func TestSignedSender(t *testing.T) {
 		if err := sign.Verify(pub, &st); err != nil {
 			t.Fatal(err)
 		}
-		if st.Manifest != id || st.Generation != m.Generation || st.Share != m.Share || m.Publisher == nil || sign.PublicKeyOf(m.Publisher) != pub {
+		if st.Manifest != id || st.Generation != m.Generation || st.Share != m.Share() || m.Publisher == nil || sign.PublicKeyOf(m.Publisher) != pub {
 			t.Fatalf("statement %+v does not match the manifest (gen %d, publisher %v)", st, m.Generation, m.Publisher)
 		}
 	}

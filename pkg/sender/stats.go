@@ -20,6 +20,8 @@ type Stats struct {
 	// Datagrams and Bytes sent (Bytes includes IPv6 and UDP headers), by kind of packet.
 	Datagrams, Bytes                           uint64
 	ManifestPackets, TreePackets, BlockPackets uint64
+	// ObjectPackets counts the chunks of tree objects sent (PROTOCOL.md §4.8).
+	ObjectPackets uint64
 	// ReplayPackets counts the tree packets sent again, out of turn, for hosts that joined a
 	// data channel after the hashes of the part being sent had gone out (see replayHashes).
 	ReplayPackets uint64

@@ -34,6 +34,7 @@ type table struct {
 	dirs       []string   // directory names with a stream channel, index 0 = the share
 	page       []byte     // lowIndex read buffer
 	lowErr     error      // the last lowIndex build or read error, for the sender's log
+	objects    [][]byte   // the share's tree objects (PROTOCOL.md §5.1), by ref.index
 }
 
 // fileLow is the lowIndex of file number file.
@@ -116,6 +117,13 @@ func buildTable(ix *index.Index, scope mcast.Scope, pageHeight int, pub mcast.Pu
 			t.dirs = append(t.dirs, e.Name)
 		}
 	}
+	ix.Objects(nil, func(id [wire.HashLen]byte, object []byte) {
+		g := mcast.ObjectGroup(scope, id)
+		if _, dup := t.groups[g]; !dup {
+			t.groups[g] = ref{kind: mcast.KindObject, file: -1, index: uint32(len(t.objects))}
+			t.objects = append(t.objects, object)
+		}
+	})
 	for fi, f := range ix.Files {
 		if f.Tree == nil {
 			continue
@@ -183,6 +191,25 @@ func (l lowIndexes) keep(tab *table, ix *index.Index) {
 		if !used[t] {
 			x.close()
 			delete(l, t)
+		}
+	}
+}
+
+// carryObjects adds the objects of the previous generation's table (its own, not those it
+// carried itself) that t lacks, so that a receiver that started walking the previous
+// generation's objects just before it changed can finish its walk. They are marked with
+// level 1 and dropped at the next generation.
+func (t *table) carryObjects(prev *table) {
+	if prev == nil {
+		return
+	}
+	for g, r := range prev.groups {
+		if r.kind != mcast.KindObject || r.level != 0 {
+			continue
+		}
+		if _, ok := t.groups[g]; !ok {
+			t.groups[g] = ref{kind: mcast.KindObject, file: -1, level: 1, index: uint32(len(t.objects))}
+			t.objects = append(t.objects, prev.objects[r.index])
 		}
 	}
 }

@@ -44,7 +44,18 @@ func ManifestID(blob []byte) [HashLen]byte {
 // AppendManifestChunk appends c to dst as a manifest chunk and returns the extended slice. It
 // does not validate c: a chunk with empty Data, or one reaching past Total, does not parse.
 func AppendManifestChunk(dst []byte, c ManifestChunk) []byte {
-	dst = appendHeader(dst, TypeManifest)
+	return appendChunk(dst, TypeManifest, c)
+}
+
+// AppendObjectChunk appends c, a piece of the tree object whose id is c.ID, to dst as an
+// object chunk (PROTOCOL.md §4.8) and returns the extended slice. It does not validate c.
+func AppendObjectChunk(dst []byte, c ManifestChunk) []byte {
+	return appendChunk(dst, TypeObject, c)
+}
+
+// appendChunk appends c as a chunk packet of type t.
+func appendChunk(dst []byte, t Type, c ManifestChunk) []byte {
+	dst = appendHeader(dst, t)
 	dst = append(dst, c.ID[:]...)
 	dst = binary.BigEndian.AppendUint32(dst, c.Total)
 	dst = binary.BigEndian.AppendUint32(dst, c.Offset)
@@ -55,7 +66,18 @@ func AppendManifestChunk(dst []byte, c ManifestChunk) []byte {
 // header it checks 1 <= Total <= MaxManifestLen, that the piece is at least one byte long and
 // that Offset+len(Data) <= Total. It cannot check the id: that needs the whole blob.
 func ParseManifestChunk(b []byte) (ManifestChunk, error) {
-	if err := checkPacket(b, TypeManifest, ManifestChunkHeaderLen+1); err != nil {
+	return parseChunk(b, TypeManifest, MaxManifestLen)
+}
+
+// ParseObjectChunk decodes the object chunk b (PROTOCOL.md §4.8) as ParseManifestChunk does a
+// manifest chunk, with 1 <= Total <= MaxObjectLen. Its ID is the tree object's id.
+func ParseObjectChunk(b []byte) (ManifestChunk, error) {
+	return parseChunk(b, TypeObject, MaxObjectLen)
+}
+
+// parseChunk decodes a chunk packet of type t whose blob is at most maxTotal bytes.
+func parseChunk(b []byte, t Type, maxTotal uint32) (ManifestChunk, error) {
+	if err := checkPacket(b, t, ManifestChunkHeaderLen+1); err != nil {
 		return ManifestChunk{}, err
 	}
 	c := ManifestChunk{
@@ -64,11 +86,11 @@ func ParseManifestChunk(b []byte) (ManifestChunk, error) {
 		Offset: binary.BigEndian.Uint32(b[40:44]),
 		Data:   b[ManifestChunkHeaderLen:],
 	}
-	if c.Total == 0 || c.Total > MaxManifestLen {
-		return ManifestChunk{}, malformed("manifest packet: total length %d out of range [1, %d]", c.Total, MaxManifestLen)
+	if c.Total == 0 || c.Total > maxTotal {
+		return ManifestChunk{}, malformed("%s packet: total length %d out of range [1, %d]", t, c.Total, maxTotal)
 	}
 	if end := uint64(c.Offset) + uint64(len(c.Data)); end > uint64(c.Total) {
-		return ManifestChunk{}, malformed("manifest packet: piece [%d, %d) ends past the total length %d", c.Offset, end, c.Total)
+		return ManifestChunk{}, malformed("%s packet: piece [%d, %d) ends past the total length %d", t, c.Offset, end, c.Total)
 	}
 	return c, nil
 }
@@ -77,8 +99,19 @@ func ParseManifestChunk(b []byte) (ManifestChunk, error) {
 // them ready to send, in blob order. All chunks share one backing array. It returns an error
 // if blob is empty or longer than MaxManifestLen, or if maxDatagram leaves no room for data.
 func ManifestChunks(blob []byte, maxDatagram int) ([][]byte, error) {
-	if len(blob) == 0 || len(blob) > MaxManifestLen {
-		return nil, fmt.Errorf("wire: manifest blob of %d bytes, want 1 to %d", len(blob), MaxManifestLen)
+	return chunks(blob, maxDatagram, TypeManifest, ManifestID, MaxManifestLen)
+}
+
+// ObjectChunks cuts the tree object object into object chunks of at most maxDatagram bytes
+// each, as ManifestChunks does a manifest blob.
+func ObjectChunks(object []byte, maxDatagram int) ([][]byte, error) {
+	return chunks(object, maxDatagram, TypeObject, ObjectID, MaxObjectLen)
+}
+
+// chunks cuts blob into chunk packets of type t, id computed by id.
+func chunks(blob []byte, maxDatagram int, t Type, id func([]byte) [HashLen]byte, maxLen int) ([][]byte, error) {
+	if len(blob) == 0 || len(blob) > maxLen {
+		return nil, fmt.Errorf("wire: %s blob of %d bytes, want 1 to %d", t, len(blob), maxLen)
 	}
 	per := ManifestChunkPayload(maxDatagram)
 	if per == 0 {
@@ -87,12 +120,12 @@ func ManifestChunks(blob []byte, maxDatagram int) ([][]byte, error) {
 	n := (len(blob) + per - 1) / per
 	buf := make([]byte, 0, n*ManifestChunkHeaderLen+len(blob))
 	out := make([][]byte, 0, n)
-	c := ManifestChunk{ID: ManifestID(blob), Total: uint32(len(blob))}
+	c := ManifestChunk{ID: id(blob), Total: uint32(len(blob))}
 	for off := 0; off < len(blob); off += per {
 		c.Offset = uint32(off)
 		c.Data = blob[off:min(off+per, len(blob))]
 		start := len(buf)
-		buf = AppendManifestChunk(buf, c)
+		buf = appendChunk(buf, t, c)
 		out = append(out, buf[start:len(buf):len(buf)])
 	}
 	return out, nil

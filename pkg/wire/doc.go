@@ -1,6 +1,8 @@
-// Package wire implements the lcsync version 1 wire formats of PROTOCOL.md: the common packet
-// header (§4), manifest chunk, tree, block, end, parity and statement packets (§4.2–§4.7), the
-// manifest blob (§5.1) and the rules for canonical names (§2). It encodes a statement and the
+// Package wire implements the lcsync wire formats of PROTOCOL.md: the common packet header
+// (§4), manifest chunk, tree, block, end, parity, statement and object chunk packets
+// (§4.2–§4.8), the manifest (§5.1: the flat version 1 blob, and version 2, a header naming a
+// tree of content-addressed directory objects, with SplitManifest and Flatten between the two)
+// and the rules for canonical names (§2). It encodes a statement and the
 // bytes its signature covers; signing and verifying are pkg/sign's.
 //
 // The package is a leaf: it does no I/O, starts no goroutines and keeps no state. Every

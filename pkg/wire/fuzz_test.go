@@ -151,3 +151,81 @@ func FuzzCheckName(f *testing.F) {
 		}
 	})
 }
+
+func FuzzUnmarshalObject(f *testing.F) {
+	good, _ := goodObject().MarshalBinary()
+	empty, _ := (&Object{}).MarshalBinary()
+	f.Add(good)                                        // every entry type, an incomplete directory
+	f.Add(empty)                                       // an empty directory
+	f.Add(edit(good, put(8, 0xff, 0xff, 0xff, 0xff)))  // a huge count in a small object
+	f.Add(append(bytes.Clone(good), 0))                // a trailing byte
+	f.Add(edit(good, put(ObjectHeaderLen+13, 0, 200))) // a name length that misaligns the rest
+	f.Fuzz(func(t *testing.T, b []byte) {
+		o, err := UnmarshalObject(b)
+		if err != nil {
+			checkFuzzErr(t, err)
+			return
+		}
+		enc, err := o.MarshalBinary()
+		if err != nil {
+			t.Fatalf("decoded object does not marshal: %v", err)
+		}
+		if !bytes.Equal(enc, b) {
+			t.Fatalf("re-marshalled %x, decoded %x", enc, b)
+		}
+		for _, e := range o.Entries {
+			if strings.IndexByte(e.Name, '/') >= 0 {
+				t.Fatalf("accepted a name with a '/': %q", e.Name)
+			}
+		}
+	})
+}
+
+func FuzzUnmarshalTreeManifest(f *testing.F) {
+	dir, _ := (&TreeManifest{PageHeight: 4, Generation: 7, Root: ObjectEntry{Entry: Entry{Type: EntryDir, Name: "share"}, ID: [HashLen]byte{1}}}).MarshalBinary()
+	file, _ := (&TreeManifest{Carousel: true, PageHeight: 1, Publisher: &Publisher{KeyID: [8]byte{1}},
+		Root: ObjectEntry{Entry: Entry{Type: EntryFile, Name: "f", Size: 1, BlockShift: 10, Top: [HashLen]byte{1}}}}).MarshalBinary()
+	flat, _ := vectorManifest().MarshalBinary()
+	f.Add(dir)                         // a directory share
+	f.Add(file)                        // a signed single-file carousel share
+	f.Add(flat)                        // a version 1 manifest
+	f.Add(append(bytes.Clone(dir), 0)) // a trailing byte
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := UnmarshalTreeManifest(b)
+		if err != nil {
+			checkFuzzErr(t, err)
+			return
+		}
+		enc, err := m.MarshalBinary()
+		if err != nil {
+			t.Fatalf("decoded manifest does not marshal: %v", err)
+		}
+		if !bytes.Equal(enc, b) {
+			t.Fatalf("re-marshalled %x, decoded %x", enc, b)
+		}
+		if m.Root.Type != EntryDir && m.Root.Type != EntryFile {
+			t.Fatalf("accepted a %s as the share", m.Root.Type)
+		}
+	})
+}
+
+func FuzzParseObjectChunk(f *testing.F) {
+	good, _ := goodObject().MarshalBinary()
+	chunks, _ := ObjectChunks(good, MinMTU-IPv6UDPOverhead)
+	f.Add(chunks[0])
+	f.Add(AppendObjectChunk(nil, ManifestChunk{Total: MaxObjectLen + 1, Data: []byte{1}}))
+	f.Add(AppendManifestChunk(nil, ManifestChunk{Total: 1, Data: []byte{1}}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := ParseObjectChunk(b)
+		if err != nil {
+			checkFuzzErr(t, err)
+			return
+		}
+		if c.Total == 0 || c.Total > MaxObjectLen || uint64(c.Offset)+uint64(len(c.Data)) > uint64(c.Total) || len(c.Data) == 0 {
+			t.Fatalf("accepted chunk total %d offset %d len %d", c.Total, c.Offset, len(c.Data))
+		}
+		if !bytes.Equal(AppendObjectChunk(nil, c), b) {
+			t.Fatal("re-appended chunk differs")
+		}
+	})
+}

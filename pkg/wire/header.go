@@ -31,6 +31,8 @@ const (
 	TypeParity Type = 5
 	// TypeStatement carries the publisher's signed statement about a manifest (§4.7).
 	TypeStatement Type = 6
+	// TypeObject is a chunk of a tree object (§4.8), laid out as a manifest chunk.
+	TypeObject Type = 7
 )
 
 // String returns the lower-case name of t, or "type(N)" for an unknown type.
@@ -48,13 +50,15 @@ func (t Type) String() string {
 		return "parity"
 	case TypeStatement:
 		return "statement"
+	case TypeObject:
+		return "object"
 	}
 	return fmt.Sprintf("type(%d)", uint8(t))
 }
 
 // Known reports whether t is a packet type of this protocol version.
 func (t Type) Known() bool {
-	return t >= TypeManifest && t <= TypeStatement
+	return t >= TypeManifest && t <= TypeObject
 }
 
 // PeekType checks the common header of datagram b and returns its packet type. It returns an

@@ -25,7 +25,8 @@ func TestPeekType(t *testing.T) {
 		{"type 4 (end)", []byte{0x6c, 0x63, 1, 4}, TypeEnd, nil, ""},
 		{"type 5 (parity)", []byte{0x6c, 0x63, 1, 5}, TypeParity, nil, ""},
 		{"type 6 (statement)", []byte{0x6c, 0x63, 1, 6}, TypeStatement, nil, ""},
-		{"type 7", []byte{0x6c, 0x63, 1, 7}, 0, ErrType, "type 7"},
+		{"type 7 (object)", []byte{0x6c, 0x63, 1, 7}, TypeObject, nil, ""},
+		{"type 8", []byte{0x6c, 0x63, 1, 8}, 0, ErrType, "type 8"},
 		{"type 255", []byte{0x6c, 0x63, 1, 255}, 0, ErrType, "type 255"},
 	}
 	for _, tc := range cases {

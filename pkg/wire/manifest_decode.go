@@ -29,7 +29,7 @@ func UnmarshalManifest(blob []byte) (*Manifest, error) {
 		return nil, malformed("manifest: magic %q, want %q", blob[:4], ManifestMagic)
 	}
 	if blob[4] != ManifestVersion {
-		return nil, errorf(ErrVersion, "manifest: version %d, this implementation reads %d", blob[4], ManifestVersion)
+		return nil, versionError(blob[4], ManifestVersion)
 	}
 	flags, height, reserved := blob[5], blob[6], blob[7]
 	if known := byte(FlagCarousel | FlagSigned | FlagIncomplete); flags&^known != 0 {
@@ -99,9 +99,22 @@ type decoder struct {
 	b          []byte
 	s          string // b as a string, for substrings without a copy each
 	off        int
-	index      int  // index of the entry being read, -1 before the entries
-	incomplete bool // the manifest has FlagIncomplete: directory modes may carry ModeIncomplete
+	index      int    // index of the entry being read, -1 before the entries
+	incomplete bool   // the manifest has FlagIncomplete: directory modes may carry ModeIncomplete
+	what       string // what is decoded, for errors: "manifest" when empty
 	err        error
+}
+
+// where names the entry being read, or what is decoded, for errors.
+func (d *decoder) where() string {
+	what := d.what
+	if what == "" {
+		what = "manifest"
+	}
+	if d.index >= 0 {
+		return what + ": entry " + strconv.Itoa(d.index)
+	}
+	return what
 }
 
 // need reports whether n more bytes remain, recording an error that names what if not.
@@ -110,11 +123,7 @@ func (d *decoder) need(n int, what string) bool {
 		return false
 	}
 	if rest := len(d.b) - d.off; n > rest {
-		where := "manifest"
-		if d.index >= 0 {
-			where = "manifest: entry " + strconv.Itoa(d.index)
-		}
-		d.err = malformed("%s: %s needs %d bytes at offset %d, %d left", where, what, n, d.off, rest)
+		d.err = malformed("%s: %s needs %d bytes at offset %d, %d left", d.where(), what, n, d.off, rest)
 		return false
 	}
 	return true
@@ -185,13 +194,13 @@ func (d *decoder) readEntry(e *Entry, i int) {
 			d.off += HashLen
 		}
 		if d.err == nil && size > math.MaxInt64 {
-			d.err = malformed("manifest: entry %d %s: file size %d too large", i, quote(e.Name), size)
+			d.err = malformed("%s %s: file size %d too large", d.where(), quote(e.Name), size)
 		}
 		e.Size = int64(size)
 	case EntryDir:
 	case EntrySymlink:
 		e.Target = d.string16("symlink target length", "symlink target")
 	default:
-		d.err = malformed("manifest: entry %d %s: unknown entry type %d", i, quote(e.Name), uint8(e.Type))
+		d.err = malformed("%s %s: unknown entry type %d", d.where(), quote(e.Name), uint8(e.Type))
 	}
 }

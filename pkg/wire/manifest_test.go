@@ -197,7 +197,7 @@ func TestUnmarshalManifestHostile(t *testing.T) {
 		{"empty", nil, ErrMalformed, "manifest: 0 bytes, need at least 8"},
 		{"tree encoding magic", edit(good, put(0, 'L', 'C', 'M', 'T')), ErrMalformed, `magic "LCMT", want "LCMF"`},
 		{"packet magic", edit(good, put(0, 0x6c, 0x63, 1, 1)), ErrMalformed, "magic"},
-		{"version 2", edit(good, put(4, 2)), ErrVersion, "manifest: version 2"},
+		{"version 2", edit(good, put(4, 2)), ErrVersion, "unsupported manifest version 2 (the server is newer; upgrade lcsync)"},
 		{"version 0", edit(good, put(4, 0)), ErrVersion, ""},
 		{"unknown flag", edit(good, put(5, 0x08)), ErrMalformed, "unknown flags 0x08"},
 		{"all flags", edit(good, put(5, 0xff)), ErrMalformed, "unknown flags 0xf8"},

@@ -9,7 +9,7 @@ import hashlib
 import ipaddress
 
 SCOPES = [("link", 0x2), ("site", 0x5), ("org", 0x8), ("global", 0xE)]
-KINDS = {"manifest": 1, "tree": 2, "data": 3, "stream": 4, "congestion": 5, "parity": 6}
+KINDS = {"manifest": 1, "tree": 2, "data": 3, "stream": 4, "congestion": 5, "parity": 6, "object": 7}
 
 
 def group(scope, kind, key):
@@ -28,6 +28,8 @@ def main():
                 print(sname, kname, share.hex(), group(scope, KINDS[kname], share))
         for node in nodes:
             print(sname, "data", node.hex(), group(scope, KINDS["data"], node))
+            # Tree objects (directories) are keyed by their id.
+            print(sname, "object", node.hex(), group(scope, KINDS["object"], node))
             # Tree channels are keyed by the node's level and hash (a promoted node shares
             # its child's hash).
             for level in (0, 4, 17):

@@ -1,0 +1,171 @@
+package wire
+
+import (
+	"maps"
+	"slices"
+	"strings"
+)
+
+// SplitManifest turns the flat manifest m into a version 2 manifest and the tree objects it
+// names, encoded and keyed by id: one per directory of the share. m must be valid and must
+// have the share's own entry, a directory or a file (a flat manifest may list nothing, or a
+// symlink as the share; a version 2 manifest cannot).
+func SplitManifest(m *Manifest) (*TreeManifest, map[[HashLen]byte][]byte, error) {
+	if err := m.Validate(); err != nil {
+		return nil, nil, err
+	}
+	root, ok := m.Lookup(m.Share)
+	if !ok || root.Type == EntrySymlink {
+		return nil, nil, malformed("manifest: share %s has no directory or file entry", quote(m.Share))
+	}
+	children := map[string][]ObjectEntry{}
+	for _, e := range m.Entries {
+		if e.Name == m.Share {
+			continue
+		}
+		i := strings.LastIndexByte(e.Name, '/')
+		oe := ObjectEntry{Entry: e}
+		oe.Name = e.Name[i+1:]
+		children[e.Name[:i]] = append(children[e.Name[:i]], oe)
+	}
+	objects := map[[HashLen]byte][]byte{}
+	encoded := 1 // the share's entry
+	var encode func(dir string) ([HashLen]byte, error)
+	encode = func(dir string) ([HashLen]byte, error) {
+		o := Object{Entries: children[dir]}
+		encoded += len(o.Entries)
+		slices.SortFunc(o.Entries, func(a, b ObjectEntry) int { return strings.Compare(a.Name, b.Name) })
+		for i := range o.Entries {
+			if e := &o.Entries[i]; e.Type == EntryDir {
+				id, err := encode(dir + "/" + e.Name)
+				if err != nil {
+					return id, err
+				}
+				e.ID = id
+			}
+		}
+		b, err := o.MarshalBinary()
+		if err != nil {
+			return [HashLen]byte{}, err
+		}
+		id := ObjectID(b)
+		objects[id] = b
+		return id, nil
+	}
+	tm := &TreeManifest{Carousel: m.Carousel, PageHeight: m.PageHeight, Publisher: m.Publisher, Generation: m.Generation,
+		Root: ObjectEntry{Entry: root}}
+	if root.Type == EntryDir {
+		id, err := encode(m.Share)
+		if err != nil {
+			return nil, nil, err
+		}
+		tm.Root.ID = id
+	}
+	if encoded != len(m.Entries) {
+		return nil, nil, malformed("manifest: %d of %d entries are not below a directory entry", len(m.Entries)-encoded, len(m.Entries))
+	}
+	return tm, objects, nil
+}
+
+// Flatten walks m's objects top-down and returns the flat manifest they describe: every entry
+// when under is "" or the share name, else the share's entry, the directories on the way to
+// under, and under with everything below it. Only the objects of the directories walked are
+// needed: when some are not in objects, Flatten returns a nil manifest and the ids it lacks
+// to go on (the objects one level further down than those it has), so a caller fetches them
+// and calls it again; when the walk is complete it returns the manifest and the ids of the
+// objects it used, which are all a caller needs to keep to walk a later generation. An entry on the way to under that is missing from its parent's object
+// ends the walk there (the manifest then has no entry under; the caller says "not found"); a
+// file or symlink on the way ends it too. It fails when the names grow past MaxNameLen or the
+// entries past MaxTreeEntries. Errors wrap ErrMalformed.
+func (m *TreeManifest) Flatten(objects map[[HashLen]byte]*Object, under string) (*Manifest, [][HashLen]byte, error) {
+	return m.flatten(objects, under, MaxTreeEntries)
+}
+
+// flatten is Flatten with a bound on the entries.
+func (m *TreeManifest) flatten(objects map[[HashLen]byte]*Object, under string, limit int) (*Manifest, [][HashLen]byte, error) {
+	share := m.Root.Name
+	path := []string(nil)
+	if under != "" && under != share {
+		if !isBelow(under, share) {
+			return nil, nil, malformed("manifest: %s is not in share %s", quote(under), quote(share))
+		}
+		path = strings.Split(under[len(share)+1:], "/")
+	}
+	fm := &Manifest{Carousel: m.Carousel, PageHeight: m.PageHeight, Publisher: m.Publisher, Share: share,
+		Generation: m.Generation, Entries: []Entry{m.Root.Entry}}
+	w := flattener{objects: objects, m: fm, missing: map[[HashLen]byte]bool{}, used: map[[HashLen]byte]bool{}, limit: limit}
+	if m.Root.Type == EntryDir {
+		w.dir(share, m.Root.ID, path)
+	}
+	if w.err != nil {
+		return nil, nil, w.err
+	}
+	if len(w.missing) > 0 {
+		return nil, sortedIDs(w.missing), nil
+	}
+	fm.SortEntries()
+	if err := fm.Validate(); err != nil {
+		return nil, nil, err
+	}
+	return fm, sortedIDs(w.used), nil
+}
+
+// sortedIDs returns the ids of set in byte order.
+func sortedIDs(set map[[HashLen]byte]bool) [][HashLen]byte {
+	ids := slices.Collect(maps.Keys(set))
+	slices.SortFunc(ids, func(a, b [HashLen]byte) int { return strings.Compare(string(a[:]), string(b[:])) })
+	return ids
+}
+
+// flattener collects the entries of a walk of tree objects.
+type flattener struct {
+	objects map[[HashLen]byte]*Object
+	m       *Manifest
+	missing map[[HashLen]byte]bool
+	used    map[[HashLen]byte]bool
+	limit   int
+	err     error
+}
+
+// dir adds the entries of directory name (object id): all of them, recursively, when path is
+// empty, else only the one named path[0], continuing down path.
+func (w *flattener) dir(name string, id [HashLen]byte, path []string) {
+	if w.err != nil {
+		return
+	}
+	o := w.objects[id]
+	if o == nil {
+		w.missing[id] = true
+		return
+	}
+	w.used[id] = true
+	entries := o.Entries
+	if len(path) > 0 {
+		e, ok := o.Lookup(path[0])
+		if !ok {
+			return
+		}
+		entries = []ObjectEntry{e}
+	}
+	for _, e := range entries {
+		full := name + "/" + e.Name
+		if len(full) > MaxNameLen {
+			w.err = malformed("manifest: a name below %s is longer than %d bytes", quote(name), MaxNameLen)
+			return
+		}
+		if len(w.m.Entries) >= w.limit {
+			w.err = malformed("manifest: the share's objects describe more than %d entries", w.limit)
+			return
+		}
+		fe := e.Entry
+		fe.Name = full
+		w.m.Entries = append(w.m.Entries, fe)
+		if e.Type == EntryDir {
+			var rest []string
+			if len(path) > 1 {
+				rest = path[1:]
+			}
+			w.dir(full, e.ID, rest)
+		}
+	}
+}
