@@ -204,7 +204,7 @@ func (w *manifestWatch) handle(d []byte, src netip.Addr, now time.Time) {
 		}
 		w.mu.Lock()
 		defer w.mu.Unlock()
-		if w.pending != nil && w.objs.add(c, now) == chunkComplete {
+		if w.pending != nil && w.objs.add(c, src, now) == chunkComplete {
 			w.walk()
 		}
 	case wire.TypeManifest:

@@ -100,19 +100,33 @@ func TestFetchDuringLeafRunPoisoning(t *testing.T) {
 	}
 }
 
-// TestFetchDuringChunkPoisoning: a host that answers every manifest chunk of the server with
-// a forged chunk of the same manifest id for the next offset (so it comes first) does not
-// keep the manifest from assembling: chunks are assembled per source (review M2; before, the
-// blob failed its id check at every cycle and the fetch timed out).
+// TestFetchDuringChunkPoisoning: a host that answers every manifest chunk and every tree
+// object chunk of the server with a forged chunk of the same id for the next offset (so it
+// comes first) does not keep the manifest or the objects from assembling: chunks are
+// assembled per source (review M2; before, the blob failed its id check at every cycle and
+// the fetch timed out).
 func TestFetchDuringChunkPoisoning(t *testing.T) {
 	n := mcasttest.NewNet()
 	src := filepath.Join(t.TempDir(), "share")
-	for i := range 60 { // a manifest of a dozen chunks
+	for i := range 60 { // a share directory object of a dozen chunks
 		writeFile(t, filepath.Join(src, fmt.Sprintf("%s-%03d", strings.Repeat("n", 180), i)), randBytes(t, 100))
 	}
-	var forged atomic.Int64
+	var forged, objects atomic.Int64
 	n.Inject = func(g netip.Addr, d []byte) [][]byte {
-		c, err := wire.ParseManifestChunk(d)
+		typ, err := wire.PeekType(d)
+		if err != nil {
+			return nil
+		}
+		var c wire.ManifestChunk
+		switch typ {
+		case wire.TypeManifest:
+			c, err = wire.ParseManifestChunk(d)
+		case wire.TypeObject:
+			c, err = wire.ParseObjectChunk(d)
+			objects.Add(1)
+		default:
+			return nil
+		}
 		if err != nil {
 			return nil
 		}
@@ -121,15 +135,18 @@ func TestFetchDuringChunkPoisoning(t *testing.T) {
 			next = 0
 		}
 		forged.Add(1)
-		bad := make([]byte, min(len(c.Data), int(c.Total)-next))
-		return [][]byte{wire.AppendManifestChunk(nil, wire.ManifestChunk{ID: c.ID, Total: c.Total, Offset: uint32(next), Data: bad})}
+		bad := wire.ManifestChunk{ID: c.ID, Total: c.Total, Offset: uint32(next), Data: make([]byte, min(len(c.Data), int(c.Total)-next))}
+		if typ == wire.TypeObject {
+			return [][]byte{wire.AppendObjectChunk(nil, bad)}
+		}
+		return [][]byte{wire.AppendManifestChunk(nil, bad)}
 	}
 	serve(t, n, src, false)
 	dst := t.TempDir()
 	start := time.Now()
 	st := fetch(t, n.Conn(0), "share/", dst, func(c *receiver.Config) { c.IdleTimeout = 8 * time.Second })
-	t.Logf("%v, %d forged chunks: stats %+v", time.Since(start), forged.Load(), st)
-	if forged.Load() < 5 || st.Files != 60 {
-		t.Fatalf("%d forged chunks, %d files fetched", forged.Load(), st.Files)
+	t.Logf("%v, %d forged chunks (%d object chunks): stats %+v", time.Since(start), forged.Load(), objects.Load(), st)
+	if objects.Load() < 5 || st.Files != 60 {
+		t.Fatalf("%d forged chunks (%d object chunks), %d files fetched", forged.Load(), objects.Load(), st.Files)
 	}
 }

@@ -145,7 +145,7 @@ func (s *session) handle(d []byte, src netip.Addr, now time.Time) {
 			s.stats.Malformed++
 			return
 		}
-		s.onObjectChunk(c, now)
+		s.onObjectChunk(c, src, now)
 	default:
 		s.stats.Malformed++
 	}
@@ -209,7 +209,7 @@ func (s *session) onManifestChunk(c wire.ManifestChunk, src netip.Addr, now time
 }
 
 // onObjectChunk feeds the tree objects being fetched (caller holds mu).
-func (s *session) onObjectChunk(c wire.ManifestChunk, now time.Time) {
+func (s *session) onObjectChunk(c wire.ManifestChunk, src netip.Addr, now time.Time) {
 	if s.tree == nil || s.manifest != nil {
 		s.stats.Foreign++
 		return
@@ -218,7 +218,7 @@ func (s *session) onObjectChunk(c wire.ManifestChunk, now time.Time) {
 	if sb != nil {
 		sb.lastPacket = now
 	}
-	switch s.objs.add(c, now) {
+	switch s.objs.add(c, src, now) {
 	case chunkDuplicate:
 		s.stats.Duplicates++
 	case chunkMalformed:
