@@ -2,7 +2,6 @@ package sender
 
 import (
 	"context"
-	"net/netip"
 	"time"
 )
 
@@ -69,21 +68,6 @@ func (s *Sender) holdManifest(ctx context.Context, key actKey, now time.Time) bo
 	}
 	s.refresh(ctx)
 	return true
-}
-
-// repeatJoin reports whether src's join of key is a repeat of one that the channel already
-// counted (the kernel sends each report twice): it needs no new walk.
-func (s *Sender) repeatJoin(key actKey, src netip.Addr, now time.Time) bool {
-	a := s.byKey[key]
-	if a == nil {
-		return false
-	}
-	for _, e := range a.sources {
-		if e.addr == src && now.Sub(e.at) < s.cfg.DedupWindow {
-			return true
-		}
-	}
-	return false
 }
 
 // walkStarted and walkEnded time the walks, to space them.

@@ -353,7 +353,10 @@ func (s *Sender) takeEvents(ctx context.Context) {
 			continue
 		}
 		s.count(func(st *Stats) { st.Joins++ })
-		if s.tab.isManifest(ev.Group) && !s.repeatJoin(key, ev.Source, now) && s.holdManifest(ctx, key, now) {
+		// Every manifest join gets a current manifest, repeats too: a join that looks like a
+		// repeat of src's last one may be a new fetch whose leave of the previous fetch the
+		// kernel merged away (a leave followed at once by a join is reported as the join).
+		if s.tab.isManifest(ev.Group) && s.holdManifest(ctx, key, now) {
 			// Someone wants the manifest: make sure it is current first (fresh.go).
 			s.hold(heldJoin{key: key, src: ev.Source})
 			continue
