@@ -20,6 +20,10 @@
 // The argument itself is followed if it is a symlink, so `lcsync ./current` serves what
 // current points to, under the name current.
 //
+// Every directory of a share is also a tree object (PROTOCOL.md §5.1, objects.go), large ones
+// split into pages: Update encodes again only the directories on the paths from the changed
+// names to the share, and shares every other object with the index before it.
+//
 // Hashing runs on a bounded pool: large files one at a time with every worker on the file,
 // small files several at a time with one worker each.
 //

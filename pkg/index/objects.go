@@ -15,6 +15,7 @@ import (
 type dirNode struct {
 	blob     []byte
 	id       [wire.HashLen]byte
+	pages    [][]byte            // a large directory's pages (wire.EncodeDirectory), nil for most
 	children map[string]*dirNode // by name component: the nodes of the directory entries
 }
 
@@ -62,22 +63,35 @@ func (n *dirNode) setChild(name string, child *dirNode) {
 
 // encode sets n's object to the sorted entries of directory dir.
 func (n *dirNode) encode(dir string, entries []wire.ObjectEntry) error {
-	o := wire.Object{Entries: entries}
-	b, err := o.MarshalBinary()
+	objs, err := wire.EncodeDirectory(entries)
 	if err != nil {
 		return fmt.Errorf("index: directory %s: %w", dir, err)
 	}
-	n.blob, n.id = b, wire.ObjectID(b)
+	n.blob, n.id, n.pages = objs[0], wire.ObjectID(objs[0]), objs[1:]
+	if len(n.pages) == 0 {
+		n.pages = nil
+	}
 	return nil
 }
 
 // entries decodes n's object, the object of directory dir.
 func (n *dirNode) entries(dir string) ([]wire.ObjectEntry, error) {
-	o, err := wire.UnmarshalObject(n.blob)
-	if err != nil {
-		return nil, fmt.Errorf("index: directory %s: %w", dir, err)
+	if n.pages == nil {
+		o, err := wire.UnmarshalObject(n.blob)
+		if err != nil {
+			return nil, fmt.Errorf("index: directory %s: %w", dir, err)
+		}
+		return o.Entries, nil
 	}
-	return o.Entries, nil
+	var es []wire.ObjectEntry
+	for _, p := range n.pages {
+		o, err := wire.UnmarshalObject(p)
+		if err != nil {
+			return nil, fmt.Errorf("index: directory %s: %w", dir, err)
+		}
+		es = append(es, o.Entries...)
+	}
+	return es, nil
 }
 
 // treeUpdate rebuilds the nodes of the directories an update touched, on top of the old tree.
@@ -239,6 +253,9 @@ func visitNew(n, old *dirNode, fn func(id [wire.HashLen]byte, object []byte)) {
 		return
 	}
 	fn(n.id, n.blob)
+	for _, p := range n.pages {
+		fn(wire.ObjectID(p), p)
+	}
 	for name, child := range n.children {
 		var oc *dirNode
 		if old != nil {

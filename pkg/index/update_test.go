@@ -57,8 +57,13 @@ func sameTree(t *testing.T, ix, fresh *Index) {
 		if a == nil {
 			return
 		}
-		if !bytes.Equal(a.blob, b.blob) || a.id != b.id {
+		if !bytes.Equal(a.blob, b.blob) || a.id != b.id || len(a.pages) != len(b.pages) {
 			t.Fatalf("directory %s: object differs from a fresh build's", dir)
+		}
+		for i := range a.pages {
+			if !bytes.Equal(a.pages[i], b.pages[i]) {
+				t.Fatalf("directory %s: page %d differs from a fresh build's", dir, i)
+			}
 		}
 		if len(a.children) != len(b.children) {
 			t.Fatalf("directory %s: %d child nodes, a fresh build has %d", dir, len(a.children), len(b.children))
@@ -396,5 +401,36 @@ func TestUpdateEncodesThePathOnly(t *testing.T) {
 	})
 	if len(added) != 1 {
 		t.Errorf("renaming a directory added %d objects that were not there, want 1 (the share's)", len(added))
+	}
+}
+
+// TestUpdateLargeDirectory: a directory large enough to be paged is kept in pages through
+// updates, equal to a fresh build, and a one-file change in it makes one new page (plus the
+// directory's object and the share's).
+func TestUpdateLargeDirectory(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "share")
+	for i := range 3000 {
+		write(t, filepath.Join(src, "big", fmt.Sprintf("file-with-a-longish-name-%05d", i)), "x", 0o644)
+	}
+	ix, err := Build(context.Background(), src, Options{BlockSize: 1024})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ix.tree.children["big"].pages == nil {
+		t.Fatal("a directory of 3,000 entries is not paged")
+	}
+	write(t, filepath.Join(src, "big", "file-with-a-longish-name-01234"), "changed", 0o644)
+	r := update(t, ix, watch.Change{Rel: "big/file-with-a-longish-name-01234"})
+	sameAsBuild(t, r.Index)
+	old := map[string]bool{}
+	ix.Objects(nil, func(id [wire.HashLen]byte, _ []byte) { old[string(id[:])] = true })
+	added := 0
+	r.Index.Objects(ix, func(id [wire.HashLen]byte, _ []byte) {
+		if !old[string(id[:])] {
+			added++
+		}
+	})
+	if added != 3 {
+		t.Errorf("a change in a paged directory made %d new objects, want 3 (its page, its object, the share's)", added)
 	}
 }

@@ -2,8 +2,10 @@
 // over IPv6 multicast into a local destination, moving only the blocks the local copy lacks
 // (PROTOCOL.md §6).
 //
-// Steps: join the share's manifest channel and assemble and check the manifest; select the
-// entries under the requested name; for every file that exists locally with the same block
+// Steps: join the share's manifest channel and assemble and check the manifest; for a version
+// 2 manifest, walk its tree objects top-down (only those on the way to the requested name and
+// below it, each checked against the id its parent names) into the flat list of entries; select
+// the entries under the requested name; for every file that exists locally with the same block
 // size, hash the local copy and walk the remote tree top-down, page by page on tree channels,
 // only into the branches that differ; cover the blocks still needed with as few data channels
 // as possible; join at most Channels of them at once; verify every leaf run against a trusted
@@ -40,7 +42,8 @@
 //
 // The files are named after the stage they hold:
 //
-//   - manifest.go, the manifest assembler: chunks in, a checked manifest out; newer.go, the
+//   - manifest.go, the manifest assembler: chunks in, a checked manifest out; objects.go, the
+//     tree objects a walk wants (controller.go and follow.go walk them); newer.go, the
 //     generation watch during the data phase;
 //   - dest.go and finish.go, the destination: the layout of the requested name under DST, the
 //     plan of files, directories and symlinks, temporary files, reused local blocks, commit;

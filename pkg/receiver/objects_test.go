@@ -134,3 +134,23 @@ func TestMeasureOneFileChange(t *testing.T) {
 		after.ManifestPackets-before.ManifestPackets, after.ObjectPackets-before.ObjectPackets,
 		after.Datagrams-before.Datagrams, after.Bytes-before.Bytes, after.ManifestBytes)
 }
+
+// TestFetchFromPagedDirectory fetches one file of a directory large enough to be paged: only
+// the page that holds its name is fetched, not the directory's whole listing.
+func TestFetchFromPagedDirectory(t *testing.T) {
+	n := mcasttest.NewNet()
+	src := filepath.Join(t.TempDir(), "share")
+	for i := range 2500 {
+		writeFile(t, filepath.Join(src, "big", fmt.Sprintf("a-file-with-a-rather-long-name-%05d", i)), []byte{byte(i)})
+	}
+	s := serve(t, n, src, false)
+	dst := filepath.Join(t.TempDir(), "one")
+	before := s.Stats().ObjectPackets
+	fetch(t, n.Conn(0), "share/big/a-file-with-a-rather-long-name-01234", dst, nil)
+	sameFile(t, filepath.Join(src, "big/a-file-with-a-rather-long-name-01234"), dst)
+	// The share's object, big's list of pages (one datagram each) and one page of about
+	// 512 entries of 100 bytes (about 40 datagrams); the whole listing is about 180.
+	if got := s.Stats().ObjectPackets - before; got > 60 {
+		t.Errorf("fetching one file of a paged directory took %d object datagrams", got)
+	}
+}

@@ -1,6 +1,7 @@
 // Package sender serves an indexed share on IPv6 multicast channels (PROTOCOL.md §3-§5).
 //
-// Every channel has a cycle: the manifest's chunks, a tree page, or a data channel's leaf
+// Every channel has a cycle: the manifest's chunks, a tree object's chunks, a tree page, or a
+// data channel's leaf
 // hashes followed by its blocks cut into pieces. The sender keeps a set of active channels and
 // sends them round-robin, a burst at a time, in batches through one token bucket shared by all
 // channels (--bwlimit), optionally pausing after each datagram (--delay).
@@ -13,7 +14,8 @@
 //     wants the group any more. With nobody joined, nothing is sent at all. Reports repeated by
 //     the same host within a short window (the kernel sends each state change twice) do not
 //     extend a cycle; a report from another host does.
-//   - Carousel mode: the manifest and the share's stream channel are sent forever, on every
+//   - Carousel mode: the manifest (followed by every tree object) and the share's stream
+//     channel are sent forever, on every
 //     interface, without listening to MLD.
 //
 // Blocks are read with ReadAt into per-channel buffers from a small cache of open files.

@@ -160,6 +160,9 @@ func FuzzUnmarshalObject(f *testing.F) {
 	f.Add(edit(good, put(8, 0xff, 0xff, 0xff, 0xff)))  // a huge count in a small object
 	f.Add(append(bytes.Clone(good), 0))                // a trailing byte
 	f.Add(edit(good, put(ObjectHeaderLen+13, 0, 200))) // a name length that misaligns the rest
+	paged, _ := EncodeDirectory(bigDir(1500))
+	f.Add(paged[0]) // a large directory's pages
+	f.Add(paged[1]) // one page
 	f.Fuzz(func(t *testing.T, b []byte) {
 		o, err := UnmarshalObject(b)
 		if err != nil {

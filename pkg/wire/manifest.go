@@ -45,6 +45,10 @@ const (
 	EntryDir EntryType = 2
 	// EntrySymlink is a symbolic link, described by its target.
 	EntrySymlink EntryType = 3
+	// EntryPage is a page of a large directory's tree object (PROTOCOL.md §5.1): named by
+	// its first entry's name, it carries the page object's id. It appears only in tree
+	// objects, never in a flat manifest.
+	EntryPage EntryType = 4
 )
 
 // String returns the lower-case name of t, or "entrytype(N)" for an unknown type.
@@ -56,6 +60,8 @@ func (t EntryType) String() string {
 		return "directory"
 	case EntrySymlink:
 		return "symlink"
+	case EntryPage:
+		return "page"
 	}
 	return fmt.Sprintf("entrytype(%d)", uint8(t))
 }

@@ -101,6 +101,7 @@ type decoder struct {
 	off        int
 	index      int    // index of the entry being read, -1 before the entries
 	incomplete bool   // the manifest has FlagIncomplete: directory modes may carry ModeIncomplete
+	pages      bool   // page entries are allowed (a tree object)
 	what       string // what is decoded, for errors: "manifest" when empty
 	err        error
 }
@@ -200,6 +201,10 @@ func (d *decoder) readEntry(e *Entry, i int) {
 	case EntryDir:
 	case EntrySymlink:
 		e.Target = d.string16("symlink target length", "symlink target")
+	case EntryPage:
+		if !d.pages {
+			d.err = malformed("%s %s: unknown entry type %d", d.where(), quote(e.Name), uint8(e.Type)) // pages are for tree objects
+		}
 	default:
 		d.err = malformed("%s %s: unknown entry type %d", d.where(), quote(e.Name), uint8(e.Type))
 	}

@@ -34,8 +34,8 @@ func (m *TreeManifest) Validate() error {
 	if err := m.Root.check("manifest: root", -1); err != nil {
 		return err
 	}
-	if m.Root.Type == EntrySymlink {
-		return malformed("manifest: root %s is a symlink", quote(m.Root.Name))
+	if m.Root.Type != EntryDir && m.Root.Type != EntryFile {
+		return malformed("manifest: root %s is a %s", quote(m.Root.Name), m.Root.Type)
 	}
 	return nil
 }

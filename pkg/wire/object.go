@@ -18,8 +18,9 @@ const (
 	// ObjectHeaderLen is the length of a tree object's fixed header: magic, version, flags,
 	// a reserved u16 and the entry count.
 	ObjectHeaderLen = 4 + 1 + 1 + 2 + 4
-	// MaxObjectLen is the largest tree object, 16 MiB: a directory of some 200,000 entries
-	// with 40-byte names. A directory that does not fit cannot be served (PROTOCOL.md §5.1).
+	// MaxObjectLen is the largest tree object, 16 MiB. Large directories are split into
+	// pages long before (see EncodeDirectory), so only a directory whose list of pages does
+	// not fit, tens of millions of entries, cannot be served (PROTOCOL.md §5.1).
 	MaxObjectLen = 16 << 20
 	// MaxTreeEntries bounds the entries a walk of a share's objects collects: objects are
 	// content-addressed, so a few small hostile objects naming each other many times over
@@ -63,7 +64,10 @@ func ObjectID(object []byte) [HashLen]byte {
 
 // Validate checks o: every entry valid (see ObjectEntry.Validate), names sorted in byte order
 // with no duplicates, and the encoding no longer than MaxObjectLen. Errors wrap ErrMalformed.
-func (o *Object) Validate() error {
+func (o *Object) Validate() error { return o.validate(MaxObjectLen) }
+
+// validate is Validate with the size limit given.
+func (o *Object) validate(maxLen int) error {
 	n := ObjectHeaderLen
 	for i := range o.Entries {
 		e := &o.Entries[i]
@@ -79,12 +83,18 @@ func (o *Object) Validate() error {
 			}
 		}
 		n += e.encodedLen()
-		if n > MaxObjectLen {
-			return malformed("tree object: more than %d bytes at entry %d", MaxObjectLen, i)
+		if n > maxLen {
+			return malformed("tree object: more than %d bytes at entry %d", maxLen, i)
+		}
+		if (e.Type == EntryPage) != (o.Entries[0].Type == EntryPage) {
+			return malformed("tree object: entry %d %s: pages and other entries mixed", i, quote(e.Name))
 		}
 	}
 	return nil
 }
+
+// Paged reports whether o is the object of a large directory, whose entries are its pages.
+func (o *Object) Paged() bool { return len(o.Entries) > 0 && o.Entries[0].Type == EntryPage }
 
 // Validate checks one entry: a name of one canonical component and fields that make sense for
 // its type (as a flat manifest's entries, PROTOCOL.md §5.1), a non-zero ID exactly for a
@@ -94,13 +104,18 @@ func (e *ObjectEntry) Validate() error { return e.check("tree object entry", -1)
 // check is Validate with what and, unless negative, the entry's index naming it in errors.
 func (e *ObjectEntry) check(what string, i int) error {
 	problem := shareProblem(e.Name)
-	if problem != "" {
+	switch {
+	case problem != "":
 		problem = "name " + problem
-	} else if problem = entryProblem(&e.Entry, e.Name); problem == "" {
-		if zero := e.ID == [HashLen]byte{}; zero && e.Type == EntryDir {
-			problem = "directory has a zero object id"
-		} else if !zero && e.Type != EntryDir {
-			problem = e.Type.String() + " has an object id"
+	case e.Type == EntryPage:
+		problem = pageProblem(e)
+	default:
+		if problem = entryProblem(&e.Entry, e.Name); problem == "" {
+			if zero := e.ID == [HashLen]byte{}; zero && e.Type == EntryDir {
+				problem = "directory has a zero object id"
+			} else if !zero && e.Type != EntryDir {
+				problem = e.Type.String() + " has an object id"
+			}
 		}
 	}
 	if problem == "" {
@@ -112,13 +127,24 @@ func (e *ObjectEntry) check(what string, i int) error {
 	return malformed("%s %s: %s", what, quote(e.Name), problem)
 }
 
+// pageProblem checks a page entry: a non-zero id and nothing else but its name.
+func pageProblem(e *ObjectEntry) string {
+	switch {
+	case e.ID == [HashLen]byte{}:
+		return "page has a zero object id"
+	case e.Mode != 0 || e.MTime != 0 || e.Incomplete:
+		return "page has a mode, time or mark"
+	}
+	return unusedProblem(&e.Entry, true, true)
+}
+
 // encodedLen returns the length of a valid entry's encoding.
 func (e *ObjectEntry) encodedLen() int {
 	n := entryFixedLen + len(e.Name)
 	switch e.Type {
 	case EntryFile:
 		n += fileFieldsLen
-	case EntryDir:
+	case EntryDir, EntryPage:
 		n += dirFieldsLen
 	case EntrySymlink:
 		n += targetLengthLen + len(e.Target)
@@ -153,7 +179,7 @@ func (o *Object) appendValid(dst []byte) []byte {
 // appendValid appends the encoding of one valid entry.
 func (e *ObjectEntry) appendValid(dst []byte) []byte {
 	dst = appendEntry(dst, &e.Entry)
-	if e.Type == EntryDir {
+	if e.Type == EntryDir || e.Type == EntryPage {
 		dst = append(dst, e.ID[:]...)
 	}
 	return dst
@@ -184,7 +210,7 @@ func UnmarshalObject(object []byte) (*Object, error) {
 		return nil, malformed("tree object: flags and reserved bytes %#x are not zero", object[5:8])
 	}
 	count := binary.BigEndian.Uint32(object[8:])
-	d := decoder{b: object, s: string(object), off: ObjectHeaderLen, index: -1, incomplete: true, what: "tree object"}
+	d := decoder{b: object, s: string(object), off: ObjectHeaderLen, index: -1, incomplete: true, pages: true, what: "tree object"}
 	minEntry := entryFixedLen + 1
 	if rest := len(object) - d.off; uint64(count) > uint64(rest/minEntry) {
 		return nil, malformed("tree object: %d entries cannot fit in the %d bytes left", count, rest)
@@ -211,7 +237,7 @@ func UnmarshalObject(object []byte) (*Object, error) {
 // readObjectEntry reads entry i of a tree object (or the root entry of a v2 manifest, i < 0).
 func (d *decoder) readObjectEntry(e *ObjectEntry, i int) {
 	d.readEntry(&e.Entry, i)
-	if d.err == nil && e.Type == EntryDir && d.need(HashLen, "directory object id") {
+	if d.err == nil && (e.Type == EntryDir || e.Type == EntryPage) && d.need(HashLen, "object id") {
 		e.ID = [HashLen]byte(d.b[d.off:])
 		d.off += HashLen
 	}

@@ -87,7 +87,8 @@ func TestUnmarshalObjectHostile(t *testing.T) {
 		{"count one less", edit(good, put(11, 3)), ErrMalformed, "trailing"},
 		{"trailing", append(append([]byte(nil), good...), 0), ErrMalformed, "trailing"},
 		{"truncated", good[:len(good)-1], ErrMalformed, "needs"},
-		{"unknown type", edit(good, put(ObjectHeaderLen, 4)), ErrMalformed, "unknown entry type 4"},
+		{"unknown type", edit(good, put(ObjectHeaderLen, 5)), ErrMalformed, "unknown entry type 5"},
+		{"page among entries", edit(good, put(ObjectHeaderLen, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)), ErrMalformed, "mixed"},
 		{"too long", make([]byte, MaxObjectLen+1), ErrMalformed, "exceeds"},
 	}
 	for _, tc := range cases {
@@ -340,4 +341,146 @@ func TestFlattenBoundsDuplicates(t *testing.T) {
 	tm := &TreeManifest{PageHeight: 1, Root: ObjectEntry{Entry: Entry{Type: EntryDir, Name: "s"}, ID: id}}
 	_, _, err := tm.flatten(objects, "", 10000)
 	checkErr(t, err, ErrMalformed, "more than 10000 entries")
+}
+
+// bigDir returns n sorted file entries.
+func bigDir(n int) []ObjectEntry {
+	es := make([]ObjectEntry, n)
+	for i := range es {
+		es[i] = ObjectEntry{Entry: Entry{Type: EntryFile, Mode: 0o644, Name: fmt.Sprintf("file-%06d.dat", 2*i), Size: 1, BlockShift: 10, Top: someTop}}
+	}
+	return es
+}
+
+// TestPages: a large directory is split into pages; a walk to one name needs one page; a
+// change to one entry changes one page (and the directory's object), an insertion at most two.
+func TestPages(t *testing.T) {
+	es := bigDir(20000)
+	objs, err := EncodeDirectory(es)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(objs) < 10 || len(objs) > 200 {
+		t.Fatalf("%d objects for a directory of 20,000 entries", len(objs))
+	}
+	decoded := map[[HashLen]byte]*Object{}
+	for _, b := range objs {
+		o, err := UnmarshalObject(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		decoded[ObjectID(b)] = o
+	}
+	if !decoded[ObjectID(objs[0])].Paged() {
+		t.Fatal("the directory's object is not paged")
+	}
+	tm := &TreeManifest{PageHeight: 4, Root: ObjectEntry{Entry: Entry{Type: EntryDir, Name: "s"}, ID: ObjectID(objs[0])}}
+	m, _, err := tm.Flatten(decoded, "")
+	if err != nil || len(m.Entries) != 20001 {
+		t.Fatalf("flattened %v entries, %v", m, err)
+	}
+	have := map[[HashLen]byte]*Object{}
+	for {
+		m, missing, err := tm.Flatten(have, "s/file-012346.dat")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m != nil {
+			if len(have) != 2 || len(m.Entries) != 2 || m.Entries[1].Name != "s/file-012346.dat" {
+				t.Errorf("walking to one name: %d objects, entries %v", len(have), entryNames(m.Entries))
+			}
+			break
+		}
+		for _, id := range missing {
+			have[id] = decoded[id]
+		}
+	}
+	if m, _, _ := tm.Flatten(decoded, "s/file-012347.dat"); m == nil || len(m.Entries) != 1 {
+		t.Errorf("a name that is not there: %v", m)
+	}
+
+	changed := func(es []ObjectEntry) int {
+		t.Helper()
+		again, err := EncodeDirectory(es)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, b := range again[1:] {
+			if decoded[ObjectID(b)] == nil {
+				n++
+			}
+		}
+		return n
+	}
+	es[9000].Size = 2
+	if n := changed(es); n != 1 {
+		t.Errorf("changing one entry changed %d pages, want 1", n)
+	}
+	es[9000].Size = 1
+	ins := append(append(append([]ObjectEntry(nil), es[:9000]...), ObjectEntry{Entry: Entry{Type: EntryFile, Name: "file-017999.dat", BlockShift: 10}}), es[9000:]...)
+	if n := changed(ins); n < 1 || n > 2 {
+		t.Errorf("inserting one entry changed %d pages, want 1 or 2", n)
+	}
+}
+
+func TestPagesHostile(t *testing.T) {
+	es := bigDir(5000)
+	objs, err := EncodeDirectory(es)
+	if err != nil {
+		t.Fatal(err)
+	}
+	decoded := map[[HashLen]byte]*Object{}
+	for _, b := range objs {
+		o, _ := UnmarshalObject(b)
+		decoded[ObjectID(b)] = o
+	}
+	dir := decoded[ObjectID(objs[0])]
+	walk := func(dir *Object) error {
+		b, err := dir.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		objects := map[[HashLen]byte]*Object{ObjectID(b): dir}
+		for id, o := range decoded {
+			objects[id] = o
+		}
+		tm := &TreeManifest{PageHeight: 4, Root: ObjectEntry{Entry: Entry{Type: EntryDir, Name: "s"}, ID: ObjectID(b)}}
+		_, _, err = tm.Flatten(objects, "")
+		return err
+	}
+	if err := walk(dir); err != nil {
+		t.Fatal(err)
+	}
+	renamed := &Object{Entries: append([]ObjectEntry(nil), dir.Entries...)}
+	renamed.Entries[1].Name += "~" // names no entry of its page
+	checkErr(t, walk(renamed), ErrMalformed, "starts at")
+	swapped := &Object{Entries: append([]ObjectEntry(nil), dir.Entries...)}
+	swapped.Entries[0].ID, swapped.Entries[1].ID = swapped.Entries[1].ID, swapped.Entries[0].ID
+	checkErr(t, walk(swapped), ErrMalformed, "")
+	nested := &Object{Entries: []ObjectEntry{{Entry: Entry{Type: EntryPage, Name: dir.Entries[0].Name}, ID: ObjectID(objs[0])}}}
+	checkErr(t, walk(nested), ErrMalformed, "has pages")
+}
+
+// TestPagesBeyondOneObject: a directory whose listing exceeds MaxObjectLen is served in pages.
+func TestPagesBeyondOneObject(t *testing.T) {
+	name := strings.Repeat("n", 240)
+	es := make([]ObjectEntry, 80000) // about 20 MB of entries
+	for i := range es {
+		es[i] = ObjectEntry{Entry: Entry{Type: EntrySymlink, Name: fmt.Sprintf("%s%08d", name, i), Target: "t"}}
+	}
+	objs, err := EncodeDirectory(es)
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, b := range objs {
+		total += len(b)
+		if len(b) > MaxObjectLen {
+			t.Fatalf("an object of %d bytes", len(b))
+		}
+	}
+	if total < MaxObjectLen {
+		t.Fatalf("test setup: %d bytes in all", total)
+	}
 }

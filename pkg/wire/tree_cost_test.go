@@ -3,6 +3,7 @@ package wire
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -83,5 +84,50 @@ func TestOneFileChangeCost(t *testing.T) {
 		len(m.Entries), len(flat), flatN, flatB, len(header), objects, treeN, treeB)
 	if treeB*20 > flatB {
 		t.Errorf("version 2 costs %d bytes, more than a twentieth of the flat manifest's %d", treeB, flatB)
+	}
+}
+
+// TestOneFileChangeCostWideRoot: the shape, 100,000 files in 10,000 directories all
+// in the share's directory, whose object is paged: a one-file change costs the share's
+// object, one of its pages, and the file's directory, not the 10,000-entry listing.
+func TestOneFileChangeCostWideRoot(t *testing.T) {
+	m := &Manifest{PageHeight: 4, Share: "src", Generation: 1}
+	m.Entries = append(m.Entries, Entry{Type: EntryDir, Mode: 0o755, Name: "src"})
+	for d := range 10000 {
+		m.Entries = append(m.Entries, Entry{Type: EntryDir, Mode: 0o755, MTime: 1, Name: fmt.Sprintf("src/dir%05d", d)})
+		for f := range 10 {
+			m.Entries = append(m.Entries, Entry{Type: EntryFile, Mode: 0o644, MTime: 1, Name: fmt.Sprintf("src/dir%05d/f%d", d, f),
+				Size: 100, BlockShift: 14, Top: [HashLen]byte{0: byte(d), 1: byte(d >> 8), 2: byte(f), 3: 1}})
+		}
+	}
+	m.SortEntries()
+	_, before, err := SplitManifest(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, _ := m.Lookup("src/dir04242/f7")
+	i := slices.IndexFunc(m.Entries, func(x Entry) bool { return x.Name == e.Name })
+	m.Entries[i].Top[5]++
+	tm, after, err := SplitManifest(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	header, _ := tm.MarshalBinary()
+	n, bytes := 1, len(header)+ManifestChunkHeaderLen+IPv6UDPOverhead
+	objects := 0
+	for id, o := range after {
+		if before[id] == nil {
+			ds, _ := ObjectChunks(o, DefaultMaxDatagram)
+			for _, d := range ds {
+				bytes += len(d) + IPv6UDPOverhead
+			}
+			n, objects = n+len(ds), objects+1
+		}
+	}
+	flat, _ := m.MarshalBinary()
+	t.Logf("one file changed among 100,000 in 10,000 directories: flat manifest %d bytes; version 2: %d new objects, %d datagrams, %d bytes",
+		len(flat), objects, n, bytes)
+	if objects != 3 {
+		t.Errorf("%d new objects, want 3 (the file's directory, one page of the share's, the share's object)", objects)
 	}
 }

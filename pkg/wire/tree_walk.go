@@ -32,11 +32,11 @@ func SplitManifest(m *Manifest) (*TreeManifest, map[[HashLen]byte][]byte, error)
 	encoded := 1 // the share's entry
 	var encode func(dir string) ([HashLen]byte, error)
 	encode = func(dir string) ([HashLen]byte, error) {
-		o := Object{Entries: children[dir]}
-		encoded += len(o.Entries)
-		slices.SortFunc(o.Entries, func(a, b ObjectEntry) int { return strings.Compare(a.Name, b.Name) })
-		for i := range o.Entries {
-			if e := &o.Entries[i]; e.Type == EntryDir {
+		es := children[dir]
+		encoded += len(es)
+		slices.SortFunc(es, func(a, b ObjectEntry) int { return strings.Compare(a.Name, b.Name) })
+		for i := range es {
+			if e := &es[i]; e.Type == EntryDir {
 				id, err := encode(dir + "/" + e.Name)
 				if err != nil {
 					return id, err
@@ -44,13 +44,14 @@ func SplitManifest(m *Manifest) (*TreeManifest, map[[HashLen]byte][]byte, error)
 				e.ID = id
 			}
 		}
-		b, err := o.MarshalBinary()
+		bs, err := EncodeDirectory(es)
 		if err != nil {
 			return [HashLen]byte{}, err
 		}
-		id := ObjectID(b)
-		objects[id] = b
-		return id, nil
+		for _, b := range bs {
+			objects[ObjectID(b)] = b
+		}
+		return ObjectID(bs[0]), nil
 	}
 	tm := &TreeManifest{Carousel: m.Carousel, PageHeight: m.PageHeight, Publisher: m.Publisher, Generation: m.Generation,
 		Root: ObjectEntry{Entry: root}}
@@ -139,6 +140,47 @@ func (w *flattener) dir(name string, id [HashLen]byte, path []string) {
 		return
 	}
 	w.used[id] = true
+	if !o.Paged() {
+		w.entries(name, o, path)
+		return
+	}
+	// A large directory: its pages, or on the way to path[0] the one page that would hold it.
+	lo, hi := 0, len(o.Entries)
+	if len(path) > 0 {
+		i, found := slices.BinarySearchFunc(o.Entries, path[0], func(e ObjectEntry, t string) int { return strings.Compare(e.Name, t) })
+		if !found {
+			i--
+		}
+		if i < 0 {
+			return
+		}
+		lo, hi = i, i+1
+	}
+	for k := lo; k < hi; k++ {
+		pe := o.Entries[k]
+		p := w.objects[pe.ID]
+		if p == nil {
+			w.missing[pe.ID] = true
+			continue
+		}
+		w.used[pe.ID] = true
+		switch {
+		case p.Paged() || len(p.Entries) == 0:
+			w.err = malformed("manifest: a page of directory %s is empty or has pages", quote(name))
+		case p.Entries[0].Name != pe.Name:
+			w.err = malformed("manifest: a page of directory %s starts at %s, not %s", quote(name), quote(p.Entries[0].Name), quote(pe.Name))
+		case k+1 < len(o.Entries) && p.Entries[len(p.Entries)-1].Name >= o.Entries[k+1].Name:
+			w.err = malformed("manifest: a page of directory %s runs into the next", quote(name))
+		}
+		if w.err != nil {
+			return
+		}
+		w.entries(name, p, path)
+	}
+}
+
+// entries adds the entries of o, a directory's object or one of its pages (see dir).
+func (w *flattener) entries(name string, o *Object, path []string) {
 	entries := o.Entries
 	if len(path) > 0 {
 		e, ok := o.Lookup(path[0])
