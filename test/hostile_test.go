@@ -150,8 +150,10 @@ func testHostileDatagrams(t *testing.T, rig *netnstest.Rig) {
 		t.Run(fmt.Sprintf("r%d", i+1), func(t *testing.T) {
 			st := mustSucceed(t, r)
 			compareTrees(t, src, dsts[i], compareOpts{})
-			if st.Corrupt == 0 || st.Malformed == 0 || st.Foreign == 0 {
-				t.Errorf("stats: %v; want corrupt, malformed and foreign counts > 0 under attack", st)
+			// Forged pieces are assembled apart from the server's and dropped once the
+			// genuine block is in (review M2): they need not show as corrupt blocks any more.
+			if st.Malformed == 0 || st.Foreign == 0 {
+				t.Errorf("stats: %v; want malformed and foreign counts > 0 under attack", st)
 			}
 		})
 	}

@@ -151,6 +151,7 @@ type altRef struct{ primary, alt *blockState }
 func (s *session) dropAlt(bs *blockState, i int) {
 	a := bs.alts[i]
 	buf := a.buf
+	s.stats.WastedBytes += int64(a.cov.size())
 	s.mem.release(a)
 	a.buf, a.dropped = nil, true
 	s.mem.live--

@@ -11,7 +11,8 @@
   live.py run WORKLOAD --src SRC --work WORK --link NS --tool T --n N --out TSV
               [--rewrites R] [--idle S] [--timeout S] [--pids P,...] [--follower-pids P,...]
               REPLICA...
-      run one workload (rewrite, block, untar, renamefile, renamedir, delete, idle) against
+      run one workload (rewrite, block, untar, renamefile, renamedir, delete, storm, log,
+      idle, shrink) against
       SRC and append its row to TSV: the time from the change (t0, taken by this process
       just before or, for untar, just after the writing) until each replica holds the
       result (t1, polled every 5 ms by this same process: one clock), and the bytes both ways
@@ -262,6 +263,68 @@ def run(a):
             return t0
         lat, nbytes = measure(a, change, lambda: [("untar-renamed", "absent", None)])
         note = "%d files" % n
+    elif a.workload == "storm":
+        base = os.path.join(src, "storm")
+        names = ["storm/d%02d/s%05d" % (i // 1000, i) for i in range(a.storm)]
+
+        def change():
+            for d in range((a.storm + 999) // 1000):
+                os.makedirs(os.path.join(base, "d%02d" % d), exist_ok=True)
+            for n in names:
+                with open(os.path.join(src, n), "wb") as f:
+                    f.write(n.encode())
+            return time.time()
+        lat, nbytes = measure(a, change, lambda: [(n, "sig", "full:" + sha(n.encode())) for n in names])
+        note = "%d files made at once (more events than inotify's default queue); t0 = the last close" % a.storm
+    elif a.workload == "log":
+        path = os.path.join(src, "app.log")
+        content = b""
+        torn = 0
+        b0 = link_bytes(a.link)
+        start = time.time()
+        n = 0
+        with open(path, "ab") as f:
+            while time.time() - start < a.log_secs:
+                line = b"%06d %s\n" % (n, b"x" * 90)
+                f.write(line)
+                f.flush()
+                content += line
+                n += 1
+                tick = time.time() + 0.1
+                while time.time() < tick:  # look at the replicas while the log grows
+                    for r in a.replicas:
+                        try:
+                            with open(os.path.join(r, "app.log"), "rb") as g:
+                                got = g.read()
+                        except OSError:
+                            continue
+                        if not content.startswith(got) or (got and not got.endswith(b"\n")):
+                            torn += 1
+                    time.sleep(0.02)
+        t0 = time.time()
+        done = wait_all(a.replicas, [("app.log", "sig", "full:" + sha(content))], t0 + a.timeout)
+        time.sleep(1.0)
+        lat = [d - t0 if d else None for d in done]
+        nbytes = link_bytes(a.link) - b0
+        note = "%d lines appended 100 ms apart over %d s; latency from the last; torn replicas seen: %d" % (
+            n, a.log_secs, torn)
+    elif a.workload == "shrink":
+        tree = []
+        for dirpath, dirs, files in os.walk(src):
+            dirs[:] = [d for d in dirs if d != ".stfolder"]
+            tree += [os.path.relpath(os.path.join(dirpath, f), src) for f in files]
+        tree.sort()
+        gone = tree[: len(tree) * 6 // 10]
+        b0 = link_bytes(a.link)
+        t0 = time.time()
+        for rel in gone:
+            os.remove(os.path.join(src, rel))
+        done = wait_all(a.replicas, [(rel, "absent", None) for rel in gone], t0 + a.shrink_wait)
+        lat = [d - t0 if d else None for d in done]
+        nbytes = link_bytes(a.link) - b0
+        held = sum(1 for d in done if d is None)
+        note = "%d of the share's %d files deleted (60%%): %d of %d followers still hold them after %d s%s" % (
+            len(gone), len(tree), held, len(a.replicas), a.shrink_wait, "")
     elif a.workload == "idle":
         pids = [int(p) for p in a.pids.split(",") if p]
         fpids = [int(p) for p in a.follower_pids.split(",") if p]
@@ -298,11 +361,12 @@ def pct(xs, p):
 
 # --- report ------------------------------------------------------------------------------------
 
-ORDER = ["rewrite", "block", "untar", "renamefile", "renamedir", "delete", "idle"]
+ORDER = ["rewrite", "block", "untar", "renamefile", "renamedir", "delete", "storm", "log", "idle", "shrink"]
 TITLES = {"rewrite": "rewrite a 4 KiB file every 2 s", "block": "change one block of the big file",
           "untar": "untar many files", "renamefile": "rename the big file",
           "renamedir": "rename a directory", "delete": "delete a directory of files",
-          "idle": "idle"}
+          "storm": "storm of new files (inotify overflow)", "log": "append to a log every 100 ms",
+          "idle": "idle", "shrink": "delete 60% of the tree"}
 TOOLS = ["lcsync", "lsyncd", "syncthing"]
 
 
@@ -329,7 +393,12 @@ def report(a):
     rows.sort(key=lambda r: (ORDER.index(r[2]) if r[2] in ORDER else 99, int(r[1]),
                              TOOLS.index(r[0]) if r[0] in TOOLS else 99))
     for tool, n, wl, good, exp, p50, p99, mx, nbytes, note in rows:
-        done = "—" if exp == "0" else "%s/%s" % (good, exp) + ("" if good == exp else " MISSED")
+        if exp == "0":
+            done = "—"
+        elif wl == "shrink":
+            done = "%s/%s applied" % (good, exp)  # a guard holding it is the wanted outcome
+        else:
+            done = "%s/%s" % (good, exp) + ("" if good == exp else " MISSED")
         print("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             TITLES.get(wl, wl), n, tool, done, p50 or "—", p99 or "—", mx or "—", human(int(nbytes)), note))
     return 0
@@ -356,6 +425,9 @@ def main():
     s.add_argument("--rewrites", type=int, default=100)
     s.add_argument("--idle", type=int, default=60)
     s.add_argument("--timeout", type=float, default=60)
+    s.add_argument("--storm", type=int, default=20000)
+    s.add_argument("--log-secs", type=int, default=60)
+    s.add_argument("--shrink-wait", type=int, default=10)
     s.add_argument("--pids", default="")
     s.add_argument("--follower-pids", default="")
     s.add_argument("replicas", nargs="+")

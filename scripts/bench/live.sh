@@ -18,7 +18,17 @@
 #   renamefile  the big file renamed: latency, bytes (the data need not move)
 #   renamedir   the untarred directory renamed: latency, bytes
 #   delete      that directory removed: latency, bytes
+#   storm       LIVE_STORM (20000) small files made at once (over inotify's default queue of
+#               16,384 events): latency from the last close until every follower has them
+#   log         a line appended to a log every 100 ms for LIVE_LOG_SECS: replicas seen torn
+#               (not a prefix of the log at a line end), latency after the last line
 #   idle        LIVE_IDLE_SECS with no change: CPU of the server and followers, bytes
+#   shrink      60% of the share's files deleted: how many followers applied it within
+#               LIVE_SHRINK_WAIT (10) s (lcsync's guards should hold it: --allow-shrink and
+#               --force-delete are not given; the peers have no such guard, but may also
+#               just be slower than the wait)
+# After each workload (idle and shrink aside) the followers are awaited until they hold the
+# share again (LIVE_SETUP_TIMEOUT), so a tool still busy is not measured twice.
 #
 # Latency is change -> replica on one clock: scripts/bench/live.py writes (t0) and polls every
 # follower's copy every 5 ms until its content (sha256) is the new one (t1); bytes are both
@@ -40,8 +50,10 @@
 # LIVE_SETUP_TIMEOUT (900 s for the first copy), LIVE_OUT (BENCHMARKS.live.md, or
 # BENCHMARKS.live.small.md with --small), BENCH_BIN (an lcsync binary instead of building
 # ./cmd/lcsync), LIVE_SECTION=1 (write only the table and notes, for bench.sh).
-# --small (or LIVE_SMALL=1): 500 files, 16 MiB, 200 untarred, 5 rewrites, 10 s idle,
-# N = "1 4": a few minutes, to check the rig; not figures to publish.
+# LIVE_STORM (20000), LIVE_LOG_SECS (60), LIVE_SHRINK_WAIT (10), LIVE_WORKLOADS (all, in the
+# order above).
+# --small (or LIVE_SMALL=1): 500 files, 16 MiB, 200 untarred, 5 rewrites, 10 s idle, 10 s of
+# log, N = "1 4": about ten minutes, to check the rig; not figures to publish.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 case "${1:-}" in
@@ -67,6 +79,10 @@ rewrites=${LIVE_REWRITES:-${s:+5}}
 rewrites=${rewrites:-100}
 idle=${LIVE_IDLE_SECS:-${s:+10}}
 idle=${idle:-60}
+log_secs=${LIVE_LOG_SECS:-${s:+10}}
+log_secs=${log_secs:-60}
+storm=${LIVE_STORM:-20000}
+shrink_wait=${LIVE_SHRINK_WAIT:-10}
 wl_timeout=${LIVE_TIMEOUT:-60}
 setup_timeout=${LIVE_SETUP_TIMEOUT:-900}
 out=${LIVE_OUT:-$([ -n "$s" ] && echo BENCHMARKS.live.small.md || echo BENCHMARKS.live.md)}
@@ -332,11 +348,23 @@ for n in $n_list; do
 		fi
 		echo "live: first copy done in $took s after the start" >&2
 		sleep 2 # let the tool settle after the first copy
-		for w in rewrite block untar renamefile renamedir delete idle; do
+		for w in ${LIVE_WORKLOADS:-rewrite block untar renamefile renamedir delete storm log idle shrink}; do
 			python3 scripts/bench/live.py run "$w" --src "$src" --work "$work" --link "$p-s" --tool "$t" --n "$n" \
 				--out "$results" --rewrites "$rewrites" --idle "$idle" --timeout "$wl_timeout" \
+				--storm "$storm" --log-secs "$log_secs" --shrink-wait "$shrink_wait" \
 				--pids "$(IFS=,; echo "${srv_pids[*]}")" --follower-pids "$(IFS=,; echo "${fol_pids[*]}")" \
 				"${replicas[@]}" || failures+="$t N=$n: workload $w failed"$'\n'
+			# The next workload starts from followers that hold the share (a tool still busy
+			# with the last one would be measured twice).
+			case $w in idle | shrink) ;;
+			*)
+				if ! took=$(python3 scripts/bench/live.py initial "$src" "$setup_timeout" "${replicas[@]}"); then
+					failures+="$t N=$n: the followers did not converge after $w within $setup_timeout s"$'\n'
+				elif [ -n "$(echo "$took" | awk '$NF > 1')" ]; then
+					echo "live: $t N=$n: the followers converged $took s after $w's measurement" >&2
+				fi
+				;;
+			esac
 			sleep 1
 		done
 		stop "${srv_pids[@]}" "${fol_pids[@]}"
@@ -356,7 +384,7 @@ done
 	fi
 	echo "- machine: $(nproc) cores, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), kernel $(uname -r)"
 	echo "- $("$bin" --version 2>/dev/null | head -1); peers: lsyncd $(dpkg-query -W -f '${Version}' lsyncd 2>/dev/null), rsync $(dpkg-query -W -f '${Version}' rsync 2>/dev/null), openssh $(dpkg-query -W -f '${Version}' openssh-server 2>/dev/null), syncthing $(dpkg-query -W -f '${Version}' syncthing 2>/dev/null)"
-	echo "- share: $files files of 1-16 KiB in directories of 100, one $big_mib MiB file; $untar files untarred; $rewrites rewrites; idle $idle s; N = $n_list"
+	echo "- share: $files files of 1-16 KiB in directories of 100, one $big_mib MiB file; $untar files untarred; $rewrites rewrites; a storm of $storm files; $log_secs s of log; idle $idle s; N = $n_list"
 	echo "- rig: one bridge namespace (MLD snooping and querier), a server namespace and N follower namespaces, veth links, MTU 1500, files on /dev/shm"
 	echo
 	cat <<-'EOF'
@@ -381,8 +409,8 @@ done
 		whole tree of a sync (a checksum pass over changed files both sides). Syncthing's watcher
 		waits at least fsWatcherDelayS = 1 s (its least) before it scans; deletes wait longer
 		(its watcher delays them). Renames: lcsync renames by content on the follower (no data),
-		lsyncd runs `mv` over ssh, Syncthing reuses local blocks. Not covered yet: the log-append,
-		inotify-overflow, 60% delete and 100,000-file rows of the issue's table.
+		lsyncd runs `mv` over ssh, Syncthing reuses local blocks. The 100,000-file row of the
+		issue's table (server memory) is scripts/bench/watch-rss.sh.
 	EOF
 } >"$work/live.md"
 cp "$work/live.md" "$out"
