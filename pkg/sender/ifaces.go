@@ -71,6 +71,19 @@ const (
 	maxSeen        = 1 << 16
 )
 
+// untilListeners bounds the sender loop's wait by the time a due recount of the listeners may
+// be made (wait < 0: no bound yet).
+func (s *Sender) untilListeners(wait time.Duration) time.Duration {
+	if !s.listenersDue {
+		return wait
+	}
+	d := max(time.Until(s.listenersAt.Add(listenersEvery)), time.Millisecond)
+	if wait < 0 || d < wait {
+		return d
+	}
+	return wait
+}
+
 // noteSeen records that host h asked for one of the share's channels on ifindex.
 func (s *Sender) noteSeen(ifindex int, h netip.Addr, now time.Time) {
 	if !h.IsValid() || h.IsUnspecified() {
@@ -88,11 +101,14 @@ func (s *Sender) noteSeen(ifindex int, h netip.Addr, now time.Time) {
 
 // countListeners recounts Stats.Listeners, at most once per listenersEvery, forgetting the
 // hosts not seen within listenerTTL.
+// A recount that is due but too early is made when listenersEvery has passed (the sender's
+// loop wakes for it: untilListeners), so the count never stays stale for want of an event.
 func (s *Sender) countListeners(now time.Time) {
 	if now.Sub(s.listenersAt) < listenersEvery {
+		s.listenersDue = true
 		return
 	}
-	s.listenersAt = now
+	s.listenersAt, s.listenersDue = now, false
 	ifs := s.cfg.Transport.Ifaces()
 	out := make([]IfaceListeners, 0, len(ifs))
 	for _, ifi := range ifs {

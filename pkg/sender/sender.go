@@ -64,6 +64,7 @@ type Sender struct {
 	known        map[int]bool                     // the Transport's interfaces, as last seen (ifaces.go)
 	ifacesC      chan struct{}                    // IfacesChanged requests
 	listenersAt  time.Time                        // when Stats.Listeners was counted (ifaces.go)
+	listenersDue bool                             // a recount was asked for too early (ifaces.go)
 	seen         map[int]map[netip.Addr]time.Time // hosts that asked for the share's channels, by interface
 	seg          SegmentSender                    // nil unless GSO is used
 
@@ -219,6 +220,9 @@ func (s *Sender) Run(ctx context.Context) error {
 			return nil
 		}
 		s.takeEvents(ctx)
+		if s.listenersDue {
+			s.countListeners(time.Now())
+		}
 		s.resignIfDue()
 		select {
 		case r := <-s.refreshed:
@@ -250,7 +254,7 @@ func (s *Sender) Run(ctx context.Context) error {
 		if wait == 0 {
 			continue
 		}
-		s.idle(ctx, s.untilResign(wait), notify)
+		s.idle(ctx, s.untilListeners(s.untilResign(wait)), notify)
 	}
 }
 
