@@ -66,9 +66,24 @@ type leafJob struct {
 	slabs      int
 
 	next atomic.Int64 // next slab to take
-	stop atomic.Bool  // set on the first error
+	firstErr
+}
+
+// firstErr keeps the first error of a job's workers and tells the others to stop.
+type firstErr struct {
+	stop atomic.Bool // set on the first error
 	mu   sync.Mutex
 	err  error // first error, guarded by mu
+}
+
+// fail records err unless an error came first, and asks every worker to stop.
+func (f *firstErr) fail(err error) {
+	f.mu.Lock()
+	if f.err == nil {
+		f.err = err
+	}
+	f.mu.Unlock()
+	f.stop.Store(true)
 }
 
 // hashLeaves fills leaves (len s.n > 0) with the leaf hashes read from r.
@@ -95,15 +110,6 @@ func hashLeaves(ctx context.Context, r io.ReaderAt, s Shape, leaves []Hash, work
 		return j.err
 	}
 	return ctx.Err()
-}
-
-func (j *leafJob) fail(err error) {
-	j.mu.Lock()
-	if j.err == nil {
-		j.err = err
-	}
-	j.mu.Unlock()
-	j.stop.Store(true)
 }
 
 // work is one worker's loop: take a slab, read it, hash its leaves, until no

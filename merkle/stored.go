@@ -107,18 +107,7 @@ type unitJob struct {
 	units int
 
 	next atomic.Int64
-	stop atomic.Bool
-	mu   sync.Mutex
-	err  error
-}
-
-func (j *unitJob) fail(err error) {
-	j.mu.Lock()
-	if j.err == nil {
-		j.err = err
-	}
-	j.mu.Unlock()
-	j.stop.Store(true)
+	firstErr
 }
 
 // work hashes items of whole units until none is left: each item's blocks slab by slab into
