@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -134,19 +133,7 @@ func followMirror(ctx context.Context, e *env) error {
 
 // hangups asks f for a full pass on every SIGHUP until ctx ends.
 func hangups(f *follow.Follower) func(context.Context) error {
-	return func(ctx context.Context) error {
-		sigs := make(chan os.Signal, 1)
-		signal.Notify(sigs, syscall.SIGHUP)
-		defer signal.Stop(sigs)
-		for {
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-sigs:
-				f.Recheck()
-			}
-		}
-	}
+	return onSignal(syscall.SIGHUP, f.Recheck)
 }
 
 // runExec runs --exec's command after an applied generation; its failure is logged, not fatal.

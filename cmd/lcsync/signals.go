@@ -70,22 +70,29 @@ func logSenderStats(e *env, st sender.Stats, mldStats func() mld.Stats) {
 // fetchSignals logs the progress of a fetch on SIGUSR1 until ctx ends, and what more
 // returns (a follower's counters), if set.
 func fetchSignals(e *env, progress func() receiver.Progress, more func() []any) func(context.Context) error {
+	return onSignal(syscall.SIGUSR1, func() {
+		p := progress()
+		args := []any{"phase", p.Phase, "files", p.Files, "files_done", p.FilesDone,
+			"bytes", p.Bytes, "bytes_done", p.BytesDone, "received", p.Received, "elapsed", p.Elapsed}
+		if more != nil {
+			args = append(args, more()...)
+		}
+		e.log.Info("statistics", args...)
+	})
+}
+
+// onSignal returns a background task that calls fn on every sig until ctx ends.
+func onSignal(sig os.Signal, fn func()) func(context.Context) error {
 	return func(ctx context.Context) error {
 		sigs := make(chan os.Signal, 4)
-		signal.Notify(sigs, syscall.SIGUSR1)
+		signal.Notify(sigs, sig)
 		defer signal.Stop(sigs)
 		for {
 			select {
 			case <-ctx.Done():
 				return nil
 			case <-sigs:
-				p := progress()
-				args := []any{"phase", p.Phase, "files", p.Files, "files_done", p.FilesDone,
-					"bytes", p.Bytes, "bytes_done", p.BytesDone, "received", p.Received, "elapsed", p.Elapsed}
-				if more != nil {
-					args = append(args, more()...)
-				}
-				e.log.Info("statistics", args...)
+				fn()
 			}
 		}
 	}
