@@ -84,7 +84,10 @@ func TestFetchSigned(t *testing.T) {
 		notices = nil
 
 		dst = filepath.Join(t.TempDir(), "refused")
-		cfg := receiver.Config{Name: "share/", Dest: dst, Transport: n.Conn(0), IdleTimeout: 1500 * time.Millisecond,
+		// The refusal is reported when the fetch gives up; alice's channel is joined only
+		// after manifestLater (1 s) on mallory's, so a loaded machine needs room for one
+		// carousel cycle after that (1.5 s failed in CI with "no manifest heard").
+		cfg := receiver.Config{Name: "share/", Dest: dst, Transport: n.Conn(0), IdleTimeout: 5 * time.Second,
 			Retrigger: 100 * time.Millisecond, Gate: trustGate(t, &notices, mallory)}
 		_, err = receiver.Fetch(context.Background(), cfg)
 		if !errors.Is(err, sign.ErrUntrusted) || !strings.Contains(err.Error(), "signed by an unknown key "+alice.IDString()) {
