@@ -73,6 +73,8 @@ type Applied struct {
 	// its application.
 	Published time.Time
 	Lag       time.Duration
+
+	changes *changes // what an incremental pass looked at (nil: the whole mirror)
 }
 
 // ErrRefused is wrapped by a pass refused by the delete guard.
@@ -263,7 +265,11 @@ func (f *Follower) loop(ctx context.Context, root *os.Root, st state, watchDone 
 					s.FetchedBytes += uint64(max(a.Stats.NeededBytes, 0))
 				})
 				st.generation, applied, backoff = m.Generation, m, 0
-				idx = indexAfter(root, f.selected(m))
+				if a.changes != nil && idx != nil {
+					idx.refresh(root, f.selected(m), a.changes)
+				} else {
+					idx = indexAfter(root, f.selected(m))
+				}
 				saved, err := saveState(root, st)
 				if err != nil {
 					return err
@@ -338,12 +344,23 @@ func (f *Follower) pass(ctx context.Context, root *os.Root, prev, m *wire.Manife
 			return a, fmt.Errorf("%w: %s is not in generation %d of share %s", receiver.ErrNotFound, f.prefix, m.Generation, m.Share)
 		}
 	}
-	var moves []move
+	var (
+		moves   []move
+		prevSel map[string]wire.Entry
+		total   int
+		deleted int
+		err     error
+	)
 	if prev != nil {
-		moves = planRenames(root, f.selected(prev), next)
+		prevSel = f.selected(prev)
+		moves = planRenames(root, prevSel, next)
 	}
-	total, deleted, err := deletions(root, next, moves, f.cfg.Fetch.Exclude)
-	if err != nil {
+	if prev != nil && idx != nil {
+		// What DST holds is prev as applied (idx vouches for its files): look only at what
+		// differs (a re-check, SIGHUP, or the first pass reads the whole mirror instead).
+		a.changes = diff(f.prefix, prevSel, next, idx)
+		total, deleted = deletionsFrom(prevSel, next, moves)
+	} else if total, deleted, err = deletions(root, next, moves, f.cfg.Fetch.Exclude); err != nil {
 		return a, fmt.Errorf("follow: reading the mirror: %w", err)
 	}
 	if deleted > 1 && !f.cfg.ForceDelete && deleted*100 > f.cfg.MaxDelete*total {
@@ -369,6 +386,9 @@ func (f *Follower) pass(ctx context.Context, root *os.Root, prev, m *wire.Manife
 	cfg.Gate = nil // m is vetted; the fetch joins no manifest channel
 	if idx != nil {
 		cfg.Known = idx.vouch
+	}
+	if a.changes != nil {
+		cfg.Changed = a.changes.has
 	}
 	var moved time.Time
 	var last receiver.Progress

@@ -118,6 +118,13 @@ type Config struct {
 	// already — a follower that wrote it and has seen it untouched since — so it is taken
 	// as unchanged without being read. Nil: every local copy is hashed.
 	Known func(rel string, fi fs.FileInfo, e wire.Entry) bool
+	// Changed, if set, limits the fetch to the entries below the requested name it returns
+	// true for (manifest names; the caller includes the directories above them): every other
+	// entry is taken to be in place in DST already, is not looked at, and is kept by Delete,
+	// which lists only the directories fetched. A follower passes the entries that differ
+	// from the generation it applied last, so that a pass costs what changed, not the size
+	// of the mirror. Nil: every entry is fetched or checked.
+	Changed func(name string) bool
 	// Logger receives progress notes (nil: silent).
 	Logger *slog.Logger
 	// OnProgress, if set, is called about five times a second from Fetch's goroutine.

@@ -31,7 +31,8 @@ type layout struct {
 	rootDir string   // local directory all writes are confined to
 	items   []placed // in manifest order (parents before children)
 	isDir   bool     // the requested name is a directory
-	hidden  []string // the names of the entries Config.Exclude leaves out, in manifest order
+	hidden  []string // the names of the entries Config.Exclude or Config.Changed leave out, in manifest order
+	inPlace []string // where the entries Config.Changed leaves out are, relative to rootDir
 }
 
 func newLayout(cfg Config, m *wire.Manifest) (*layout, error) {
@@ -71,6 +72,11 @@ func newLayout(cfg Config, m *wire.Manifest) (*layout, error) {
 			rel = path.Join(base, strings.TrimPrefix(e.Name, name+"/"))
 			if cfg.Exclude.Excluded(rel, e.Type == wire.EntryDir) {
 				l.hidden = append(l.hidden, e.Name)
+				continue
+			}
+			if cfg.Changed != nil && !cfg.Changed(e.Name) {
+				l.hidden = append(l.hidden, e.Name) // no directory stream would carry only what changed
+				l.inPlace = append(l.inPlace, rel)
 				continue
 			}
 		}

@@ -247,6 +247,9 @@ func (p *plan) deleteExtraneous(s *session) error {
 		return nil
 	}
 	keep := map[string]bool{}
+	for _, rel := range p.l.inPlace {
+		keep[rel] = true // in place already (Config.Changed)
+	}
 	var incomplete []string
 	for _, it := range p.l.items {
 		keep[it.rel] = true
