@@ -95,11 +95,12 @@ func (s *session) repair(sb *sub) repairResult {
 		}
 		plan[i] = n
 	}
+	// Nodes with the same content share a group (a sparse file: every zero block is one
+	// leaf hash): each still gets a target of its own on the one subscription, so the one
+	// cycle the join brings fills them all. Keeping only the first would strand the others
+	// with no channel to come from.
 	for _, n := range plan {
 		g := mcast.DataGroup(s.cfg.Scope, n.h)
-		if planned[g] {
-			continue
-		}
 		planned[g] = true
 		s.enqueue(g, subData, n.t.f.dataTarget(n.k, n.i, n.h))
 	}
