@@ -166,9 +166,10 @@ func newPlan(s *session, l *layout) (*plan, error) {
 			if err != nil {
 				return nil, fmt.Errorf("receiver: %s: %w", it.e.Name, err)
 			}
-			if need := stateBytes(shape); need > s.cfg.stateBudget() {
+			if need := stateBytes(shape, s.cfg.StoredLeaves); need > s.cfg.stateBudget() {
 				// A forged entry (2^32 blocks, say) or a file too large for this receiver's
-				// memory bound: refused before anything is allocated (review H5).
+				// memory bound: refused before anything is allocated (review H5). With its
+				// leaf hashes in a temporary file, a block costs a byte of bits.
 				return nil, fmt.Errorf("%w: %s has %d blocks, whose hashes and bookkeeping need %s, more than half the --max-memory of %s",
 					ErrVerify, it.e.Name, shape.Blocks(), sizeString(need), sizeString(s.cfg.MaxMemory))
 			}
@@ -218,7 +219,7 @@ func (p *plan) chooseStreams(s *session) {
 		var state int64
 		for i := lo; i < hi; i++ {
 			if fresh[i] {
-				state += stateBytes(p.files[i].shape)
+				state += stateBytes(p.files[i].shape, s.cfg.StoredLeaves)
 			}
 		}
 		// A stream starts all its files at once: only if their state fits half the budget
@@ -245,11 +246,15 @@ func (p *plan) chooseStreams(s *session) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for f, dir := range chosen {
-		f.alloc()
-		p.state += stateBytes(f.shape)
+		err := f.alloc(s.cfg.StoredLeaves, s.cfg.LeafDir, s.cfg.stateBudget()-p.state)
+		p.state += f.stateCost
 		p.streamed = append(p.streamed, f)
 		s.files = append(s.files, f)
 		f.streamed = true
+		if err != nil {
+			s.fail(f, err) // the fetch ends with it
+			continue
+		}
 		f.needAll()
 		f.planned = true
 		if s.cfg.DryRun {
@@ -295,7 +300,7 @@ func (p *plan) mkdir(s *session, it placed) error {
 func (p *plan) activate(ctx context.Context, s *session) error {
 	for p.inflight < maxInflight && p.next < len(p.files) {
 		f := p.files[p.next]
-		need := stateBytes(f.shape)
+		need := stateBytes(f.shape, s.cfg.StoredLeaves)
 		if p.inflight+p.pending > 0 && p.state+need > s.cfg.stateBudget() {
 			break // started when files in flight have finished and made room
 		}
@@ -306,8 +311,10 @@ func (p *plan) activate(ctx context.Context, s *session) error {
 			}
 			continue
 		}
-		f.alloc()
-		p.state += need
+		if err := f.alloc(s.cfg.StoredLeaves, s.cfg.LeafDir, s.cfg.stateBudget()-p.state); err != nil {
+			return err
+		}
+		p.state += f.stateCost
 		local, sameSize, err := p.local(ctx, s, f)
 		if err != nil {
 			p.dropTemp(f)
@@ -315,7 +322,8 @@ func (p *plan) activate(ctx context.Context, s *session) error {
 		}
 		if local != nil && sameSize && local.Shape() == f.shape && local.Top() == merkle.Hash(f.entry.Top) || f.shape.Blocks() == 0 && p.emptyFile(f.rel) {
 			p.dropTemp(f)
-			p.state -= need
+			p.state -= f.stateCost
+			f.leaves.release()
 			if err := p.unchanged(s, f); err != nil {
 				return err
 			}

@@ -155,7 +155,7 @@ func (s *session) nodeHash(t *target, k, i int) (merkle.Hash, bool) {
 	}
 	a, b := f.shape.Span(k, i)
 	if allSet(f.leafOK, a, b) {
-		return merkle.Fold(f.leaves[a:b]), true
+		return f.leaves.fold(a, b), true
 	}
 	return s.walkedHash(f, nodeRef{k, i})
 }
@@ -182,7 +182,7 @@ func (s *session) seekLostLeaves(sb *sub, now time.Time) {
 		return
 	}
 	for _, t := range sb.targets {
-		if t.leavesSought || t.verified || t.run == nil || t.level != 0 || t.firstBlock.IsZero() ||
+		if t.leavesSought || t.verified || !t.collects() || t.level != 0 || t.firstBlock.IsZero() ||
 			now.Sub(t.firstBlock) < leafGrace || t.finished() {
 			continue
 		}
@@ -232,7 +232,7 @@ func (s *session) expandLeaves(t *target) {
 			continue
 		}
 		if t.level == 0 {
-			s.leavesVerified(f, idx, t.run[j:j+1])
+			s.leavesVerified(f, idx, idx+1, func(int) merkle.Hash { return h })
 			continue
 		}
 		if s.checkLeafCandidates(f, a, b, h) {
@@ -252,11 +252,11 @@ func (s *session) checkLeafCandidates(f *fileState, a, b int, h merkle.Hash) boo
 			return false
 		}
 	}
-	if merkle.Fold(f.leaves[a:b]) != h {
+	if f.leaves.fold(a, b) != h {
 		f.forgetCandidates(a, b)
 		s.stats.Corrupt++
 		return false
 	}
-	s.leavesVerified(f, a, f.leaves[a:b])
+	s.leavesVerified(f, a, b, f.leaves.get)
 	return true
 }
