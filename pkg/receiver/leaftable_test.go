@@ -88,3 +88,27 @@ func TestHashTop(t *testing.T) {
 		t.Fatalf("top %v, %v; want %v", top, err, whole.Top())
 	}
 }
+
+// TestStateBudgetAdmitsLargeFiles: with its leaves stored, a 1 TiB file in 16 KiB blocks fits
+// half the default memory bound (held in memory they would not: 64 GiB was the most), and a
+// forged entry of 2^32 blocks of 1 MiB still does not.
+func TestStateBudgetAdmitsLargeFiles(t *testing.T) {
+	budget := (&Config{MaxMemory: DefaultMaxMemory}).stateBudget()
+	tib, err := merkle.NewShape(1<<40, 16384)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := stateBytes(tib, DefaultStoredLeaves); got > budget {
+		t.Errorf("a 1 TiB file needs %d bytes of state, over the budget of %d", got, budget)
+	}
+	if got := stateBytes(tib, -1); got <= budget {
+		t.Errorf("a 1 TiB file with its leaves in memory needs only %d bytes", got)
+	}
+	forged, err := merkle.NewShape(1<<52-1, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := stateBytes(forged, DefaultStoredLeaves); got <= budget {
+		t.Errorf("a file of %d blocks needs only %d bytes of state", forged.Blocks(), got)
+	}
+}
