@@ -86,8 +86,8 @@ func (l *layout) hides(dir string) bool {
 }
 
 // localTree hashes the existing local file at rel (through root) if it is a regular file with
-// data, for comparison. Any problem just means "no usable local copy".
-func localTree(ctx context.Context, root *os.Root, rel string, bs int) (*merkle.Tree, error) {
+// data, for comparison, with tb. Any problem just means "no usable local copy".
+func localTree(ctx context.Context, root *os.Root, rel string, bs int, tb treeBuilder) (*merkle.Tree, error) {
 	if root == nil {
 		return nil, nil
 	}
@@ -100,7 +100,7 @@ func localTree(ctx context.Context, root *os.Root, rel string, bs int) (*merkle.
 		return nil, nil
 	}
 	defer fh.Close()
-	t, err := merkle.Build(ctx, fh, fi.Size(), bs, 0)
+	t, err := tb.build(ctx, fh, fi.Size(), bs)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -367,11 +367,11 @@ func (p *plan) local(ctx context.Context, s *session, f *fileState) (t *merkle.T
 		if err := p.createTemp(s, f); err != nil {
 			return nil, false, err
 		}
-		t, err = teeLocal(ctx, p.root, f.rel, f.shape.BlockSize(), f.shape.Size(), f.tmp)
+		t, err = teeLocal(ctx, p.root, f.rel, f.shape.BlockSize(), f.shape.Size(), f.tmp, s.cfg.builder())
 		f.teed = t != nil
 		return t, sameSize, err
 	}
-	t, err = localTree(ctx, p.root, f.rel, f.shape.BlockSize())
+	t, err = localTree(ctx, p.root, f.rel, f.shape.BlockSize(), s.cfg.builder())
 	return t, sameSize, err
 }
 

@@ -205,14 +205,19 @@ func (f *fileState) forgetCandidates(a, b int) {
 }
 
 // localEqual reports whether the local tree has node (k, i) covering the same leaves with the
-// same hash, so its blocks can be reused.
+// same hash, so its blocks can be reused. A node a stored local tree cannot read back is
+// taken as different: its blocks are fetched.
 func (f *fileState) localEqual(k, i int, h merkle.Hash) bool {
 	if f.local == nil || !f.local.Shape().HasNode(k, i) {
 		return false
 	}
 	a0, a1 := f.shape.Span(k, i)
 	b0, b1 := f.local.Shape().Span(k, i)
-	return a0 == b0 && a1 == b1 && f.local.Node(k, i) == h
+	if a0 != b0 || a1 != b1 {
+		return false
+	}
+	lh, err := f.local.Get(k, i)
+	return err == nil && lh == h
 }
 
 // allDiffer reports whether a page of nodes at level (level > 0) starting at first, covering

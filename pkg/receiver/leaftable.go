@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"unsafe"
 
 	"github.com/lcsync/lcsync/merkle"
@@ -217,3 +218,41 @@ func hashTop(ctx context.Context, r io.ReaderAt, shape merkle.Shape) (merkle.Has
 
 // hashTopNodes is the most nodes of the lowest level hashTop keeps.
 const hashTopNodes = 4096
+
+// treeBuilder hashes local copies: a file of more than stored blocks keeps only its tree's
+// upper levels in memory (merkle.BuildStored), its leaf hashes in a merkle.TempStore in dir,
+// closed once the tree is unreachable; a smaller one, or any with stored ≤ 0 (the zero
+// value), is held whole. If no store can be made, the tree is held whole.
+type treeBuilder struct {
+	stored int
+	dir    string
+}
+
+// builder returns the session's treeBuilder.
+func (c *Config) builder() treeBuilder { return treeBuilder{stored: c.StoredLeaves, dir: c.LeafDir} }
+
+// build hashes the size bytes of r in blocks of bs bytes.
+func (tb treeBuilder) build(ctx context.Context, r io.ReaderAt, size int64, bs int) (*merkle.Tree, error) {
+	s, err := merkle.NewShape(size, bs)
+	if err != nil {
+		return nil, err
+	}
+	if tb.stored <= 0 || s.Blocks() <= tb.stored {
+		return merkle.Build(ctx, r, size, bs, 0)
+	}
+	store, err := merkle.TempStore(tb.dir)
+	if err != nil {
+		return merkle.Build(ctx, r, size, bs, 0)
+	}
+	t, err := merkle.BuildStored(ctx, r, size, bs, 0, localResident, store)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	runtime.AddCleanup(t, func(f *os.File) { f.Close() }, store)
+	return t, nil
+}
+
+// localResident is the most nodes of the lowest level a stored local tree keeps in memory
+// (as a server's, index.DefaultMaxResident): fewer than 16 Ki hashes, 512 KiB.
+const localResident = 8192
