@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -280,4 +281,19 @@ func (t *Tree) loadUnit(u int) error {
 	}
 	c.unit = u
 	return nil
+}
+
+// TempStore creates an empty [LeafStore]: an unlinked temporary file in dir
+// (os.TempDir() if empty), so that nothing is left behind however the
+// process ends. The caller closes it.
+func TempStore(dir string) (*os.File, error) {
+	f, err := os.CreateTemp(dir, ".lcsync-tree-*")
+	if err != nil {
+		return nil, fmt.Errorf("merkle: leaf hash store: %w", err)
+	}
+	if err := os.Remove(f.Name()); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("merkle: leaf hash store: %w", err)
+	}
+	return f, nil
 }

@@ -399,13 +399,9 @@ func buildTree(ctx context.Context, fh *os.File, size int64, bs, workers int, op
 // leafStore creates an unlinked temporary file in dir (os.TempDir() if empty): nothing is
 // left behind however the process ends.
 func leafStore(dir string) (*os.File, error) {
-	f, err := os.CreateTemp(dir, ".lcsync-tree-*")
+	f, err := merkle.TempStore(dir)
 	if err != nil {
-		return nil, fmt.Errorf("index: leaf hash store: %w", err)
-	}
-	if err := os.Remove(f.Name()); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("index: leaf hash store: %w", err)
+		return nil, fmt.Errorf("index: %w", err)
 	}
 	return f, nil
 }

@@ -98,9 +98,15 @@ type Config struct {
 	Workers int
 	// MaxMemory bounds what the fetch holds in memory, whatever arrives (default
 	// DefaultMaxMemory): half of it for the hashes and bookkeeping of the files in flight (a
-	// file needing more is refused), a quarter for blocks being received (beyond it they are
+	// file needing more is refused; see StoredLeaves), a quarter for blocks being received (beyond it they are
 	// spilled to their temporary files, or dropped and fetched again).
 	MaxMemory int64
+	// StoredLeaves: a file of more blocks than this keeps its leaf hashes, 32 bytes a block,
+	// in an unlinked temporary file in LeafDir ("" for os.TempDir(), that is $TMPDIR) behind
+	// a cache of 512 KiB, instead of in memory, so that its bookkeeping costs about a byte a
+	// block (0: DefaultStoredLeaves; negative: every file's are held in memory).
+	StoredLeaves int
+	LeafDir      string
 	// Gate, if set, vets manifests for signed shares (PROTOCOL.md §7; pkg/sign's Gate):
 	// which manifest channels to join, and which manifest to accept.
 	Gate Gate
@@ -214,6 +220,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.Workers <= 0 {
 		c.Workers = 2
+	}
+	if c.StoredLeaves == 0 {
+		c.StoredLeaves = DefaultStoredLeaves
 	}
 	if c.MaxMemory == 0 {
 		c.MaxMemory = DefaultMaxMemory

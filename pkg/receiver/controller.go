@@ -368,9 +368,13 @@ func (c *controller) missingSummary() string {
 	return fmt.Sprintf(": %d files incomplete, such as %s", n, example)
 }
 
-// fileError returns the first file's error (caller holds mu).
+// fileError returns the first file's error, a failure of its leaf hash store included
+// (caller holds mu).
 func (c *controller) fileError() error {
 	for _, f := range c.s.files {
+		if f.err == nil && !f.finished && f.leaves.err != nil {
+			f.err = fmt.Errorf("receiver: %s: %w", f.rel, f.leaves.err)
+		}
 		if f.err != nil {
 			return f.err
 		}

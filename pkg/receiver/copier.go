@@ -229,7 +229,16 @@ func checkBlocks(ctx context.Context, r io.ReaderAt, f *fileState, set *bitset.B
 				sums = slices.Grow(sums[:0], len(blocks))[:len(blocks)]
 				merkle.HashLeaves(blocks, sums) // the slab's blocks at once, a lane each
 				for i, h := range sums {
-					if b := run.first + i; h != f.local.Leaf(b) {
+					lh, err := f.local.Get(0, run.first+i)
+					if err != nil {
+						mu.Lock()
+						if ferr == nil {
+							ferr = err
+						}
+						mu.Unlock()
+						return
+					}
+					if b := run.first + i; h != lh {
 						mu.Lock()
 						if bad < 0 || b < bad {
 							bad = b

@@ -92,8 +92,8 @@ func (l *layout) hides(dir string) bool {
 }
 
 // localTree hashes the existing local file at rel (through root) if it is a regular file with
-// data, for comparison. Any problem just means "no usable local copy".
-func localTree(ctx context.Context, root *os.Root, rel string, bs int) (*merkle.Tree, error) {
+// data, for comparison, with tb. Any problem just means "no usable local copy".
+func localTree(ctx context.Context, root *os.Root, rel string, bs int, tb treeBuilder) (*merkle.Tree, error) {
 	if root == nil {
 		return nil, nil
 	}
@@ -106,7 +106,7 @@ func localTree(ctx context.Context, root *os.Root, rel string, bs int) (*merkle.
 		return nil, nil
 	}
 	defer fh.Close()
-	t, err := merkle.Build(ctx, fh, fi.Size(), bs, 0)
+	t, err := tb.build(ctx, fh, fi.Size(), bs)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -172,9 +172,10 @@ func newPlan(s *session, l *layout) (*plan, error) {
 			if err != nil {
 				return nil, fmt.Errorf("receiver: %s: %w", it.e.Name, err)
 			}
-			if need := stateBytes(shape); need > s.cfg.stateBudget() {
+			if need := stateBytes(shape, s.cfg.StoredLeaves); need > s.cfg.stateBudget() {
 				// A forged entry (2^32 blocks, say) or a file too large for this receiver's
-				// memory bound: refused before anything is allocated (review H5).
+				// memory bound: refused before anything is allocated (review H5). With its
+				// leaf hashes in a temporary file, a block costs a byte of bits.
 				return nil, fmt.Errorf("%w: %s has %d blocks, whose hashes and bookkeeping need %s, more than half the --max-memory of %s",
 					ErrVerify, it.e.Name, shape.Blocks(), sizeString(need), sizeString(s.cfg.MaxMemory))
 			}
@@ -224,7 +225,7 @@ func (p *plan) chooseStreams(s *session) {
 		var state int64
 		for i := lo; i < hi; i++ {
 			if fresh[i] {
-				state += stateBytes(p.files[i].shape)
+				state += stateBytes(p.files[i].shape, s.cfg.StoredLeaves)
 			}
 		}
 		// A stream starts all its files at once: only if their state fits half the budget
@@ -251,11 +252,15 @@ func (p *plan) chooseStreams(s *session) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for f, dir := range chosen {
-		f.alloc()
-		p.state += stateBytes(f.shape)
+		err := f.alloc(s.cfg.StoredLeaves, s.cfg.LeafDir, s.cfg.stateBudget()-p.state)
+		p.state += f.stateCost
 		p.streamed = append(p.streamed, f)
 		s.files = append(s.files, f)
 		f.streamed = true
+		if err != nil {
+			s.fail(f, err) // the fetch ends with it
+			continue
+		}
 		f.needAll()
 		f.planned = true
 		if s.cfg.DryRun {
@@ -301,7 +306,7 @@ func (p *plan) mkdir(s *session, it placed) error {
 func (p *plan) activate(ctx context.Context, s *session) error {
 	for p.inflight < maxInflight && p.next < len(p.files) {
 		f := p.files[p.next]
-		need := stateBytes(f.shape)
+		need := stateBytes(f.shape, s.cfg.StoredLeaves)
 		if p.inflight+p.pending > 0 && p.state+need > s.cfg.stateBudget() {
 			break // started when files in flight have finished and made room
 		}
@@ -312,8 +317,10 @@ func (p *plan) activate(ctx context.Context, s *session) error {
 			}
 			continue
 		}
-		f.alloc()
-		p.state += need
+		if err := f.alloc(s.cfg.StoredLeaves, s.cfg.LeafDir, s.cfg.stateBudget()-p.state); err != nil {
+			return err
+		}
+		p.state += f.stateCost
 		local, sameSize, err := p.local(ctx, s, f)
 		if err != nil {
 			p.dropTemp(f)
@@ -321,7 +328,8 @@ func (p *plan) activate(ctx context.Context, s *session) error {
 		}
 		if local != nil && sameSize && local.Shape() == f.shape && local.Top() == merkle.Hash(f.entry.Top) || f.shape.Blocks() == 0 && p.emptyFile(f.rel) {
 			p.dropTemp(f)
-			p.state -= need
+			p.state -= f.stateCost
+			f.leaves.release()
 			if err := p.unchanged(s, f); err != nil {
 				return err
 			}
@@ -365,11 +373,11 @@ func (p *plan) local(ctx context.Context, s *session, f *fileState) (t *merkle.T
 		if err := p.createTemp(s, f); err != nil {
 			return nil, false, err
 		}
-		t, err = teeLocal(ctx, p.root, f.rel, f.shape.BlockSize(), f.shape.Size(), f.tmp)
+		t, err = teeLocal(ctx, p.root, f.rel, f.shape.BlockSize(), f.shape.Size(), f.tmp, s.cfg.builder())
 		f.teed = t != nil
 		return t, sameSize, err
 	}
-	t, err = localTree(ctx, p.root, f.rel, f.shape.BlockSize())
+	t, err = localTree(ctx, p.root, f.rel, f.shape.BlockSize(), s.cfg.builder())
 	return t, sameSize, err
 }
 

@@ -30,7 +30,9 @@
 // A verified leaf is never replaced, a block held before its leaf is known is never
 // overwritten by a copy that disagrees with it, and each file is hashed once more before its
 // rename. Whatever arrives, memory stays under Config.MaxMemory: per-file state is made when a
-// file starts (a file needing more than half of it is refused), the first bytes of a block
+// file starts (a file needing more than half of it is refused; the leaf hashes of a large
+// file are kept in an unlinked temporary file behind a small cache, leaftable.go, so that
+// costs about a byte a block), the first bytes of a block
 // are kept as pieces, blocks in memory are capped (assembler.go), manifest chunks are kept as
 // received on a fixed grid (manifest.go).
 //

@@ -1,6 +1,7 @@
 package receiver
 
 import (
+	"fmt"
 	"os"
 	"sync"
 
@@ -36,6 +37,8 @@ type fileState struct {
 	streamed bool // fetched through a directory stream
 	readied  bool // queued on session.ready
 	err      error
+	// stateCost is the memory alloc made for the per-block state (see stateBytes).
+	stateCost int64
 }
 
 // walkState is what the tree walk learnt of a file against its local copy.
@@ -54,7 +57,7 @@ type walkState struct {
 
 // leafState is what is known of a file's leaf hashes.
 type leafState struct {
-	leaves     []merkle.Hash
+	leaves     leafTable
 	leafOK     *bitset.BitSet // leaves known to chain up to the manifest's top
 	leafHave   *bitset.BitSet // leaves received on a data channel, not yet verified
 	unverified *bitset.BitSet // blocks written before their leaf was verified
@@ -81,10 +84,11 @@ type tempFile struct {
 	tmpRel string
 }
 
-// newFileState returns the state of a file to fetch, per-block state included.
+// newFileState returns the state of a file to fetch, per-block state included (its leaves
+// in memory).
 func newFileState(e wire.Entry, shape merkle.Shape, rel string) *fileState {
 	f := describeFile(e, shape, rel)
-	f.alloc()
+	_ = f.alloc(-1, "", 0) // held in memory: nothing can fail
 	return f
 }
 
@@ -95,22 +99,46 @@ func describeFile(e wire.Entry, shape merkle.Shape, rel string) *fileState {
 	return &fileState{entry: e, shape: shape, rel: rel, name: e.Name, blocks: map[int]*blockState{}}
 }
 
-// alloc makes f's per-block state (leaves and bitsets) if it has none yet.
-func (f *fileState) alloc() {
+// alloc makes f's per-block state (leaves and bitsets) if it has none yet: the leaf hashes of
+// a file of more than storedLeaves blocks (negative: never) in a temporary file in dir (see
+// leafTable). If that file cannot be made, they are held in memory when that fits budget,
+// and alloc fails otherwise. It records the memory the state takes in f.stateCost.
+func (f *fileState) alloc(storedLeaves int, dir string, budget int64) error {
 	if f.leafOK != nil {
-		return
+		return nil
 	}
 	n := uint(f.shape.Blocks())
-	f.leafState = leafState{leaves: make([]merkle.Hash, n), leafOK: bitset.New(n), leafHave: bitset.New(n),
+	stored := storesLeaves(f.shape, storedLeaves)
+	leaves, err := newLeafTable(int(n), stored, dir)
+	if err != nil {
+		if stateBytes(f.shape, -1) > budget {
+			return fmt.Errorf("receiver: %s: no store for its leaf hashes, which do not fit in memory: %w", f.rel, err)
+		}
+		stored = false
+		leaves, _ = newLeafTable(int(n), false, "")
+	}
+	f.leafState = leafState{leaves: leaves, leafOK: bitset.New(n), leafHave: bitset.New(n),
 		unverified: bitset.New(n), selfHashed: bitset.New(n)}
 	f.need, f.done, f.reuse, f.queued = bitset.New(n), bitset.New(n), bitset.New(n), bitset.New(n)
+	f.stateCost = leafBytes(int64(n), stored) + bitBytes(int64(n))
+	return nil
 }
 
-// stateBytes is what alloc makes for a file of this shape: a leaf hash and 8 bits per block.
-func stateBytes(shape merkle.Shape) int64 {
-	n := int64(shape.Blocks())
-	return n*merkle.HashSize + 8*((n+63)/64*8)
+// storesLeaves reports whether a file of this shape keeps its leaf hashes in a temporary
+// file: one of more than storedLeaves blocks (negative: none).
+func storesLeaves(shape merkle.Shape, storedLeaves int) bool {
+	return storedLeaves >= 0 && shape.Blocks() > storedLeaves
 }
+
+// stateBytes is what alloc makes for a file of this shape: its leaf hashes (in memory, or a
+// stored table's cache) and 8 bits per block.
+func stateBytes(shape merkle.Shape, storedLeaves int) int64 {
+	n := int64(shape.Blocks())
+	return leafBytes(n, storesLeaves(shape, storedLeaves)) + bitBytes(n)
+}
+
+// bitBytes is what the 8 bitsets of n blocks take.
+func bitBytes(n int64) int64 { return 8 * ((n + 63) / 64 * 8) }
 
 // needAll marks every block needed (no usable local copy).
 func (f *fileState) needAll() {
@@ -177,14 +205,19 @@ func (f *fileState) forgetCandidates(a, b int) {
 }
 
 // localEqual reports whether the local tree has node (k, i) covering the same leaves with the
-// same hash, so its blocks can be reused.
+// same hash, so its blocks can be reused. A node a stored local tree cannot read back is
+// taken as different: its blocks are fetched.
 func (f *fileState) localEqual(k, i int, h merkle.Hash) bool {
 	if f.local == nil || !f.local.Shape().HasNode(k, i) {
 		return false
 	}
 	a0, a1 := f.shape.Span(k, i)
 	b0, b1 := f.local.Shape().Span(k, i)
-	return a0 == b0 && a1 == b1 && f.local.Node(k, i) == h
+	if a0 != b0 || a1 != b1 {
+		return false
+	}
+	lh, err := f.local.Get(k, i)
+	return err == nil && lh == h
 }
 
 // allDiffer reports whether a page of nodes at level (level > 0) starting at first, covering

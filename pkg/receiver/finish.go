@@ -27,7 +27,10 @@ func (p *plan) finishReady(ctx context.Context, s *session) error {
 			return err
 		}
 		if done {
-			p.state -= stateBytes(f.shape)
+			p.state -= f.stateCost
+			s.mu.Lock()
+			f.leaves.release()
+			s.mu.Unlock()
 		}
 		switch {
 		case !done:
@@ -329,6 +332,7 @@ func (p *plan) extras(s *session, rel string, keep map[string]bool) ([]string, e
 func (p *plan) close(s *session) error {
 	for _, list := range [][]*fileState{p.files, p.streamed, s.files} {
 		for _, f := range list {
+			f.leaves.release()
 			if f.tmp != nil {
 				f.tmp.Close()
 				f.tmp = nil
@@ -354,11 +358,11 @@ func (p *plan) close(s *session) error {
 // manifest's before anything replaces the destination. Every block was verified on its way
 // in; this is the defence in depth the man page promises (review C1).
 func checkRoot(ctx context.Context, f *fileState) error {
-	t, err := merkle.Build(ctx, f.tmp, f.shape.Size(), f.shape.BlockSize(), 0)
+	top, err := hashTop(ctx, f.tmp, f.shape)
 	if err != nil {
 		return fmt.Errorf("receiver: hashing %s once more: %w", f.rel, err)
 	}
-	if t.Top() != merkle.Hash(f.entry.Top) {
+	if top != merkle.Hash(f.entry.Top) {
 		return fmt.Errorf("%w: %s, once assembled, does not hash to the manifest's root", ErrVerify, f.rel)
 	}
 	return nil

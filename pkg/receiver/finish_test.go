@@ -133,7 +133,7 @@ func TestTeeLocal(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tr, err := teeLocal(context.Background(), root, "f", 4096, size, dst)
+		tr, err := teeLocal(context.Background(), root, "f", 4096, size, dst, treeBuilder{})
 		if err != nil || tr == nil {
 			t.Fatalf("size %d: teeLocal = %v, %v", size, tr, err)
 		}
@@ -153,10 +153,10 @@ func TestTeeLocal(t *testing.T) {
 		t.Fatal(err)
 	}
 	closed.Close()
-	if tr, err := teeLocal(context.Background(), root, "f", 4096, int64(len(local)), closed); err == nil {
+	if tr, err := teeLocal(context.Background(), root, "f", 4096, int64(len(local)), closed, treeBuilder{}); err == nil {
 		t.Fatalf("teeLocal into a closed file = %v, nil; want an error", tr)
 	}
-	if tr, err := teeLocal(context.Background(), root, "missing", 4096, 10, closed); tr != nil || err != nil {
+	if tr, err := teeLocal(context.Background(), root, "missing", 4096, 10, closed, treeBuilder{}); tr != nil || err != nil {
 		t.Fatalf("teeLocal of a missing local copy = %v, %v; want nothing", tr, err)
 	}
 }

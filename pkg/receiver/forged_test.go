@@ -28,12 +28,12 @@ func TestForgedHashAfterLeafWalk(t *testing.T) {
 	f.needAll()
 	tg := f.dataTarget(shape.TopLevel(), 0, top)
 	s.enqueue(netip.MustParseAddr("ff15::1"), subData, tg)
-	s.leavesVerified(f, 0, leaves[:2]) // a leaf walk verified leaves 0 and 1
+	s.leavesVerified(f, 0, 2, func(b int) merkle.Hash { return leaves[b] }) // a leaf walk verified leaves 0 and 1
 
 	forged := make([]byte, 2*merkle.HashSize)
 	forged[0] = 1
 	s.onTree(wire.TreePacket{Label: wire.LabelOf(top), Level: 0, Index: 0, Hashes: forged}, netip.Addr{}, time.Now())
-	if f.leaves[0] != leaves[0] || f.leaves[1] != leaves[1] {
+	if f.leaves.get(0) != leaves[0] || f.leaves.get(1) != leaves[1] {
 		t.Fatal("a hash packet overwrote a verified leaf")
 	}
 	// The genuine rest of the run completes it.

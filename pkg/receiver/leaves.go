@@ -13,14 +13,14 @@ import (
 
 // runComplete checks a completed run against the target's node.
 func (s *session) runComplete(t *target, now time.Time) {
-	if merkle.Fold(t.run) != t.hash {
+	if t.foldRun() != t.hash {
 		s.stats.Corrupt++
 		t.have.ClearAll()
-		if !t.leafRun() && t.runSrc.IsValid() {
+		if !t.leafRun && t.runSrc.IsValid() {
 			t.f.sources.verdict(t.runSrc, false, now)
 			t.runSrc = netip.Addr{} // the next packet's source assembles it
 		}
-		if t.leafRun() {
+		if t.leafRun {
 			t.f.forgetCandidates(t.first, t.end)
 		}
 		s.markKnown(t) // keep what was already verified
@@ -28,7 +28,7 @@ func (s *session) runComplete(t *target, now time.Time) {
 	}
 	t.verified = true
 	t.alts = nil
-	if !t.leafRun() {
+	if !t.leafRun {
 		t.f.sources.verdict(t.runSrc, true, now)
 	}
 	if t.sub.kind == subTree {
@@ -39,7 +39,7 @@ func (s *session) runComplete(t *target, now time.Time) {
 	}
 	s.clock.advance(t.sub, now)
 	if t.level == 0 {
-		s.leavesVerified(t.f, t.first, t.run)
+		s.leavesVerified(t.f, t.first, t.end, t.runAt)
 	}
 	switch {
 	case t.walk:
@@ -52,12 +52,14 @@ func (s *session) runComplete(t *target, now time.Time) {
 
 // markKnown pre-fills a leaf run with the leaves already verified, so they need not arrive.
 func (s *session) markKnown(t *target) {
-	if t.level != 0 || t.run == nil {
+	if t.level != 0 || !t.collects() {
 		return
 	}
 	for j := t.first; j < t.end; j++ {
 		if t.f.leafOK.Test(uint(j)) {
-			t.run[j-t.first] = t.f.leaves[j]
+			if !t.leafRun { // a leaf run's hashes are the leaf table's
+				t.run[j-t.first] = t.f.leaves.get(j)
+			}
 			t.have.Set(uint(j - t.first))
 		}
 	}
@@ -69,7 +71,7 @@ func (s *session) markKnown(t *target) {
 // read back and hashed again. A block whose hash disagrees with the candidate a hash packet
 // brought is dropped (one of them is forged or damaged); it comes again (caller holds mu).
 func (s *session) heldUnverified(f *fileState, b int, h merkle.Hash) {
-	if f.leafHave.Test(uint(b)) && f.leaves[b] != h {
+	if f.leafHave.Test(uint(b)) && f.leaves.get(b) != h {
 		s.stats.Corrupt++
 		s.stats.WastedBytes += int64(f.shape.BlockLen(b))
 		return
@@ -79,14 +81,14 @@ func (s *session) heldUnverified(f *fileState, b int, h merkle.Hash) {
 	if f.leafHave.Test(uint(b)) {
 		return
 	}
-	f.leaves[b] = h
+	f.leaves.set(b, h)
 	f.leafHave.Set(uint(b))
 	now := time.Now()
 	for _, t := range f.targets {
-		if !t.leafRun() || t.run == nil || t.verified || b < t.first || b >= t.end {
+		if !t.leafRun || t.verified || b < t.first || b >= t.end {
 			continue
 		}
-		t.have.Set(uint(b - t.first)) // t.run aliases f.leaves
+		t.have.Set(uint(b - t.first)) // its run is f.leaves
 		if t.have.Count() == uint(t.end-t.first) {
 			s.runComplete(t, now)
 		}
@@ -114,18 +116,19 @@ func (s *session) blockDone(f *fileState, b int) {
 	s.poke()
 }
 
-// leavesVerified installs leaves that chain up to a trusted node, reconciles them with the
-// local copy when no walk did so (carousel, fresh data channels), and queues the blocks that
-// were written before their leaf was known for verification (caller holds mu).
-func (s *session) leavesVerified(f *fileState, first int, run []merkle.Hash) {
-	for j, h := range run {
-		b := first + j
+// leavesVerified installs leaves [first, end), leaf b being at(b), that chain up to a
+// trusted node, reconciles them with the local copy when no walk did so (carousel, fresh
+// data channels), and queues the blocks that were written before their leaf was known for
+// verification (caller holds mu).
+func (s *session) leavesVerified(f *fileState, first, end int, at func(b int) merkle.Hash) {
+	for b := first; b < end; b++ {
 		if f.leafOK.Test(uint(b)) {
 			continue
 		}
-		self := f.selfHashed.Test(uint(b)) && f.leaves[b] == h // the block written hashes to h
+		h := at(b)
+		self := f.selfHashed.Test(uint(b)) && f.leaves.get(b) == h // the block written hashes to h
 		f.selfHashed.Clear(uint(b))
-		f.leaves[b] = h
+		f.leaves.set(b, h)
 		f.leafOK.Set(uint(b))
 		if !f.walked && f.need.Test(uint(b)) && !f.done.Test(uint(b)) && !f.queued.Test(uint(b)) && f.localEqual(0, b, h) {
 			s.reuseLate(f, b)

@@ -256,7 +256,7 @@ func (s *session) onTree(p wire.TreePacket, src netip.Addr, now time.Time) {
 			s.stats.Malformed++
 			continue
 		}
-		if t.run == nil {
+		if !t.collects() {
 			t.sub.lastPacket = now
 			continue
 		}
@@ -266,7 +266,7 @@ func (s *session) onTree(p wire.TreePacket, src netip.Addr, now time.Time) {
 			}
 			continue
 		}
-		leafRun := t.leafRun()
+		leafRun := t.leafRun
 		if !leafRun && t.f.sources.distrusted(src, now) {
 			s.stats.Distrusted++
 			continue
@@ -300,10 +300,10 @@ func (s *session) onTree(p wire.TreePacket, src netip.Addr, now time.Time) {
 				continue
 			}
 			h := merkle.Hash(p.Hash(j - lo))
-			if leafRun && t.f.selfHashed.Test(uint(j)) && t.run[j-t.first] != h {
+			if leafRun && t.f.selfHashed.Test(uint(j)) && t.runAt(j) != h {
 				t.f.selfHashed.Clear(uint(j)) // no longer the written block's hash
 			}
-			t.run[j-t.first] = h
+			t.setRun(j, h)
 			t.have.Set(uint(j - t.first))
 			if leafRun {
 				t.f.leafHave.Set(uint(j))
@@ -324,7 +324,7 @@ func (s *session) onTree(p wire.TreePacket, src netip.Addr, now time.Time) {
 // or has exactly the hashes t holds.
 func (t *target) agrees(p wire.TreePacket, lo, hi int) bool {
 	for j := lo; j < hi; j++ {
-		if !t.have.Test(uint(j-t.first)) || t.run[j-t.first] != merkle.Hash(p.Hash(j-lo)) {
+		if !t.have.Test(uint(j-t.first)) || t.runAt(j) != merkle.Hash(p.Hash(j-lo)) {
 			return !t.have.Test(uint(j - t.first))
 		}
 	}

@@ -95,11 +95,12 @@ func (s *session) repair(sb *sub) repairResult {
 		}
 		plan[i] = n
 	}
+	// Nodes with the same content share a group (a sparse file: every zero block is one
+	// leaf hash): each still gets a target of its own on the one subscription, so the one
+	// cycle the join brings fills them all. Keeping only the first would strand the others
+	// with no channel to come from.
 	for _, n := range plan {
 		g := mcast.DataGroup(s.cfg.Scope, n.h)
-		if planned[g] {
-			continue
-		}
 		planned[g] = true
 		s.enqueue(g, subData, n.t.f.dataTarget(n.k, n.i, n.h))
 	}
@@ -154,7 +155,7 @@ func (s *session) nodeHash(t *target, k, i int) (merkle.Hash, bool) {
 	}
 	a, b := f.shape.Span(k, i)
 	if allSet(f.leafOK, a, b) {
-		return merkle.Fold(f.leaves[a:b]), true
+		return f.leaves.fold(a, b), true
 	}
 	return s.walkedHash(f, nodeRef{k, i})
 }
@@ -181,7 +182,7 @@ func (s *session) seekLostLeaves(sb *sub, now time.Time) {
 		return
 	}
 	for _, t := range sb.targets {
-		if t.leavesSought || t.verified || t.run == nil || t.level != 0 || t.firstBlock.IsZero() ||
+		if t.leavesSought || t.verified || !t.collects() || t.level != 0 || t.firstBlock.IsZero() ||
 			now.Sub(t.firstBlock) < leafGrace || t.finished() {
 			continue
 		}
@@ -231,7 +232,7 @@ func (s *session) expandLeaves(t *target) {
 			continue
 		}
 		if t.level == 0 {
-			s.leavesVerified(f, idx, t.run[j:j+1])
+			s.leavesVerified(f, idx, idx+1, func(int) merkle.Hash { return h })
 			continue
 		}
 		if s.checkLeafCandidates(f, a, b, h) {
@@ -251,11 +252,11 @@ func (s *session) checkLeafCandidates(f *fileState, a, b int, h merkle.Hash) boo
 			return false
 		}
 	}
-	if merkle.Fold(f.leaves[a:b]) != h {
+	if f.leaves.fold(a, b) != h {
 		f.forgetCandidates(a, b)
 		s.stats.Corrupt++
 		return false
 	}
-	s.leavesVerified(f, a, f.leaves[a:b])
+	s.leavesVerified(f, a, b, f.leaves.get)
 	return true
 }

@@ -42,7 +42,7 @@ func TestSelfHashedLeaves(t *testing.T) {
 		s.enqueue(netip.MustParseAddr("ff15::1"), subData, tg)
 		// Hash packets brought the candidates of blocks 0-4; those of 5-7 were lost.
 		for b := range 5 {
-			tg.run[b] = leaves[b] // t.run aliases f.leaves
+			tg.setRun(b, leaves[b]) // the leaf run is f.leaves
 			tg.have.Set(uint(b))
 			f.leafHave.Set(uint(b))
 		}

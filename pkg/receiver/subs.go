@@ -56,9 +56,12 @@ type target struct {
 	label wire.Label
 	// run is the level (0 for data channels), first..end the absolute indices of the hashes
 	// this target expects as tree packets; have marks those received (or already verified).
+	// A data or stream target's leaf run is kept in its file's leaf table (leafRun set,
+	// run nil: see runAt); a tree page's in run.
 	level      int
 	first, end int
 	run        []merkle.Hash
+	leafRun    bool
 	have       *bitset.BitSet
 	verified   bool
 	walk       bool   // a tree page of the walk: expanded when verified
@@ -76,10 +79,33 @@ type target struct {
 	alts   []*altRun
 }
 
-// leafRun reports whether t collects the leaf hashes of a data or stream channel: its run
-// aliases f.leaves.
-func (t *target) leafRun() bool {
-	return t.level == 0 && (t.sub.kind == subData || t.sub.kind == subStream)
+// collects reports whether t collects hashes from tree packets: a tree page's run, or the
+// leaf run of a data or stream channel some needed leaf under it lacks.
+func (t *target) collects() bool { return t.run != nil || t.leafRun }
+
+// runAt returns hash j (an absolute index) of t's run; a leaf run's is its file's leaf j.
+func (t *target) runAt(j int) merkle.Hash {
+	if t.leafRun {
+		return t.f.leaves.get(j)
+	}
+	return t.run[j-t.first]
+}
+
+// setRun makes hash j of t's run h.
+func (t *target) setRun(j int, h merkle.Hash) {
+	if t.leafRun {
+		t.f.leaves.set(j, h)
+		return
+	}
+	t.run[j-t.first] = h
+}
+
+// foldRun folds t's run (§1.4).
+func (t *target) foldRun() merkle.Hash {
+	if t.leafRun {
+		return t.f.leaves.fold(t.first, t.end)
+	}
+	return merkle.Fold(t.run)
 }
 
 // finished reports whether a target needs nothing more from its channel.
@@ -167,7 +193,7 @@ func (s *session) enqueue(g netip.Addr, kind subKind, t *target) *sub {
 		return sb
 	}
 	s.markKnown(t)
-	if t.run != nil && t.have.Count() == uint(t.end-t.first) {
+	if t.collects() && t.have.Count() == uint(t.end-t.first) {
 		s.runComplete(t, time.Now())
 	}
 	return sb
@@ -214,7 +240,7 @@ func (f *fileState) dataTarget(k, i int, h merkle.Hash) *target {
 	}
 	if k == 0 {
 		if !f.leafOK.Test(uint(i)) { // a single-block file fetched fresh: its top is its leaf
-			f.leaves[i] = h
+			f.leaves.set(i, h)
 			f.leafOK.Set(uint(i))
 		}
 		return t
@@ -222,7 +248,7 @@ func (f *fileState) dataTarget(k, i int, h merkle.Hash) *target {
 	t.first, t.end = f.shape.Descendants(k, i, 0)
 	for b := t.first; b < t.end; b++ {
 		if f.need.Test(uint(b)) && !f.leafOK.Test(uint(b)) {
-			t.run = f.leaves[t.first:t.end]
+			t.leafRun = true
 			t.have = bitset.New(uint(t.end - t.first))
 			break
 		}

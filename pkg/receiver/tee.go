@@ -53,8 +53,8 @@ func (t *teeReaderAt) ReadAt(p []byte, off int64) (int, error) {
 // teeLocal hashes the first min(local size, size) bytes of the local file at rel (through
 // root) in blocks of bs bytes, writing them into dst at the same offsets. A local copy that
 // cannot be read means "no usable local copy" (nil tree, nil error: dst is then overwritten
-// by fetched blocks); a failure to write dst is an error.
-func teeLocal(ctx context.Context, root *os.Root, rel string, bs int, size int64, dst *os.File) (*merkle.Tree, error) {
+// by fetched blocks); a failure to write dst is an error. tb builds the tree.
+func teeLocal(ctx context.Context, root *os.Root, rel string, bs int, size int64, dst *os.File, tb treeBuilder) (*merkle.Tree, error) {
 	fh, err := root.Open(rel)
 	if err != nil {
 		return nil, nil
@@ -69,7 +69,7 @@ func teeLocal(ctx context.Context, root *os.Root, rel string, bs int, size int64
 		return nil, nil
 	}
 	tee := &teeReaderAt{r: fh, w: dst}
-	t, err := merkle.Build(ctx, tee, n, bs, 0)
+	t, err := tb.build(ctx, tee, n, bs)
 	switch {
 	case tee.werr != nil:
 		return nil, fmt.Errorf("receiver: writing the temporary file of %s: %w", rel, tee.werr)

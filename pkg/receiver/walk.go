@@ -21,7 +21,7 @@ func (s *session) startWalk(f *fileState) {
 	f.walked = true
 	f.walkHash = map[nodeRef]merkle.Hash{{top, 0}: h}
 	if top == 0 { // a single block: its leaf is the top, trusted from the manifest
-		f.leaves[0] = h
+		f.leaves.set(0, h)
 		f.leafOK.Set(0)
 		if f.localEqual(0, 0, h) {
 			f.reuse.Set(0)
@@ -64,7 +64,7 @@ func (s *session) expand(t *target) {
 			f.whole[nodeRef{level, i}] = true
 			f.walkHash[nodeRef{level, i}] = h
 		case level == 0:
-			f.leaves[i] = h
+			f.leaves.set(i, h)
 			f.leafOK.Set(uint(i))
 			if f.localEqual(0, i, h) {
 				f.reuse.Set(uint(i))

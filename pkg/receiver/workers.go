@@ -202,7 +202,7 @@ func (s *session) prepare(j writeJob) (checkedJob, bool) {
 			s.stats.Corrupt++
 			f.sources.verdict(j.src, false, time.Now())
 			if f.leafOK.Test(uint(b)) {
-				s.refetch(f, b, f.leaves[b])
+				s.refetch(f, b, f.leaves.get(b))
 			}
 			s.mu.Unlock()
 			s.done(j, c.buf)
@@ -222,7 +222,7 @@ func (s *session) settle(c checkedJob, h merkle.Hash) {
 	n, off := len(buf), f.shape.BlockOffset(b)
 	for {
 		s.mu.Lock()
-		known, leaf := f.leafOK.Test(uint(b)), f.leaves[b]
+		known, leaf := f.leafOK.Test(uint(b)), f.leaves.get(b)
 		s.mu.Unlock()
 		if known {
 			if h != leaf {
@@ -256,7 +256,7 @@ func (s *session) settle(c checkedJob, h merkle.Hash) {
 				s.mu.Unlock()
 				continue
 			}
-			if f.leafHave.Test(uint(b)) && f.leaves[b] != h {
+			if f.leafHave.Test(uint(b)) && f.leaves.get(b) != h {
 				s.stats.Corrupt++
 				s.stats.WastedBytes += int64(n)
 				s.mu.Unlock()
