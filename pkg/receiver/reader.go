@@ -16,6 +16,7 @@ import (
 type reader struct {
 	s          *session
 	jobs       chan<- writeJob
+	g          *gatherer // told when a full batch waits on jobs
 	pending    []writeJob
 	cong       congestionSignal
 	meterDrops uint64 // socket drops already given to the loss meter
@@ -51,6 +52,9 @@ func (r *reader) run() error {
 		}
 		for _, j := range r.pending {
 			r.jobs <- j
+		}
+		if len(r.pending) > 0 {
+			r.g.signalFull(len(r.jobs))
 		}
 		clear(r.pending)
 		r.pending = r.pending[:0]

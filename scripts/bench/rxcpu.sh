@@ -3,16 +3,18 @@
 # BLAKE2s (x/crypto/blake2s over 16 KiB blocks, merkle's BenchmarkBlake2sRaw) over the same
 # bytes: issue 17's "receiver CPU <= 0.7x raw" target, measured alone and quickly.
 #
-#   scripts/bench/rxcpu.sh [--cpuprofile FILE] [--bin BINARY]
+#   scripts/bench/rxcpu.sh [--cpuprofile FILE] [--bin BINARY]...
 #
 # Environment: RXCPU_SIZE_MB (512) the random file's size, ROUNDS (3) measured fetches,
 # RXCPU_WARMUP (1) unmeasured fetches first (they touch the tmpfs memory the measured ones
-# reuse). Builds bin from the tree unless --bin is given. Makes its own rig: a bridge and two
+# reuse). Builds the binary from the tree unless --bin is given; with several --bin, each
+# round fetches with each of them in turn (the order rotated every round; the first serves),
+# so that binaries are compared under the same load. Makes its own rig: a bridge and two
 # namespaces named rx<pid>-b, rx<pid>-s, rx<pid>-r (never the lc-* rig of scripts/netns.sh),
 # serves the file once from rx<pid>-s, fetches it ROUNDS times into rx<pid>-r (the copy is
 # checked and deleted after each), measures raw BLAKE2s after each fetch (the machine may be
 # shared: each round has its own ratio) and prints every round and the medians. With
-# --cpuprofile, one more fetch runs with the receiver profiled (not counted) and FILE.txt gets
+# --cpuprofile, one more fetch (with the first binary) runs with the receiver profiled (not counted) and FILE.txt gets
 # `go tool pprof -top`. Everything it starts is stopped by PID and the rig and files deleted,
 # on any exit. Root. `make bench-rxcpu` runs it.
 set -euo pipefail
@@ -20,12 +22,12 @@ cd "$(dirname "$0")/../.."
 [ "$(id -u)" -eq 0 ] || { echo "rxcpu.sh: run as root (network namespaces)" >&2; exit 1; }
 bash scripts/deps.sh ip bridge time sha256sum timeout
 
-profile="" bin=""
+profile="" bins=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--cpuprofile) profile=$(realpath -m "$2"); shift 2 ;;
-	--bin) bin=$(realpath "$2"); shift 2 ;;
-	*) echo "usage: rxcpu.sh [--cpuprofile FILE] [--bin BINARY]" >&2; exit 2 ;;
+	--bin) bins+=("$(realpath "$2")"); shift 2 ;;
+	*) echo "usage: rxcpu.sh [--cpuprofile FILE] [--bin BINARY]..." >&2; exit 2 ;;
 	esac
 done
 size_mb=${RXCPU_SIZE_MB:-512}
@@ -75,12 +77,15 @@ ip -n "$tag-b" link set dev s type bridge_slave mcast_router 2
 node "$tag-r" r1 fd00:6c63::101
 ip -n "$tag-b" link set br0 type bridge mcast_querier 1
 
-if [ -z "$bin" ]; then
-	bin=$work/lcsync
-	CGO_ENABLED=0 go build -trimpath -o "$bin" ./cmd/lcsync
+if [ ${#bins[@]} -eq 0 ]; then
+	bins=("$work/lcsync")
+	CGO_ENABLED=0 go build -trimpath -o "${bins[0]}" ./cmd/lcsync
+	rev=$(git rev-parse --short HEAD 2>/dev/null || echo '?')
+	[ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ] && rev="$rev+dirty"
+else
+	rev="${bins[*]}"
 fi
-rev=$(git rev-parse --short HEAD 2>/dev/null || echo '?')
-[ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ] && rev="$rev+dirty"
+bin=${bins[0]}
 mkdir -p "$work/src"
 head -c $((size_mb << 20)) /dev/urandom >"$work/src/file.bin"
 payload=$((size_mb << 20))
@@ -97,13 +102,15 @@ until grep -q msg=serving "$work/s.log"; do
 	sleep 0.1
 done
 
-# fetch [OPTION...]: one fetch into $work/r, checked and deleted; sets wall and cpu.
+# fetch BINARY [OPTION...]: one fetch into $work/r, checked and deleted; sets wall and cpu.
 fetch() {
+	local b=$1
+	shift
 	mkdir -p "$work/r"
 	local t0 t1 p
 	t0=$(date +%s.%N)
 	ip netns exec "$tag-r" /usr/bin/time -f '%U %S' -o "$work/r.time" timeout -k 5 300 \
-		"$bin" -q --stats --idle-timeout 30s "$@" src/file.bin "$work/r/" >"$work/r.log" 2>&1 &
+		"$b" -q --stats --idle-timeout 30s "$@" src/file.bin "$work/r/" >"$work/r.log" 2>&1 &
 	p=$!
 	pids+=("$p")
 	wait "$p" || { echo "rxcpu.sh: the fetch failed:" >&2; cat "$work/r.log" >&2; exit 1; }
@@ -122,23 +129,39 @@ raw_secs() {
 }
 
 echo "rxcpu: lcsync $rev, $size_mb MiB, 1 receiver, $rounds rounds; load $(cut -d' ' -f1-3 /proc/loadavg)"
-for i in $(seq 1 "$warmup"); do fetch; done
-ratios=() cpus=() raws=()
+for i in $(seq 1 "$warmup"); do fetch "$bin"; done
+nb=${#bins[@]}
+declare -A ratios cpus
+raws=()
 for i in $(seq 1 "$rounds"); do
-	fetch
+	for k in $(seq 0 $((nb - 1))); do
+		j=$(((k + i - 1) % nb))
+		fetch "${bins[$j]}"
+		cpus[$j]+="$cpu "
+		done_cpu[$j]=$cpu done_wall[$j]=$wall
+		note[$j]=$(grep -o 'kernel drops [0-9]*\|wasted [^,]*' "$work/r.log" | head -2 | tr '\n' ' ')
+	done
 	raw=$(raw_secs)
-	ratio=$(awk -v c="$cpu" -v r="$raw" 'BEGIN { printf "%.2f", (r > 0 ? c / r : 0) }')
-	printf 'round %d: wall %s s, receiver cpu %s s, raw blake2s %s s, ratio %sx  (%s)\n' \
-		"$i" "$wall" "$cpu" "$raw" "$ratio" "$(grep -o 'kernel drops.*\|wasted [^,]*' "$work/r.log" | head -2 | tr '\n' ' ')"
-	ratios+=("$ratio") cpus+=("$cpu") raws+=("$raw")
+	raws+=("$raw")
+	for j in $(seq 0 $((nb - 1))); do
+		ratio=$(awk -v c="${done_cpu[$j]}" -v r="$raw" 'BEGIN { printf "%.2f", (r > 0 ? c / r : 0) }')
+		ratios[$j]+="$ratio "
+		printf 'round %d%s: wall %s s, receiver cpu %s s, raw blake2s %s s, ratio %sx  (%s)\n' "$i" \
+			"$([ "$nb" -gt 1 ] && echo " ${bins[$j]}")" "${done_wall[$j]}" "${done_cpu[$j]}" "$raw" "$ratio" "${note[$j]}"
+	done
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
-printf 'median: receiver cpu %s s, raw %s s, ratio %sx (min %s, max %s); load %s\n' "$(median "${cpus[@]}")" \
-	"$(median "${raws[@]}")" "$(median "${ratios[@]}")" "$(printf '%s\n' "${ratios[@]}" | sort -g | head -1)" \
-	"$(printf '%s\n' "${ratios[@]}" | sort -g | tail -1)" "$(cut -d' ' -f1-3 /proc/loadavg)"
+for j in $(seq 0 $((nb - 1))); do
+	read -ra r <<<"${ratios[$j]}"
+	read -ra c <<<"${cpus[$j]}"
+	printf 'median%s: receiver cpu %s s, raw %s s, ratio %sx (min %s, max %s); load %s\n' \
+		"$([ "$nb" -gt 1 ] && echo " ${bins[$j]}")" "$(median "${c[@]}")" "$(median "${raws[@]}")" "$(median "${r[@]}")" \
+		"$(printf '%s\n' "${r[@]}" | sort -g | head -1)" "$(printf '%s\n' "${r[@]}" | sort -g | tail -1)" \
+		"$(cut -d' ' -f1-3 /proc/loadavg)"
+done
 
 if [ -n "$profile" ]; then
-	fetch --cpuprofile "$work/rx.pprof"
+	fetch "$bin" --cpuprofile "$work/rx.pprof"
 	cp "$work/rx.pprof" "$profile"
 	go tool pprof -top -nodecount 40 "$bin" "$profile" >"$profile.txt" 2>/dev/null || true
 	echo "profile: $profile ($profile.txt)"
