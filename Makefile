@@ -25,7 +25,7 @@ DEBARCH    ?= $(shell $(GO) env GOARCH)
 DEBROOT     = bin/deb
 DEB         = bin/lcsync_$(DEBVERSION)_$(DEBARCH).deb
 
-.PHONY: all build test fuzz soak demo bench bench-local bench-net bench-live bench-memory profiles lint install uninstall deb completions clean net-setup net-teardown help
+.PHONY: all build test fuzz soak demo bench bench-local bench-net bench-live bench-memory bench-rxcpu profiles lint install uninstall deb completions clean net-setup net-teardown help
 
 all: build
 
@@ -57,6 +57,9 @@ bench-live: ## live sync (--watch/--follow) beside lsyncd and Syncthing (root; w
 
 bench-memory: ## root: server and receiver peak RSS by file size (MEM_SIZES, default 1G 16G sparse)
 	bash scripts/memory.sh
+
+bench-rxcpu: ## root: a receiver's CPU for a 1-receiver fetch against one core of raw BLAKE2s (ROUNDS, RXCPU_SIZE_MB)
+	bash scripts/bench/rxcpu.sh
 
 profiles: ## root: regenerate profiles/ (CPU profiles of a 512 MiB fetch to 4 receivers)
 	bash scripts/profile.sh

@@ -56,12 +56,46 @@ func Build(ctx context.Context, r io.ReaderAt, size int64, bs int, workers int) 
 	return t, nil
 }
 
-// leafJob is the shared state of one hashLeaves call.
+// Top hashes size bytes read from r, cut into blocks of bs, and returns the
+// top of their tree: what Build(...).Top() returns, without keeping the tree.
+// The leaves are read and hashed as Build does (slabs of 1 MiB, or 16 blocks,
+// always a power of two), and each slab's leaves are folded at once into the
+// node above them, so that memory is one slab per worker and one hash per slab
+// (32 bytes a MiB of file) instead of two hashes per block. Errors are those
+// of Build.
+func Top(ctx context.Context, r io.ReaderAt, size int64, bs int, workers int) (Hash, error) {
+	s, err := NewShape(size, bs)
+	if err != nil {
+		return Hash{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return Hash{}, err
+	}
+	if s.n == 0 {
+		return Hash{}, nil
+	}
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	// A power of two: slab i's leaves are the descendants of one node, whose
+	// hash is their fold, and the fold of those nodes is the top (§1.4).
+	slabBlocks := max(slabBytes/s.bs, min(mb.MaxLanes, maxSlabBytes/s.bs), 1)
+	j := &leafJob{ctx: ctx, r: r, s: s, slabBlocks: slabBlocks}
+	j.slabs = (s.n + slabBlocks - 1) / slabBlocks
+	j.tops = make([]Hash, j.slabs)
+	if err := j.run(workers); err != nil {
+		return Hash{}, err
+	}
+	return foldInPlace(j.tops), nil
+}
+
+// leafJob is the shared state of one hashLeaves or Top call.
 type leafJob struct {
 	ctx        context.Context
 	r          io.ReaderAt
 	s          Shape
-	leaves     []Hash
+	leaves     []Hash // every leaf (hashLeaves)
+	tops       []Hash // or the fold of each slab's leaves (Top)
 	slabBlocks int
 	slabs      int
 
@@ -95,8 +129,12 @@ func hashLeaves(ctx context.Context, r io.ReaderAt, s Shape, leaves []Hash, work
 	slabBlocks = min(slabBlocks, max(mb.MaxLanes, (s.n+4*workers-1)/(4*workers)))
 	j := &leafJob{ctx: ctx, r: r, s: s, leaves: leaves, slabBlocks: slabBlocks}
 	j.slabs = (s.n + slabBlocks - 1) / slabBlocks
-	workers = min(workers, j.slabs)
+	return j.run(workers)
+}
 
+// run runs the job on up to workers goroutines and waits for them.
+func (j *leafJob) run(workers int) error {
+	workers = min(workers, j.slabs)
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
@@ -109,7 +147,7 @@ func hashLeaves(ctx context.Context, r io.ReaderAt, s Shape, leaves []Hash, work
 	if j.err != nil {
 		return j.err
 	}
-	return ctx.Err()
+	return j.ctx.Err()
 }
 
 // work is one worker's loop: take a slab, read it, hash its leaves, until no
@@ -120,6 +158,10 @@ func (j *leafJob) work() {
 	// times, 25 GB of garbage and a heap of 240 MiB on the way).
 	buf := make([]byte, min(int64(j.slabBlocks*j.s.bs), j.s.size))
 	blocks := make([][]byte, 0, j.slabBlocks)
+	var scratch []Hash // a slab's leaves, for Top
+	if j.tops != nil {
+		scratch = make([]Hash, j.slabBlocks)
+	}
 	for !j.stop.Load() {
 		if err := j.ctx.Err(); err != nil {
 			j.fail(err)
@@ -144,7 +186,12 @@ func (j *leafJob) work() {
 			blocks = append(blocks, p[:n])
 			p = p[n:]
 		}
-		HashLeaves(blocks, j.leaves[first:end])
+		if j.tops == nil {
+			HashLeaves(blocks, j.leaves[first:end])
+			continue
+		}
+		HashLeaves(blocks, scratch[:end-first])
+		j.tops[slab] = foldInPlace(scratch[:end-first])
 	}
 }
 

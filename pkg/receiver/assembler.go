@@ -49,6 +49,7 @@ type blockMemory struct {
 	inMem   int          // blocks with a buffer
 	bytes   int          // bytes of the buffers and pieces held
 	pool    sync.Pool
+	spare   [][]byte // recycled piece buffers of pieceCap bytes
 }
 
 type partialRef struct {
@@ -65,6 +66,15 @@ const sparseShare = 8
 
 // pieceOverhead is what the bookkeeping of one piece costs besides its bytes.
 const pieceOverhead = 64
+
+// pieceCap is the size of the recycled buffers a piece of pieceCap/2 to pieceCap bytes (a
+// datagram's payload at an ordinary MTU) is kept in: the first piece of nearly every block
+// is kept sparse, and allocating each afresh cost a receiver some 5% of its CPU. A shorter
+// piece (a forged byte) gets a buffer of its own length; a piece's cost is its buffer's size.
+const pieceCap = 2048
+
+// maxSpare bounds the recycled piece buffers kept (128 KiB).
+const maxSpare = 64
 
 // onPiece stores a piece of block b of target t's file from src (caller holds mu).
 func (s *session) onPiece(t *target, b int, p wire.BlockPacket, src netip.Addr) {
@@ -145,11 +155,14 @@ func (s *session) keepSparse(f *fileState, b int, bs *blockState, lo, hi int, da
 	if sparseShare*(bs.cov.size()+add) >= n {
 		return false
 	}
+	cost := 0
 	for _, g := range s.scratch {
-		bs.pieces = append(bs.pieces, piece{lo: g.lo, data: append([]byte(nil), data[g.lo-lo:g.hi-lo]...)})
+		pc := s.mem.newPiece(g.lo, data[g.lo-lo:g.hi-lo])
+		bs.pieces = append(bs.pieces, pc)
+		cost += pc.cost()
 	}
 	bs.cov.add(lo, hi)
-	s.hold(f, b, bs, add+len(s.scratch)*pieceOverhead)
+	s.hold(f, b, bs, cost)
 	return true
 }
 
@@ -193,19 +206,23 @@ func (s *session) onAltPiece(f *fileState, b int, bs, a *blockState, lo, hi int,
 			add += g.hi - g.lo
 		}
 		if sparseShare*(a.cov.size()+add) < n {
+			cost := 0
 			for _, g := range s.scratch {
-				a.pieces = append(a.pieces, piece{lo: g.lo, data: append([]byte(nil), data[g.lo-lo:g.hi-lo]...)})
+				pc := s.mem.newPiece(g.lo, data[g.lo-lo:g.hi-lo])
+				a.pieces = append(a.pieces, pc)
+				cost += pc.cost()
 			}
 			a.cov.add(lo, hi)
-			s.holdAlt(a, add+len(s.scratch)*pieceOverhead)
+			s.holdAlt(a, cost)
 			return
 		}
 		a.buf = s.mem.get(f.shape.BlockSize())[:n]
 		freed := 0
 		for _, pc := range a.pieces {
 			copy(a.buf[pc.lo:], pc.data)
-			freed += len(pc.data) + pieceOverhead
+			freed += pc.cost()
 		}
+		s.mem.recycle(a.pieces)
 		a.pieces = nil
 		s.mem.inMem++
 		s.mem.bytes -= freed
@@ -270,8 +287,9 @@ func (s *session) blockBuf(f *fileState, b int, bs *blockState) {
 	freed := 0
 	for _, pc := range bs.pieces {
 		copy(bs.buf[pc.lo:], pc.data)
-		freed += len(pc.data) + pieceOverhead
+		freed += pc.cost()
 	}
+	s.mem.recycle(bs.pieces)
 	bs.pieces = nil
 	s.mem.inMem++
 	s.mem.bytes -= freed
@@ -286,11 +304,42 @@ func (m *blockMemory) release(bs *blockState) {
 		m.bytes -= len(bs.buf)
 	}
 	for _, pc := range bs.pieces {
-		m.bytes -= len(pc.data) + pieceOverhead
+		m.bytes -= pc.cost()
 	}
+	m.recycle(bs.pieces)
 	bs.pieces = nil
 	bs.held = false
 }
+
+// newPiece copies data, at offset lo of its block, into a piece: in a recycled buffer if it
+// is pieceCap/2 to pieceCap bytes long, else in one of its own length (caller holds mu).
+func (m *blockMemory) newPiece(lo int, data []byte) piece {
+	if len(data) < pieceCap/2 || len(data) > pieceCap {
+		return piece{lo: lo, data: append([]byte(nil), data...)}
+	}
+	var b []byte
+	if n := len(m.spare); n > 0 {
+		b, m.spare[n-1] = m.spare[n-1][:0], nil
+		m.spare = m.spare[:n-1]
+	} else {
+		b = make([]byte, 0, pieceCap)
+	}
+	return piece{lo: lo, data: append(b, data...)}
+}
+
+// recycle keeps the buffers of pieces no longer needed for newPiece, up to maxSpare (caller
+// holds mu; the pieces must not be used again).
+func (m *blockMemory) recycle(ps []piece) {
+	for _, pc := range ps {
+		if cap(pc.data) == pieceCap && len(m.spare) < maxSpare {
+			m.spare = append(m.spare, pc.data)
+		}
+	}
+}
+
+// cost is what a piece counts against the assembler's memory bound: its buffer and its
+// bookkeeping.
+func (pc piece) cost() int { return cap(pc.data) + pieceOverhead }
 
 // complete hands a block whose bytes are all in (or, with job, can be rebuilt from parity) to
 // the workers; size is the channel's piece size, for the loss meter (caller holds mu).

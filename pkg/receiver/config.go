@@ -19,7 +19,8 @@ type Transport interface {
 	// Join and Leave change the groups whose datagrams are delivered.
 	Join(g netip.Addr) error
 	Leave(g netip.Addr) error
-	// Receive blocks until datagrams arrive and calls fn for each (a batch at a time); the
+	// Receive blocks until datagrams arrive and calls fn for each (a batch at a time: once
+	// the first has come, it waits no more, and the batch shares one clock reading); the
 	// slice is only valid during the call. After Close it returns net.ErrClosed.
 	Receive(fn func([]byte)) error
 	// Drops returns how many datagrams the kernel dropped for lack of buffer space.

@@ -68,8 +68,9 @@
 //   - the reader (reader): the socket's only reader; it owns pending and the congestion
 //     signal, and alone joins and leaves the congestion channel; it exits when Fetch closes
 //     the transport;
-//   - Config.Workers workers (session.worker): they verify blocks, write them into the
-//     temporary files and read back the backlog; they exit when Fetch closes the jobs
+//   - Config.Workers workers (session.worker): they verify blocks a batch at a time, write
+//     them into the temporary files and read back the backlog, taking their batches through
+//     the gatherer, one worker gathering at a time; they exit when Fetch closes the jobs
 //     channel, after the reader has exited;
 //   - the copier (copier.run): it copies reused blocks of local copies; the controller starts
 //     it once the plan exists and stops it (cancel, then wait) before the plan closes files;
@@ -85,11 +86,12 @@
 // copy or hash of a file.
 //
 // Other locks: fileState.tmpMu serialises the creation of a temporary file (ensureTemp);
-// backlog.mu guards the backlog queue; destfs.Dirs has its own lock for the open directories.
+// backlog.mu guards the backlog queue; gatherer.mu is held by the worker gathering a batch
+// (taken with no other lock held, before backlog.mu); destfs.Dirs has its own lock for the open directories.
 // The lock order is tmpMu, then mu, then backlog.mu; Dirs' lock is taken with at most tmpMu
 // held, never with mu.
 //
 // Channels: jobs carries completed blocks from the reader to the workers (sent after the
-// reader lets go of mu); session.wake pokes the controller; backlog.ready wakes a worker for
+// reader lets go of mu), gatherer.full tells the gathering worker a full batch waits; session.wake pokes the controller; backlog.ready wakes a worker for
 // the backlog; copier.wake wakes the copier.
 package receiver

@@ -49,13 +49,14 @@ const maxRestarts = 8
 func fetchOnce(ctx context.Context, cfg Config) (Stats, error) {
 	s := newSession(cfg)
 	jobs := make(chan writeJob, 64)
+	g := newGatherer(jobs)
 	var wg sync.WaitGroup
 	for range cfg.Workers {
 		wg.Add(1)
-		go func() { defer wg.Done(); s.worker(jobs) }()
+		go func() { defer wg.Done(); s.worker(g) }()
 	}
 	readerDone := make(chan error, 1)
-	r := &reader{s: s, jobs: jobs}
+	r := &reader{s: s, jobs: jobs, g: g}
 	go func() { readerDone <- r.run() }()
 
 	c := &controller{s: s}

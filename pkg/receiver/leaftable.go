@@ -197,28 +197,6 @@ func hashBytes(hs []merkle.Hash) []byte {
 	return unsafe.Slice(&hs[0][0], len(hs)*merkle.HashSize)
 }
 
-// discardLeaves is a merkle.LeafStore that keeps nothing: hashTop needs only the top.
-type discardLeaves struct{}
-
-func (discardLeaves) WriteAt(p []byte, _ int64) (int, error) { return len(p), nil }
-func (discardLeaves) ReadAt([]byte, int64) (int, error) {
-	return 0, fmt.Errorf("receiver: the leaves of a file hashed once more are not kept")
-}
-
-// hashTop hashes a file once more and returns its top node, holding at most a few thousand
-// hashes whatever its size (merkle.BuildStored keeps only its upper levels; the leaves are
-// not needed again).
-func hashTop(ctx context.Context, r io.ReaderAt, shape merkle.Shape) (merkle.Hash, error) {
-	t, err := merkle.BuildStored(ctx, r, shape.Size(), shape.BlockSize(), 0, hashTopNodes, discardLeaves{})
-	if err != nil {
-		return merkle.Hash{}, err
-	}
-	return t.Top(), nil
-}
-
-// hashTopNodes is the most nodes of the lowest level hashTop keeps.
-const hashTopNodes = 4096
-
 // treeBuilder hashes local copies: a file of more than stored blocks keeps only its tree's
 // upper levels in memory (merkle.BuildStored), its leaf hashes in a merkle.TempStore in dir,
 // closed once the tree is unreachable; a smaller one, or any with stored ≤ 0 (the zero

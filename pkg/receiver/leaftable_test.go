@@ -1,8 +1,6 @@
 package receiver
 
 import (
-	"bytes"
-	"context"
 	"crypto/rand"
 	"os"
 	"testing"
@@ -71,21 +69,6 @@ func TestLeafTableStored(t *testing.T) {
 	}
 	if l.err == nil {
 		t.Fatal("no error from a closed store")
-	}
-}
-
-// TestHashTop: the second hash of an assembled file keeps only the upper levels and finds
-// the same top as a whole tree.
-func TestHashTop(t *testing.T) {
-	data := make([]byte, 3*hashTopNodes*1024+100)
-	_, _ = rand.Read(data)
-	whole, err := merkle.Build(context.Background(), bytes.NewReader(data), int64(len(data)), 1024, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	top, err := hashTop(context.Background(), bytes.NewReader(data), whole.Shape())
-	if err != nil || top != whole.Top() {
-		t.Fatalf("top %v, %v; want %v", top, err, whole.Top())
 	}
 }
 

@@ -26,54 +26,20 @@ type writeJob struct {
 // multi-buffer BLAKE2s kernel (simd/blake2s).
 const verifyBatch = 16
 
-// worker verifies and writes blocks until jobs is closed, fresh blocks first: the reader
-// waits on jobs when it is full, and the socket overruns while it waits. The backlog of
-// blocks to read back and verify is taken only when no fresh block waits. A worker takes
-// every block waiting at that moment (up to verifyBatch) and hashes them together; a lone
-// block is hashed alone, so it waits for no other.
-func (s *session) worker(jobs <-chan writeJob) {
+// worker verifies and writes blocks until jobs is closed, a batch at a time: it takes its
+// batches through the gatherer (see gatherer.take), fresh blocks first, the backlog when none
+// waits.
+func (s *session) worker(g *gatherer) {
 	batch := make([]writeJob, 0, verifyBatch)
 	v := &verifier{}
 	for {
-		batch = batch[:0]
-		select {
-		case j, ok := <-jobs:
-			if !ok {
-				return
-			}
-			batch = drain(jobs, append(batch, j))
-			s.processBatch(v, batch)
-			continue
-		default:
-		}
-		select {
-		case j, ok := <-jobs:
-			if !ok {
-				return
-			}
-			batch = drain(jobs, append(batch, j))
-		case <-s.backlog.ready:
-			batch = s.backlog.take(batch)
+		var ok bool
+		batch, ok = g.take(&s.backlog, batch[:0])
+		if !ok {
+			return
 		}
 		s.processBatch(v, batch)
 	}
-}
-
-// drain appends to batch the blocks waiting on jobs, without waiting, up to verifyBatch in
-// all. A closed jobs is left for the worker's next receive to see.
-func drain(jobs <-chan writeJob, batch []writeJob) []writeJob {
-	for len(batch) < verifyBatch {
-		select {
-		case j, ok := <-jobs:
-			if !ok {
-				return batch
-			}
-			batch = append(batch, j)
-		default:
-			return batch
-		}
-	}
-	return batch
 }
 
 // backlog holds blocks written before their leaf was known, to read back and verify once it
@@ -129,14 +95,17 @@ type checkedJob struct {
 
 // verifier is a worker's scratch space for a batch.
 type verifier struct {
-	ready []checkedJob
-	bufs  [][]byte
-	sums  []merkle.Hash
+	ready  []checkedJob
+	bufs   [][]byte
+	sums   []merkle.Hash
+	writes []int    // indices in ready of the blocks verified and to write
+	iov    [][]byte // one run of them, for writeBlocks
 }
 
 // processBatch verifies and writes a batch of blocks: each is made ready (read back, rebuilt
 // from parity), the ready ones are hashed with one multi-buffer call, then each is checked
-// against its leaf and written as process would alone.
+// against its leaf: those that match are written, consecutive ones with one call (writeRuns),
+// the others are dealt with by settle, as they would be alone.
 func (s *session) processBatch(v *verifier, batch []writeJob) {
 	v.ready, v.bufs = v.ready[:0], v.bufs[:0]
 	for _, j := range batch {
@@ -150,9 +119,64 @@ func (s *session) processBatch(v *verifier, batch []writeJob) {
 	}
 	v.sums = slices.Grow(v.sums[:0], len(v.ready))[:len(v.ready)]
 	merkle.HashLeaves(v.bufs, v.sums)
+	v.writes = v.writes[:0]
 	for i, c := range v.ready {
+		if !c.written && s.matches(c, v.sums[i]) {
+			v.writes = append(v.writes, i)
+			continue
+		}
 		s.settle(c, v.sums[i])
-		v.ready[i], v.bufs[i] = checkedJob{}, nil
+	}
+	s.writeRuns(v)
+	clear(v.ready)
+	clear(v.bufs)
+	v.ready, v.bufs = v.ready[:0], v.bufs[:0]
+}
+
+// matches reports whether block c's leaf is known and its hash h equals it. A verified leaf
+// never changes, so the block stays verified until it is written.
+func (s *session) matches(c checkedJob, h merkle.Hash) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return c.f.leafOK.Test(uint(c.b)) && c.f.leaves.get(c.b) == h
+}
+
+// writeRuns writes the verified blocks of v.writes into their temporary files, each run of
+// consecutive blocks of a file with one call, then counts them done and releases them.
+func (s *session) writeRuns(v *verifier) {
+	w := v.writes
+	slices.SortStableFunc(w, func(a, b int) int { return v.ready[a].b - v.ready[b].b })
+	for len(w) > 0 {
+		first := v.ready[w[0]]
+		f := first.f
+		k := 1
+		for k < len(w) && v.ready[w[k]].f == f && v.ready[w[k]].b == first.b+k {
+			k++
+		}
+		v.iov = v.iov[:0]
+		for _, i := range w[:k] {
+			v.iov = append(v.iov, v.ready[i].buf)
+		}
+		err := writeBlocks(f.tmp, f.shape.BlockOffset(first.b), v.iov)
+		clear(v.iov)
+		if err != nil {
+			s.lockedFail(f, fmt.Errorf("receiver: writing %s: %w", f.rel, err))
+		}
+		now := time.Now()
+		s.mu.Lock()
+		for _, i := range w[:k] {
+			c := v.ready[i]
+			if err == nil {
+				f.sources.verdict(c.src, true, now)
+				s.blockDone(f, c.b)
+			}
+			f.queued.Clear(uint(c.b)) // as done does
+		}
+		s.mu.Unlock()
+		for _, i := range w[:k] {
+			s.mem.put(v.ready[i].buf)
+		}
+		w = w[k:]
 	}
 }
 
