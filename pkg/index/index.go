@@ -47,21 +47,42 @@ const DefaultMaxResident = 8192
 type File struct {
 	// Entry is the file's manifest entry.
 	Entry wire.Entry
-	// Path is the local path of the file, for messages; it is opened relative to the share's
-	// directory, never by this path (see Open).
-	Path string
 	// Tree is the file's merkle tree. A file of more than Options.MaxResident blocks has only
 	// its upper levels in memory; its leaf hashes are in an unlinked temporary file that is
 	// closed when the tree is no longer referenced (use Tree.Get and Tree.Hashes below
 	// Tree.Resident).
 	Tree *merkle.Tree
-	// Size and ModTime are what the file looked like when it was hashed.
-	Size    int64
-	ModTime time.Time
 
-	root string   // the directory the file is opened relative to
-	rel  string   // its slash-separated path below root; "" for a single-file share
+	// A share of 100,000 small files holds 100,000 of these: nothing here is derivable
+	// from the rest (the local path, size and time are methods).
+	root string   // the directory the file is opened relative to (shared by every file)
+	rel  string   // its slash-separated path below root, a substring of Entry.Name; "" for a single-file share
 	id   identity // the inode and times it had when walked, then when hashed
+}
+
+// Path returns the local path of the file, for messages; the file is opened relative to the
+// share's directory, never by this path (see Open).
+func (f *File) Path() string {
+	if f.rel == "" {
+		return f.root
+	}
+	return filepath.Join(f.root, filepath.FromSlash(f.rel))
+}
+
+// Size returns the file's size when it was hashed (before that, when it was walked).
+func (f *File) Size() int64 { return f.id.size }
+
+// ModTime returns the file's modification time when it was hashed (before that, when it was
+// walked).
+func (f *File) ModTime() time.Time { return f.id.modTime() }
+
+// relOf returns the path below the share's directory of the entry called name in share
+// share: a substring of name, so that files keep no second copy of their path.
+func relOf(share, name string) string {
+	if len(name) <= len(share) {
+		return ""
+	}
+	return name[len(share)+1:]
 }
 
 // Index is a hashed share. It is immutable once built: Refresh returns a new Index.
@@ -144,7 +165,7 @@ func Build(ctx context.Context, src string, opt Options) (*Index, error) {
 		return nil, err
 	}
 	for _, f := range ix.Files {
-		ix.Bytes += f.Size
+		ix.Bytes += f.Size()
 	}
 	ix.sync()
 	if ix.tree, err = buildDirTree(ix.Share, ix.Entries); err != nil {
@@ -197,7 +218,7 @@ func (f *File) Changed() (bool, error) {
 func hashAll(ctx context.Context, ix *Index, opt Options, reuse map[string]*File) error {
 	failed := make([]error, len(ix.Files))
 	for i, f := range ix.Files {
-		if old := reuse[f.Path]; old != nil && old.id == f.id && !old.Tree.Broken() &&
+		if old := reuse[f.Entry.Name]; old != nil && old.id == f.id && !old.Tree.Broken() &&
 			old.Entry.BlockShift == f.Entry.BlockShift && old.Entry.Name == f.Entry.Name {
 			// Files are immutable: an unchanged one is shared, not copied (a rescan of
 			// 100,000 files held 25 MB of copies beside the old index).
@@ -225,7 +246,7 @@ func hashAll(ctx context.Context, ix *Index, opt Options, reuse map[string]*File
 		if f.Tree != nil {
 			continue // reused
 		}
-		if f.Size >= large {
+		if f.Size() >= large {
 			failed[i] = hashFile(ctx, f, opt.Workers, opt)
 			continue
 		}
@@ -257,7 +278,7 @@ func (ix *Index) drop(failed []error, log *slog.Logger) {
 		ix.Skipped++
 		ix.markIncomplete(parentName(f.Entry.Name))
 		if log != nil {
-			log.Warn("not serving", "path", f.Path, "reason", failed[i])
+			log.Warn("not serving", "path", f.Path(), "reason", failed[i])
 		}
 	}
 	ix.Files = kept
@@ -299,13 +320,13 @@ func Refresh(ctx context.Context, old *Index, opt Options) (ix *Index, changed b
 	}
 	reuse := make(map[string]*File, len(old.Files))
 	for _, f := range old.Files {
-		reuse[f.Path] = f
+		reuse[f.Entry.Name] = f
 	}
 	if err := hashAll(ctx, ix, opt, reuse); err != nil {
 		return nil, false, err
 	}
 	for _, f := range ix.Files {
-		ix.Bytes += f.Size
+		ix.Bytes += f.Size()
 	}
 	ix.sync()
 	if ix.tree, err = buildDirTree(ix.Share, ix.Entries); err != nil {
@@ -338,7 +359,7 @@ func hashFile(ctx context.Context, f *File, workers int, opt Options) error {
 	defer fh.Close()
 	id := identityOf(&st)
 	if id.dev != f.id.dev || id.ino != f.id.ino {
-		return fmt.Errorf("index: %w: %s was replaced since the walk", ErrChanged, f.Path)
+		return fmt.Errorf("index: %w: %s was replaced since the walk", ErrChanged, f.Path())
 	}
 	bs := f.Entry.BlockSize()
 	t, err := buildTree(ctx, fh, id.size, bs, workers, opt)
@@ -346,9 +367,9 @@ func hashFile(ctx context.Context, f *File, workers int, opt Options) error {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return err
 		}
-		return fmt.Errorf("index: hashing %s: %w", f.Path, err)
+		return fmt.Errorf("index: hashing %s: %w", f.Path(), err)
 	}
-	f.Tree, f.Size, f.ModTime, f.id = t, id.size, id.modTime(), id
+	f.Tree, f.id = t, id
 	f.Entry.Size = id.size
 	f.Entry.MTime = id.mtime
 	f.Entry.Mode = uint32(st.Mode) & 0o7777

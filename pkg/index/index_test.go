@@ -66,7 +66,7 @@ func TestBuildNamesTypesAndTrees(t *testing.T) {
 		t.Fatalf("files %d bytes %d", len(ix.Files), ix.Bytes)
 	}
 	for _, f := range ix.Files {
-		data, _ := os.ReadFile(f.Path)
+		data, _ := os.ReadFile(f.Path())
 		tr, _ := merkle.Build(context.Background(), bytesReader(data), int64(len(data)), 1024, 1)
 		if f.Tree.Root() != tr.Root() || f.Entry.Top != [32]byte(tr.Top()) || f.Entry.BlockShift != 10 {
 			t.Errorf("%s: tree or entry does not match the file", f.Entry.Name)
@@ -154,7 +154,7 @@ func TestRefreshReusesUnchangedAndSeesChanges(t *testing.T) {
 	for _, f := range next.Files {
 		names[f.Entry.Name] = f
 	}
-	if names["share/gone"] != nil || names["share/new"] == nil || names["share/edit"].Size != 6 {
+	if names["share/gone"] != nil || names["share/new"] == nil || names["share/edit"].Size() != 6 {
 		t.Fatalf("refreshed files: %+v", next.Files)
 	}
 	if names["share/same"].Tree != ix.Files[2].Tree && names["share/same"].Tree.Root() != ix.Files[2].Tree.Root() {

@@ -121,7 +121,7 @@ func TestSwapBetweenWalkAndHash(t *testing.T) {
 				t.Fatal("hashing hangs on the swapped-in " + kind)
 			}
 			if f := fileNamed(ix, "share/x"); f != nil {
-				t.Fatalf("swapped-in %s still indexed (size %d)", kind, f.Size)
+				t.Fatalf("swapped-in %s still indexed (size %d)", kind, f.Size())
 			}
 			if fileNamed(ix, "share/y") == nil {
 				t.Error("the other file was dropped too")

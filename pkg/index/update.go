@@ -155,7 +155,7 @@ func (u *updater) settleStamps() {
 		if f == nil {
 			continue
 		}
-		if info, err := os.Lstat(f.Path); err == nil {
+		if info, err := os.Lstat(f.Path()); err == nil {
 			ns := stampOf(info)
 			if st.ctime < 0 {
 				ns.ctime = -1
@@ -309,7 +309,7 @@ func (u *updater) apply(c watch.Change) error {
 	if info.IsDir() {
 		if c.Tree || !had || prev.Type != wire.EntryDir {
 			u.remove(name)
-			return u.walkTree(p, name, c.Rel, info)
+			return u.walkTree(p, name, info)
 		}
 		return u.add(p, name, info)
 	}
@@ -323,11 +323,11 @@ func (u *updater) apply(c watch.Change) error {
 	if f == nil {
 		return nil
 	}
-	if oldF := u.oldFile(name); oldF != nil && c.Meta && oldF.Size == f.Size && oldF.Entry.BlockShift == f.Entry.BlockShift {
+	if oldF := u.oldFile(name); oldF != nil && c.Meta && oldF.Size() == f.Size() && oldF.Entry.BlockShift == f.Entry.BlockShift {
 		// Attributes only: keep the tree, take the new mode and times.
 		g := *oldF
-		g.Entry.Mode, g.Entry.MTime, g.ModTime = f.Entry.Mode, f.Entry.MTime, f.ModTime
-		g.Entry.Size = f.Size
+		g.Entry.Mode, g.Entry.MTime = f.Entry.Mode, f.Entry.MTime
+		g.Entry.Size = f.Size()
 		g.id = f.id // a chmod changes the ctime: opens compare against the new identity
 		u.set(g.Entry, &g)
 		delete(u.pre, name)
@@ -358,18 +358,9 @@ func (u *updater) add(p, name string, _ fs.FileInfo) error {
 	if err := stat(p, &st); err != nil {
 		return nil // vanished meanwhile: its parent's next event says so
 	}
-	w.add(-1, p, u.rel(p), name, &st)
+	w.add(-1, p, name, &st)
 	u.take()
 	return nil
-}
-
-// rel returns p relative to the share root, '/'-separated.
-func (u *updater) rel(p string) string {
-	r, err := filepath.Rel(u.abs, p)
-	if err != nil || r == "." {
-		return ""
-	}
-	return filepath.ToSlash(r)
 }
 
 // take moves what the walker collected into the overlay; new files are to be hashed.
@@ -380,15 +371,15 @@ func (u *updater) take() {
 	for _, f := range u.ix.Files {
 		u.set(f.Entry, f)
 		if _, ok := u.pre[f.Entry.Name]; !ok {
-			u.pre[f.Entry.Name] = stamp{size: f.Size, mtime: f.ModTime.UnixNano(), ctime: -1, at: time.Now().UnixNano()}
+			u.pre[f.Entry.Name] = stamp{size: f.Size(), mtime: f.id.mtime, ctime: -1, at: time.Now().UnixNano()}
 		}
 	}
 	u.ix.Entries, u.ix.Files = u.ix.Entries[:0], u.ix.Files[:0]
 }
 
-// walkTree indexes directory p (named name, at rel) and everything below it, as the walk
+// walkTree indexes directory p (named name) and everything below it, as the walk
 // does: opened without following a symlink and checked to be the directory it stat'ed.
-func (u *updater) walkTree(p, name, rel string, _ fs.FileInfo) error {
+func (u *updater) walkTree(p, name string, _ fs.FileInfo) error {
 	w := walker{ix: u.ix, opt: u.opt, root: u.abs}
 	u.ix.Entries, u.ix.Files = u.ix.Entries[:0], u.ix.Files[:0]
 	defer u.take()
@@ -396,7 +387,7 @@ func (u *updater) walkTree(p, name, rel string, _ fs.FileInfo) error {
 	if err := unix.Lstat(p, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
 		return nil // vanished or replaced meanwhile: the next event says so
 	}
-	if !w.add(-1, p, rel, name, &st) {
+	if !w.add(-1, p, name, &st) {
 		return nil
 	}
 	fd, err := unix.Open(p, openDir, 0)
@@ -409,7 +400,7 @@ func (u *updater) walkTree(p, name, rel string, _ fs.FileInfo) error {
 		unix.Close(fd)
 		return nil // replaced meanwhile: the next event says so
 	}
-	return w.dir(fd, p, rel, name, false)
+	return w.dir(fd, p, name, false)
 }
 
 // finish hashes the files that need it, checks none changed while being hashed, and
@@ -442,14 +433,14 @@ func (u *updater) finish(ctx context.Context) (UpdateResult, error) {
 		}
 		for _, f := range batch.Files {
 			before := u.pre[f.Entry.Name]
-			now, err := os.Lstat(f.Path)
+			now, err := os.Lstat(f.Path())
 			if err != nil {
 				torn[f.Entry.Name] = stamp{ctime: -1} // vanished: its deletion event follows
 				continue
 			}
 			after := stampOf(now)
-			if after.size != f.Size || after.mtime != f.ModTime.UnixNano() || (before.ctime >= 0 && after.ctime != before.ctime) ||
-				before.size != f.Size || before.mtime != f.ModTime.UnixNano() || before.racy() {
+			if after.size != f.Size() || after.mtime != f.id.mtime || (before.ctime >= 0 && after.ctime != before.ctime) ||
+				before.size != f.Size() || before.mtime != f.id.mtime || before.racy() {
 				torn[f.Entry.Name] = after
 				continue
 			}
@@ -548,6 +539,6 @@ func (ix *Index) appendEntry(up upsert) {
 	ix.Entries = append(ix.Entries, up.e)
 	if up.f != nil {
 		ix.Files = append(ix.Files, up.f)
-		ix.Bytes += up.f.Size
+		ix.Bytes += up.f.Size()
 	}
 }

@@ -36,7 +36,7 @@ func sameAsBuild(t *testing.T, ix *Index) {
 		if f.Entry != fresh.Files[i].Entry || f.Tree.Top() != fresh.Files[i].Tree.Top() {
 			t.Errorf("file %s differs from a fresh build", f.Entry.Name)
 		}
-		bytes += f.Size
+		bytes += f.Size()
 	}
 	if ix.Bytes != bytes {
 		t.Errorf("Bytes = %d, want %d", ix.Bytes, bytes)

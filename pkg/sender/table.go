@@ -149,7 +149,7 @@ func buildTable(ix *index.Index, scope mcast.Scope, pageHeight int, pub mcast.Pu
 			if level == nil {
 				var err error
 				if level, err = f.Tree.Hashes(k, 0, s.LevelLen(k), nil); err != nil {
-					return nil, fmt.Errorf("sender: %s: %w", f.Path, err)
+					return nil, fmt.Errorf("sender: %s: %w", f.Path(), err)
 				}
 			}
 			for i := range s.LevelLen(k) {
