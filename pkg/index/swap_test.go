@@ -178,7 +178,7 @@ func TestDirectorySwapMidWalk(t *testing.T) {
 			<-swapped
 			t.Fatalf("walk %d failed: %v", walks, err)
 		}
-		for _, e := range ix.Entries {
+		for _, e := range ix.Entries() {
 			if strings.HasSuffix(e.Name, "/shadow") {
 				close(stop)
 				<-swapped
@@ -285,7 +285,7 @@ func TestUnreadableMarksIncomplete(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := map[string]bool{}
-	for _, e := range ix.Entries {
+	for _, e := range ix.Entries() {
 		got[e.Name] = e.Incomplete
 	}
 	want := map[string]bool{"share": false, "share/ok": false, "share/ok/a": false, "share/locked": true,

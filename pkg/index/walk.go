@@ -41,7 +41,7 @@ func (w *walker) walk(abs string) error {
 	if err := w.dir(fd, abs, w.ix.Share, true); err != nil {
 		return err
 	}
-	sort.Slice(w.ix.Entries, func(i, j int) bool { return w.ix.Entries[i].Name < w.ix.Entries[j].Name })
+	sort.Slice(w.ix.entries, func(i, j int) bool { return w.ix.entries[i].Name < w.ix.entries[j].Name })
 	sort.Slice(w.ix.Files, func(i, j int) bool { return w.ix.Files[i].Entry.Name < w.ix.Files[j].Entry.Name })
 	return nil
 }
@@ -108,8 +108,10 @@ func (w *walker) add(dfd int, path, name string, st *unix.Stat_t) bool {
 	case unix.S_IFREG:
 		e.Type = wire.EntryFile
 		e.BlockShift = shift(w.opt.BlockSize)
-		id := identityOf(st)
-		w.ix.Files = append(w.ix.Files, &File{Entry: e, root: w.root, rel: relOf(w.ix.Share, name), id: id})
+		f := &File{Entry: e, root: w.root, rel: relOf(w.ix.Share, name), id: identityOf(st)}
+		w.ix.Files = append(w.ix.Files, f)
+		w.ix.entries = append(w.ix.entries, &f.Entry) // one copy, in the File
+		return true
 	case unix.S_IFDIR:
 		e.Type = wire.EntryDir
 	case unix.S_IFLNK:
@@ -127,7 +129,7 @@ func (w *walker) add(dfd int, path, name string, st *unix.Stat_t) bool {
 		w.skip(path, "not a regular file, directory or symlink")
 		return false
 	}
-	w.ix.Entries = append(w.ix.Entries, e)
+	w.ix.entries = append(w.ix.entries, &e)
 	return true
 }
 
