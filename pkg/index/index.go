@@ -112,8 +112,8 @@ type Index struct {
 	// Every entry is kept once, in the tree objects (a file's entry also in its File): a
 	// flat list beside them cost a share of 100,000 files 12 MB, and an update one pass
 	// over it. entries is the walk's list, only while an index is built.
-	root    wire.Entry   // the share's own entry; its Name is "" when there is none
-	tree    *dirNode     // the share directory's tree object; nil for a single file
+	root    wire.Entry    // the share's own entry; its Name is "" when there is none
+	tree    *dirNode      // the share directory's tree object; nil for a single file
 	entries []*wire.Entry // while building: every entry the walk found, sorted by name (a file's is in its File)
 }
 
