@@ -339,7 +339,7 @@ func TestFlattenBoundsDuplicates(t *testing.T) {
 		objects[id] = o
 	}
 	tm := &TreeManifest{PageHeight: 1, Root: ObjectEntry{Entry: Entry{Type: EntryDir, Name: "s"}, ID: id}}
-	_, _, err := tm.flatten(objects, "", 10000)
+	_, _, err := tm.flatten(objects, "", nil, 10000)
 	checkErr(t, err, ErrMalformed, "more than 10000 entries")
 }
 
