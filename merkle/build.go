@@ -45,7 +45,7 @@ func Build(ctx context.Context, r io.ReaderAt, size int64, bs int, workers int) 
 	}
 	t := newTree(s)
 	if s.n > 0 {
-		if err := hashLeaves(ctx, r, s, t.levels[0], workers); err != nil {
+		if err := hashLeaves(ctx, r, s, t.level(0), workers); err != nil {
 			return nil, err
 		}
 	}

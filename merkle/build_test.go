@@ -229,3 +229,32 @@ func TestBuildSmallFileAllocatesLittle(t *testing.T) {
 		t.Errorf("Build of a 100-byte file allocates %d bytes, want under 8 KiB", per)
 	}
 }
+
+// TestSmallTreeIsSmall checks what a one-block tree keeps once built: a share of 100,000 small
+// files holds 100,000 of them (232 bytes each with the level table and the stored-tree fields
+// in every tree; 157 with only the struct and the one node).
+func TestSmallTreeIsSmall(t *testing.T) {
+	data := bytes.Repeat([]byte("x"), 100)
+	const n = 2000
+	trees := make([]*Tree, n)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for i := range trees {
+		tr, err := Build(context.Background(), bytes.NewReader(data), int64(len(data)), DefaultBlockSize, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		trees[i] = tr
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if per := (after.HeapAlloc - before.HeapAlloc) / n; per > 200 {
+		t.Errorf("a one-block tree keeps %d bytes, want at most 200", per)
+	}
+	for _, tr := range trees {
+		if tr.Root() != trees[0].Root() || tr.Leaf(0) != LeafHash(data) || len(tr.Level(0)) != 1 {
+			t.Fatal("one-block trees differ or lost their leaf")
+		}
+	}
+}

@@ -101,7 +101,7 @@ func Unmarshal(data []byte) (*Tree, error) {
 // check verifies that every parent equals the hash of its children.
 func (t *Tree) check() error {
 	for k := 1; k < t.shape.levels; k++ {
-		parents, children := t.levels[k], t.levels[k-1]
+		parents, children := t.level(k), t.level(k-1)
 		for j := range parents {
 			var want Hash
 			if 2*j+1 < len(children) {

@@ -84,7 +84,7 @@ func BuildStored(ctx context.Context, r io.ReaderAt, size int64, bs, workers, ma
 
 // newStoredTree allocates the resident levels (low and up) of shape s.
 func newStoredTree(s Shape, low int, store LeafStore) *Tree {
-	t := &Tree{shape: s, levels: make([][]Hash, s.levels), low: low, store: store}
+	t := &Tree{shape: s, levels: make([][]Hash, s.levels), low: low, stored: &stored{store: store}}
 	n := 0
 	for k := low; k < s.levels; k++ {
 		n += s.LevelLen(k)
@@ -154,7 +154,7 @@ func (j *unitJob) work() {
 			}
 			HashLeaves(blocks, leaves[lo-first:hi-first])
 		}
-		if _, err := j.t.store.WriteAt(hashBytes(leaves[:end-first]), int64(first)*HashSize); err != nil {
+		if _, err := j.t.stored.store.WriteAt(hashBytes(leaves[:end-first]), int64(first)*HashSize); err != nil {
 			j.fail(fmt.Errorf("merkle: storing leaf hashes %d to %d: %w", first, end-1, err))
 			return
 		}
@@ -209,10 +209,11 @@ func (t *Tree) Hashes(k, first, end int, dst []Hash) ([]Hash, error) {
 		return dst, fmt.Errorf("merkle: nodes [%d, %d) of level %d do not exist (%s)", first, end, k, t.shape)
 	}
 	if k >= t.low {
-		return append(dst, t.levels[k][first:end]...), nil
+		return append(dst, t.level(k)[first:end]...), nil
 	}
-	t.cache.mu.Lock()
-	defer t.cache.mu.Unlock()
+	c := &t.stored.cache
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	d := uint(t.low - k) // level k nodes per unit: 1 << d
 	for first < end {
 		u := first >> d
@@ -222,7 +223,7 @@ func (t *Tree) Hashes(k, first, end int, dst []Hash) ([]Hash, error) {
 		}
 		base := u << d
 		stop := min(end, (u+1)<<d)
-		dst = append(dst, t.cache.levels[k][first-base:stop-base]...)
+		dst = append(dst, c.levels[k][first-base:stop-base]...)
 		first = stop
 	}
 	return dst, nil
@@ -235,7 +236,7 @@ func (t *Tree) Broken() bool { return t.broken.Load() }
 // below [Tree.Resident]; see [Tree.Hashes].
 func (t *Tree) Get(k, i int) (Hash, error) {
 	if k >= t.low && t.shape.HasNode(k, i) {
-		return t.levels[k][i], nil
+		return t.level(k)[i], nil
 	}
 	var one [1]Hash
 	hs, err := t.Hashes(k, i, i+1, one[:0])
@@ -245,9 +246,9 @@ func (t *Tree) Get(k, i int) (Hash, error) {
 	return hs[0], nil
 }
 
-// loadUnit makes unit u the cached one; t.cache.mu is held.
+// loadUnit makes unit u the cached one; t.stored.cache.mu is held.
 func (t *Tree) loadUnit(u int) error {
-	c := &t.cache
+	c := &t.stored.cache
 	if c.levels != nil && c.unit == u {
 		return nil
 	}
@@ -260,7 +261,7 @@ func (t *Tree) loadUnit(u int) error {
 	c.unit = -1
 	first, end := t.shape.Descendants(t.low, u, 0)
 	leaves := c.levels[0][:end-first]
-	if _, err := t.store.ReadAt(hashBytes(leaves), int64(first)*HashSize); err != nil {
+	if _, err := t.stored.store.ReadAt(hashBytes(leaves), int64(first)*HashSize); err != nil {
 		return fmt.Errorf("merkle: reading leaf hashes %d to %d from the store: %w", first, end-1, err)
 	}
 	c.levels[0] = leaves

@@ -13,21 +13,41 @@ import (
 // in memory, or with [BuildStored], which holds only the upper levels and
 // reads the rest from a [LeafStore] (see [Tree.Resident] and [Tree.Hashes]).
 type Tree struct {
-	shape  Shape
-	nodes  []Hash   // every resident node, top-down (PROTOCOL.md §1.2)
-	levels [][]Hash // levels[k] is the level-k window of nodes; nil below low
+	shape Shape
+	nodes []Hash // every resident node, top-down (PROTOCOL.md §1.2)
+	// levels[k] is the level-k window of nodes (nil below low); nil for a tree of at most
+	// one level, whose nodes are its level 0: most files of a large share are one block, and
+	// each such tree is then two small allocations (see level).
+	levels [][]Hash
 	root   Hash
-
-	low   int       // lowest resident level: 0 unless built by BuildStored
-	store LeafStore // the leaf hashes when low > 0
-	cache unitCache // the unit of levels below low read last
+	stored *stored // the lower levels of a tree built by BuildStored; nil otherwise
+	low    int     // lowest resident level: 0 unless built by BuildStored
 	// broken is set once reading the store failed.
 	broken atomic.Bool
 }
 
+// stored is what only a tree built by BuildStored has: the store of its leaf hashes and the
+// unit of the levels below the resident one read last.
+type stored struct {
+	store LeafStore
+	cache unitCache
+}
+
+// level returns the level-k window of nodes (k at or above low).
+func (t *Tree) level(k int) []Hash {
+	if t.levels == nil {
+		return t.nodes
+	}
+	return t.levels[k]
+}
+
 // newTree allocates the node storage of shape s, hashes not yet computed.
 func newTree(s Shape) *Tree {
-	t := &Tree{shape: s, nodes: make([]Hash, s.Nodes()), levels: make([][]Hash, s.levels)}
+	t := &Tree{shape: s, nodes: make([]Hash, s.Nodes())}
+	if s.levels <= 1 {
+		return t
+	}
+	t.levels = make([][]Hash, s.levels)
 	start := 0
 	for k := s.levels - 1; k >= 0; k-- {
 		end := start + s.LevelLen(k)
@@ -49,7 +69,7 @@ func FromLeaves(s Shape, leaves []Hash) (*Tree, error) {
 	}
 	t := newTree(s)
 	if s.n > 0 {
-		copy(t.levels[0], leaves)
+		copy(t.level(0), leaves)
 	}
 	t.finish(runtime.GOMAXPROCS(0))
 	return t, nil
@@ -58,7 +78,7 @@ func FromLeaves(s Shape, leaves []Hash) (*Tree, error) {
 // finish computes every inner level from level 0, then the root.
 func (t *Tree) finish(workers int) {
 	for k := 1; k < t.shape.levels; k++ {
-		hashLevel(t.levels[k], t.levels[k-1], workers)
+		hashLevel(t.level(k), t.level(k-1), workers)
 	}
 	t.root = RootOf(t.shape, t.Top())
 }
@@ -99,7 +119,7 @@ func (t *Tree) Top() Hash {
 	if t.shape.levels == 0 {
 		return Hash{}
 	}
-	return t.levels[t.shape.levels-1][0]
+	return t.level(t.shape.levels - 1)[0]
 }
 
 // Node returns the hash of node (k, i). It panics if the node does not exist
@@ -116,7 +136,7 @@ func (t *Tree) Node(k, i int) Hash {
 		}
 		return h
 	}
-	return t.levels[k][i]
+	return t.level(k)[i]
 }
 
 // Leaf returns the leaf hash of block i. It panics if i is not a block index.
@@ -130,7 +150,7 @@ func (t *Tree) Level(k int) []Hash {
 	if k < t.low || k >= t.shape.levels {
 		return nil
 	}
-	return t.levels[k]
+	return t.level(k)
 }
 
 // Run returns the hashes of the descendants of node (k, i) at level `level`
@@ -142,5 +162,5 @@ func (t *Tree) Run(k, i, level int) []Hash {
 	if level < t.low {
 		panic(fmt.Sprintf("merkle: level %d is not resident (%s, resident from level %d)", level, t.shape, t.low))
 	}
-	return t.levels[level][first:end:end]
+	return t.level(level)[first:end:end]
 }

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lcsync/lcsync/pkg/follow"
 	"github.com/lcsync/lcsync/pkg/netnstest"
 )
 
@@ -143,7 +142,7 @@ func treeFiles(t *testing.T, root string) []string {
 		if err != nil {
 			return err
 		}
-		if !d.IsDir() && d.Name() != follow.StateName {
+		if !d.IsDir() && !followerFile(d.Name()) {
 			rel, _ := filepath.Rel(root, p)
 			out = append(out, filepath.ToSlash(rel))
 		}

@@ -190,6 +190,14 @@ func (f *Follower) Run(ctx context.Context) error {
 		st = state{}
 	}
 	st.name = f.cfg.Name
+	under := strings.TrimRight(f.cfg.Name, "/")
+	kept, err := loadObjects(root)
+	if err != nil {
+		f.cfg.Logger.Warn("walking the share afresh", "err", err)
+	}
+	wcfg := f.cfg.Fetch
+	wcfg.Name, wcfg.Dest, wcfg.Objects = f.cfg.Name, f.cfg.Dest, kept.objects
+	prev := kept.applied(st.generation, under, receiver.ObjectPrune(wcfg)) // what DST holds: renames by content work at once
 	tr, err := f.cfg.Listen()
 	if err != nil {
 		return fmt.Errorf("follow: %w", err)
@@ -200,11 +208,10 @@ func (f *Follower) Run(ctx context.Context) error {
 	floor := max(st.generation, 1) - 1 // the recorded generation is found again: "up to date"
 	go func() {
 		defer close(watchDone)
-		wcfg := f.cfg.Fetch
-		wcfg.Name, wcfg.Transport = f.cfg.Name, tr
+		wcfg.Transport = tr
 		werr = receiver.WatchManifests(wctx, wcfg, floor, f.cfg.Rejoin, f.box.put)
 	}()
-	err = f.loop(ctx, root, st, watchDone, &held)
+	err = f.loop(ctx, root, st, prev, watchDone, &held)
 	stopWatch()
 	<-watchDone
 	if err == nil && werr != nil && ctx.Err() == nil {
@@ -214,11 +221,12 @@ func (f *Follower) Run(ctx context.Context) error {
 }
 
 // loop applies generations as they come, until ctx ends or the watch ends (watchDone).
-func (f *Follower) loop(ctx context.Context, root *os.Root, st state, watchDone <-chan struct{}, held **os.File) error {
+func (f *Follower) loop(ctx context.Context, root *os.Root, st state, prev *wire.Manifest, watchDone <-chan struct{}, held **os.File) error {
 	var (
-		applied  *wire.Manifest // the last manifest applied by this process (for renames)
-		idx      localIndex     // the files applied by this process (nil: hash every local copy)
-		refused  uint64         // a generation the delete guard refused
+		applied  = prev     // the last manifest applied (for renames), by this process or recorded
+		saveErr  error      // the last error recording the tree objects, logged once
+		idx      localIndex // the files applied by this process (nil: hash every local copy)
+		refused  uint64     // a generation the delete guard refused
 		recheck  bool
 		backoff  time.Duration
 		retry    <-chan time.Time
@@ -276,6 +284,13 @@ func (f *Follower) loop(ctx context.Context, root *os.Root, st state, watchDone 
 				}
 				(*held).Close()
 				*held = saved
+				if found.Tree != nil {
+					err := saveObjects(root, found.Tree, found.Objects)
+					if err != nil && (saveErr == nil || err.Error() != saveErr.Error()) {
+						f.cfg.Logger.Warn("the next start walks the share afresh", "err", err)
+					}
+					saveErr = err
+				}
 				f.cfg.Logger.Info("applied", "share", m.Share, "generation", m.Generation, "fetched", a.Stats.Files,
 					"unchanged", a.Stats.Unchanged, "deleted", a.Stats.Deleted, "renamed", a.Renamed,
 					"bytes", a.Stats.NeededBytes, "took", a.Took.Round(time.Millisecond))

@@ -21,8 +21,12 @@
 // current points to, under the name current.
 //
 // Every directory of a share is also a tree object (PROTOCOL.md §5.1, objects.go), large ones
-// split into pages: Update encodes again only the directories on the paths from the changed
-// names to the share, and shares every other object with the index before it.
+// split into pages, and the objects are where the entries are kept (no flat list beside them):
+// Update encodes again only the directories on the paths from the changed names to the share,
+// and of a paged directory only the pages the changes fall in (wire.UpdateDirectory), looks
+// old entries up in one page, splices the sorted file list, and shares every other object
+// with the index before it, so that one change among 100,000 files costs about what it costs
+// among 10,000.
 //
 // Hashing runs on a bounded pool: large files one at a time with every worker on the file,
 // small files several at a time with one worker each.

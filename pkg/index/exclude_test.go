@@ -11,7 +11,7 @@ import (
 
 func names(ix *Index) []string {
 	var out []string
-	for _, e := range ix.Entries {
+	for _, e := range ix.Entries() {
 		out = append(out, e.Name)
 	}
 	return out

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"sync"
 	"time"
 
@@ -47,21 +48,42 @@ const DefaultMaxResident = 8192
 type File struct {
 	// Entry is the file's manifest entry.
 	Entry wire.Entry
-	// Path is the local path of the file, for messages; it is opened relative to the share's
-	// directory, never by this path (see Open).
-	Path string
 	// Tree is the file's merkle tree. A file of more than Options.MaxResident blocks has only
 	// its upper levels in memory; its leaf hashes are in an unlinked temporary file that is
 	// closed when the tree is no longer referenced (use Tree.Get and Tree.Hashes below
 	// Tree.Resident).
 	Tree *merkle.Tree
-	// Size and ModTime are what the file looked like when it was hashed.
-	Size    int64
-	ModTime time.Time
 
-	root string   // the directory the file is opened relative to
-	rel  string   // its slash-separated path below root; "" for a single-file share
+	// A share of 100,000 small files holds 100,000 of these: nothing here is derivable
+	// from the rest (the local path, size and time are methods).
+	root string   // the directory the file is opened relative to (shared by every file)
+	rel  string   // its slash-separated path below root, a substring of Entry.Name; "" for a single-file share
 	id   identity // the inode and times it had when walked, then when hashed
+}
+
+// Path returns the local path of the file, for messages; the file is opened relative to the
+// share's directory, never by this path (see Open).
+func (f *File) Path() string {
+	if f.rel == "" {
+		return f.root
+	}
+	return filepath.Join(f.root, filepath.FromSlash(f.rel))
+}
+
+// Size returns the file's size when it was hashed (before that, when it was walked).
+func (f *File) Size() int64 { return f.id.size }
+
+// ModTime returns the file's modification time when it was hashed (before that, when it was
+// walked).
+func (f *File) ModTime() time.Time { return f.id.modTime() }
+
+// relOf returns the path below the share's directory of the entry called name in share
+// share: a substring of name, so that files keep no second copy of their path.
+func relOf(share, name string) string {
+	if len(name) <= len(share) {
+		return ""
+	}
+	return name[len(share)+1:]
 }
 
 // Index is a hashed share. It is immutable once built: Refresh returns a new Index.
@@ -70,8 +92,6 @@ type Index struct {
 	Share string
 	// Source is the local path that was indexed.
 	Source string
-	// Entries lists every entry (files, directories, symlinks), sorted by name.
-	Entries []wire.Entry
 	// Files lists the regular files, in name order, with their trees.
 	Files []*File
 	// Skipped counts entries that are not served (devices, fifos, sockets, bad names, and
@@ -89,7 +109,88 @@ type Index struct {
 	treeDir    string           // Options.TreeDir it was built with
 	resident   int              // Options.MaxResident it was built with
 	incomplete map[string]bool  // directories, by name, with an unreadable entry below them
-	tree       *dirNode         // the share directory's tree object; nil for a single file
+	// Every entry is kept once, in the tree objects (a file's entry also in its File): a
+	// flat list beside them cost a share of 100,000 files 12 MB, and an update one pass
+	// over it. entries is the walk's list, only while an index is built.
+	root    wire.Entry    // the share's own entry; its Name is "" when there is none
+	tree    *dirNode      // the share directory's tree object; nil for a single file
+	entries []*wire.Entry // while building: every entry the walk found, sorted by name (a file's is in its File)
+}
+
+// Root returns the share's own entry: its directory, or the file of a single-file share. Its
+// Name is "" for a share left with nothing to serve (a single file that could not be read).
+func (ix *Index) Root() wire.Entry { return ix.root }
+
+// Entries returns every entry (files, directories, symlinks), sorted by name, decoded from
+// the tree objects: it costs the whole share, for tools and tests; Dirs and Files are cheap.
+func (ix *Index) Entries() []wire.Entry {
+	if ix.root.Name == "" {
+		return nil
+	}
+	out := []wire.Entry{ix.root}
+	var walk func(dir string, n *dirNode)
+	walk = func(dir string, n *dirNode) {
+		objs := [][]byte{n.blob}
+		if n.pages != nil {
+			objs = n.pages
+		}
+		for _, b := range objs {
+			o, err := wire.UnmarshalObject(b)
+			if err != nil {
+				continue // the index's own encoding: cannot happen
+			}
+			for _, oe := range o.Entries {
+				e := oe.Entry
+				e.Name = dir + "/" + oe.Name
+				out = append(out, e)
+				if c := n.children[oe.Name]; c != nil && e.Type == wire.EntryDir {
+					walk(e.Name, c)
+				}
+			}
+		}
+	}
+	if ix.tree != nil {
+		walk(ix.Share, ix.tree)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Dirs calls fn with the name of every directory below the share's own, in no set order.
+// It costs the directories, not the entries.
+func (ix *Index) Dirs(fn func(name string)) {
+	var walk func(dir string, n *dirNode)
+	walk = func(dir string, n *dirNode) {
+		for name, c := range n.children {
+			d := dir + "/" + name
+			fn(d)
+			walk(d, c)
+		}
+	}
+	if ix.tree != nil {
+		walk(ix.Share, ix.tree)
+	}
+}
+
+// finishTree builds the tree objects from the walk's entries and keeps the share's own
+// entry; the walk's list is dropped.
+func (ix *Index) finishTree() error {
+	if len(ix.entries) > 0 {
+		ix.root = *ix.entries[0]
+	}
+	var err error
+	ix.tree, err = buildDirTree(ix.Share, ix.entries)
+	ix.entries = nil
+	return err
+}
+
+// sameContent reports whether a and b list the same entries: the same own entry and the same
+// tree (whose object ids commit to every entry below).
+func sameContent(a, b *Index) bool {
+	if a.root != b.root || (a.tree == nil) != (b.tree == nil) {
+		return false
+	}
+	return a.tree == nil || a.tree.id == b.tree.id
 }
 
 // TreeDir returns the directory the leaf hash stores of large files go in ("" for
@@ -144,27 +245,32 @@ func Build(ctx context.Context, src string, opt Options) (*Index, error) {
 		return nil, err
 	}
 	for _, f := range ix.Files {
-		ix.Bytes += f.Size
+		ix.Bytes += f.Size()
 	}
 	ix.sync()
-	if ix.tree, err = buildDirTree(ix.Share, ix.Entries); err != nil {
+	if err := ix.finishTree(); err != nil {
 		return nil, err
 	}
 	return ix, nil
 }
 
-// sync copies the file entries (which carry the tree tops) into Entries.
+// sync points the walk's entries of files at the entries of the files as hashed (which carry
+// the tree tops; a reused file is another File than the walk's), and marks the incomplete
+// directories. Both lists are sorted by name: one pass over each.
 func (ix *Index) sync() {
-	byName := make(map[string]*File, len(ix.Files))
-	for _, f := range ix.Files {
-		byName[f.Entry.Name] = f
-	}
-	for i := range ix.Entries {
-		e := &ix.Entries[i]
-		if f, ok := byName[e.Name]; ok {
-			*e = f.Entry
+	fi := 0
+	for i, e := range ix.entries {
+		switch e.Type {
+		case wire.EntryFile:
+			for fi < len(ix.Files) && ix.Files[fi].Entry.Name < e.Name {
+				fi++
+			}
+			if fi < len(ix.Files) && ix.Files[fi].Entry.Name == e.Name {
+				ix.entries[i] = &ix.Files[fi].Entry
+			}
+		case wire.EntryDir:
+			e.Incomplete = ix.incomplete[e.Name]
 		}
-		e.Incomplete = e.Type == wire.EntryDir && ix.incomplete[e.Name]
 	}
 }
 
@@ -175,7 +281,7 @@ func (ix *Index) Manifest(carousel bool, pageHeight uint8, generation uint64) *w
 		PageHeight: pageHeight,
 		Share:      ix.Share,
 		Generation: generation,
-		Entries:    append([]wire.Entry(nil), ix.Entries...),
+		Entries:    ix.Entries(),
 	}
 }
 
@@ -197,7 +303,7 @@ func (f *File) Changed() (bool, error) {
 func hashAll(ctx context.Context, ix *Index, opt Options, reuse map[string]*File) error {
 	failed := make([]error, len(ix.Files))
 	for i, f := range ix.Files {
-		if old := reuse[f.Path]; old != nil && old.id == f.id && !old.Tree.Broken() &&
+		if old := reuse[f.Entry.Name]; old != nil && old.id == f.id && !old.Tree.Broken() &&
 			old.Entry.BlockShift == f.Entry.BlockShift && old.Entry.Name == f.Entry.Name {
 			// Files are immutable: an unchanged one is shared, not copied (a rescan of
 			// 100,000 files held 25 MB of copies beside the old index).
@@ -225,7 +331,7 @@ func hashAll(ctx context.Context, ix *Index, opt Options, reuse map[string]*File
 		if f.Tree != nil {
 			continue // reused
 		}
-		if f.Size >= large {
+		if f.Size() >= large {
 			failed[i] = hashFile(ctx, f, opt.Workers, opt)
 			continue
 		}
@@ -243,7 +349,7 @@ func hashAll(ctx context.Context, ix *Index, opt Options, reuse map[string]*File
 	return nil
 }
 
-// drop removes the files whose hashing failed from Files and Entries, marking the directories
+// drop removes the files whose hashing failed from Files and the walk's entries, marking the directories
 // that held them incomplete.
 func (ix *Index) drop(failed []error, log *slog.Logger) {
 	gone := map[string]bool{}
@@ -257,20 +363,20 @@ func (ix *Index) drop(failed []error, log *slog.Logger) {
 		ix.Skipped++
 		ix.markIncomplete(parentName(f.Entry.Name))
 		if log != nil {
-			log.Warn("not serving", "path", f.Path, "reason", failed[i])
+			log.Warn("not serving", "path", f.Path(), "reason", failed[i])
 		}
 	}
 	ix.Files = kept
 	if len(gone) == 0 {
 		return
 	}
-	entries := ix.Entries[:0]
-	for _, e := range ix.Entries {
+	entries := ix.entries[:0]
+	for _, e := range ix.entries {
 		if !gone[e.Name] {
 			entries = append(entries, e)
 		}
 	}
-	ix.Entries = entries
+	ix.entries = entries
 }
 
 // Refresh walks the share of old again and returns a new Index, hashing only files that are
@@ -299,31 +405,19 @@ func Refresh(ctx context.Context, old *Index, opt Options) (ix *Index, changed b
 	}
 	reuse := make(map[string]*File, len(old.Files))
 	for _, f := range old.Files {
-		reuse[f.Path] = f
+		reuse[f.Entry.Name] = f
 	}
 	if err := hashAll(ctx, ix, opt, reuse); err != nil {
 		return nil, false, err
 	}
 	for _, f := range ix.Files {
-		ix.Bytes += f.Size
+		ix.Bytes += f.Size()
 	}
 	ix.sync()
-	if ix.tree, err = buildDirTree(ix.Share, ix.Entries); err != nil {
+	if err := ix.finishTree(); err != nil {
 		return nil, false, err
 	}
-	return ix, !sameEntries(old.Entries, ix.Entries), nil
-}
-
-func sameEntries(a, b []wire.Entry) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
+	return ix, !sameContent(old, ix), nil
 }
 
 // hashFile (re)hashes one file, recording its identity as it was opened, so that a change
@@ -338,7 +432,7 @@ func hashFile(ctx context.Context, f *File, workers int, opt Options) error {
 	defer fh.Close()
 	id := identityOf(&st)
 	if id.dev != f.id.dev || id.ino != f.id.ino {
-		return fmt.Errorf("index: %w: %s was replaced since the walk", ErrChanged, f.Path)
+		return fmt.Errorf("index: %w: %s was replaced since the walk", ErrChanged, f.Path())
 	}
 	bs := f.Entry.BlockSize()
 	t, err := buildTree(ctx, fh, id.size, bs, workers, opt)
@@ -346,9 +440,9 @@ func hashFile(ctx context.Context, f *File, workers int, opt Options) error {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return err
 		}
-		return fmt.Errorf("index: hashing %s: %w", f.Path, err)
+		return fmt.Errorf("index: hashing %s: %w", f.Path(), err)
 	}
-	f.Tree, f.Size, f.ModTime, f.id = t, id.size, id.modTime(), id
+	f.Tree, f.id = t, id
 	f.Entry.Size = id.size
 	f.Entry.MTime = id.mtime
 	f.Entry.Mode = uint32(st.Mode) & 0o7777

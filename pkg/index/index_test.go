@@ -50,23 +50,23 @@ func TestBuildNamesTypesAndTrees(t *testing.T) {
 		{"share/d/link", wire.EntrySymlink, 0o777},
 		{"share/empty", wire.EntryDir, 0o700},
 	}
-	if len(ix.Entries) != len(want) {
-		t.Fatalf("entries: %+v", ix.Entries)
+	if len(ix.Entries()) != len(want) {
+		t.Fatalf("entries: %+v", ix.Entries())
 	}
 	for i, w := range want {
-		e := ix.Entries[i]
+		e := ix.Entries()[i]
 		if e.Name != w.name || e.Type != w.typ || e.Mode != w.mode {
 			t.Errorf("entry %d = %s %v %o, want %s %v %o", i, e.Name, e.Type, e.Mode, w.name, w.typ, w.mode)
 		}
 	}
-	if ix.Entries[4].Target != "../outside" {
-		t.Errorf("symlink target %q", ix.Entries[4].Target)
+	if ix.Entries()[4].Target != "../outside" {
+		t.Errorf("symlink target %q", ix.Entries()[4].Target)
 	}
 	if len(ix.Files) != 2 || ix.Bytes != 9 {
 		t.Fatalf("files %d bytes %d", len(ix.Files), ix.Bytes)
 	}
 	for _, f := range ix.Files {
-		data, _ := os.ReadFile(f.Path)
+		data, _ := os.ReadFile(f.Path())
 		tr, _ := merkle.Build(context.Background(), bytesReader(data), int64(len(data)), 1024, 1)
 		if f.Tree.Root() != tr.Root() || f.Entry.Top != [32]byte(tr.Top()) || f.Entry.BlockShift != 10 {
 			t.Errorf("%s: tree or entry does not match the file", f.Entry.Name)
@@ -85,15 +85,15 @@ func TestBuildSingleFileAndFollowedArgument(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ix.Entries) != 1 || ix.Entries[0].Name != "f.iso" || ix.Share != "f.iso" {
-		t.Fatalf("entries %+v", ix.Entries)
+	if len(ix.Entries()) != 1 || ix.Entries()[0].Name != "f.iso" || ix.Share != "f.iso" {
+		t.Fatalf("entries %+v", ix.Entries())
 	}
 	// A symlink given as the argument is followed and served under its own name.
 	if err := os.Symlink(filepath.Join(dir, "f.iso"), filepath.Join(dir, "current")); err != nil {
 		t.Fatal(err)
 	}
 	ix, err = Build(context.Background(), filepath.Join(dir, "current"), Options{})
-	if err != nil || ix.Entries[0].Name != "current" || ix.Entries[0].Type != wire.EntryFile {
+	if err != nil || ix.Entries()[0].Name != "current" || ix.Entries()[0].Type != wire.EntryFile {
 		t.Fatalf("followed argument: %v %+v", err, ix)
 	}
 }
@@ -120,8 +120,8 @@ func TestBuildSkipsSpecialFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ix.Skipped != 1 || len(ix.Entries) != 2 {
-		t.Fatalf("skipped %d entries %+v", ix.Skipped, ix.Entries)
+	if ix.Skipped != 1 || len(ix.Entries()) != 2 {
+		t.Fatalf("skipped %d entries %+v", ix.Skipped, ix.Entries())
 	}
 }
 
@@ -154,7 +154,7 @@ func TestRefreshReusesUnchangedAndSeesChanges(t *testing.T) {
 	for _, f := range next.Files {
 		names[f.Entry.Name] = f
 	}
-	if names["share/gone"] != nil || names["share/new"] == nil || names["share/edit"].Size != 6 {
+	if names["share/gone"] != nil || names["share/new"] == nil || names["share/edit"].Size() != 6 {
 		t.Fatalf("refreshed files: %+v", next.Files)
 	}
 	if names["share/same"].Tree != ix.Files[2].Tree && names["share/same"].Tree.Root() != ix.Files[2].Tree.Root() {

@@ -2,6 +2,7 @@ package index
 
 import (
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 
@@ -19,38 +20,49 @@ type dirNode struct {
 	children map[string]*dirNode // by name component: the nodes of the directory entries
 }
 
-// buildTree builds the tree objects of a directory share from its sorted entries: the share's
-// own entry first, then the rest. It returns nil for a single-file share.
-func buildDirTree(share string, entries []wire.Entry) (*dirNode, error) {
+// buildDirTree builds the tree objects of a directory share from its sorted entries: the
+// share's own entry first, then the rest. It returns nil for a single-file share. Each
+// directory's entries are gathered from the sorted list when its object is encoded (the
+// subtree of a directory is a contiguous run of the list), so the build holds one
+// directory's entries at a time beside the list, not a second copy of the share.
+func buildDirTree(share string, entries []*wire.Entry) (*dirNode, error) {
 	if len(entries) == 0 || entries[0].Name != share || entries[0].Type != wire.EntryDir {
 		return nil, nil
 	}
-	children := map[string][]wire.ObjectEntry{}
-	for _, e := range entries[1:] {
-		i := strings.LastIndexByte(e.Name, '/')
-		oe := wire.ObjectEntry{Entry: e}
-		oe.Name = e.Name[i+1:]
-		children[e.Name[:i]] = append(children[e.Name[:i]], oe)
+	// below returns the length of the run at the start of es whose names start with prefix.
+	below := func(es []*wire.Entry, prefix string) int {
+		return sort.Search(len(es), func(k int) bool { return !strings.HasPrefix(es[k].Name, prefix) })
 	}
-	var build func(dir string) (*dirNode, error)
-	build = func(dir string) (*dirNode, error) {
-		es := children[dir]
-		sort.Slice(es, func(i, j int) bool { return es[i].Name < es[j].Name })
+	var build func(dir string, es []*wire.Entry) (*dirNode, error)
+	build = func(dir string, es []*wire.Entry) (*dirNode, error) {
 		n := &dirNode{}
-		for i := range es {
-			if es[i].Type != wire.EntryDir {
+		var own []wire.ObjectEntry
+		p := len(dir) + 1
+		for i := 0; i < len(es); {
+			e := es[i]
+			rest := e.Name[p:]
+			if j := strings.IndexByte(rest, '/'); j >= 0 {
+				i += below(es[i:], e.Name[:p+j+1]) // a subdirectory's run: built with its entry
 				continue
 			}
-			child, err := build(dir + "/" + es[i].Name)
-			if err != nil {
-				return nil, err
+			oe := wire.ObjectEntry{Entry: *e}
+			oe.Name = rest
+			if e.Type == wire.EntryDir {
+				prefix := e.Name + "/"
+				lo := i + 1 + sort.Search(len(es)-i-1, func(k int) bool { return es[i+1+k].Name >= prefix })
+				child, err := build(e.Name, es[lo:lo+below(es[lo:], prefix)])
+				if err != nil {
+					return nil, err
+				}
+				oe.ID = child.id
+				n.setChild(rest, child)
 			}
-			es[i].ID = child.id
-			n.setChild(es[i].Name, child)
+			own = append(own, oe)
+			i++
 		}
-		return n, n.encode(dir, es)
+		return n, n.encode(dir, own)
 	}
-	return build(share)
+	return build(share, entries[1:])
 }
 
 // setChild records the node of directory entry name.
@@ -67,52 +79,86 @@ func (n *dirNode) encode(dir string, entries []wire.ObjectEntry) error {
 	if err != nil {
 		return fmt.Errorf("index: directory %s: %w", dir, err)
 	}
+	n.set(objs)
+	return nil
+}
+
+// objects returns n's object followed by its pages, as wire.EncodeDirectory returns them.
+func (n *dirNode) objects() [][]byte {
+	return append([][]byte{n.blob}, n.pages...)
+}
+
+// set makes objs (a result of wire.EncodeDirectory) n's object and pages.
+func (n *dirNode) set(objs [][]byte) {
 	n.blob, n.id, n.pages = objs[0], wire.ObjectID(objs[0]), objs[1:]
 	if len(n.pages) == 0 {
 		n.pages = nil
 	}
-	return nil
 }
 
-// entries decodes n's object, the object of directory dir.
-func (n *dirNode) entries(dir string) ([]wire.ObjectEntry, error) {
-	if n.pages == nil {
-		o, err := wire.UnmarshalObject(n.blob)
-		if err != nil {
-			return nil, fmt.Errorf("index: directory %s: %w", dir, err)
-		}
-		return o.Entries, nil
+// objectCache keeps the objects an update decoded to look entries up, by their encoding: a
+// burst of changes in one directory decodes its object (or page) once.
+type objectCache map[*byte]*wire.Object
+
+// lookup returns the entry called name (one component) of directory n, decoding only the
+// page that can hold it.
+func (n *dirNode) lookup(name string, cache objectCache) (wire.ObjectEntry, bool) {
+	o := cache.decode(n.blob)
+	if o == nil {
+		return wire.ObjectEntry{}, false
 	}
-	var es []wire.ObjectEntry
-	for _, p := range n.pages {
-		o, err := wire.UnmarshalObject(p)
-		if err != nil {
-			return nil, fmt.Errorf("index: directory %s: %w", dir, err)
+	if o.Paged() {
+		i := sort.Search(len(o.Entries), func(i int) bool { return o.Entries[i].Name > name }) - 1
+		if i < 0 || i >= len(n.pages) {
+			return wire.ObjectEntry{}, false
 		}
-		es = append(es, o.Entries...)
+		if o = cache.decode(n.pages[i]); o == nil {
+			return wire.ObjectEntry{}, false
+		}
 	}
-	return es, nil
+	return o.Lookup(name)
+}
+
+// decode returns the decoded object b (nil if it cannot be decoded, which an object the index
+// encoded itself always can).
+func (c objectCache) decode(b []byte) *wire.Object {
+	if len(b) == 0 {
+		return nil
+	}
+	if o, ok := c[&b[0]]; ok {
+		return o
+	}
+	o, err := wire.UnmarshalObject(b)
+	if err != nil {
+		o = nil
+	}
+	c[&b[0]] = o
+	return o
 }
 
 // treeUpdate rebuilds the nodes of the directories an update touched, on top of the old tree.
 type treeUpdate struct {
-	entries []wire.Entry        // the new index's sorted entries
-	changed map[string][]string // directory name -> names of its entries added, changed or removed
-	dirty   map[string]bool     // directories to rebuild: those in changed, their ancestors, new ones
-	fresh   map[string]bool     // directories removed (and maybe walked again): not built on their old node
+	lookup  func(name string) (wire.Entry, bool) // the new index's entry called name
+	changed map[string][]string                  // directory name -> names of its entries added, changed or removed
+	dirty   map[string]bool                      // directories to rebuild: those in changed, their ancestors, new ones
+	kids    map[string][]string                  // directory name -> names of its dirty subdirectories
+	fresh   map[string]bool                      // directories removed (and maybe walked again): not built on their old node
 }
 
-// updateTree returns the tree of an index whose entries are entries, built from the tree old
-// of the index before it, given the names that changed (added, changed or removed) and the
-// directories that were removed whole. Only the directories on the paths from the changed
-// names to the root are encoded again; every other node is shared with old.
-func updateTree(old *dirNode, share string, entries []wire.Entry, changedNames []string, removedDirs []string) (*dirNode, error) {
-	if old == nil {
-		return buildDirTree(share, entries)
-	}
-	u := treeUpdate{entries: entries, changed: map[string][]string{}, dirty: map[string]bool{share: true}, fresh: map[string]bool{}}
+// updateTree returns the tree of the index whose entries lookup returns, built from the tree
+// old of the index before it, given the names that changed (added, changed or removed) and
+// the directories that were removed whole. Only the directories on the paths from the
+// changed names to the root are encoded again, and of a paged directory only the pages the
+// changes fall in (wire.UpdateDirectory); every other node is shared with old. So the cost
+// is that of the changes, not of the share.
+func updateTree(old *dirNode, share string, lookup func(string) (wire.Entry, bool), changedNames []string, removedDirs []string) (*dirNode, error) {
+	u := treeUpdate{lookup: lookup, changed: map[string][]string{}, dirty: map[string]bool{share: true},
+		kids: map[string][]string{}, fresh: map[string]bool{}}
 	for _, d := range removedDirs {
 		u.fresh[d] = true
+	}
+	if old == nil {
+		u.fresh[share] = true
 	}
 	for _, name := range changedNames {
 		if name == share {
@@ -132,17 +178,12 @@ func updateTree(old *dirNode, share string, entries []wire.Entry, changedNames [
 func (u *treeUpdate) markDirty(dir string) {
 	for dir != "" && !u.dirty[dir] {
 		u.dirty[dir] = true
-		dir = parentName(dir)
+		parent := parentName(dir)
+		if parent != "" {
+			u.kids[parent] = append(u.kids[parent], dir[len(parent)+1:])
+		}
+		dir = parent
 	}
-}
-
-// lookup returns the new index's entry called name.
-func (u *treeUpdate) lookup(name string) (wire.Entry, bool) {
-	i := sort.Search(len(u.entries), func(i int) bool { return u.entries[i].Name >= name })
-	if i < len(u.entries) && u.entries[i].Name == name {
-		return u.entries[i], true
-	}
-	return wire.Entry{}, false
 }
 
 // rebuild returns the node of directory dir, whose node in the old tree is old (nil when it
@@ -152,83 +193,87 @@ func (u *treeUpdate) rebuild(dir string, old *dirNode, fresh bool) (*dirNode, er
 	if !u.dirty[dir] && !fresh && old != nil {
 		return old, nil
 	}
-	var entries []wire.ObjectEntry
-	if old != nil && !fresh {
-		var err error
-		if entries, err = old.entries(dir); err != nil {
-			return nil, err
-		}
+	if fresh {
+		old = nil
 	}
-	if names := u.changed[dir]; len(names) > 0 {
-		entries = u.apply(dir, entries, names)
-	}
-	n := &dirNode{}
-	for i := range entries {
-		e := &entries[i]
-		if e.Type != wire.EntryDir {
-			continue
-		}
-		var oldChild *dirNode
-		if old != nil && !fresh {
-			oldChild = old.children[e.Name]
-		}
-		child, err := u.rebuild(dir+"/"+e.Name, oldChild, fresh)
-		if err != nil {
-			return nil, err
-		}
-		e.ID = child.id
-		n.setChild(e.Name, child)
-	}
-	return n, n.encode(dir, entries)
-}
-
-// apply returns the sorted entries of directory dir with the entries called names (one
-// component each) as the new index has them: replaced, added or removed. It costs one pass
-// over entries and a lookup per name.
-func (u *treeUpdate) apply(dir string, entries []wire.ObjectEntry, names []string) []wire.ObjectEntry {
-	now := make(map[string]*wire.ObjectEntry, len(names)) // nil: the name is gone
-	for _, name := range names {
+	now := map[string]*wire.ObjectEntry{} // the entries of dir that change; nil: removed
+	for _, name := range u.changed[dir] {
+		now[name] = nil
 		if e, ok := u.lookup(dir + "/" + name); ok {
 			oe := wire.ObjectEntry{Entry: e}
 			oe.Name = name
 			now[name] = &oe
-		} else {
-			now[name] = nil
 		}
 	}
-	out := make([]wire.ObjectEntry, 0, len(entries)+len(names))
-	for _, e := range entries {
-		ne, changed := now[e.Name]
-		switch {
-		case !changed:
-			out = append(out, e)
-		case ne != nil:
-			out = append(out, *ne)
-		}
-		delete(now, e.Name)
+	n := &dirNode{}
+	if old != nil && len(old.children) > 0 {
+		n.children = maps.Clone(old.children)
 	}
-	added := false
-	for _, ne := range now {
-		if ne != nil {
-			out = append(out, *ne)
-			added = true
+	for name, e := range now {
+		if e == nil || e.Type != wire.EntryDir {
+			delete(n.children, name)
 		}
 	}
-	if added {
-		sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	for _, name := range u.kids[dir] {
+		e, ok := now[name]
+		if !ok { // unchanged itself, something below it changed
+			var cur wire.Entry
+			if cur, ok = u.lookup(dir + "/" + name); !ok {
+				continue
+			}
+			oe := wire.ObjectEntry{Entry: cur}
+			oe.Name = name
+			e = &oe
+		}
+		if e == nil || e.Type != wire.EntryDir {
+			continue
+		}
+		var oc *dirNode
+		if old != nil {
+			oc = old.children[name]
+		}
+		child, err := u.rebuild(dir+"/"+name, oc, fresh)
+		if err != nil {
+			return nil, err
+		}
+		e.ID = child.id
+		now[name] = e
+		n.setChild(name, child)
 	}
-	return out
+	changes := make([]wire.DirChange, 0, len(now))
+	for name, e := range now {
+		changes = append(changes, wire.DirChange{Name: name, Entry: e})
+	}
+	sort.Slice(changes, func(i, j int) bool { return changes[i].Name < changes[j].Name })
+	var objs [][]byte
+	var err error
+	if old == nil {
+		es := make([]wire.ObjectEntry, 0, len(changes))
+		for _, c := range changes {
+			if c.Entry != nil {
+				es = append(es, *c.Entry)
+			}
+		}
+		objs, err = wire.EncodeDirectory(es)
+	} else {
+		objs, err = wire.UpdateDirectory(old.objects(), changes)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("index: directory %s: %w", dir, err)
+	}
+	n.set(objs)
+	return n, nil
 }
 
 // TreeManifest returns the share's version 2 manifest (PROTOCOL.md §5.1) with the given flags
 // and generation: the share's own entry, naming the object of its directory. It fails for a
 // share without an entry of its own (a single file that could not be read).
 func (ix *Index) TreeManifest(carousel bool, pageHeight uint8, generation uint64) (*wire.TreeManifest, error) {
-	if len(ix.Entries) == 0 || ix.Entries[0].Name != ix.Share || ix.Entries[0].Type == wire.EntrySymlink {
+	if ix.root.Name != ix.Share || ix.root.Type == wire.EntrySymlink {
 		return nil, fmt.Errorf("index: share %s has no directory or file to serve", ix.Share)
 	}
 	m := &wire.TreeManifest{Carousel: carousel, PageHeight: pageHeight, Generation: generation,
-		Root: wire.ObjectEntry{Entry: ix.Entries[0]}}
+		Root: wire.ObjectEntry{Entry: ix.root}}
 	if ix.tree != nil {
 		m.Root.ID = ix.tree.id
 	}

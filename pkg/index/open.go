@@ -135,7 +135,7 @@ func (f *File) Open() (*os.File, error) {
 	}
 	if identityOf(&st) != f.id {
 		fh.Close()
-		return nil, fmt.Errorf("index: %w: %s", ErrChanged, f.Path)
+		return nil, fmt.Errorf("index: %w: %s", ErrChanged, f.Path())
 	}
 	return fh, nil
 }

@@ -121,7 +121,7 @@ func TestSwapBetweenWalkAndHash(t *testing.T) {
 				t.Fatal("hashing hangs on the swapped-in " + kind)
 			}
 			if f := fileNamed(ix, "share/x"); f != nil {
-				t.Fatalf("swapped-in %s still indexed (size %d)", kind, f.Size)
+				t.Fatalf("swapped-in %s still indexed (size %d)", kind, f.Size())
 			}
 			if fileNamed(ix, "share/y") == nil {
 				t.Error("the other file was dropped too")
@@ -178,7 +178,7 @@ func TestDirectorySwapMidWalk(t *testing.T) {
 			<-swapped
 			t.Fatalf("walk %d failed: %v", walks, err)
 		}
-		for _, e := range ix.Entries {
+		for _, e := range ix.Entries() {
 			if strings.HasSuffix(e.Name, "/shadow") {
 				close(stop)
 				<-swapped
@@ -285,7 +285,7 @@ func TestUnreadableMarksIncomplete(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := map[string]bool{}
-	for _, e := range ix.Entries {
+	for _, e := range ix.Entries() {
 		got[e.Name] = e.Incomplete
 	}
 	want := map[string]bool{"share": false, "share/ok": false, "share/ok/a": false, "share/locked": true,

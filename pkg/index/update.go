@@ -46,7 +46,7 @@ type UpdateResult struct {
 // for its modification time. Nothing else is looked at, so an update costs the changed
 // paths, not the share. A file that changes while it is hashed is hashed again, and never
 // enters the index with a tree that mixes two versions. A single-file share, an empty
-// change list or a very long one (more than 4,096 changes and an eighth of the entries) is
+// change list or a very long one (more than 4,096 changes and an eighth of the files) is
 // refreshed as Refresh does.
 func Update(ctx context.Context, old *Index, changes []watch.Change, opt Options) (UpdateResult, error) {
 	if opt.BlockSize == 0 {
@@ -67,15 +67,17 @@ func Update(ctx context.Context, old *Index, changes []watch.Change, opt Options
 	if err != nil {
 		return UpdateResult{}, fmt.Errorf("index: share root: %w", err)
 	}
-	if !rootInfo.IsDir() || len(changes) == 0 || len(changes) > max(bulkChanges, len(old.Entries)/8) {
+	if !rootInfo.IsDir() || len(changes) == 0 || len(changes) > max(bulkChanges, len(old.Files)/8) {
 		// A single file, or so many changes that one walk of the share is cheaper.
 		ix, changed, err := Refresh(ctx, old, opt)
 		return UpdateResult{Index: ix, Changed: changed}, err
 	}
 	u := updater{
 		old: old, opt: opt, abs: abs,
-		ups: map[string]upsert{},
-		pre: map[string]stamp{},
+		ups:     map[string]upsert{},
+		removed: map[string]bool{},
+		pre:     map[string]stamp{},
+		cache:   objectCache{},
 	}
 	u.ix = &Index{Share: old.Share, Source: old.Source, BlockSize: opt.BlockSize, exclude: opt.Exclude, Skipped: old.Skipped,
 		treeDir: opt.TreeDir, resident: opt.MaxResident}
@@ -155,7 +157,7 @@ func (u *updater) settleStamps() {
 		if f == nil {
 			continue
 		}
-		if info, err := os.Lstat(f.Path); err == nil {
+		if info, err := os.Lstat(f.Path()); err == nil {
 			ns := stampOf(info)
 			if st.ctime < 0 {
 				ns.ctime = -1
@@ -174,17 +176,19 @@ func stampOf(info fs.FileInfo) stamp {
 }
 
 // updater applies changes to an overlay on the old index: upserted and removed names on top
-// of the old sorted entries, merged in one pass at the end, so that an update costs the
-// changed paths and one linear merge, not a map and a sort of the whole share.
+// of the old index, which is looked up (its tree objects, its sorted files) but never copied
+// entry by entry: an update costs the changed paths, the pages of the directory objects
+// they are in, and one copy of the file list.
 type updater struct {
-	old  *Index
-	opt  Options
-	abs  string
-	ix   *Index            // receives the walker's entries and Skipped count
-	ups  map[string]upsert // names added, changed or removed
-	gone []span            // ranges of old.Entries removed (whole subtrees)
-	dirs []string          // directories removed (maybe walked again since): their objects start afresh
-	pre  map[string]stamp  // files to hash, with their stamp before hashing
+	old     *Index
+	opt     Options
+	abs     string
+	ix      *Index            // receives the walker's entries and Skipped count
+	ups     map[string]upsert // names added, changed or removed
+	removed map[string]bool   // directories removed whole (maybe walked again since): nothing below them is old
+	dirs    []string          // the same, in the order removed
+	pre     map[string]stamp  // files to hash, with their stamp before hashing
+	cache   objectCache       // old objects decoded for lookups
 }
 
 // upsert is a name's new state: an entry (and its file, for a regular file), or removed.
@@ -194,7 +198,7 @@ type upsert struct {
 	removed bool
 }
 
-// span is a half-open range of indexes into old.Entries.
+// span is a half-open range of indexes into old.Files.
 type span struct{ lo, hi int }
 
 func (u *updater) name(rel string) string {
@@ -204,32 +208,44 @@ func (u *updater) name(rel string) string {
 	return u.old.Share + "/" + rel
 }
 
-// search returns the index of name in old.Entries, or -1.
-func (u *updater) search(name string) int {
-	es := u.old.Entries
-	i := sort.Search(len(es), func(i int) bool { return es[i].Name >= name })
-	if i < len(es) && es[i].Name == name {
-		return i
+// underRemoved reports whether name is below a directory removed whole.
+func (u *updater) underRemoved(name string) bool {
+	if len(u.removed) == 0 {
+		return false
 	}
-	return -1
-}
-
-// prefixSpan returns the range of old.Entries whose names start with prefix (contiguous,
-// as they are sorted).
-func (u *updater) prefixSpan(prefix string) span {
-	es := u.old.Entries
-	lo := sort.Search(len(es), func(i int) bool { return es[i].Name >= prefix })
-	hi := lo + sort.Search(len(es)-lo, func(i int) bool { return !strings.HasPrefix(es[lo+i].Name, prefix) })
-	return span{lo, hi}
-}
-
-func (u *updater) removedOld(i int) bool {
-	for _, g := range u.gone {
-		if i >= g.lo && i < g.hi {
+	for d := parentName(name); d != ""; d = parentName(d) {
+		if u.removed[d] {
 			return true
 		}
 	}
 	return false
+}
+
+// oldEntry returns the old index's entry called name: the share's own, a file's from the
+// sorted files, anything else from its directory's object (one page of a large one).
+func (u *updater) oldEntry(name string) (wire.Entry, bool) {
+	if name == u.old.Share {
+		return u.old.root, u.old.root.Name != ""
+	}
+	if f := u.oldFile(name); f != nil {
+		return f.Entry, true
+	}
+	n := u.old.tree
+	rest := name[len(u.old.Share)+1:]
+	for n != nil {
+		i := strings.IndexByte(rest, '/')
+		if i < 0 {
+			oe, ok := n.lookup(rest, u.cache)
+			if !ok {
+				return wire.Entry{}, false
+			}
+			e := oe.Entry
+			e.Name = name
+			return e, true
+		}
+		n, rest = n.children[rest[:i]], rest[i+1:]
+	}
+	return wire.Entry{}, false
 }
 
 // lookup returns name's current entry.
@@ -237,10 +253,10 @@ func (u *updater) lookup(name string) (wire.Entry, bool) {
 	if up, ok := u.ups[name]; ok {
 		return up.e, !up.removed
 	}
-	if i := u.search(name); i >= 0 && !u.removedOld(i) {
-		return u.old.Entries[i], true
+	if u.underRemoved(name) {
+		return wire.Entry{}, false
 	}
-	return wire.Entry{}, false
+	return u.oldEntry(name)
 }
 
 // remove drops name, and everything below it if it was a directory.
@@ -251,11 +267,11 @@ func (u *updater) remove(name string) {
 	if !ok || e.Type != wire.EntryDir {
 		return
 	}
-	u.dirs = append(u.dirs, name)
-	prefix := name + "/"
-	if sp := u.prefixSpan(prefix); sp.hi > sp.lo {
-		u.gone = append(u.gone, sp)
+	if !u.removed[name] {
+		u.removed[name] = true
+		u.dirs = append(u.dirs, name)
 	}
+	prefix := name + "/"
 	for n := range u.ups {
 		if strings.HasPrefix(n, prefix) {
 			delete(u.ups, n)
@@ -272,10 +288,10 @@ func (u *updater) file(name string) *File {
 	if up, ok := u.ups[name]; ok {
 		return up.f
 	}
-	if i := u.search(name); i >= 0 && !u.removedOld(i) {
-		return u.oldFile(name)
+	if u.underRemoved(name) {
+		return nil
 	}
-	return nil
+	return u.oldFile(name)
 }
 
 // apply re-reads one path.
@@ -309,7 +325,7 @@ func (u *updater) apply(c watch.Change) error {
 	if info.IsDir() {
 		if c.Tree || !had || prev.Type != wire.EntryDir {
 			u.remove(name)
-			return u.walkTree(p, name, c.Rel, info)
+			return u.walkTree(p, name, info)
 		}
 		return u.add(p, name, info)
 	}
@@ -323,11 +339,11 @@ func (u *updater) apply(c watch.Change) error {
 	if f == nil {
 		return nil
 	}
-	if oldF := u.oldFile(name); oldF != nil && c.Meta && oldF.Size == f.Size && oldF.Entry.BlockShift == f.Entry.BlockShift {
+	if oldF := u.oldFile(name); oldF != nil && c.Meta && oldF.Size() == f.Size() && oldF.Entry.BlockShift == f.Entry.BlockShift {
 		// Attributes only: keep the tree, take the new mode and times.
 		g := *oldF
-		g.Entry.Mode, g.Entry.MTime, g.ModTime = f.Entry.Mode, f.Entry.MTime, f.ModTime
-		g.Entry.Size = f.Size
+		g.Entry.Mode, g.Entry.MTime = f.Entry.Mode, f.Entry.MTime
+		g.Entry.Size = f.Size()
 		g.id = f.id // a chmod changes the ctime: opens compare against the new identity
 		u.set(g.Entry, &g)
 		delete(u.pre, name)
@@ -349,7 +365,7 @@ func (u *updater) oldFile(name string) *File {
 // only a hint: the entry is looked at again with lstat, as the walk does.
 func (u *updater) add(p, name string, _ fs.FileInfo) error {
 	w := walker{ix: u.ix, opt: u.opt, root: u.abs}
-	u.ix.Entries, u.ix.Files = u.ix.Entries[:0], u.ix.Files[:0]
+	u.ix.entries, u.ix.Files = u.ix.entries[:0], u.ix.Files[:0]
 	var st unix.Stat_t
 	stat := unix.Lstat
 	if p == u.abs {
@@ -358,45 +374,36 @@ func (u *updater) add(p, name string, _ fs.FileInfo) error {
 	if err := stat(p, &st); err != nil {
 		return nil // vanished meanwhile: its parent's next event says so
 	}
-	w.add(-1, p, u.rel(p), name, &st)
+	w.add(-1, p, name, &st)
 	u.take()
 	return nil
 }
 
-// rel returns p relative to the share root, '/'-separated.
-func (u *updater) rel(p string) string {
-	r, err := filepath.Rel(u.abs, p)
-	if err != nil || r == "." {
-		return ""
-	}
-	return filepath.ToSlash(r)
-}
-
 // take moves what the walker collected into the overlay; new files are to be hashed.
 func (u *updater) take() {
-	for _, e := range u.ix.Entries {
-		u.set(e, nil)
+	for _, e := range u.ix.entries {
+		u.set(*e, nil)
 	}
 	for _, f := range u.ix.Files {
 		u.set(f.Entry, f)
 		if _, ok := u.pre[f.Entry.Name]; !ok {
-			u.pre[f.Entry.Name] = stamp{size: f.Size, mtime: f.ModTime.UnixNano(), ctime: -1, at: time.Now().UnixNano()}
+			u.pre[f.Entry.Name] = stamp{size: f.Size(), mtime: f.id.mtime, ctime: -1, at: time.Now().UnixNano()}
 		}
 	}
-	u.ix.Entries, u.ix.Files = u.ix.Entries[:0], u.ix.Files[:0]
+	u.ix.entries, u.ix.Files = u.ix.entries[:0], u.ix.Files[:0]
 }
 
-// walkTree indexes directory p (named name, at rel) and everything below it, as the walk
+// walkTree indexes directory p (named name) and everything below it, as the walk
 // does: opened without following a symlink and checked to be the directory it stat'ed.
-func (u *updater) walkTree(p, name, rel string, _ fs.FileInfo) error {
+func (u *updater) walkTree(p, name string, _ fs.FileInfo) error {
 	w := walker{ix: u.ix, opt: u.opt, root: u.abs}
-	u.ix.Entries, u.ix.Files = u.ix.Entries[:0], u.ix.Files[:0]
+	u.ix.entries, u.ix.Files = u.ix.entries[:0], u.ix.Files[:0]
 	defer u.take()
 	var st unix.Stat_t
 	if err := unix.Lstat(p, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
 		return nil // vanished or replaced meanwhile: the next event says so
 	}
-	if !w.add(-1, p, rel, name, &st) {
+	if !w.add(-1, p, name, &st) {
 		return nil
 	}
 	fd, err := unix.Open(p, openDir, 0)
@@ -409,7 +416,7 @@ func (u *updater) walkTree(p, name, rel string, _ fs.FileInfo) error {
 		unix.Close(fd)
 		return nil // replaced meanwhile: the next event says so
 	}
-	return w.dir(fd, p, rel, name, false)
+	return w.dir(fd, p, name, false)
 }
 
 // finish hashes the files that need it, checks none changed while being hashed, and
@@ -442,14 +449,14 @@ func (u *updater) finish(ctx context.Context) (UpdateResult, error) {
 		}
 		for _, f := range batch.Files {
 			before := u.pre[f.Entry.Name]
-			now, err := os.Lstat(f.Path)
+			now, err := os.Lstat(f.Path())
 			if err != nil {
 				torn[f.Entry.Name] = stamp{ctime: -1} // vanished: its deletion event follows
 				continue
 			}
 			after := stampOf(now)
-			if after.size != f.Size || after.mtime != f.ModTime.UnixNano() || (before.ctime >= 0 && after.ctime != before.ctime) ||
-				before.size != f.Size || before.mtime != f.ModTime.UnixNano() || before.racy() {
+			if after.size != f.Size() || after.mtime != f.id.mtime || (before.ctime >= 0 && after.ctime != before.ctime) ||
+				before.size != f.Size() || before.mtime != f.id.mtime || before.racy() {
 				torn[f.Entry.Name] = after
 				continue
 			}
@@ -461,7 +468,7 @@ func (u *updater) finish(ctx context.Context) (UpdateResult, error) {
 				rel := strings.TrimPrefix(strings.TrimPrefix(name, u.old.Share), "/")
 				res.Unsettled = append(res.Unsettled, rel)
 				u.remove(name)
-				if i := u.search(name); i >= 0 && !u.removedOld(i) {
+				if !u.underRemoved(name) {
 					if f := u.oldFile(name); f != nil {
 						u.set(f.Entry, f)
 					}
@@ -471,83 +478,88 @@ func (u *updater) finish(ctx context.Context) (UpdateResult, error) {
 			break
 		}
 	}
-	ix, changed := u.merge()
+	ix := u.ix
+	ix.Files, ix.Bytes = u.files()
 	names := make([]string, 0, len(u.ups))
 	for name := range u.ups {
 		names = append(names, name)
 	}
+	ix.root, _ = u.lookup(u.old.Share)
 	var err error
-	if ix.tree, err = updateTree(u.old.tree, u.old.Share, ix.Entries, names, u.dirs); err != nil {
+	if ix.tree, err = updateTree(u.old.tree, u.old.Share, u.lookup, names, u.dirs); err != nil {
 		return UpdateResult{}, err
 	}
-	res.Changed = changed
+	res.Changed = !sameContent(u.old, ix)
 	res.Index = ix // even unchanged: its files' identities (a chmod's ctime) may be newer
 	return res, nil
 }
 
-// merge builds the new index: the old entries not removed nor overridden, and the upserts,
-// in name order, in one pass over each.
-func (u *updater) merge() (*Index, bool) {
-	ix := u.ix
-	ups := make([]upsert, 0, len(u.ups))
-	changed := false
+// files returns the new index's files and their total size: the old files, less those
+// removed or replaced, with the new ones in name order. Runs of old files are copied whole;
+// only the changed names are looked at.
+func (u *updater) files() ([]*File, int64) {
+	old := u.old.Files
+	var drops []span
+	var adds []*File
 	for name, up := range u.ups {
-		i := u.search(name)
-		had := i >= 0 && !u.removedOld(i)
-		switch {
-		case up.removed:
-			changed = changed || had
-			continue
-		case !had || u.old.Entries[i] != up.e:
-			changed = true
+		if i := u.fileIndex(name); i >= 0 {
+			drops = append(drops, span{i, i + 1})
 		}
-		ups = append(ups, up)
-	}
-	sort.Slice(ups, func(i, j int) bool { return ups[i].e.Name < ups[j].e.Name })
-	sort.Slice(u.gone, func(i, j int) bool { return u.gone[i].lo < u.gone[j].lo })
-	if len(u.gone) > 0 {
-		changed = true
-	}
-	ix.Entries = make([]wire.Entry, 0, len(u.old.Entries)+len(ups))
-	ix.Files = make([]*File, 0, len(u.old.Files)+len(ups))
-	of := u.old.Files
-	g, k := 0, 0
-	for i, e := range u.old.Entries {
-		for g < len(u.gone) && u.gone[g].hi <= i {
-			g++
+		if !up.removed && up.f != nil {
+			adds = append(adds, up.f)
 		}
-		for k < len(ups) && ups[k].e.Name < e.Name {
-			ix.appendEntry(ups[k])
+	}
+	for d := range u.removed {
+		lo := sort.Search(len(old), func(i int) bool { return old[i].Entry.Name >= d+"/" })
+		hi := lo + sort.Search(len(old)-lo, func(i int) bool { return !strings.HasPrefix(old[lo+i].Entry.Name, d+"/") })
+		if hi > lo {
+			drops = append(drops, span{lo, hi})
+		}
+	}
+	sort.Slice(drops, func(i, j int) bool { return drops[i].lo < drops[j].lo })
+	sort.Slice(adds, func(i, j int) bool { return adds[i].Entry.Name < adds[j].Entry.Name })
+	pos := make([]int, len(adds)) // where each new file goes among the old ones
+	for k, f := range adds {
+		pos[k] = sort.Search(len(old), func(i int) bool { return old[i].Entry.Name >= f.Entry.Name })
+	}
+	bytes := u.old.Bytes
+	out := make([]*File, 0, len(old)+len(adds))
+	i, k, d := 0, 0, 0
+	for {
+		for k < len(adds) && pos[k] <= i {
+			out = append(out, adds[k])
+			bytes += adds[k].Size()
 			k++
 		}
-		if g < len(u.gone) && i >= u.gone[g].lo {
-			continue // in a removed subtree
-		}
-		if _, overridden := u.ups[e.Name]; overridden {
-			continue // its upsert is added in order, or it was removed
-		}
-		var f *File
-		if e.Type == wire.EntryFile {
-			for len(of) > 0 && of[0].Entry.Name < e.Name {
-				of = of[1:]
+		if d < len(drops) && drops[d].lo <= i {
+			for j := max(i, drops[d].lo); j < drops[d].hi; j++ {
+				bytes -= old[j].Size()
 			}
-			if len(of) > 0 && of[0].Entry.Name == e.Name {
-				f = of[0]
-			}
+			i = max(i, drops[d].hi)
+			d++
+			continue
 		}
-		ix.appendEntry(upsert{e: e, f: f})
+		if i >= len(old) {
+			return out, bytes
+		}
+		stop := len(old)
+		if k < len(adds) {
+			stop = min(stop, pos[k])
+		}
+		if d < len(drops) {
+			stop = min(stop, drops[d].lo)
+		}
+		out = append(out, old[i:stop]...)
+		i = stop
 	}
-	for ; k < len(ups); k++ {
-		ix.appendEntry(ups[k])
-	}
-	return ix, changed
 }
 
-// appendEntry appends an entry (and its file) to a merged index.
-func (ix *Index) appendEntry(up upsert) {
-	ix.Entries = append(ix.Entries, up.e)
-	if up.f != nil {
-		ix.Files = append(ix.Files, up.f)
-		ix.Bytes += up.f.Size
+// fileIndex returns the index of the file called name in the old index, or -1.
+func (u *updater) fileIndex(name string) int {
+	fs := u.old.Files
+	i := sort.Search(len(fs), func(i int) bool { return fs[i].Entry.Name >= name })
+	if i < len(fs) && fs[i].Entry.Name == name {
+		return i
 	}
+	return -1
 }

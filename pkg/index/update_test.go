@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,8 +26,8 @@ func sameAsBuild(t *testing.T, ix *Index) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !sameEntries(ix.Entries, fresh.Entries) {
-		t.Fatalf("updated index differs from a fresh build:\nupdated %+v\nfresh   %+v", ix.Entries, fresh.Entries)
+	if got, want := ix.Entries(), fresh.Entries(); !slices.Equal(got, want) {
+		t.Fatalf("updated index differs from a fresh build:\nupdated %+v\nfresh   %+v", got, want)
 	}
 	if len(ix.Files) != len(fresh.Files) {
 		t.Fatalf("%d files, a fresh build has %d", len(ix.Files), len(fresh.Files))
@@ -36,7 +37,7 @@ func sameAsBuild(t *testing.T, ix *Index) {
 		if f.Entry != fresh.Files[i].Entry || f.Tree.Top() != fresh.Files[i].Tree.Top() {
 			t.Errorf("file %s differs from a fresh build", f.Entry.Name)
 		}
-		bytes += f.Size
+		bytes += f.Size()
 	}
 	if ix.Bytes != bytes {
 		t.Errorf("Bytes = %d, want %d", ix.Bytes, bytes)

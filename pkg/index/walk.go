@@ -30,26 +30,26 @@ func (w *walker) walk(abs string) error {
 	}
 	w.root = abs
 	if uint32(st.Mode)&unix.S_IFMT != unix.S_IFDIR {
-		w.add(-1, abs, "", w.ix.Share, &st)
+		w.add(-1, abs, w.ix.Share, &st)
 		return nil
 	}
 	fd, err := unix.Open(abs, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("index: %w", &os.PathError{Op: "open", Path: abs, Err: err})
 	}
-	w.add(-1, abs, "", w.ix.Share, &st)
-	if err := w.dir(fd, abs, "", w.ix.Share, true); err != nil {
+	w.add(-1, abs, w.ix.Share, &st)
+	if err := w.dir(fd, abs, w.ix.Share, true); err != nil {
 		return err
 	}
-	sort.Slice(w.ix.Entries, func(i, j int) bool { return w.ix.Entries[i].Name < w.ix.Entries[j].Name })
+	sort.Slice(w.ix.entries, func(i, j int) bool { return w.ix.entries[i].Name < w.ix.entries[j].Name })
 	sort.Slice(w.ix.Files, func(i, j int) bool { return w.ix.Files[i].Entry.Name < w.ix.Files[j].Entry.Name })
 	return nil
 }
 
-// dir walks the directory open as dfd (which it closes), at path (for messages), rel below
-// the root, with the share name name. An unreadable directory is skipped with a warning,
+// dir walks the directory open as dfd (which it closes), at path (for messages), with the
+// share name name. An unreadable directory is skipped with a warning,
 // except the top, whose failure is an error.
-func (w *walker) dir(dfd int, path, rel, name string, top bool) error {
+func (w *walker) dir(dfd int, path, name string, top bool) error {
 	d := os.NewFile(uintptr(dfd), path)
 	defer d.Close()
 	names, err := d.Readdirnames(-1)
@@ -63,10 +63,7 @@ func (w *walker) dir(dfd int, path, rel, name string, top bool) error {
 	sort.Strings(names)
 	for _, n := range names {
 		cpath, cname := filepath.Join(path, n), name+"/"+n
-		crel := n
-		if rel != "" {
-			crel = rel + "/" + n
-		}
+		crel := relOf(w.ix.Share, cname)
 		var st unix.Stat_t
 		if err := unix.Fstatat(dfd, n, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 			if !errors.Is(err, unix.ENOENT) { // a name removed since the listing is simply gone
@@ -77,7 +74,7 @@ func (w *walker) dir(dfd int, path, rel, name string, top bool) error {
 		if w.excluded(crel, uint32(st.Mode)&unix.S_IFMT == unix.S_IFDIR) {
 			continue
 		}
-		if !w.add(dfd, cpath, crel, cname, &st) || uint32(st.Mode)&unix.S_IFMT != unix.S_IFDIR {
+		if !w.add(dfd, cpath, cname, &st) || uint32(st.Mode)&unix.S_IFMT != unix.S_IFDIR {
 			continue
 		}
 		cfd, err := unix.Openat(dfd, n, openDir, 0)
@@ -91,17 +88,17 @@ func (w *walker) dir(dfd int, path, rel, name string, top bool) error {
 			w.unreadable(cpath, cname, "directory replaced while the share was walked")
 			continue
 		}
-		if err := w.dir(cfd, cpath, crel, cname, false); err != nil {
+		if err := w.dir(cfd, cpath, cname, false); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// add records the entry at path (rel below the root, share name name, in the directory open
+// add records the entry at path (share name name, in the directory open
 // as dfd, or -1 for the top) from its lstat. It reports whether the entry was recorded (a
 // directory's contents are walked only then).
-func (w *walker) add(dfd int, path, rel, name string, st *unix.Stat_t) bool {
+func (w *walker) add(dfd int, path, name string, st *unix.Stat_t) bool {
 	if err := wire.CheckName(name); err != nil {
 		w.skip(path, err.Error())
 		return false
@@ -111,9 +108,10 @@ func (w *walker) add(dfd int, path, rel, name string, st *unix.Stat_t) bool {
 	case unix.S_IFREG:
 		e.Type = wire.EntryFile
 		e.BlockShift = shift(w.opt.BlockSize)
-		id := identityOf(st)
-		w.ix.Files = append(w.ix.Files, &File{Entry: e, Path: path, Size: id.size, ModTime: id.modTime(),
-			root: w.root, rel: rel, id: id})
+		f := &File{Entry: e, root: w.root, rel: relOf(w.ix.Share, name), id: identityOf(st)}
+		w.ix.Files = append(w.ix.Files, f)
+		w.ix.entries = append(w.ix.entries, &f.Entry) // one copy, in the File
+		return true
 	case unix.S_IFDIR:
 		e.Type = wire.EntryDir
 	case unix.S_IFLNK:
@@ -131,7 +129,7 @@ func (w *walker) add(dfd int, path, rel, name string, st *unix.Stat_t) bool {
 		w.skip(path, "not a regular file, directory or symlink")
 		return false
 	}
-	w.ix.Entries = append(w.ix.Entries, e)
+	w.ix.entries = append(w.ix.entries, &e)
 	return true
 }
 

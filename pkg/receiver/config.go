@@ -114,6 +114,10 @@ type Config struct {
 	// Manifest, if set, is the share's manifest, already assembled and vetted (by
 	// WatchManifests): the fetch skips its manifest phase and plans against it at once.
 	Manifest *wire.Manifest
+	// Objects, if set, are tree objects (PROTOCOL.md §5.1) WatchManifests takes as fetched
+	// already, by id: a follower's from before a restart, which it checked hash to their ids
+	// (see Found.Objects). Only those a walk uses are kept after it. A fetch ignores them.
+	Objects map[[wire.HashLen]byte]*wire.Object
 	// Listen, if set, opens a new receiving socket. A fetch that hears a newer generation of
 	// the share that changes the requested name (the server re-indexed: the old version's
 	// channels are no longer served) starts again against it on a new socket, at most

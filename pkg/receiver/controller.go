@@ -109,7 +109,7 @@ func (s *session) objectStep(under string) error {
 	if s.objs.err != nil {
 		return fmt.Errorf("%w: a tree object of share %q: %v", ErrVerify, s.share, s.objs.err)
 	}
-	m, ids, err := s.tree.Flatten(s.objs.have, under)
+	m, ids, err := s.tree.FlattenPruned(s.objs.have, under, ObjectPrune(s.cfg))
 	if err != nil {
 		return fmt.Errorf("%w: the manifest of share %q: %v", ErrVerify, s.share, err)
 	}

@@ -85,6 +85,29 @@ func newLayout(cfg Config, m *wire.Manifest) (*layout, error) {
 	return l, nil
 }
 
+// ObjectPrune returns which directories below the name cfg asks for the walk of a version 2
+// manifest's objects may leave unwalked (wire.TreeManifest.FlattenPruned): those cfg.Exclude
+// excludes, by the path newLayout gives them in the destination. An excluded directory
+// excludes everything below it whatever later rules say (pkg/exclude), so newLayout would
+// leave out all that the walk skips: pruning changes which objects are fetched, not what is.
+// Nil without rules.
+func ObjectPrune(cfg Config) func(name string) bool {
+	if cfg.Exclude.Len() == 0 {
+		return nil
+	}
+	name := strings.TrimSuffix(cfg.Name, "/")
+	base := "." // what name becomes: a directory, since something is below it (see newLayout)
+	if !strings.HasSuffix(cfg.Name, "/") {
+		if st, err := os.Stat(cfg.Dest); err == nil && st.IsDir() {
+			base = path.Base(name)
+		}
+	}
+	excl := cfg.Exclude
+	return func(dir string) bool {
+		return excl.Excluded(path.Join(base, strings.TrimPrefix(dir, name+"/")), true)
+	}
+}
+
 // hides reports whether an entry below directory dir is excluded from the fetch.
 func (l *layout) hides(dir string) bool {
 	i := sort.SearchStrings(l.hidden, dir+"/")

@@ -71,3 +71,43 @@ func listDir(t *testing.T, dir string) []string {
 	}
 	return names
 }
+
+// TestFetchExcludesPruneObjects: the walk of the manifest's tree objects does not descend
+// into a directory the rules exclude: its 20 subdirectories' objects are not fetched (their
+// datagrams are not sent), and the fetch is what it would be without pruning.
+func TestFetchExcludesPruneObjects(t *testing.T) {
+	n := mcasttest.NewNet()
+	src := filepath.Join(t.TempDir(), "share")
+	for i := range 20 {
+		writeFile(t, filepath.Join(src, "cache", "c"+strconv.Itoa(i), "f"), randBytes(t, 50))
+		writeFile(t, filepath.Join(src, "keep", "k"+strconv.Itoa(i), "f"), randBytes(t, 50))
+	}
+	s := serve(t, n, src, false)
+	objects := func(rules ...string) uint64 {
+		t.Helper()
+		var m exclude.Matcher
+		for _, p := range rules {
+			if err := m.Exclude(p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		before := s.Stats().ObjectPackets
+		dst := t.TempDir()
+		st := fetch(t, n.Conn(0), "share/", dst, func(c *receiver.Config) { c.Exclude = &m })
+		if want := 40 - 20*len(rules); st.Files != want {
+			t.Errorf("rules %q: fetched %d files, want %d", rules, st.Files, want)
+		}
+		if _, err := os.Lstat(filepath.Join(dst, "cache")); (err == nil) == (len(rules) > 0) {
+			t.Errorf("rules %q: cache/ in DST: %v", rules, err == nil)
+		}
+		return s.Stats().ObjectPackets - before
+	}
+	all := objects()
+	pruned := objects("/cache/")
+	// Without rules: the share's, cache's, keep's and 40 subdirectories' objects (43); with
+	// /cache/ excluded, neither cache's object nor its 20 subdirectories' are walked (22).
+	if pruned+20 > all {
+		t.Errorf("object datagrams: %d with cache/ excluded, %d without; want 20 fewer", pruned, all)
+	}
+	t.Logf("object datagrams: %d without rules, %d with /cache/ excluded", all, pruned)
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/netip"
 	"strings"
@@ -62,7 +63,12 @@ func WatchManifests(ctx context.Context, cfg Config, after uint64, rejoin time.D
 	}
 	w := &manifestWatch{cfg: cfg, share: share, last: after, found: found, later: later,
 		asm: newManifestAssembler(share), stale: map[[wire.HashLen]byte]bool{},
-		under: strings.TrimRight(cfg.Name, "/"), objs: newObjectFetch(), joined: map[netip.Addr]time.Time{}}
+		under: strings.TrimRight(cfg.Name, "/"), prune: ObjectPrune(cfg), objs: newObjectFetch(), joined: map[netip.Addr]time.Time{}}
+	for id, o := range cfg.Objects {
+		if o != nil {
+			w.objs.have[id] = o
+		}
+	}
 	for _, g := range groups {
 		if err := cfg.Transport.Join(g); err != nil {
 			cfg.Transport.Close()
@@ -140,6 +146,7 @@ type manifestWatch struct {
 	// goroutine feeds it, the timer goroutine joins again the object channels gone silent.
 	mu      sync.Mutex
 	under   string             // the name followed: only objects on the way to it and below it are walked
+	prune   func(string) bool  // directories below it that cfg.Exclude excludes: not walked (ObjectPrune)
 	pending *wire.TreeManifest // accepted, its objects being fetched
 	pendID  [wire.HashLen]byte
 	objs    objectFetch              // the objects of the last generation found, and those being fetched
@@ -289,6 +296,13 @@ type Found struct {
 	// Issued is when the statement that vouched for it was issued (signed shares, with a
 	// gate that keeps it: *sign.Gate does), to the second; zero otherwise.
 	Issued time.Time
+	// Tree and Objects are, for a version 2 manifest, its header and the tree objects, by
+	// id, that its walk to the name followed used (nil for a version 1 manifest): the same
+	// walk of Tree over Objects (FlattenPruned, with Config.Exclude's directories) gives
+	// Manifest again, and Config.Objects takes them back after a
+	// restart. They are not changed after Found is handed over.
+	Tree    *wire.TreeManifest
+	Objects map[[wire.HashLen]byte]*wire.Object
 }
 
 // Published returns Issued if known, else Arrived.
@@ -336,7 +350,7 @@ func (w *manifestWatch) walk() {
 		w.leaveObjects()
 		return
 	}
-	m, ids, err := tm.Flatten(w.objs.have, w.under)
+	m, ids, err := tm.FlattenPruned(w.objs.have, w.under, w.prune)
 	if err != nil {
 		w.cfg.Logger.Warn("refusing a manifest", "share", w.share, "generation", tm.Generation, "err", err)
 		w.asm.refused[w.pendID] = true
@@ -349,7 +363,9 @@ func (w *manifestWatch) walk() {
 		w.pending = nil
 		w.leaveObjects()
 		w.last = m.Generation
-		w.found(w.foundOf(m, w.pendID, time.Now()))
+		f := w.foundOf(m, w.pendID, time.Now())
+		f.Tree, f.Objects = tm, maps.Clone(w.objs.have) // the fetch goes on adding to have
+		w.found(f)
 		return
 	}
 	w.objs.wanted(ids)

@@ -413,7 +413,7 @@ func (s *Sender) queueTree(ctx context.Context, a *active, p *part, q int64) boo
 	if err != nil {
 		s.out.drop()
 		if s.cfg.Logger != nil {
-			s.cfg.Logger.Warn("cannot read the tree's hashes; re-indexing", "path", p.file.Path, "err", err)
+			s.cfg.Logger.Warn("cannot read the tree's hashes; re-indexing", "path", p.file.Path(), "err", err)
 		}
 		s.refresh(ctx)
 		return false
@@ -438,7 +438,7 @@ func (s *Sender) read(ctx context.Context, p *part, block int, buf []byte, now t
 	buf = buf[:n]
 	if err := s.files.read(f, buf, sh.BlockOffset(block)); err != nil {
 		if s.cfg.Logger != nil {
-			s.cfg.Logger.Warn("cannot read block; re-indexing", "path", f.Path, "err", err)
+			s.cfg.Logger.Warn("cannot read block; re-indexing", "path", f.Path(), "err", err)
 		}
 		s.refresh(ctx)
 		return buf, false

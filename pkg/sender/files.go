@@ -43,7 +43,7 @@ func (c *fileCache) read(f *index.File, buf []byte, off int64) error {
 	}
 	if _, err := fh.ReadAt(buf, off); err != nil {
 		c.forget(f)
-		return fmt.Errorf("sender: reading %s: %w", f.Path, err)
+		return fmt.Errorf("sender: reading %s: %w", f.Path(), err)
 	}
 	return nil
 }

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"sync"
 	"testing"
+
+	"github.com/lcsync/lcsync/pkg/index"
 )
 
 // logRecorder keeps the messages logged at each level.
@@ -35,8 +37,7 @@ func TestRebuildFailureKeepsOldState(t *testing.T) {
 	s.cfg.Logger = slog.New(rec)
 	tab, manifest, gen, ix := s.tab, s.manifest, s.gen, s.ix
 
-	broken := *ix
-	broken.Entries = nil
+	broken := index.Index{Share: ix.Share, Source: ix.Source, Files: ix.Files, BlockSize: ix.BlockSize} // no entry of its own
 	s.applyRefresh(refreshResult{ix: &broken, changed: true})
 	if s.tab != tab || &s.manifest[0] != &manifest[0] || s.gen != gen || s.ix != ix {
 		t.Fatalf("a manifest that cannot be built changed the state: table %v, manifest %v, generation %v, index %v",

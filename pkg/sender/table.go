@@ -111,12 +111,10 @@ func buildTable(ix *index.Index, scope mcast.Scope, pageHeight int, pub mcast.Pu
 	}
 	t.groups[t.stream] = ref{kind: mcast.KindStream, file: -1}
 	t.dirs = []string{ix.Share}
-	for _, e := range ix.Entries {
-		if e.Type == wire.EntryDir && e.Name != ix.Share {
-			t.groups[mcast.SignedStreamGroup(scope, pub, e.Name)] = ref{kind: mcast.KindStream, file: -1, index: uint32(len(t.dirs))}
-			t.dirs = append(t.dirs, e.Name)
-		}
-	}
+	ix.Dirs(func(name string) {
+		t.groups[mcast.SignedStreamGroup(scope, pub, name)] = ref{kind: mcast.KindStream, file: -1, index: uint32(len(t.dirs))}
+		t.dirs = append(t.dirs, name)
+	})
 	ix.Objects(nil, func(id [wire.HashLen]byte, object []byte) {
 		g := mcast.ObjectGroup(scope, id)
 		if _, dup := t.groups[g]; !dup {
@@ -149,7 +147,7 @@ func buildTable(ix *index.Index, scope mcast.Scope, pageHeight int, pub mcast.Pu
 			if level == nil {
 				var err error
 				if level, err = f.Tree.Hashes(k, 0, s.LevelLen(k), nil); err != nil {
-					return nil, fmt.Errorf("sender: %s: %w", f.Path, err)
+					return nil, fmt.Errorf("sender: %s: %w", f.Path(), err)
 				}
 			}
 			for i := range s.LevelLen(k) {

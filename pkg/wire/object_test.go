@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -339,7 +340,7 @@ func TestFlattenBoundsDuplicates(t *testing.T) {
 		objects[id] = o
 	}
 	tm := &TreeManifest{PageHeight: 1, Root: ObjectEntry{Entry: Entry{Type: EntryDir, Name: "s"}, ID: id}}
-	_, _, err := tm.flatten(objects, "", 10000)
+	_, _, err := tm.flatten(objects, "", nil, 10000)
 	checkErr(t, err, ErrMalformed, "more than 10000 entries")
 }
 
@@ -482,5 +483,59 @@ func TestPagesBeyondOneObject(t *testing.T) {
 	}
 	if total < MaxObjectLen {
 		t.Fatalf("test setup: %d bytes in all", total)
+	}
+}
+
+// TestFlattenPruned: a pruned directory is listed with nothing below it, and the objects below
+// it are neither asked for nor used; the rest of the walk is Flatten's.
+func TestFlattenPruned(t *testing.T) {
+	tm, objects, err := SplitManifest(splitTree())
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := map[[HashLen]byte]*Object{}
+	for id, b := range objects {
+		o, err := UnmarshalObject(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all[id] = o
+	}
+	full, fullIDs, err := tm.Flatten(all, "")
+	if err != nil || full == nil {
+		t.Fatal(err)
+	}
+	prune := func(name string) bool { return name == "s/a" }
+	// Only the share's object at first: the walk asks for what it needs, a's not among them.
+	root := map[[HashLen]byte]*Object{tm.Root.ID: all[tm.Root.ID]}
+	_, want, err := tm.FlattenPruned(root, "", prune)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var aID [HashLen]byte
+	for _, e := range all[tm.Root.ID].Entries {
+		if e.Name == "a" {
+			aID = e.ID
+		}
+	}
+	if slices.Contains(want, aID) {
+		t.Error("the pruned directory's object was asked for")
+	}
+	m, ids, err := tm.FlattenPruned(all, "", prune)
+	if err != nil || m == nil {
+		t.Fatalf("pruned walk: %v", err)
+	}
+	if slices.Contains(ids, aID) || len(ids) >= len(fullIDs) {
+		t.Errorf("pruned walk used %d objects (the whole walk %d), a's among them: %v", len(ids), len(fullIDs), slices.Contains(ids, aID))
+	}
+	var names []string
+	for _, e := range m.Entries {
+		names = append(names, e.Name)
+	}
+	for _, e := range full.Entries {
+		below := strings.HasPrefix(e.Name, "s/a/")
+		if got := slices.Contains(names, e.Name); got == below {
+			t.Errorf("%s: listed %v in the pruned walk", e.Name, got)
+		}
 	}
 }

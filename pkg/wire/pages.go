@@ -44,10 +44,11 @@ func EncodeDirectory(entries []ObjectEntry) ([][]byte, error) {
 	start, bytes := 0, ObjectHeaderLen
 	for i := range entries {
 		bytes += entries[i].encodedLen()
-		h := blake2s.Sum256([]byte(entries[i].Name))
-		last := i == len(entries)-1
-		if !last && (int(h[0])|int(h[1])<<8)&pageMask != 0 && i+1-start < maxPageEntries &&
-			bytes+entries[i+1].encodedLen() <= maxPageBytes {
+		var next *ObjectEntry
+		if i+1 < len(entries) {
+			next = &entries[i+1]
+		}
+		if !pageEnds(&entries[i], i+1-start, bytes, next) {
 			continue
 		}
 		page := (&Object{Entries: entries[start : i+1]}).appendValid(nil)
@@ -61,4 +62,15 @@ func EncodeDirectory(entries []ObjectEntry) ([][]byte, error) {
 	}
 	out[0] = b
 	return out, nil
+}
+
+// pageEnds reports whether a page ends after entry e, its count-th entry, which brings the page
+// to bytes bytes; next is the entry after e, nil when e is the directory's last. Only the
+// byte cap looks at next, so a page's cuts depend on its own entries and the one after it.
+func pageEnds(e *ObjectEntry, count, bytes int, next *ObjectEntry) bool {
+	if next == nil {
+		return true
+	}
+	h := blake2s.Sum256([]byte(e.Name))
+	return (int(h[0])|int(h[1])<<8)&pageMask == 0 || count >= maxPageEntries || bytes+next.encodedLen() > maxPageBytes
 }

@@ -79,11 +79,19 @@ func SplitManifest(m *Manifest) (*TreeManifest, map[[HashLen]byte][]byte, error)
 // file or symlink on the way ends it too. It fails when the names grow past MaxNameLen or the
 // entries past MaxTreeEntries. Errors wrap ErrMalformed.
 func (m *TreeManifest) Flatten(objects map[[HashLen]byte]*Object, under string) (*Manifest, [][HashLen]byte, error) {
-	return m.flatten(objects, under, MaxTreeEntries)
+	return m.flatten(objects, under, nil, MaxTreeEntries)
 }
 
-// flatten is Flatten with a bound on the entries.
-func (m *TreeManifest) flatten(objects map[[HashLen]byte]*Object, under string, limit int) (*Manifest, [][HashLen]byte, error) {
+// FlattenPruned is Flatten that does not walk below the directories under under that prune
+// reports (called with each one's name): such a directory is listed, nothing below it, and
+// the objects below it are neither needed nor used. A receiver whose rules exclude a
+// directory and everything below it (pkg/exclude) prunes it so.
+func (m *TreeManifest) FlattenPruned(objects map[[HashLen]byte]*Object, under string, prune func(name string) bool) (*Manifest, [][HashLen]byte, error) {
+	return m.flatten(objects, under, prune, MaxTreeEntries)
+}
+
+// flatten is FlattenPruned with a bound on the entries.
+func (m *TreeManifest) flatten(objects map[[HashLen]byte]*Object, under string, prune func(string) bool, limit int) (*Manifest, [][HashLen]byte, error) {
 	share := m.Root.Name
 	path := []string(nil)
 	if under != "" && under != share {
@@ -94,7 +102,7 @@ func (m *TreeManifest) flatten(objects map[[HashLen]byte]*Object, under string, 
 	}
 	fm := &Manifest{Carousel: m.Carousel, PageHeight: m.PageHeight, Publisher: m.Publisher, Share: share,
 		Generation: m.Generation, Entries: []Entry{m.Root.Entry}}
-	w := flattener{objects: objects, m: fm, missing: map[[HashLen]byte]bool{}, used: map[[HashLen]byte]bool{}, limit: limit}
+	w := flattener{objects: objects, m: fm, missing: map[[HashLen]byte]bool{}, used: map[[HashLen]byte]bool{}, prune: prune, limit: limit}
 	if m.Root.Type == EntryDir {
 		w.dir(share, m.Root.ID, path)
 	}
@@ -124,6 +132,7 @@ type flattener struct {
 	m       *Manifest
 	missing map[[HashLen]byte]bool
 	used    map[[HashLen]byte]bool
+	prune   func(name string) bool // directories below under not to walk; nil: none
 	limit   int
 	err     error
 }
@@ -203,6 +212,9 @@ func (w *flattener) entries(name string, o *Object, path []string) {
 		fe.Name = full
 		w.m.Entries = append(w.m.Entries, fe)
 		if e.Type == EntryDir {
+			if len(path) == 0 && w.prune != nil && w.prune(full) {
+				continue // listed, not walked
+			}
 			var rest []string
 			if len(path) > 1 {
 				rest = path[1:]

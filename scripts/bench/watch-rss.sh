@@ -9,7 +9,9 @@
 # (20,000 files made and removed: an inotify queue overflow and a rescan that reuses every
 # hash), and after every file is touched (every file hashed again). The Go collector's trace
 # (GODEBUG=gctrace=1) follows: heap before -> after -> live of each collection, to tell live
-# data from the collector's headroom. BIN defaults to bin/lcsync (make build).
+# data from the collector's headroom. The watch setup is timed to the server's "watching" line
+# (inotify watches on every directory, before the share is walked and hashed). BIN defaults to
+# bin/lcsync (make build).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 [ "$(id -u)" -eq 0 ] || { echo "watch-rss.sh: run as root (network namespace)" >&2; exit 1; }
@@ -53,9 +55,12 @@ ip -n "$ns" addr add fd00:77::1/64 dev d0 nodad
 t0=$(date +%s.%N)
 GODEBUG=gctrace=1 ip netns exec "$ns" "$bin" --watch "$tree" >"$work/log" 2>&1 &
 pid=$!
+for _ in $(seq 1 2400); do grep -q "msg=watching" "$work/log" && break; sleep 0.05; done
+t1=$(date +%s.%N)
 for _ in $(seq 1 1200); do grep -q "msg=serving" "$work/log" && break; sleep 0.1; done
 grep -q "msg=serving" "$work/log" || { tail "$work/log" >&2; exit 1; }
 mem() { awk '/VmHWM|VmRSS/ { printf "%s %d MiB  ", $1, $2 / 1024 }' "/proc/$pid/status"; echo; }
+echo "watching $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') s after the start (watch setup, to 50 ms)"
 echo "serving $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s after the start; $(grep -o 'dirs=[0-9]*' "$work/log" | head -1) watched"
 echo "serving:                         $(mem)"
 mkdir "$tree/storm"
