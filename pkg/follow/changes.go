@@ -3,7 +3,6 @@ package follow
 import (
 	"os"
 	"path"
-	"strings"
 
 	"github.com/lcsync/lcsync/pkg/wire"
 )
@@ -63,31 +62,15 @@ func (c *changes) has(name string) bool { return c.names[name] }
 // not the source of a planned rename and not below a directory the sender could not read in
 // full.
 func deletionsFrom(prev, next map[string]wire.Entry, moves []move) (total, deleted int) {
-	moved := map[string]bool{}
-	for _, mv := range moves {
-		moved[mv.from] = true
-	}
-	var incomplete []string
-	for rel, e := range next {
-		if e.Type == wire.EntryDir && e.Incomplete {
-			incomplete = append(incomplete, rel+"/")
-		}
-	}
-outer:
+	kept := keeps(next, moves)
 	for rel, e := range prev {
 		if e.Type == wire.EntryDir {
 			continue
 		}
 		total++
-		if n, ok := next[rel]; ok && n.Type != wire.EntryDir || moved[rel] {
-			continue
+		if !kept(rel) {
+			deleted++
 		}
-		for _, dir := range incomplete {
-			if strings.HasPrefix(rel, dir) {
-				continue outer
-			}
-		}
-		deleted++
 	}
 	return total, deleted
 }

@@ -132,16 +132,7 @@ func applyRenames(root *os.Root, moves []move) []move {
 // below a directory the sender could not read completely, and not the source of a planned
 // rename. What excl excludes is neither counted nor deleted.
 func deletions(root *os.Root, next map[string]wire.Entry, moves []move, excl *exclude.Matcher) (total, deleted int, err error) {
-	moved := map[string]bool{}
-	for _, mv := range moves {
-		moved[mv.from] = true
-	}
-	var incomplete []string
-	for rel, e := range next {
-		if e.Type == wire.EntryDir && e.Incomplete {
-			incomplete = append(incomplete, rel+"/")
-		}
-	}
+	kept := keeps(next, moves)
 	err = fs.WalkDir(root.FS(), ".", func(rel string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -159,16 +150,37 @@ func deletions(root *os.Root, next map[string]wire.Entry, moves []move, excl *ex
 			return nil
 		}
 		total++
-		if e, ok := next[rel]; ok && e.Type != wire.EntryDir || moved[rel] {
-			return nil
+		if !kept(rel) {
+			deleted++
 		}
-		for _, dir := range incomplete {
-			if strings.HasPrefix(rel, dir) {
-				return nil
-			}
-		}
-		deleted++
 		return nil
 	})
 	return total, deleted, err
+}
+
+// keeps returns whether a pass applying next keeps the file or link at rel: next has it (not
+// as a directory), it is the source of one of moves, or it is below a directory the sender
+// could not read completely.
+func keeps(next map[string]wire.Entry, moves []move) func(rel string) bool {
+	moved := map[string]bool{}
+	for _, mv := range moves {
+		moved[mv.from] = true
+	}
+	var incomplete []string
+	for rel, e := range next {
+		if e.Type == wire.EntryDir && e.Incomplete {
+			incomplete = append(incomplete, rel+"/")
+		}
+	}
+	return func(rel string) bool {
+		if e, ok := next[rel]; ok && e.Type != wire.EntryDir || moved[rel] {
+			return true
+		}
+		for _, dir := range incomplete {
+			if strings.HasPrefix(rel, dir) {
+				return true
+			}
+		}
+		return false
+	}
 }
