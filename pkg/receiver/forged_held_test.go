@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"math/rand/v2"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -38,16 +36,7 @@ func TestHeldBlockNotOverwritten(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := newSession(Config{})
-	f := newFileState(wire.Entry{Name: "f", Size: n * bs}, shape, "f")
-	f.needAll()
-	tmp, err := os.Create(filepath.Join(t.TempDir(), "tmp"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tmp.Close()
-	f.tmp = tmp
-	tg := f.dataTarget(shape.TopLevel(), 0, top)
-	s.enqueue(netip.MustParseAddr("ff15::1"), subData, tg)
+	f, tg := joinedFile(t, s, shape, top)
 
 	block := func(b int, buf []byte) { // a worker verifies and writes a completed block
 		s.mu.Lock()
@@ -68,7 +57,7 @@ func TestHeldBlockNotOverwritten(t *testing.T) {
 		t.Fatal("the genuine leaves did not verify")
 	}
 	got := make([]byte, bs)
-	if _, err := tmp.ReadAt(got, 3*bs); err != nil {
+	if _, err := f.tmp.ReadAt(got, 3*bs); err != nil {
 		t.Fatal(err)
 	}
 	if f.done.Test(3) && !bytes.Equal(got, blocks[3]) {

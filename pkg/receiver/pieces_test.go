@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"math/rand/v2"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/lcsync/lcsync/merkle"
@@ -23,18 +21,9 @@ func TestSparsePiecesRecycled(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := newSession(Config{MaxMemory: 64 << 20})
-	f := newFileState(wire.Entry{Name: "f", Size: n * bs}, shape, "f")
-	f.needAll()
-	tmp, err := os.Create(filepath.Join(t.TempDir(), "tmp"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tmp.Close()
-	f.tmp = tmp
 	var top merkle.Hash
 	top[0] = 1
-	tg := f.dataTarget(shape.TopLevel(), 0, top)
-	s.enqueue(netip.MustParseAddr("ff15::1"), subData, tg)
+	_, tg := joinedFile(t, s, shape, top)
 	src := netip.MustParseAddr("fe80::1")
 	rng := rand.New(rand.NewPCG(11, 12))
 	data := make([]byte, n*bs)

@@ -2,8 +2,6 @@ package receiver
 
 import (
 	"net/netip"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -21,18 +19,9 @@ func TestAlternatesBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := newSession(Config{MaxMemory: 16 << 20})
-	f := newFileState(wire.Entry{Name: "f", Size: n * bs}, shape, "f")
-	f.needAll()
-	tmp, err := os.Create(filepath.Join(t.TempDir(), "tmp"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tmp.Close()
-	f.tmp = tmp
 	var top merkle.Hash
 	top[0] = 1
-	tg := f.dataTarget(shape.TopLevel(), 0, top)
-	s.enqueue(netip.MustParseAddr("ff15::1"), subData, tg)
+	f, tg := joinedFile(t, s, shape, top)
 	piece := make([]byte, 3000)
 	peak, peakIn, alts := 0, 0, 0
 	for b := range n {

@@ -75,16 +75,7 @@ func TestBatchWritesVerifiedRuns(t *testing.T) {
 	}
 	top := merkle.Fold(leaves)
 	s := newSession(Config{})
-	f := newFileState(wire.Entry{Name: "f", Size: size}, shape, "f")
-	f.needAll()
-	tmp, err := os.Create(filepath.Join(t.TempDir(), "tmp"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tmp.Close()
-	f.tmp = tmp
-	tg := f.dataTarget(shape.TopLevel(), 0, top)
-	s.enqueue(netip.MustParseAddr("ff15::1"), subData, tg)
+	f, tg := joinedFile(t, s, shape, top)
 	s.mu.Lock()
 	s.onTree(wire.TreePacket{Label: wire.LabelOf(top), Level: 0, Index: 0, Hashes: hashBytes(leaves)}, netip.Addr{}, time.Now())
 	s.mu.Unlock()
@@ -107,7 +98,7 @@ func TestBatchWritesVerifiedRuns(t *testing.T) {
 		}
 		s.processBatch(&verifier{}, batch)
 	}
-	got, err := os.ReadFile(tmp.Name())
+	got, err := os.ReadFile(f.tmp.Name())
 	if err != nil {
 		t.Fatal(err)
 	}
