@@ -40,7 +40,7 @@ pids=()
 
 # scripts/bench/lib.sh's measurement helpers (raw_blake2s, cpu_run, time_cpu; its cleanup is
 # not used: it takes down the lc-* rig).
-# shellcheck source=lib.sh
+# shellcheck source=scripts/bench/lib.sh
 source scripts/bench/lib.sh
 
 finish() {
@@ -139,8 +139,8 @@ for i in $(seq 1 "$rounds"); do
 		j=$(((k + i - 1) % nb))
 		fetch "${bins[$j]}"
 		cpus[$j]+="$cpu "
-		done_cpu[$j]=$cpu done_wall[$j]=$wall
-		note[$j]=$(grep -o 'kernel drops [0-9]*\|wasted [^,]*' "$work/r.log" | head -2 | tr '\n' ' ')
+		done_cpu[j]=$cpu done_wall[j]=$wall
+		note[j]=$(grep -o 'kernel drops [0-9]*\|wasted [^,]*' "$work/r.log" | head -2 | tr '\n' ' ')
 	done
 	raw=$(raw_secs)
 	raws+=("$raw")
