@@ -26,6 +26,9 @@
 // against a node it already trusts. [Diff] lists the blocks of one tree that
 // differ from another, skipping equal subtrees.
 //
+// [Top] hashes a file as [Build] does but keeps only the fold of each slab,
+// 32 bytes a MiB: what checking a file against a known top needs.
+//
 // [BuildStored] builds a tree that keeps only its upper levels in memory (at
 // most about twice a given number of hashes, whatever the file size) and its
 // leaf hashes in a [LeafStore]; [Tree.Hashes] and [Tree.Get] read the lower
@@ -33,7 +36,7 @@
 // above it.
 //
 // A Tree is immutable once built and safe for concurrent use. The package
-// performs no I/O of its own beyond the reader handed to [Build] and the store
+// performs no I/O of its own beyond the reader handed to [Build] or [Top] and the store
 // handed to [BuildStored], never logs,
 // and reports failures as errors prefixed with "merkle:".
 package merkle

@@ -119,10 +119,20 @@ func (s *session) processBatch(v *verifier, batch []writeJob) {
 	}
 	v.sums = slices.Grow(v.sums[:0], len(v.ready))[:len(v.ready)]
 	merkle.HashLeaves(v.bufs, v.sums)
+	// The blocks whose leaf is known and matches, under one lock: a verified leaf never
+	// changes, so they stay verified until written.
 	v.writes = v.writes[:0]
+	s.mu.Lock()
 	for i, c := range v.ready {
-		if !c.written && s.matches(c, v.sums[i]) {
+		if !c.written && c.f.leafOK.Test(uint(c.b)) && c.f.leaves.get(c.b) == v.sums[i] {
 			v.writes = append(v.writes, i)
+		}
+	}
+	s.mu.Unlock()
+	w := 0
+	for i, c := range v.ready {
+		if w < len(v.writes) && v.writes[w] == i {
+			w++
 			continue
 		}
 		s.settle(c, v.sums[i])
@@ -131,14 +141,6 @@ func (s *session) processBatch(v *verifier, batch []writeJob) {
 	clear(v.ready)
 	clear(v.bufs)
 	v.ready, v.bufs = v.ready[:0], v.bufs[:0]
-}
-
-// matches reports whether block c's leaf is known and its hash h equals it. A verified leaf
-// never changes, so the block stays verified until it is written.
-func (s *session) matches(c checkedJob, h merkle.Hash) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return c.f.leafOK.Test(uint(c.b)) && c.f.leaves.get(c.b) == h
 }
 
 // writeRuns writes the verified blocks of v.writes into their temporary files, each run of

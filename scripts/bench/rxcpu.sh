@@ -9,14 +9,15 @@
 # RXCPU_WARMUP (1) unmeasured fetches first (they touch the tmpfs memory the measured ones
 # reuse). Builds the binary from the tree unless --bin is given; with several --bin, each
 # round fetches with each of them in turn (the order rotated every round; the first serves),
-# so that binaries are compared under the same load. Makes its own rig: a bridge and two
-# namespaces named rx<pid>-b, rx<pid>-s, rx<pid>-r (never the lc-* rig of scripts/netns.sh),
-# serves the file once from rx<pid>-s, fetches it ROUNDS times into rx<pid>-r (the copy is
-# checked and deleted after each), measures raw BLAKE2s after each fetch (the machine may be
-# shared: each round has its own ratio) and prints every round and the medians. With
-# --cpuprofile, one more fetch (with the first binary) runs with the receiver profiled (not counted) and FILE.txt gets
-# `go tool pprof -top`. Everything it starts is stopped by PID and the rig and files deleted,
-# on any exit. Root. `make bench-rxcpu` runs it.
+# so that binaries are compared under the same load. Makes its own rig, three namespaces
+# named rx<pid>-b (a bridge with MLD snooping and a querier, as scripts/netns.sh), rx<pid>-s
+# and rx<pid>-r (never the lc-* rig), serves the file once from rx<pid>-s, fetches it ROUNDS
+# times into rx<pid>-r (the copy is checked and deleted after each), measures raw BLAKE2s
+# after each round (the machine may be shared: each round has its own ratio) and prints every
+# round and the medians. With --cpuprofile, one more fetch (with the first binary, not
+# counted) runs with the receiver profiled and FILE.txt gets `go tool pprof -top`. Everything
+# it starts is stopped by PID and the rig and files deleted, on any exit. Root. `make
+# bench-rxcpu` runs it.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 [ "$(id -u)" -eq 0 ] || { echo "rxcpu.sh: run as root (network namespaces)" >&2; exit 1; }
@@ -39,7 +40,7 @@ pids=()
 
 # scripts/bench/lib.sh's measurement helpers (raw_blake2s, cpu_run, time_cpu; its cleanup is
 # not used: it takes down the lc-* rig).
-# shellcheck source=lib.sh
+# shellcheck source=scripts/bench/lib.sh
 source scripts/bench/lib.sh
 
 finish() {
@@ -96,7 +97,7 @@ ip netns exec "$tag-s" "$bin" "$work/src" >"$work/s.log" 2>&1 &
 pids+=($!)
 server=$!
 end=$((SECONDS + 120))
-until grep -q msg=serving "$work/s.log"; do
+until grep -qs msg=serving "$work/s.log"; do
 	kill -0 "$server" 2>/dev/null || { echo "rxcpu.sh: the server died:" >&2; cat "$work/s.log" >&2; exit 1; }
 	[ $SECONDS -lt $end ] || { echo "rxcpu.sh: the server did not start" >&2; exit 1; }
 	sleep 0.1
@@ -138,8 +139,8 @@ for i in $(seq 1 "$rounds"); do
 		j=$(((k + i - 1) % nb))
 		fetch "${bins[$j]}"
 		cpus[$j]+="$cpu "
-		done_cpu[$j]=$cpu done_wall[$j]=$wall
-		note[$j]=$(grep -o 'kernel drops [0-9]*\|wasted [^,]*' "$work/r.log" | head -2 | tr '\n' ' ')
+		done_cpu[j]=$cpu done_wall[j]=$wall
+		note[j]=$(grep -o 'kernel drops [0-9]*\|wasted [^,]*' "$work/r.log" | head -2 | tr '\n' ' ')
 	done
 	raw=$(raw_secs)
 	raws+=("$raw")
@@ -154,10 +155,11 @@ median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 
 for j in $(seq 0 $((nb - 1))); do
 	read -ra r <<<"${ratios[$j]}"
 	read -ra c <<<"${cpus[$j]}"
-	printf 'median%s: receiver cpu %s s, raw %s s, ratio %sx (min %s, max %s); load %s\n' \
-		"$([ "$nb" -gt 1 ] && echo " ${bins[$j]}")" "$(median "${c[@]}")" "$(median "${raws[@]}")" "$(median "${r[@]}")" \
+	mc=$(median "${c[@]}") mr=$(median "${raws[@]}")
+	printf 'median%s: receiver cpu %s s, raw %s s, ratio %sx (min %s, max %s; median cpu / median raw %sx); load %s\n' \
+		"$([ "$nb" -gt 1 ] && echo " ${bins[$j]}")" "$mc" "$mr" "$(median "${r[@]}")" \
 		"$(printf '%s\n' "${r[@]}" | sort -g | head -1)" "$(printf '%s\n' "${r[@]}" | sort -g | tail -1)" \
-		"$(cut -d' ' -f1-3 /proc/loadavg)"
+		"$(awk -v c="$mc" -v r="$mr" 'BEGIN { printf "%.2f", (r > 0 ? c / r : 0) }')" "$(cut -d' ' -f1-3 /proc/loadavg)"
 done
 
 if [ -n "$profile" ]; then
