@@ -296,7 +296,10 @@ func (c *controller) handleSilent(now time.Time) error {
 			s.cfg.Logger.Debug("channel silent", "group", sb.group, "kind", sb.kind, "quiet", s.clock.quietFor(sb, now),
 				"stalled", s.clock.stalled(sb, now, s.cfg.StallAfter), "ended", sb.ended(), "elapsed", now.Sub(s.clock.started))
 		}
-		switch s.repair(sb) {
+		// A channel still sending (stalled, neither quiet nor ended) may be passing over
+		// blocks already in on its way to those missing: it is not replaced by a wider one.
+		running := s.clock.quietFor(sb, now) < s.cfg.Retrigger && !sb.ended()
+		switch s.repair(sb, running) {
 		case repairDone:
 			c.retire(sb)
 			continue

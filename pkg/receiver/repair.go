@@ -29,12 +29,14 @@ const (
 // the hashes of the nodes it joins): if some are not (their hash packets were lost too), it
 // fetches them first by walking tree pages from the top down to them and reports
 // repairWaiting. If too many channels would be needed it reports repairNone and the caller
-// joins the same channel again (caller holds mu).
+// joins the same channel again (caller holds mu). running says the channel's cycle is not
+// over (it stalled: it brings nothing verifiable, but brings datagrams): then a node whose
+// channel is this one is not replaced by its parent's either, and repair reports repairNone.
 //
 // Joining the same channel again beats a wider cover of the missing blocks when they are many:
 // receivers that lose different datagrams share that cycle, where each would get a cover of its
 // own (measured at 5% loss, N=4: 3.0-3.8x the file on the wire with covers, 2.1-2.8x without).
-func (s *session) repair(sb *sub) repairResult {
+func (s *session) repair(sb *sub, running bool) repairResult {
 	if sb.kind != subData && (sb.kind != subStream || s.manifest.Carousel) {
 		return repairNone
 	}
@@ -78,10 +80,17 @@ func (s *session) repair(sb *sub) repairResult {
 	}
 	// A node whose channel is the one that just ended (a one-block repair that lost a piece
 	// again) is replaced by an ancestor: a different group, which the sender serves at once,
-	// where joining the same group again would have to wait out its repeat window.
+	// where joining the same group again would have to wait out its repeat window. Not so
+	// for a channel still sending that stalled: its cycle may be passing over blocks already
+	// in (a repair covers a node whole when half its blocks are missing), and the ancestor's
+	// cycle, from its start, would pass over more of them and stall in turn; the two would
+	// swap forever. Joined again, the channel goes on from where it is.
 	planned := map[netip.Addr]bool{}
 	for i, n := range plan {
 		for mcast.DataGroup(s.cfg.Scope, n.h) == sb.group {
+			if running {
+				return repairNone
+			}
 			f := n.t.f
 			if n.k >= f.shape.TopLevel() {
 				return repairNone
