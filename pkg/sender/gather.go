@@ -224,8 +224,9 @@ func (s *Sender) gather(a *active, src netip.Addr, now time.Time) {
 }
 
 // listedFor returns the hosts that fetched, lately (servedTTL), the tree object that lists
-// file number fi (its directory's object, or the page holding it): after a generation that
-// changed the file, the followers that are about to fetch it.
+// file number fi (its directory's object, or the page holding it), when that object is new
+// in this generation: after a generation that changed the file, the followers that are about
+// to fetch it. (Fetchers of other files of an unchanged directory are not waited for.)
 func (s *Sender) listedFor(ifindex, fi int, now time.Time) []netip.Addr {
 	if s.cfg.WalkGather <= 0 {
 		return nil
@@ -235,6 +236,9 @@ func (s *Sender) listedFor(ifindex, fi int, now time.Time) []netip.Addr {
 		return nil
 	}
 	key := actKey{ifindex, mcast.ObjectGroup(s.cfg.Scope, id)}
+	if !s.tab.fresh[key.group] {
+		return nil // the directory did not change in this generation: no followers walked to it
+	}
 	var hosts []netip.Addr
 	if rec, ok := s.served[key]; ok && now.Sub(rec.at) < servedTTL {
 		hosts = slices.Clone(rec.hosts)
