@@ -265,6 +265,39 @@ func (u *treeUpdate) rebuild(dir string, old *dirNode, fresh bool) (*dirNode, er
 	return n, nil
 }
 
+// EntryObject returns the id of the tree object that lists the entry called name: its
+// directory's object, or for a large directory the page that holds it. Receivers fetch that
+// object (new) before they fetch a changed file. It costs the path, and a paged directory's
+// list of pages.
+func (ix *Index) EntryObject(name string) ([wire.HashLen]byte, bool) {
+	dir := parentName(name)
+	if ix.tree == nil || dir == "" || !strings.HasPrefix(dir+"/", ix.Share+"/") {
+		return [wire.HashLen]byte{}, false
+	}
+	n := ix.tree
+	for _, c := range strings.Split(strings.TrimPrefix(strings.TrimPrefix(dir, ix.Share), "/"), "/") {
+		if c == "" {
+			break
+		}
+		if n = n.children[c]; n == nil {
+			return [wire.HashLen]byte{}, false
+		}
+	}
+	if n.pages == nil {
+		return n.id, true
+	}
+	o, err := wire.UnmarshalObject(n.blob)
+	if err != nil {
+		return [wire.HashLen]byte{}, false
+	}
+	base := name[len(dir)+1:]
+	i := sort.Search(len(o.Entries), func(i int) bool { return o.Entries[i].Name > base }) - 1
+	if i < 0 || i >= len(n.pages) {
+		return [wire.HashLen]byte{}, false
+	}
+	return o.Entries[i].ID, true
+}
+
 // TreeManifest returns the share's version 2 manifest (PROTOCOL.md §5.1) with the given flags
 // and generation: the share's own entry, naming the object of its directory. It fails for a
 // share without an entry of its own (a single file that could not be read).

@@ -435,3 +435,39 @@ func TestUpdateLargeDirectory(t *testing.T) {
 		t.Errorf("a change in a paged directory made %d new objects, want 3 (its page, its object, the share's)", added)
 	}
 }
+
+// TestEntryObject: the object EntryObject names lists the entry: the directory's own object,
+// or in a paged directory the page that holds it.
+func TestEntryObject(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "share")
+	for i := range 1500 {
+		write(t, filepath.Join(src, "wide", fmt.Sprintf("file-with-a-long-name-%05d", i)), "x", 0o644)
+	}
+	write(t, filepath.Join(src, "d", "e", "f"), "y", 0o644)
+	ix, err := Build(context.Background(), src, Options{BlockSize: 1024})
+	if err != nil {
+		t.Fatal(err)
+	}
+	objects := map[[wire.HashLen]byte][]byte{}
+	ix.Objects(nil, func(id [wire.HashLen]byte, b []byte) { objects[id] = b })
+	for _, name := range []string{"share/d/e/f", "share/d", "share/wide/file-with-a-long-name-00000",
+		"share/wide/file-with-a-long-name-00777", "share/wide/file-with-a-long-name-01499"} {
+		id, ok := ix.EntryObject(name)
+		if !ok {
+			t.Fatalf("%s: no object", name)
+		}
+		o, err := wire.UnmarshalObject(objects[id])
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if _, ok := o.Lookup(name[strings.LastIndexByte(name, '/')+1:]); !ok || o.Paged() {
+			t.Errorf("%s: its object does not list it (paged: %v)", name, o.Paged())
+		}
+	}
+	if _, ok := ix.EntryObject("share"); ok {
+		t.Error("the share's own entry is in no object")
+	}
+	if _, ok := ix.EntryObject("share/nope/x"); ok {
+		t.Error("an entry of a missing directory has an object")
+	}
+}

@@ -85,7 +85,9 @@ type Config struct {
 	// RootGather is the most the root page of a large file (32 MiB and more) waits, when
 	// other hosts joined the manifest lately, for them to join it too, so that receivers
 	// updating the file walk its tree in step (default 1s, for files of 512 MiB and more;
-	// in proportion for smaller ones, as hosts drift apart hashing their copies). WalkGather
+	// in proportion for smaller ones, as hosts drift apart hashing their copies). The root
+	// page of a file of any size waits, at most half of it, for the hosts that fetched the
+	// tree object listing the file lately (the followers of a generation that changed it). WalkGather
 	// is the most a tree page or data channel below it waits for the hosts that fetched the
 	// page above (default 300ms). Negative disables either.
 	RootGather, WalkGather time.Duration

@@ -13,9 +13,12 @@ import (
 // apart; a host served first then walks ahead of the others, and every short cycle of the
 // walk goes out once per host instead of once in all. So a channel of a file may wait, a
 // little, for the hosts expected to join it too, and go out as soon as they have:
-//   - a large file's root page, where every walk starts, waits for the hosts that joined the
+//   - a file's root page, where every walk starts, waits for the hosts that fetched the tree
+//     object listing the file lately (followers of a new generation that changed it: each
+//     joins once it has hashed its copy), and a large file's for the hosts that joined the
 //     manifest lately, at most RootGather (in proportion to the file's size below
-//     rootGatherFull: hosts drift apart as they hash their copies);
+//     rootGatherFull: hosts drift apart as they hash their copies; half of RootGather at
+//     least for the followers, whose wait ends as soon as they have all joined);
 //   - any other tree page or data channel waits for the hosts that fetched the page above it,
 //     at most WalkGather, as long as such waits mostly end with those hosts joining (hosts
 //     with different old copies want different channels: waiting for them is then given up).
@@ -116,7 +119,17 @@ func (s *Sender) keepServed(a *active, now time.Time) {
 		s.servedSwept = now
 		sweep(s.served, func(r servedRec) bool { return now.Sub(r.at) >= servedTTL })
 	}
-	s.served[a.key] = servedRec{hosts: a.served, at: now}
+	hosts := a.served
+	if prev, ok := s.served[a.key]; ok && a.cyc.kind == mcast.KindObject && now.Sub(prev.at) < servedTTL {
+		// An object's cycles right after a generation serve its followers in a few groups:
+		// all of them are expected on the files it lists (listedFor).
+		for _, h := range prev.hosts {
+			if len(hosts) < maxServed && !slices.Contains(hosts, h) {
+				hosts = append(hosts, h)
+			}
+		}
+	}
+	s.served[a.key] = servedRec{hosts: hosts, at: now}
 	if a.isRoot {
 		m := s.rootServed[a.key]
 		if m == nil {
@@ -167,12 +180,20 @@ func (s *Sender) gather(a *active, src netip.Addr, now time.Time) {
 		return // a retry: src lost what it got, and waits for nobody
 	}
 	if k == top {
-		if !root || sh.Size() < rootGatherMin {
+		if !root {
+			return
+		}
+		wait = time.Duration(float64(s.cfg.RootGather) * min(1, float64(sh.Size())/rootGatherFull))
+		if hosts := s.listedFor(a.key.ifindex, int(r.file), now); len(hosts) >= 2 && slices.Contains(hosts, src) {
+			// A new generation that changed the file: the hosts that fetched the object
+			// listing it come for it too, each once it has hashed its copy.
+			expect, wait = hosts, max(wait, s.cfg.WalkGather, s.cfg.RootGather/2)
+		} else if sh.Size() >= rootGatherMin {
+			expect = s.walkers.hosts(a.key.ifindex, now)
+		} else {
 			return
 		}
 		s.gatherScore[r.file] = 1 // a new walk: trust waits again
-		expect = s.walkers.hosts(a.key.ifindex, now)
-		wait = time.Duration(float64(s.cfg.RootGather) * min(1, float64(sh.Size())/rootGatherFull))
 	} else {
 		if s.gatherScore[r.file] < minGatherScore {
 			return
@@ -200,6 +221,36 @@ func (s *Sender) gather(a *active, src netip.Addr, now time.Time) {
 	}
 	a.expect = expect
 	a.pause = now.Add(wait)
+}
+
+// listedFor returns the hosts that fetched, lately (servedTTL), the tree object that lists
+// file number fi (its directory's object, or the page holding it), when that object is new
+// in this generation: after a generation that changed the file, the followers that are about
+// to fetch it. (Fetchers of other files of an unchanged directory are not waited for.)
+func (s *Sender) listedFor(ifindex, fi int, now time.Time) []netip.Addr {
+	if s.cfg.WalkGather <= 0 {
+		return nil
+	}
+	id, ok := s.ix.EntryObject(s.ix.Files[fi].Entry.Name)
+	if !ok {
+		return nil
+	}
+	key := actKey{ifindex, mcast.ObjectGroup(s.cfg.Scope, id)}
+	if !s.tab.fresh[key.group] {
+		return nil // the directory did not change in this generation: no followers walked to it
+	}
+	var hosts []netip.Addr
+	if rec, ok := s.served[key]; ok && now.Sub(rec.at) < servedTTL {
+		hosts = slices.Clone(rec.hosts)
+	}
+	if p, ok := s.byKey[key]; ok { // a later group of them, being served now
+		for _, h := range p.served {
+			if !slices.Contains(hosts, h) {
+				hosts = append(hosts, h)
+			}
+		}
+	}
+	return hosts
 }
 
 // gathered ends a channel's wait once every host it expects has joined it.

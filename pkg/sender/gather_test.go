@@ -201,3 +201,38 @@ func TestGatherRetry(t *testing.T) {
 		t.Fatalf("a new fetch's root page: %+v, want it to wait for hosts 1 and 3", a)
 	}
 }
+
+// TestListedGather: after a generation that changed a file, its root page waits (whatever
+// the file's size) for the hosts that fetched the new object listing it, and goes out once
+// they have all joined; an object that did not change in the generation makes nobody wait.
+func TestListedGather(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	for _, fresh := range []bool{true, false} {
+		s := gatherSender(t, 1<<20)
+		id, ok := s.ix.EntryObject(s.ix.Files[0].Entry.Name)
+		if !ok {
+			t.Fatal("no object lists the file")
+		}
+		obj := actKey{1, mcast.ObjectGroup(s.cfg.Scope, id)}
+		s.tab.fresh = map[netip.Addr]bool{obj.group: fresh}
+		s.served[obj] = servedRec{hosts: []netip.Addr{host(1), host(2)}, at: t0}
+		root := s.treeKey(s.ix.Files[0].Tree.Shape().TopLevel(), 0)
+		at := t0.Add(100 * time.Millisecond)
+		s.activate(root, host(2), at, false)
+		a := s.byKey[root]
+		if !fresh {
+			if a == nil || a.expect != nil || !a.pause.Equal(at.Add(s.cfg.Gather)) {
+				t.Fatalf("an unchanged directory's file waits: %+v", a)
+			}
+			continue
+		}
+		if a == nil || len(a.expect) != 2 || !a.pause.Equal(at.Add(s.cfg.RootGather/2)) {
+			t.Fatalf("root page of a 1 MiB file just changed: %+v, want a wait of %v for 2 hosts", a, s.cfg.RootGather/2)
+		}
+		late := at.Add(200 * time.Millisecond)
+		s.activate(root, host(1), late, false)
+		if !a.pause.Equal(late) || a.expect != nil {
+			t.Fatalf("root page still waits after both hosts joined: pause %v, expect %v", a.pause.Sub(t0), a.expect)
+		}
+	}
+}

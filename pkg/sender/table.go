@@ -28,13 +28,15 @@ type table struct {
 	lows       []fileLow          // per stored tree, in file order
 	recent     map[netip.Addr]lowHit
 	manifest   netip.Addr
-	byName     netip.Addr // a signed share's manifest channel keyed by the name alone (else invalid)
-	stream     netip.Addr // the whole share's stream
-	congestion netip.Addr // joined by receivers that drop datagrams
-	dirs       []string   // directory names with a stream channel, index 0 = the share
-	page       []byte     // lowIndex read buffer
-	lowErr     error      // the last lowIndex build or read error, for the sender's log
-	objects    [][]byte   // the share's tree objects (PROTOCOL.md §5.1), by ref.index
+	byName     netip.Addr          // a signed share's manifest channel keyed by the name alone (else invalid)
+	stream     netip.Addr          // the whole share's stream
+	congestion netip.Addr          // joined by receivers that drop datagrams
+	dirs       []string            // directory names with a stream channel, index 0 = the share
+	page       []byte              // lowIndex read buffer
+	lowErr     error               // the last lowIndex build or read error, for the sender's log
+	objects    [][]byte            // the share's tree objects (PROTOCOL.md §5.1), by ref.index
+	objGroups  []netip.Addr        // the channels of objects, those of this generation only
+	fresh      map[netip.Addr]bool // the object channels new in this generation (not in the previous one's)
 }
 
 // fileLow is the lowIndex of file number file.
@@ -120,6 +122,7 @@ func buildTable(ix *index.Index, scope mcast.Scope, pageHeight int, pub mcast.Pu
 		if _, dup := t.groups[g]; !dup {
 			t.groups[g] = ref{kind: mcast.KindObject, file: -1, index: uint32(len(t.objects))}
 			t.objects = append(t.objects, object)
+			t.objGroups = append(t.objGroups, g)
 		}
 	})
 	for fi, f := range ix.Files {
@@ -193,14 +196,22 @@ func (l lowIndexes) keep(tab *table, ix *index.Index) {
 	}
 }
 
-// carryObjects adds the objects of the previous generation's table (its own, not those it
-// carried itself) that t lacks, so that a receiver that started walking the previous
+// carryObjects notes which of t's objects are new (fresh: their directories changed), and
+// adds the objects of the previous generation's table (its own, not those it carried itself)
+// that t lacks, so that a receiver that started walking the previous
 // generation's objects just before it changed can finish its walk. They are marked with
 // level 1 and dropped at the next generation.
 func (t *table) carryObjects(prev *table) {
 	if prev == nil {
 		return
 	}
+	t.fresh = map[netip.Addr]bool{}
+	for _, g := range t.objGroups {
+		if r, ok := prev.groups[g]; !ok || r.kind != mcast.KindObject {
+			t.fresh[g] = true
+		}
+	}
+	t.objGroups = nil
 	for g, r := range prev.groups {
 		if r.kind != mcast.KindObject || r.level != 0 {
 			continue

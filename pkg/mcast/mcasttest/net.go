@@ -129,6 +129,12 @@ func (n *Net) Conn(loss float64) *Conn {
 		closed: make(chan struct{}), loss: loss}
 }
 
+// ConnOf returns a new receiving socket on the link on the host of c (its joins and leaves
+// come from c's address), as a process opens several sockets on one host.
+func (n *Net) ConnOf(c *Conn, loss float64) *Conn {
+	return &Conn{n: n, src: c.src, q: make(chan datagram, queueLen), closed: make(chan struct{}), loss: loss}
+}
+
 func (n *Net) event(e mld.Event) {
 	n.mu.Lock()
 	n.events = append(n.events, e)
