@@ -27,7 +27,7 @@ func replaceMidFetch(t *testing.T, mod func(*receiver.Config, *mcasttest.Net)) (
 	next := randBytes(t, size)
 	var once sync.Once
 	cfg := receiver.Config{Name: "share/f", Dest: filepath.Join(t.TempDir(), "f"), Transport: n.Conn(0),
-		IdleTimeout: 10 * time.Second, Retrigger: 100 * time.Millisecond, RejoinAfter: 300 * time.Millisecond,
+		IdleTimeout: 20 * time.Second, Retrigger: 100 * time.Millisecond, RejoinAfter: 300 * time.Millisecond,
 		OnProgress: func(p receiver.Progress) {
 			if p.BytesDone < size/4 {
 				return
@@ -69,8 +69,8 @@ func TestFetchFollowsAReplacedFile(t *testing.T) {
 	if string(got) != string(next) {
 		t.Fatal("the fetch did not end with the new version of the file")
 	}
-	if took > 8*time.Second {
-		t.Errorf("took %v (idle timeout 10s)", took)
+	if took > 15*time.Second { // 4.8 s alone, 9.4 s seen under a loaded suite
+		t.Errorf("took %v (idle timeout 20s)", took)
 	}
 	t.Logf("%v: stats %+v", took, st)
 }
@@ -84,8 +84,8 @@ func TestFetchReportsAReplacedFile(t *testing.T) {
 	if !errors.Is(err, receiver.ErrChanged) {
 		t.Fatalf("fetch after %v: %v, want ErrChanged", took, err)
 	}
-	if took > 8*time.Second {
-		t.Errorf("took %v to notice (idle timeout 10s)", took)
+	if took > 15*time.Second {
+		t.Errorf("took %v to notice (idle timeout 20s)", took)
 	}
 	left, _ := filepath.Glob(filepath.Join(filepath.Dir(dst), ".f.lcsync-*"))
 	if len(left) != 0 {
