@@ -123,8 +123,8 @@ func serve(ctx context.Context, e *env, src string) error {
 			st.Datagrams, humanBytes(float64(st.Bytes)), st.Joins, st.DupJoins, st.Activations, st.Cycles, st.Refreshes, st.Slowdowns, st.SendErrors)
 		if w != nil {
 			ws := w.Stats()
-			fmt.Fprintf(e.stdout, "watch (%s): %d batches, %d rescans (%d walks of the share), %d overflows; %d generations published, %d files hashed, %d manifest pushes, %d generations refused by the shrink guard\n",
-				ws.Mode, ws.Batches, ws.Rescans, st.Rescans, ws.Overflows, st.Updates, st.Hashed, st.Pushes, st.ShrinkRefusals)
+			fmt.Fprintf(e.stdout, "watch (%s): %d batches, %d rescans (%d walks of the share), %d overflows; %d generations published, %d files hashed, %d renamed files kept their trees, %d manifest pushes, %d generations refused by the shrink guard\n",
+				ws.Mode, ws.Batches, ws.Rescans, st.Rescans, ws.Overflows, st.Updates, st.Hashed, st.Moved, st.Pushes, st.ShrinkRefusals)
 		}
 	}
 	if err != nil {

@@ -37,6 +37,8 @@ type UpdateResult struct {
 	// that changed while being hashed every time, and kept their previous entry (or none).
 	Hashed    int
 	Unsettled []string
+	// Moved counts the files that kept the tree of the name they were renamed from, unhashed.
+	Moved int
 }
 
 // Update returns old with the given paths (relative to the share root, as pkg/watch reports
@@ -353,6 +355,7 @@ func (u *updater) apply(c watch.Change) error {
 	return nil
 }
 
+// oldFile returns name's file in the old index, if it was a regular file.
 func (u *updater) oldFile(name string) *File {
 	i := sort.Search(len(u.old.Files), func(i int) bool { return u.old.Files[i].Entry.Name >= name })
 	if i < len(u.old.Files) && u.old.Files[i].Entry.Name == name {
@@ -425,6 +428,9 @@ func (u *updater) finish(ctx context.Context) (UpdateResult, error) {
 	var res UpdateResult
 	for attempt := 0; len(u.pre) > 0; attempt++ {
 		u.settleStamps()
+		if attempt == 0 {
+			res.Moved = u.reuseMoved()
+		}
 		batch := &Index{Share: u.old.Share, BlockSize: u.opt.BlockSize}
 		for name := range u.pre {
 			f := *u.ups[name].f

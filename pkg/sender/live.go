@@ -243,7 +243,7 @@ func (s *Sender) applyLive(r liveResult, now time.Time) {
 		s.lastRefresh = l.rescanEnd // the carousel's periodic walk counts from here
 	}
 	log := s.cfg.Logger
-	s.count(func(st *Stats) { st.Hashed += uint64(r.res.Hashed) })
+	s.count(func(st *Stats) { st.Hashed += uint64(r.res.Hashed); st.Moved += uint64(r.res.Moved) })
 	switch {
 	case r.err != nil:
 		// Update and Refresh fail as a whole only when the share root cannot be read.

@@ -35,10 +35,11 @@ type Stats struct {
 	// with a new manifest.
 	SendErrors, Refreshes uint64
 	// With --watch: Updates counts the generations published from the watcher's changes,
-	// Hashed the files hashed for them, Pushes the manifest pushes to joined hosts and
-	// ShrinkRefusals the generations the guard held back, Rescans the full walks of the
-	// share (events lost, a file changed behind the watcher, carousel's periodic walk).
-	Updates, Hashed, Pushes, ShrinkRefusals, Rescans uint64
+	// Hashed the files hashed for them, Moved the renamed files that kept their tree unhashed,
+	// Pushes the manifest pushes to joined hosts and ShrinkRefusals the generations the guard
+	// held back, Rescans the full walks of the share (events lost, a file changed behind the
+	// watcher, carousel's periodic walk).
+	Updates, Hashed, Moved, Pushes, ShrinkRefusals, Rescans uint64
 	// Listeners are, per interface the sender sends on, the hosts that asked for one of the
 	// share's channels (a join, or a member answering a query) within the last five minutes
 	// (MLD mode; recounted at most once a second).
