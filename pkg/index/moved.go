@@ -47,7 +47,7 @@ func (u *updater) reuseMoved() int {
 			continue
 		}
 		g := *f
-		g.Tree = old.Tree // immutable, shared as hashAll shares unchanged files
+		g.Tree = old.Tree                                         // immutable, shared as hashAll shares unchanged files
 		g.Entry.Size, g.Entry.Top = old.Entry.Size, old.Entry.Top // what hashing would have set
 		u.set(g.Entry, &g)
 		delete(u.pre, name)
