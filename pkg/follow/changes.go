@@ -77,18 +77,19 @@ func deletionsFrom(prev, next map[string]wire.Entry, moves []move) (total, delet
 
 // refresh updates idx after an incremental pass that applied next: the removed entries are
 // forgotten, the changed ones recorded as they are in root now.
-func (idx localIndex) refresh(root *os.Root, next map[string]wire.Entry, c *changes) {
+func (idx localIndex) refresh(root *os.Root, next map[string]wire.Entry, c *changes, kept *keptLeaves) {
 	for _, rel := range c.removed {
 		delete(idx, rel)
 	}
 	for _, rel := range c.changed {
+		prev := idx[rel]
 		delete(idx, rel)
 		e := next[rel]
 		if e.Type != wire.EntryFile {
 			continue
 		}
-		if fi, err := root.Lstat(rel); err == nil && fi.Mode().IsRegular() && fi.Size() == e.Size {
-			idx[rel] = applied{c: contentOf(e), fi: fi}
+		if a, ok := record(root, rel, e, kept, prev); ok {
+			idx[rel] = a
 		}
 	}
 }

@@ -74,7 +74,8 @@ type Applied struct {
 	Published time.Time
 	Lag       time.Duration
 
-	changes *changes // what an incremental pass looked at (nil: the whole mirror)
+	changes *changes    // what an incremental pass looked at (nil: the whole mirror)
+	kept    *keptLeaves // the leaves of the large files it fetched (see localIndex)
 }
 
 // ErrRefused is wrapped by a pass refused by the delete guard.
@@ -274,9 +275,9 @@ func (f *Follower) loop(ctx context.Context, root *os.Root, st state, prev *wire
 				})
 				st.generation, applied, backoff = m.Generation, m, 0
 				if a.changes != nil && idx != nil {
-					idx.refresh(root, f.selected(m), a.changes)
+					idx.refresh(root, f.selected(m), a.changes, a.kept)
 				} else {
-					idx = indexAfter(root, f.selected(m))
+					idx = indexAfter(root, f.selected(m), a.kept)
 				}
 				saved, err := saveState(root, st)
 				if err != nil {
@@ -383,7 +384,7 @@ func (f *Follower) pass(ctx context.Context, root *os.Root, prev, m *wire.Manife
 			ErrRefused, m.Generation, m.Share, deleted, total, f.cfg.Dest, f.cfg.MaxDelete)
 	}
 	done := applyRenames(root, moves)
-	idx.moved(done)
+	idx.moved(root, done)
 	for _, mv := range done {
 		a.Renamed++
 		a.RenamedBytes += mv.size
@@ -400,10 +401,21 @@ func (f *Follower) pass(ctx context.Context, root *os.Root, prev, m *wire.Manife
 	cfg.Delete, cfg.DryRun = true, false
 	cfg.Gate = nil // m is vetted; the fetch joins no manifest channel
 	if idx != nil {
-		cfg.Known = idx.vouch
+		cfg.Known, cfg.LocalTree = idx.vouch, idx.tree
 	}
 	if a.changes != nil {
 		cfg.Changed = a.changes.has
+		a.kept = newKeptLeaves(treeBudget - idx.treeBytes(a.changes.changed))
+	} else {
+		a.kept = newKeptLeaves(treeBudget)
+	}
+	cfg.KeepLeaves = a.kept.want
+	onFile := cfg.OnFile
+	cfg.OnFile = func(r receiver.FileResult) {
+		a.kept.add(r)
+		if onFile != nil {
+			onFile(r)
+		}
 	}
 	var moved time.Time
 	var last receiver.Progress

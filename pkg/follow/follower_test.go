@@ -458,3 +458,76 @@ func TestMeasureFollowersBlockChange(t *testing.T) {
 		}
 	}
 }
+
+// TestFollowerClonesLargeFiles: a large file the follower applied, changed on the server, is
+// cloned from the mirror on its kept leaves (receiver.Config.LocalTree) instead of being read
+// and hashed: after a block change, a chmod, a rename and an append. A local edit of the
+// mirror's copy (the file no longer has the identity recorded) makes it hashed as before, and
+// every pass leaves the mirror exactly the source.
+func TestFollowerClonesLargeFiles(t *testing.T) {
+	r := newRig(t)
+	big := random(1100 * 1024) // 1100 blocks of 1 KiB: its leaves are kept
+	r.write("big", big)
+	r.write("small", random(3000))
+	r.serve()
+	stop := r.follow(nil)
+	defer func() {
+		if err := stop(); err != nil {
+			t.Error(err)
+		}
+	}()
+	if a := r.next("first"); a.Stats.Cloned != 0 {
+		t.Errorf("first pass: %d bytes cloned from an empty mirror", a.Stats.Cloned)
+	}
+	r.same()
+	change := func(what string, cloned int64) {
+		t.Helper()
+		r.s.Reindex()
+		a := r.next(what)
+		r.same()
+		if a.Stats.Cloned != cloned {
+			t.Errorf("%s: %d bytes cloned, want %d", what, a.Stats.Cloned, cloned)
+		}
+		if cloned > 0 && a.Stats.NeededBytes > 16*1024 {
+			t.Errorf("%s: %d bytes fetched", what, a.Stats.NeededBytes)
+		}
+	}
+	big[500*1024+7] ^= 1
+	r.write("big", big)
+	change("one block changed", int64(len(big)))
+
+	big[10] ^= 1
+	r.write("big", big)
+	change("another block changed (leaves kept from the cloned pass)", int64(len(big)))
+
+	if err := os.Chmod(filepath.Join(r.src, "big"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	change("chmod", 0)
+	big[20*1024] ^= 1
+	r.write("big", big)
+	change("a block changed after the chmod", int64(len(big)))
+
+	if err := os.Rename(filepath.Join(r.src, "big"), filepath.Join(r.src, "big2")); err != nil {
+		t.Fatal(err)
+	}
+	change("renamed", 0)
+	old := len(big)
+	big = append(big, random(10*1024)...)
+	r.write("big2", big)
+	change("appended to after the rename", int64(old))
+
+	// A local edit of the mirror's copy: the recorded identity no longer holds.
+	p := filepath.Join(r.dst, "big2")
+	mine, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine[5] ^= 1
+	if err := os.WriteFile(p, mine, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	big[900*1024] ^= 1
+	r.write("big2", big)
+	change("changed on both sides", 0)
+}

@@ -22,7 +22,7 @@ func TestLocalIndexVouches(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := wire.Entry{Type: wire.EntryFile, Name: "s/f", Size: 5, BlockShift: 10, Top: [32]byte{1}}
-	idx := indexAfter(root, map[string]wire.Entry{"f": e})
+	idx := indexAfter(root, map[string]wire.Entry{"f": e}, nil)
 	check := func(what string, want bool, e wire.Entry) {
 		t.Helper()
 		fi, err := root.Lstat("f")
@@ -47,7 +47,7 @@ func TestLocalIndexVouches(t *testing.T) {
 	}
 	check("rewritten in place", false, e)
 
-	idx = indexAfter(root, map[string]wire.Entry{"f": e})
+	idx = indexAfter(root, map[string]wire.Entry{"f": e}, nil)
 	if err := os.WriteFile(filepath.Join(dir, "g"), []byte("HELLO"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -59,10 +59,10 @@ func TestLocalIndexVouches(t *testing.T) {
 	}
 	check("replaced by another file with the same size and time", false, e)
 
-	idx.moved([]move{{from: "f", to: "h"}})
+	idx.moved(root, []move{{from: "f", to: "h"}})
 	if _, ok := idx["h"]; !ok || len(idx) != 1 {
 		t.Errorf("after a move: index %v", idx)
 	}
 	var none localIndex
-	none.moved([]move{{from: "a", to: "b"}}) // a nil index stays nil
+	none.moved(root, []move{{from: "a", to: "b"}}) // a nil index stays nil
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lcsync/lcsync/merkle"
 	"github.com/lcsync/lcsync/pkg/exclude"
 	"github.com/lcsync/lcsync/pkg/mcast"
 	"github.com/lcsync/lcsync/pkg/wire"
@@ -129,6 +130,18 @@ type Config struct {
 	// already — a follower that wrote it and has seen it untouched since — so it is taken
 	// as unchanged without being read. Nil: every local copy is hashed.
 	Known func(rel string, fi fs.FileInfo, e wire.Entry) bool
+	// LocalTree, if set, is asked before a local copy that is not Known is hashed: a tree
+	// returned is the tree of the regular file at rel (fi its Stat, taken on the file as
+	// opened) as it is now — a follower that applied it, kept its leaves (KeepLeaves) and has
+	// seen the same destfs.Identity since — so the copy is cloned into the temporary file
+	// inside the kernel (copy_file_range: a reflink where the file system shares extents)
+	// instead of being read and hashed, and before the rename only the fetched blocks are
+	// hashed once more, the others taking their leaves from the tree. Nil (or nil returned):
+	// the local copy is hashed, and the assembled file hashed whole before the rename.
+	LocalTree func(rel string, fi fs.FileInfo, e wire.Entry) *merkle.Tree
+	// KeepLeaves, if set, is asked when a fetched file is complete: true puts its leaf
+	// hashes, as hashed from the assembled file before the rename, in FileResult.Leaves.
+	KeepLeaves func(e wire.Entry) bool
 	// Changed, if set, limits the fetch to the entries below the requested name it returns
 	// true for (manifest names; the caller includes the directories above them): every other
 	// entry is taken to be in place in DST already, is not looked at, and is kept by Delete,
@@ -160,13 +173,16 @@ type Progress struct {
 
 // FileResult describes what happened (or, in a dry run, would happen) to one entry.
 type FileResult struct {
-	// Name is the remote name; Path the local path.
-	Name, Path string
+	// Name is the remote name; Path the local path; Rel the path below the destination's
+	// root (slash-separated, as Config.Known and LocalTree get it).
+	Name, Path, Rel string
 	// Action is one of "create", "update", "unchanged", "mkdir", "symlink", "delete".
 	Action string
 	// Blocks is the file's block count; Fetch the blocks fetched (or to fetch); Bytes their size.
 	Blocks, Fetch int
 	Bytes         int64
+	// Leaves are a fetched file's leaf hashes when Config.KeepLeaves asked for them.
+	Leaves []merkle.Hash
 }
 
 // Defaults.

@@ -172,22 +172,69 @@ func runsOf(f *fileState, set *bitset.BitSet, limit int64) []blockRun {
 // checkSlab is how many bytes a checker reads at once.
 const checkSlab = 1 << 20
 
-// checkBlocks reads the blocks in set back from r, a slab at a time on workers goroutines,
-// hashes each slab's blocks together (merkle.HashLeaves) and compares each with f's local tree. A difference means the local copy changed after it was
-// hashed: the error wraps ErrVerify and names the block.
+// checkBlocks reads the blocks in set back from r and compares each with f's local tree. A
+// difference means the local copy changed after it was hashed: the error wraps ErrVerify and
+// names the block.
 func checkBlocks(ctx context.Context, r io.ReaderAt, f *fileState, set *bitset.BitSet, workers int) error {
+	var (
+		mu  sync.Mutex
+		bad = -1
+	)
+	err := hashBlocks(ctx, r, f, set, workers, func(first int, sums []merkle.Hash) error {
+		for i, h := range sums {
+			lh, err := f.local.Get(0, first+i)
+			if err != nil {
+				return err
+			}
+			if h != lh {
+				mu.Lock()
+				if bad < 0 || first+i < bad {
+					bad = first + i
+				}
+				mu.Unlock()
+				return errBlockDiffers
+			}
+		}
+		return nil
+	})
+	switch {
+	case bad >= 0:
+		return fmt.Errorf("%w: %s changed while it was being updated (block %d)", ErrVerify, f.rel, bad)
+	case err != nil && ctx.Err() != nil:
+		return ctx.Err()
+	case err != nil:
+		return fmt.Errorf("receiver: re-reading %s: %w", f.rel, err)
+	}
+	return nil
+}
+
+// errBlockDiffers stops checkBlocks at the first block that differs.
+var errBlockDiffers = errors.New("block differs")
+
+// hashBlocks reads the blocks in set back from r, a slab at a time on workers goroutines,
+// hashes each slab's blocks together (merkle.HashLeaves, a lane each) and hands each run's
+// leaf hashes to each (the run's first block; called concurrently for disjoint runs). The
+// first error, a read's or each's, stops the work and is returned as it is (ctx's when it
+// ends).
+func hashBlocks(ctx context.Context, r io.ReaderAt, f *fileState, set *bitset.BitSet, workers int, each func(first int, sums []merkle.Hash) error) error {
 	runs := runsOf(f, set, checkSlab)
 	var (
 		mu   sync.Mutex
 		next int
-		bad  = -1
 		ferr error
 		wg   sync.WaitGroup
 	)
+	fail := func(err error) {
+		mu.Lock()
+		if ferr == nil {
+			ferr = err
+		}
+		mu.Unlock()
+	}
 	take := func() (blockRun, bool) {
 		mu.Lock()
 		defer mu.Unlock()
-		if next >= len(runs) || ferr != nil || bad >= 0 {
+		if next >= len(runs) || ferr != nil {
 			return blockRun{}, false
 		}
 		next++
@@ -212,12 +259,8 @@ func checkBlocks(ctx context.Context, r io.ReaderAt, f *fileState, set *bitset.B
 				if err == nil {
 					_, err = r.ReadAt(p, run.off)
 				}
-				mu.Lock()
-				if err != nil && ferr == nil {
-					ferr = err
-				}
-				mu.Unlock()
 				if err != nil {
+					fail(err)
 					return
 				}
 				blocks = blocks[:0]
@@ -227,38 +270,17 @@ func checkBlocks(ctx context.Context, r io.ReaderAt, f *fileState, set *bitset.B
 					p = p[n:]
 				}
 				sums = slices.Grow(sums[:0], len(blocks))[:len(blocks)]
-				merkle.HashLeaves(blocks, sums) // the slab's blocks at once, a lane each
-				for i, h := range sums {
-					lh, err := f.local.Get(0, run.first+i)
-					if err != nil {
-						mu.Lock()
-						if ferr == nil {
-							ferr = err
-						}
-						mu.Unlock()
-						return
-					}
-					if b := run.first + i; h != lh {
-						mu.Lock()
-						if bad < 0 || b < bad {
-							bad = b
-						}
-						mu.Unlock()
-						break
-					}
+				merkle.HashLeaves(blocks, sums)
+				if err := each(run.first, sums); err != nil {
+					fail(err)
+					return
 				}
 			}
 		}()
 	}
 	wg.Wait()
-	switch {
-	case bad >= 0:
-		return fmt.Errorf("%w: %s changed while it was being updated (block %d)", ErrVerify, f.rel, bad)
-	case ferr != nil:
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return fmt.Errorf("receiver: re-reading %s: %w", f.rel, ferr)
+	if ferr != nil && ctx.Err() != nil {
+		return ctx.Err()
 	}
-	return nil
+	return ferr
 }

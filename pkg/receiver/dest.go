@@ -314,7 +314,7 @@ func (p *plan) mkdir(s *session, it placed) error {
 			return nil
 		}
 	}
-	p.report(s, FileResult{Name: it.e.Name, Path: filepath.Join(p.l.rootDir, it.rel), Action: "mkdir"})
+	p.report(s, FileResult{Name: it.e.Name, Path: filepath.Join(p.l.rootDir, it.rel), Rel: it.rel, Action: "mkdir"})
 	if s.cfg.DryRun {
 		return nil
 	}
@@ -392,6 +392,11 @@ func (p *plan) local(ctx context.Context, s *session, f *fileState) (t *merkle.T
 		return nil, false, nil
 	}
 	sameSize = fi.Size() == f.shape.Size()
+	if !s.cfg.DryRun && s.cfg.LocalTree != nil && fi.Mode().IsRegular() {
+		if t, err = p.cloneLocal(ctx, s, f); t != nil || err != nil {
+			return t, sameSize, err
+		}
+	}
 	if !s.cfg.DryRun && looksChanged(fi, f.entry) {
 		if err := p.createTemp(s, f); err != nil {
 			return nil, false, err

@@ -67,7 +67,8 @@ type leafState struct {
 // copyState is the copier's work on a file: guarded by mu, queued by the walk and done by
 // the copier goroutine.
 type copyState struct {
-	teed     bool           // the local copy was written into tmp as it was hashed (see tee.go)
+	teed     bool           // the local copy was written into tmp as it was hashed (see tee.go), or cloned
+	vouched  bool           // cloned, its tree from Config.LocalTree (see cloneLocal, checkRoot)
 	early    *bitset.BitSet // reused blocks handed to the copier (nil: none)
 	copyJobs int            // copier jobs not done
 	copying  chan struct{}  // closed when copyJobs falls to 0; nil while it is 0

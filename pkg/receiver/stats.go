@@ -13,6 +13,9 @@ type Stats struct {
 	Blocks, Needed, Reused int64
 	// NeededBytes is the size of the needed blocks.
 	NeededBytes int64
+	// Cloned counts the bytes of local copies cloned into temporary files on a tree
+	// Config.LocalTree vouched for, neither read nor hashed.
+	Cloned int64
 	// Datagrams and BytesReceived count every datagram read (payload bytes).
 	Datagrams, BytesReceived int64
 	// Duplicates counts block pieces that carried nothing new; WastedBytes the block bytes
@@ -61,6 +64,7 @@ func (s *Stats) add(o Stats) {
 	s.Blocks, s.Reused = o.Blocks, o.Reused
 	s.Needed += o.Needed
 	s.NeededBytes += o.NeededBytes
+	s.Cloned += o.Cloned
 	s.Datagrams += o.Datagrams
 	s.BytesReceived += o.BytesReceived
 	s.Duplicates += o.Duplicates
