@@ -77,7 +77,7 @@ func TestCheckRootVouched(t *testing.T) {
 		old[i] = byte(rng.Uint32())
 	}
 	data := append(slices.Clone(old), make([]byte, 50*bs)...) // grown by 50 blocks
-	data[7*bs+3] ^= 1                                           // block 7 changed
+	data[7*bs+3] ^= 1                                         // block 7 changed
 	build := func(b []byte) *merkle.Tree {
 		tr, err := merkle.Build(context.Background(), bytes.NewReader(b), int64(len(b)), bs, 1)
 		if err != nil {
