@@ -63,7 +63,8 @@ func WatchManifests(ctx context.Context, cfg Config, after uint64, rejoin time.D
 	}
 	w := &manifestWatch{cfg: cfg, share: share, last: after, found: found, later: later,
 		asm: newManifestAssembler(share), stale: map[[wire.HashLen]byte]bool{},
-		under: strings.TrimRight(cfg.Name, "/"), prune: ObjectPrune(cfg), objs: newObjectFetch(), joined: map[netip.Addr]time.Time{}}
+		under: strings.TrimRight(cfg.Name, "/"), prune: ObjectPrune(cfg), objs: newObjectFetch(), joined: map[netip.Addr]time.Time{},
+		kick: make(chan struct{}, 1)}
 	for id, o := range cfg.Objects {
 		if o != nil {
 			w.objs.have[id] = o
@@ -83,8 +84,15 @@ func WatchManifests(ctx context.Context, cfg Config, after uint64, rejoin time.D
 		defer cfg.Transport.Close()
 		tick := time.NewTicker(rejoin)
 		defer tick.Stop()
-		retry := time.NewTicker(objectRetry)
-		defer retry.Stop()
+		// The object retry ticks only while object channels are joined: an idle follower
+		// wakes for nothing but the rejoin.
+		var retry *time.Ticker
+		var retryC <-chan time.Time
+		defer func() {
+			if retry != nil {
+				retry.Stop()
+			}
+		}()
 		var laterC <-chan time.Time
 		if len(later) > 0 {
 			laterC = time.After(manifestLater)
@@ -97,8 +105,16 @@ func WatchManifests(ctx context.Context, cfg Config, after uint64, rejoin time.D
 				return
 			case <-laterC:
 				w.joinLater()
-			case now := <-retry.C:
-				w.retryObjects(ctx, now)
+			case <-w.kick:
+				if retry == nil {
+					retry = time.NewTicker(objectRetry)
+					retryC = retry.C
+				}
+			case now := <-retryC:
+				if !w.retryObjects(ctx, now) {
+					retry.Stop()
+					retry, retryC = nil, nil
+				}
 			case <-tick.C:
 				for _, g := range groups {
 					_ = cfg.Transport.Leave(g)
@@ -151,6 +167,7 @@ type manifestWatch struct {
 	pendID  [wire.HashLen]byte
 	objs    objectFetch              // the objects of the last generation found, and those being fetched
 	joined  map[netip.Addr]time.Time // object channels joined, and when
+	kick    chan struct{}            // tells the timer goroutine that object channels were joined
 
 	// The gate's later channels (see Gate.ManifestGroups) are joined when nothing was
 	// accepted within manifestLater, so that what is heard there can be reported, and left
@@ -384,6 +401,12 @@ func (w *manifestWatch) walk() {
 		}
 		w.joined[g] = now
 	}
+	if len(w.joined) > 0 {
+		select {
+		case w.kick <- struct{}{}:
+		default:
+		}
+	}
 	for g := range w.joined {
 		if !w.wants(g) {
 			_ = w.cfg.Transport.Leave(g)
@@ -411,8 +434,9 @@ func (w *manifestWatch) leaveObjects() {
 }
 
 // retryObjects leaves and joins again the object channels joined for longer than
-// objectRejoin without their object: the sender grants a join one cycle, which was lost.
-func (w *manifestWatch) retryObjects(ctx context.Context, now time.Time) {
+// objectRejoin without their object: the sender grants a join one cycle, which was lost. It
+// reports whether object channels were joined (false: the retries can stop).
+func (w *manifestWatch) retryObjects(ctx context.Context, now time.Time) bool {
 	w.mu.Lock()
 	var again []netip.Addr
 	for g, at := range w.joined {
@@ -421,14 +445,15 @@ func (w *manifestWatch) retryObjects(ctx context.Context, now time.Time) {
 			again = append(again, g)
 		}
 	}
+	joined := len(w.joined) > 0
 	w.mu.Unlock()
 	if len(again) == 0 {
-		return
+		return joined
 	}
 	select { // a new join, not a repeat of the last report (see Config.RejoinAfter)
 	case <-time.After(20 * time.Millisecond):
 	case <-ctx.Done():
-		return
+		return false
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -442,6 +467,7 @@ func (w *manifestWatch) retryObjects(ctx context.Context, now time.Time) {
 		}
 		w.joined[g] = time.Now()
 	}
+	return true
 }
 
 // bound keeps the remembered ids within maxStale.
