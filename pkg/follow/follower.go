@@ -87,6 +87,7 @@ type Follower struct {
 	prefix  string
 	recheck chan struct{}
 	box     mailbox
+	sels    [2]selCache // the selections of the last two manifests (owned by Run's loop)
 
 	mu    sync.Mutex
 	stats Stats

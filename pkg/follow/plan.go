@@ -16,8 +16,9 @@ import (
 // selection maps the entries of m below the followed directory prefix to their paths
 // relative to DST (the directory itself is left out).
 func selection(m *wire.Manifest, prefix string) map[string]wire.Entry {
-	sel := map[string]wire.Entry{}
-	for _, e := range m.Under(prefix) {
+	under := m.Under(prefix)
+	sel := make(map[string]wire.Entry, len(under))
+	for _, e := range under {
 		if e.Name != prefix {
 			sel[strings.TrimPrefix(e.Name, prefix+"/")] = e
 		}
@@ -25,8 +26,22 @@ func selection(m *wire.Manifest, prefix string) map[string]wire.Entry {
 	return sel
 }
 
+// selCache is the selection of one manifest.
+type selCache struct {
+	m   *wire.Manifest
+	sel map[string]wire.Entry
+}
+
 // selected is selection less the entries the follower's rules exclude (Config.Fetch.Exclude).
+// A pass asks for the selections of the generation it applies and of the one before, and the
+// next pass for the first again: the last two are kept (read-only: no caller changes them),
+// so that a generation's ten thousand entries are not mapped three times.
 func (f *Follower) selected(m *wire.Manifest) map[string]wire.Entry {
+	for _, c := range f.sels {
+		if c.m == m && m != nil {
+			return c.sel
+		}
+	}
 	sel := selection(m, f.prefix)
 	if excl := f.cfg.Fetch.Exclude; excl.Len() > 0 {
 		for rel, e := range sel {
@@ -35,6 +50,7 @@ func (f *Follower) selected(m *wire.Manifest) map[string]wire.Entry {
 			}
 		}
 	}
+	f.sels[1], f.sels[0] = f.sels[0], selCache{m: m, sel: sel}
 	return sel
 }
 

@@ -153,17 +153,19 @@ func (m *Manifest) Lookup(name string) (Entry, bool) {
 // "a/b" selects "a/b" and "a/b/c" but not "a/bc" or "a/b.txt". It relies on m.Entries being
 // sorted and returns a new slice, nil when nothing matches.
 func (m *Manifest) Under(prefix string) []Entry {
-	var out []Entry
-	if e, ok := m.Lookup(prefix); ok {
-		out = append(out, e)
-	}
 	i, _ := slices.BinarySearchFunc(m.Entries, prefix, func(e Entry, p string) int {
 		return compareDescendant(e.Name, p)
 	})
-	for ; i < len(m.Entries) && isBelow(m.Entries[i].Name, prefix); i++ {
-		out = append(out, m.Entries[i])
+	j := i
+	for j < len(m.Entries) && isBelow(m.Entries[j].Name, prefix) {
+		j++
 	}
-	return out
+	e, ok := m.Lookup(prefix)
+	if !ok {
+		return slices.Clone(m.Entries[i:j])
+	}
+	out := make([]Entry, 0, j-i+1)
+	return append(append(out, e), m.Entries[i:j]...)
 }
 
 // isBelow reports whether name is strictly below dir: it starts with dir + "/".
