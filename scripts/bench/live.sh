@@ -51,8 +51,8 @@
 # BENCHMARKS.live.small.md with --small), BENCH_BIN (an lcsync binary instead of building
 # ./cmd/lcsync), LIVE_SECTION=1 (write only the table and notes, for bench.sh).
 # LIVE_STORM (20000), LIVE_LOG_SECS (60), LIVE_SHRINK_WAIT (10), LIVE_WORKLOADS (all, in the
-# order above), LIVE_LOGS (a directory the tools' logs are copied into before the scratch
-# directory is removed; pair it with a BENCH_BIN wrapper that adds --loglevel debug).
+# order above), LIVE_KEEP_LOGS (an existing directory the tools' logs are copied into, as
+# logs-TOOL-N, after each run).
 # --small (or LIVE_SMALL=1): 500 files, 16 MiB, 200 untarred, 5 rewrites, 10 s idle, 10 s of
 # log, N = "1 4": about ten minutes, to check the rig; not figures to publish.
 set -euo pipefail
@@ -136,9 +136,6 @@ cleanup() {
 		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
 		ip netns del "$ns" 2>/dev/null || true
 	done
-	if [ -n "${LIVE_LOGS:-}" ] && [ -d "$work/logs" ]; then
-		mkdir -p "$LIVE_LOGS" && cp -r "$work/logs/." "$LIVE_LOGS/" || true
-	fi
 	rm -rf "$work"
 	exit "$rc"
 }
