@@ -227,6 +227,8 @@ func (f *Follower) loop(ctx context.Context, root *os.Root, st state, prev *wire
 	var (
 		applied  = prev     // the last manifest applied (for renames), by this process or recorded
 		saveErr  error      // the last error recording the tree objects, logged once
+		unsaved  receiver.Found
+		saveC    <-chan time.Time // when to record unsaved's tree objects
 		idx      localIndex // the files applied by this process (nil: hash every local copy)
 		refused  uint64     // a generation the delete guard refused
 		recheck  bool
@@ -240,6 +242,16 @@ func (f *Follower) loop(ctx context.Context, root *os.Root, st state, prev *wire
 	}
 	silent := time.NewTimer(idle) // warns once if no manifest is heard at all
 	defer silent.Stop()
+	save := func() {
+		if unsaved.Tree == nil {
+			return
+		}
+		err := saveObjects(root, unsaved.Tree, unsaved.Objects)
+		if err != nil && (saveErr == nil || err.Error() != saveErr.Error()) {
+			f.cfg.Logger.Warn("the next start walks the share afresh", "err", err)
+		}
+		unsaved, saveC, saveErr = receiver.Found{}, nil, err
+	}
 	for {
 		found := f.box.get()
 		m := found.Manifest
@@ -287,11 +299,9 @@ func (f *Follower) loop(ctx context.Context, root *os.Root, st state, prev *wire
 				(*held).Close()
 				*held = saved
 				if found.Tree != nil {
-					err := saveObjects(root, found.Tree, found.Objects)
-					if err != nil && (saveErr == nil || err.Error() != saveErr.Error()) {
-						f.cfg.Logger.Warn("the next start walks the share afresh", "err", err)
-					}
-					saveErr = err
+					// Recorded once generations pause (objectsSaveDelay), not on the way of
+					// the next one: a burst of generations writes the file once.
+					unsaved, saveC = found, time.After(objectsSaveDelay)
 				}
 				f.cfg.Logger.Info("applied", "share", m.Share, "generation", m.Generation, "fetched", a.Stats.Files,
 					"unchanged", a.Stats.Unchanged, "deleted", a.Stats.Deleted, "renamed", a.Renamed,
@@ -317,9 +327,13 @@ func (f *Follower) loop(ctx context.Context, root *os.Root, st state, prev *wire
 		}
 		select {
 		case <-ctx.Done():
+			save()
 			return nil
 		case <-watchDone:
+			save()
 			return nil // Run reports the watch's error
+		case <-saveC:
+			save()
 		case <-f.box.wake:
 			retry = nil
 		case <-f.recheck:

@@ -10,6 +10,7 @@ import (
 	"maps"
 	"os"
 	"slices"
+	"time"
 
 	"github.com/lcsync/lcsync/pkg/wire"
 )
@@ -38,6 +39,11 @@ const (
 // maxObjectsFile bounds the objects file, written and read: a share whose objects take more
 // is walked afresh after a restart, as when there is no file.
 const maxObjectsFile = 128 << 20
+
+// objectsSaveDelay is how long after a generation is applied its tree objects are recorded,
+// if no newer one came meanwhile (and at the latest when the follower stops): writing the file
+// stays off the way of the generations that follow at once, and a burst of them writes it once.
+const objectsSaveDelay = 2 * time.Second
 
 // keptObjects is what the objects file holds.
 type keptObjects struct {
