@@ -244,9 +244,11 @@ func TestMLDRejoin(t *testing.T) {
 		t.Fatal(err)
 	}
 	rejoined := time.Now()
-	if !waitFor(time.Second, func() bool { n, _ := a.received(); return n >= n0+64 }) {
+	// Within 1.4 s: a rejoin taken for a repeat of the first join would get its cycle only
+	// once the 1.5 s repeat window is over.
+	if !waitFor(1400*time.Millisecond, func() bool { n, _ := a.received(); return n >= n0+64 }) {
 		n, _ := a.received()
-		t.Fatalf("no new cycle within 1 s of the rejoin: %d datagrams after it, stats %+v", n-n0, sv.s.Stats())
+		t.Fatalf("no new cycle within 1.4 s of the rejoin: %d datagrams after it, stats %+v", n-n0, sv.s.Stats())
 	}
 	t.Logf("rejoin -> new cycle complete: %v", time.Since(rejoined))
 	if st := sv.s.Stats(); st.Activations != act0+1 {

@@ -94,7 +94,9 @@ func TestSenderSendsAboutOneCycle(t *testing.T) {
 		src := filepath.Join(t.TempDir(), "share")
 		const blocks = 600
 		putFile(t, filepath.Join(src, "f"), randomBytes(blocks*1024))
-		snd := serveShare(t, n, src, 20e6) // ~0.25 s per cycle, so the receivers overlap
+		// ~0.6 s per cycle, so the receivers overlap even when a busy machine (the race
+		// detector, the other packages' tests) starts their goroutines apart.
+		snd := serveShare(t, n, src, 8e6)
 		var wg sync.WaitGroup
 		for range receivers {
 			wg.Add(1)
