@@ -35,6 +35,7 @@ type active struct {
 	expect    []netip.Addr // hosts the channel waits for before it starts (see gather)
 	served    []netip.Addr // hosts that joined it since it started
 	isRoot    bool         // a file's root page (see gather)
+	listed    bool         // it waits for the followers of a generation (see gather, rootScore)
 	removed   bool
 	finished  bool      // the granted cycle was sent in full
 	leftAt    time.Time // when a host last left it (MLD then checks for listeners)

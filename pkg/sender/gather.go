@@ -18,7 +18,8 @@ import (
 //     joins once it has hashed its copy), and a large file's for the hosts that joined the
 //     manifest lately, at most RootGather (in proportion to the file's size below
 //     rootGatherFull: hosts drift apart as they hash their copies; half of RootGather at
-//     least for the followers, whose wait ends as soon as they have all joined);
+//     least for the followers, whose wait ends as soon as they have all joined, and which a
+//     generation stops waiting for once such waits mostly time out: listedScore);
 //   - any other tree page or data channel waits for the hosts that fetched the page above it,
 //     at most WalkGather, as long as such waits mostly end with those hosts joining (hosts
 //     with different old copies want different channels: waiting for them is then given up).
@@ -157,6 +158,34 @@ func (s *Sender) servedAgain(key actKey, h netip.Addr, root bool, now time.Time)
 	return ok && now.Sub(rec.at) < servedTTL && slices.Contains(rec.hosts, h)
 }
 
+// listedScore is the share of a generation's root-page waits for its followers (see
+// listedFor) that ended with every one of them joined. A follower that fetched a directory's
+// object but will not fetch every changed file in it (its own --exclude rules, a pass
+// superseded, a host gone) would otherwise hold the root page of each such file for the whole
+// wait: in a bulk change of thousands of files, minutes. Once waits mostly time out (below
+// minGatherScore: seven misses in a row), root pages stop waiting for followers until the next
+// generation.
+type listedScore struct {
+	gen uint64
+	v   float64
+}
+
+// trusted reports whether root pages of generation gen wait for followers.
+func (l *listedScore) trusted(gen uint64) bool {
+	if l.gen != gen {
+		l.gen, l.v = gen, 1
+	}
+	return l.v >= minGatherScore
+}
+
+// note records how a wait ended.
+func (l *listedScore) note(hit bool) {
+	l.v *= 0.9
+	if hit {
+		l.v += 0.1
+	}
+}
+
 // gatherScore is the share of recent waits that ended with every expected host joined, per
 // file; below minGatherScore, the file's channels below the root no longer wait.
 const minGatherScore = 0.5
@@ -184,10 +213,11 @@ func (s *Sender) gather(a *active, src netip.Addr, now time.Time) {
 			return
 		}
 		wait = time.Duration(float64(s.cfg.RootGather) * min(1, float64(sh.Size())/rootGatherFull))
-		if hosts := s.listedFor(a.key.ifindex, int(r.file), now); len(hosts) >= 2 && slices.Contains(hosts, src) {
+		if hosts := s.listedFor(a.key.ifindex, int(r.file), now); len(hosts) >= 2 && slices.Contains(hosts, src) && s.rootScore.trusted(s.gen) {
 			// A new generation that changed the file: the hosts that fetched the object
 			// listing it come for it too, each once it has hashed its copy.
 			expect, wait = hosts, max(wait, s.cfg.WalkGather, s.cfg.RootGather/2)
+			a.listed = true
 		} else if sh.Size() >= rootGatherMin {
 			expect = s.walkers.hosts(a.key.ifindex, now)
 		} else {
@@ -278,6 +308,9 @@ func (s *Sender) gatherTimedOut(a *active) {
 }
 
 func (s *Sender) scoreGather(a *active, hit bool) {
+	if a.listed {
+		s.rootScore.note(hit)
+	}
 	r, _ := s.tab.lookup(a.key.group)
 	v := 0.9 * s.gatherScore[r.file]
 	if hit {

@@ -236,3 +236,48 @@ func TestListedGather(t *testing.T) {
 		}
 	}
 }
+
+// TestListedGatherGivesUp: when a generation's root pages keep waiting in vain for a follower
+// (one that fetched the directory's object but does not fetch the changed files: its own
+// excludes, or it is gone), they stop waiting after a few timeouts, until the next generation.
+func TestListedGatherGivesUp(t *testing.T) {
+	s := gatherSender(t, 1<<20)
+	id, ok := s.ix.EntryObject(s.ix.Files[0].Entry.Name)
+	if !ok {
+		t.Fatal("no object lists the file")
+	}
+	obj := actKey{1, mcast.ObjectGroup(s.cfg.Scope, id)}
+	s.tab.fresh = map[netip.Addr]bool{obj.group: true}
+	root := s.treeKey(s.ix.Files[0].Tree.Shape().TopLevel(), 0)
+	at := time.Unix(1000, 0)
+	waits := func(gen uint64, i byte) bool {
+		t.Helper()
+		s.gen = gen
+		// Host 1 fetched the object and never comes; host 10+i comes for the file.
+		s.served[obj] = servedRec{hosts: []netip.Addr{host(1), host(10 + i)}, at: at}
+		s.activate(root, host(10+i), at, false)
+		a := s.byKey[root]
+		if a == nil {
+			t.Fatal("no channel")
+		}
+		waited := a.expect != nil
+		if waited {
+			at = a.pause
+			s.gatherTimedOut(a)
+		}
+		s.deactivate(a, at)
+		s.compact()
+		at = at.Add(time.Second)
+		return waited
+	}
+	n := 0
+	for i := byte(0); i < 20 && waits(7, i); i++ {
+		n++
+	}
+	if n < 3 || n > 10 {
+		t.Fatalf("root pages waited %d times in vain in one generation, want a few (3-10)", n)
+	}
+	if !waits(8, 30) {
+		t.Fatal("the next generation's root page does not wait for its followers")
+	}
+}

@@ -49,6 +49,7 @@ type Sender struct {
 	served      map[actKey]servedRec                // hosts channels served lately (see gather)
 	rootServed  map[actKey]map[netip.Addr]time.Time // when root pages last served each host
 	gatherScore map[int32]float64                   // per file, how often waits for hosts paid off
+	rootScore   listedScore                         // how often root pages' waits for followers paid off
 	files       *fileCache
 	events      []mld.Event
 	out         outbox
