@@ -32,15 +32,7 @@ func TestCheckRootCatchesTamperedFile(t *testing.T) {
 	}
 	shape := tree.Shape()
 	f := newFileState(wire.Entry{Name: "f", Size: size, Top: tree.Top()}, shape, "f")
-	tmp, err := os.Create(filepath.Join(t.TempDir(), "tmp"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tmp.Close()
-	f.tmp = tmp
-	if _, err := tmp.WriteAt(data, 0); err != nil {
-		t.Fatal(err)
-	}
+	tmp := assembled(t, f, data)
 	for _, keep := range []bool{false, true} {
 		leaves, err := checkRoot(context.Background(), f, keep, 2)
 		if err != nil {
@@ -91,15 +83,7 @@ func TestCheckRootVouched(t *testing.T) {
 	f.reuse = bitset.New(uint(tree.Shape().Blocks()))
 	f.reuse.FlipRange(0, 200) // blocks 0-199 equal to the local copy's but 7; 200 (short there) and on fetched
 	f.reuse.Clear(7)
-	tmp, err := os.Create(filepath.Join(t.TempDir(), "tmp"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tmp.Close()
-	f.tmp = tmp
-	if _, err := tmp.WriteAt(data, 0); err != nil {
-		t.Fatal(err)
-	}
+	tmp := assembled(t, f, data)
 	leaves, err := checkRoot(context.Background(), f, true, 2)
 	if err != nil {
 		t.Fatalf("the genuine file: %v", err)
@@ -113,4 +97,19 @@ func TestCheckRootVouched(t *testing.T) {
 	if _, err := checkRoot(context.Background(), f, false, 2); !errors.Is(err, ErrVerify) {
 		t.Fatalf("a fetched block changed: %v, want ErrVerify", err)
 	}
+}
+
+// assembled gives f a temporary file holding data, as assembled before the final check.
+func assembled(t *testing.T, f *fileState, data []byte) *os.File {
+	t.Helper()
+	tmp, err := os.Create(filepath.Join(t.TempDir(), "tmp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tmp.Close() })
+	f.tmp = tmp
+	if _, err := tmp.WriteAt(data, 0); err != nil {
+		t.Fatal(err)
+	}
+	return tmp
 }
