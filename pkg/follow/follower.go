@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -225,12 +226,12 @@ func (f *Follower) Run(ctx context.Context) error {
 // loop applies generations as they come, until ctx ends or the watch ends (watchDone).
 func (f *Follower) loop(ctx context.Context, root *os.Root, st state, prev *wire.Manifest, watchDone <-chan struct{}, held **os.File) error {
 	var (
-		applied  = prev     // the last manifest applied (for renames), by this process or recorded
-		saveErr  error      // the last error recording the tree objects, logged once
+		applied  = prev // the last manifest applied (for renames), by this process or recorded
+		saveErr  error  // the last error recording the tree objects, logged once
 		unsaved  receiver.Found
 		saveC    <-chan time.Time // when to record unsaved's tree objects
-		idx      localIndex // the files applied by this process (nil: hash every local copy)
-		refused  uint64     // a generation the delete guard refused
+		idx      localIndex       // the files applied by this process (nil: hash every local copy)
+		refused  uint64           // a generation the delete guard refused
 		recheck  bool
 		backoff  time.Duration
 		retry    <-chan time.Time
@@ -377,6 +378,8 @@ func (f *Follower) pass(ctx context.Context, root *os.Root, prev, m *wire.Manife
 	}
 	var (
 		moves   []move
+		dirs    []dirMove
+		all     []move // moves and the files the directories carry
 		prevSel map[string]wire.Entry
 		total   int
 		deleted int
@@ -385,20 +388,25 @@ func (f *Follower) pass(ctx context.Context, root *os.Root, prev, m *wire.Manife
 	if prev != nil {
 		prevSel = f.selected(prev)
 		moves = planRenames(root, prevSel, next)
+		dirs, moves = planDirRenames(root, prevSel, next, moves)
+		all = slices.Clone(moves)
+		for _, d := range dirs {
+			all = append(all, d.files...)
+		}
 	}
 	if prev != nil && idx != nil {
 		// What DST holds is prev as applied (idx vouches for its files): look only at what
 		// differs (a re-check, SIGHUP, or the first pass reads the whole mirror instead).
 		a.changes = diff(f.prefix, prevSel, next, idx)
-		total, deleted = deletionsFrom(prevSel, next, moves)
-	} else if total, deleted, err = deletions(root, next, moves, f.cfg.Fetch.Exclude); err != nil {
+		total, deleted = deletionsFrom(prevSel, next, all)
+	} else if total, deleted, err = deletions(root, next, all, f.cfg.Fetch.Exclude); err != nil {
 		return a, fmt.Errorf("follow: reading the mirror: %w", err)
 	}
 	if deleted > 1 && !f.cfg.ForceDelete && deleted*100 > f.cfg.MaxDelete*total {
 		return a, fmt.Errorf("%w: generation %d of share %s would delete %d of the %d files in %s (more than --max-delete %d%%); not applied: pass --force-delete to allow it",
 			ErrRefused, m.Generation, m.Share, deleted, total, f.cfg.Dest, f.cfg.MaxDelete)
 	}
-	done := applyRenames(root, moves)
+	done := applyRenames(root, moves, dirs)
 	idx.moved(root, done)
 	for _, mv := range done {
 		a.Renamed++

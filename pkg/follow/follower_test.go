@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -530,4 +531,70 @@ func TestFollowerClonesLargeFiles(t *testing.T) {
 	big[900*1024] ^= 1
 	r.write("big2", big)
 	change("changed on both sides", 0)
+}
+
+// TestFollowerRenamesDirectories: a directory renamed on the server is renamed whole in the
+// mirror (one rename: the directory keeps its inode), its files, links and subdirectories
+// with it, no data fetched; one that holds a local extra is moved file by file instead, and
+// the extra goes as any local extra does.
+func TestFollowerRenamesDirectories(t *testing.T) {
+	r := newRig(t)
+	r.write("d/e/f1", random(5000))
+	r.write("d/g", random(3000))
+	r.write("d/empty", nil)
+	r.write("other", random(100))
+	if err := os.Symlink("g", filepath.Join(r.src, "d", "l")); err != nil {
+		t.Fatal(err)
+	}
+	r.serve()
+	stop := r.follow(nil)
+	defer func() {
+		if err := stop(); err != nil {
+			t.Error(err)
+		}
+	}()
+	r.next("first")
+	r.same()
+	inode := func(rel string) uint64 {
+		t.Helper()
+		fi, err := os.Lstat(filepath.Join(r.dst, rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Sys().(*syscall.Stat_t).Ino
+	}
+	before := inode("d")
+	if err := os.MkdirAll(filepath.Join(r.src, "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(r.src, "d"), filepath.Join(r.src, "x", "d2")); err != nil {
+		t.Fatal(err)
+	}
+	r.s.Reindex()
+	a := r.next("directory renamed")
+	r.same()
+	if got := inode("x/d2"); got != before {
+		t.Errorf("the mirror's directory was not renamed whole (inode %d, was %d)", got, before)
+	}
+	if a.Renamed != 4 || a.Stats.NeededBytes != 0 {
+		t.Errorf("renamed %d entries, fetched %d bytes; want 4 (3 files and a link), 0", a.Renamed, a.Stats.NeededBytes)
+	}
+
+	// A local extra in the mirror's directory: moved file by file, the extra deleted.
+	if err := os.WriteFile(filepath.Join(r.dst, "x", "d2", "mine"), []byte("local"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before = inode("x/d2")
+	if err := os.Rename(filepath.Join(r.src, "x", "d2"), filepath.Join(r.src, "y")); err != nil {
+		t.Fatal(err)
+	}
+	r.s.Reindex()
+	a = r.next("directory with a local extra renamed")
+	r.same()
+	if got := inode("y"); got == before {
+		t.Error("a directory holding a local extra was renamed whole")
+	}
+	if a.Renamed != 2 || a.Stats.NeededBytes != 0 {
+		t.Errorf("renamed %d entries, fetched %d bytes; want 2 (the files with data: the fetch makes the rest), 0", a.Renamed, a.Stats.NeededBytes)
+	}
 }

@@ -125,18 +125,29 @@ func freeFor(root *os.Root, rel string, prev map[string]wire.Entry) bool {
 	return err == nil && fi.Mode().IsRegular() && had && old.Type == wire.EntryFile
 }
 
-// applyRenames carries out moves, creating parent directories as needed (the fetch gives them
-// their modes); a move that fails is skipped, and the fetch brings that file instead. It
-// returns the moves done.
-func applyRenames(root *os.Root, moves []move) []move {
+// applyRenames carries out the directory moves, then moves, creating parent directories as
+// needed (the fetch gives them their modes); a move that fails is skipped, and the fetch
+// brings that file instead (a directory whose rename fails has its files moved one by one).
+// It returns the file and link moves done, those of the directories included.
+func applyRenames(root *os.Root, moves []move, dirs []dirMove) []move {
 	var done []move
-	for _, mv := range moves {
-		if dir := path.Dir(mv.to); dir != "." {
+	rename := func(from, to string) bool {
+		if dir := path.Dir(to); dir != "." {
 			if err := root.MkdirAll(dir, 0o755); err != nil {
-				continue
+				return false
 			}
 		}
-		if err := root.Rename(mv.from, mv.to); err == nil {
+		return root.Rename(from, to) == nil
+	}
+	for _, d := range dirs {
+		if rename(d.from, d.to) {
+			done = append(done, d.files...)
+			continue
+		}
+		moves = append(moves, d.files...)
+	}
+	for _, mv := range moves {
+		if rename(mv.from, mv.to) {
 			done = append(done, mv)
 		}
 	}
