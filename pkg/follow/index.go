@@ -38,6 +38,10 @@ const (
 	// keepLeavesFrom is the least block count of a file whose leaves the index keeps: smaller
 	// files cost little to hash (16 MiB with 16 KiB blocks).
 	keepLeavesFrom = 1024
+	// keepLeavesUpTo is the most blocks of a file whose leaves the index keeps (8 MiB of
+	// them: 4 GiB with 16 KiB blocks): the final check holds the file's whole tree, twice
+	// that, while it hashes the assembled file, within the receiver's memory bound.
+	keepLeavesUpTo = 1 << 18
 	// treeBudget bounds the leaf hashes the index keeps (32 MiB: the trees of 16 GiB of
 	// files with 16 KiB blocks).
 	treeBudget = 32 << 20
@@ -156,7 +160,7 @@ func newKeptLeaves(left int64) *keptLeaves {
 // reserves their room.
 func (k *keptLeaves) want(e wire.Entry) bool {
 	s, err := merkle.NewShape(e.Size, e.BlockSize())
-	if err != nil || s.Blocks() < keepLeavesFrom {
+	if err != nil || s.Blocks() < keepLeavesFrom || s.Blocks() > keepLeavesUpTo {
 		return false
 	}
 	n := int64(s.Blocks()) * merkle.HashSize
