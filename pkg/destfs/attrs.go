@@ -73,6 +73,17 @@ func SafeMode(m fs.FileMode, dir, keptUID, keptGID bool) fs.FileMode {
 // mode is the mode Attrs applies.
 func (a Attrs) mode() fs.FileMode { return SafeMode(a.Mode, a.Dir, a.Owner.SetUID, a.Owner.SetGID) }
 
+// Holds reports whether the entry fi describes has a's mode and time already, and a sets no
+// owner: applying a would change nothing (but the entry's change time, and a system call or
+// two a file).
+func (a Attrs) Holds(fi fs.FileInfo) bool {
+	if fi == nil || a.Owner.any() {
+		return false
+	}
+	const bits = fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky
+	return (!a.SetMode || fi.Mode()&bits == a.mode()) && (!a.SetMTime || fi.ModTime().Equal(a.MTime))
+}
+
 // ModeOf converts Unix mode bits (07777: permissions, setuid, setgid, sticky) to an
 // fs.FileMode.
 func ModeOf(bits uint32) fs.FileMode {

@@ -334,8 +334,8 @@ func (p *plan) activate(ctx context.Context, s *session) error {
 			break // started when files in flight have finished and made room
 		}
 		p.next++
-		if p.known(s, f) { // vouched for by the caller (Config.Known, follow.go)
-			if err := p.unchanged(s, f); err != nil {
+		if fi, ok := p.known(s, f); ok { // vouched for by the caller (Config.Known, follow.go)
+			if err := p.unchanged(s, f, fi); err != nil {
 				return err
 			}
 			continue
@@ -353,7 +353,7 @@ func (p *plan) activate(ctx context.Context, s *session) error {
 			p.dropTemp(f)
 			p.state -= f.stateCost
 			f.leaves.release()
-			if err := p.unchanged(s, f); err != nil {
+			if err := p.unchanged(s, f, nil); err != nil {
 				return err
 			}
 			continue

@@ -155,8 +155,9 @@ func (p *plan) copyReused(ctx context.Context, s *session, f *fileState) error {
 	return copyBlocks(ctx, p.root, f, f.tmp, rest, s.cfg.Workers)
 }
 
-// unchanged applies metadata to a file whose local copy already matches.
-func (p *plan) unchanged(s *session, f *fileState) error {
+// unchanged applies metadata to a file whose local copy already matches; cur is the copy's
+// Lstat if the caller has it.
+func (p *plan) unchanged(s *session, f *fileState, cur fs.FileInfo) error {
 	s.mu.Lock()
 	f.finished = true
 	s.stats.Unchanged++
@@ -167,15 +168,20 @@ func (p *plan) unchanged(s *session, f *fileState) error {
 	if s.cfg.DryRun {
 		return nil
 	}
-	return p.meta(s, f.rel, f.entry)
+	if cur == nil && p.root != nil {
+		cur, _ = p.dc.Lstat(f.rel)
+	}
+	return p.meta(s, f.rel, f.entry, cur)
 }
 
-// meta applies Perms and Times to an existing entry.
-func (p *plan) meta(s *session, rel string, e wire.Entry) error {
+// meta applies Perms and Times to an existing entry, unless cur (its Lstat, if known) shows
+// they are in place already: a pass over a mirror of 100,000 unchanged files then makes no
+// chmod or utimensat.
+func (p *plan) meta(s *session, rel string, e wire.Entry, cur fs.FileInfo) error {
 	// The manifest carries no owner: set-id bits of files are cleared (destfs.SafeMode).
 	a := destfs.Attrs{Mode: destfs.ModeOf(e.Mode), SetMode: s.cfg.Perms, Dir: e.Type == wire.EntryDir,
 		MTime: time.Unix(0, e.MTime), SetMTime: s.cfg.Times}
-	if !a.SetMode && !a.SetMTime {
+	if !a.SetMode && !a.SetMTime || a.Holds(cur) {
 		return nil
 	}
 	if err := p.dc.Do(rel, func(d *destfs.Dir, name string) error { return d.Apply(name, a) }); err != nil {
@@ -201,7 +207,7 @@ func (p *plan) finishTree(s *session) error {
 		return nil
 	}
 	for i := len(p.dirs) - 1; i >= 0; i-- {
-		if err := p.meta(s, p.dirs[i].rel, p.dirs[i].e); err != nil {
+		if err := p.meta(s, p.dirs[i].rel, p.dirs[i].e, nil); err != nil {
 			return err
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"maps"
 	"net"
@@ -493,11 +494,12 @@ func (s *session) useManifest(m *wire.Manifest) error {
 	return nil
 }
 
-// known reports whether Config.Known vouches for f's local copy, a regular file of f's size.
-func (p *plan) known(s *session, f *fileState) bool {
+// known reports whether Config.Known vouches for f's local copy, a regular file of f's size,
+// and returns the copy's Lstat.
+func (p *plan) known(s *session, f *fileState) (fs.FileInfo, bool) {
 	if s.cfg.Known == nil || p.root == nil || s.cfg.DryRun {
-		return false
+		return nil, false
 	}
 	fi, err := p.dc.Lstat(f.rel)
-	return err == nil && fi.Mode().IsRegular() && fi.Size() == f.entry.Size && s.cfg.Known(f.rel, fi, f.entry)
+	return fi, err == nil && fi.Mode().IsRegular() && fi.Size() == f.entry.Size && s.cfg.Known(f.rel, fi, f.entry)
 }
