@@ -202,21 +202,28 @@ func TestGatherRetry(t *testing.T) {
 	}
 }
 
+// listedSender is gatherSender serving a 1 MiB file, with the key of the tree object that
+// lists the file (new in this generation if fresh) and of the file's root page.
+func listedSender(t *testing.T, fresh bool) (*Sender, actKey, actKey) {
+	t.Helper()
+	s := gatherSender(t, 1<<20)
+	id, ok := s.ix.EntryObject(s.ix.Files[0].Entry.Name)
+	if !ok {
+		t.Fatal("no object lists the file")
+	}
+	obj := actKey{1, mcast.ObjectGroup(s.cfg.Scope, id)}
+	s.tab.fresh = map[netip.Addr]bool{obj.group: fresh}
+	return s, obj, s.treeKey(s.ix.Files[0].Tree.Shape().TopLevel(), 0)
+}
+
 // TestListedGather: after a generation that changed a file, its root page waits (whatever
 // the file's size) for the hosts that fetched the new object listing it, and goes out once
 // they have all joined; an object that did not change in the generation makes nobody wait.
 func TestListedGather(t *testing.T) {
 	t0 := time.Unix(1000, 0)
 	for _, fresh := range []bool{true, false} {
-		s := gatherSender(t, 1<<20)
-		id, ok := s.ix.EntryObject(s.ix.Files[0].Entry.Name)
-		if !ok {
-			t.Fatal("no object lists the file")
-		}
-		obj := actKey{1, mcast.ObjectGroup(s.cfg.Scope, id)}
-		s.tab.fresh = map[netip.Addr]bool{obj.group: fresh}
+		s, obj, root := listedSender(t, fresh)
 		s.served[obj] = servedRec{hosts: []netip.Addr{host(1), host(2)}, at: t0}
-		root := s.treeKey(s.ix.Files[0].Tree.Shape().TopLevel(), 0)
 		at := t0.Add(100 * time.Millisecond)
 		s.activate(root, host(2), at, false)
 		a := s.byKey[root]
@@ -241,14 +248,7 @@ func TestListedGather(t *testing.T) {
 // (one that fetched the directory's object but does not fetch the changed files: its own
 // excludes, or it is gone), they stop waiting after a few timeouts, until the next generation.
 func TestListedGatherGivesUp(t *testing.T) {
-	s := gatherSender(t, 1<<20)
-	id, ok := s.ix.EntryObject(s.ix.Files[0].Entry.Name)
-	if !ok {
-		t.Fatal("no object lists the file")
-	}
-	obj := actKey{1, mcast.ObjectGroup(s.cfg.Scope, id)}
-	s.tab.fresh = map[netip.Addr]bool{obj.group: true}
-	root := s.treeKey(s.ix.Files[0].Tree.Shape().TopLevel(), 0)
+	s, obj, root := listedSender(t, true)
 	at := time.Unix(1000, 0)
 	waits := func(gen uint64, i byte) bool {
 		t.Helper()
